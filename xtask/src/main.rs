@@ -1,0 +1,54 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! Commands:
+//! - `test`: everything CI runs (format, lints, tests, tidy checks).
+//! - `tidy`: the workspace's own invariants (dependency direction between our
+//!   crates, a `//!` line at the top of every source file).
+
+// The tool reports to its user on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cmd;
+mod test;
+mod tidy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test    format check, clippy, the whole test suite and tidy (what CI runs)
+  tidy    dependency direction between crates and `//!` file headers";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&root, &args[1..]),
+        Some("tidy") => tidy::run(&root),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this package's folder, known at compile
+/// time, so the commands work from any current directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

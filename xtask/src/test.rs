@@ -1,0 +1,46 @@
+//! `cargo xtask test`: every check CI runs, in the order that fails fastest.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::{cmd, tidy};
+
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    if let Some(extra) = args.first() {
+        return Err(format!(
+            "`cargo xtask test` takes no arguments (got `{extra}`)"
+        ));
+    }
+    let started = Instant::now();
+    // Cheap checks first: a formatting slip or a forbidden edge between crates
+    // should not wait behind a full build.
+    cmd::run(root, "cargo", &["fmt", "--all", "--check"])?;
+    println!("\n==> tidy");
+    tidy::run(root)?;
+    cmd::run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    cmd::run(root, "cargo", &["test", "--workspace"])?;
+    // Broken intra-doc links and malformed doc markup are warnings of rustdoc,
+    // not of clippy.
+    cmd::run_with_env(
+        root,
+        &[("RUSTDOCFLAGS", "-D warnings")],
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--quiet"],
+    )?;
+    println!(
+        "\nxtask test: all checks passed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
