@@ -1,0 +1,275 @@
+//! The two halves of a connection: the [`Connection`] its user holds and the
+//! [`Endpoint`] a transport implementation drives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::{CloseReason, CloseReport, FrameError, TransportError};
+
+/// How many frames each direction buffers when a transport does not say
+/// otherwise.
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 256;
+
+/// One item read from the medium: a complete frame, or a problem with a frame
+/// that the transport skipped.
+pub type Inbound = Result<Bytes, FrameError>;
+
+/// A connection to a peer: a bounded sender of outbound frames, a bounded
+/// receiver of inbound frames, and a [`Closer`] that shuts the medium down and
+/// always knows why it closed.
+///
+/// Build one with a transport ([`StdioTransport`](crate::StdioTransport),
+/// [`memory::pair`](crate::memory::pair)) or, to write a transport of your
+/// own, with [`Connection::channel`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Connection {
+    /// Sends frames to the peer.
+    pub sender: FrameSender,
+    /// Receives frames from the peer.
+    pub receiver: FrameReceiver,
+    /// Shuts the connection down and reports why it closed.
+    pub closer: Closer,
+}
+
+impl Connection {
+    /// Creates a connection and the [`Endpoint`] that a transport
+    /// implementation drives to serve it. `capacity` bounds each direction's
+    /// queue, in frames (at least 1).
+    ///
+    /// This is how a transport is written outside this crate: move the
+    /// endpoint into a task that writes `endpoint.outbound` frames to the
+    /// medium, pushes frames read from it into `endpoint.inbound`, obeys
+    /// `endpoint.control`, and publishes a [`CloseReport`] when it ends.
+    pub fn channel(capacity: usize) -> (Connection, Endpoint) {
+        let capacity = capacity.max(1);
+        let (out_tx, out_rx) = mpsc::channel(capacity);
+        let (in_tx, in_rx) = mpsc::channel(capacity);
+        // Control messages are rare (a shutdown request or two); a small queue
+        // is plenty and keeps `shutdown` from blocking on a busy transport.
+        let (ctl_tx, ctl_rx) = mpsc::channel(4);
+        let (report_tx, report_rx) = watch::channel(None);
+        let connection = Connection {
+            sender: FrameSender { tx: out_tx },
+            receiver: FrameReceiver { rx: in_rx },
+            closer: Closer {
+                control: ctl_tx,
+                report: report_rx,
+            },
+        };
+        let endpoint = Endpoint {
+            outbound: out_rx,
+            inbound: in_tx,
+            control: ctl_rx,
+            report: ReportPublisher { tx: report_tx },
+        };
+        (connection, endpoint)
+    }
+}
+
+/// Sends frames to the peer. Cheap to clone; the queue is bounded, so `send`
+/// waits while it is full.
+#[derive(Debug, Clone)]
+pub struct FrameSender {
+    tx: mpsc::Sender<Bytes>,
+}
+
+/// The frame could not be sent because the connection is closed. The frame is
+/// handed back; [`Closer::closed`] says why the connection closed.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed")]
+pub struct SendError(pub Bytes);
+
+impl FrameSender {
+    /// Queues one frame for the peer, waiting while the queue is full.
+    ///
+    /// A frame is an opaque byte string; line-framed media (such as
+    /// [`StdioTransport`](crate::StdioTransport)) add the delimiter themselves
+    /// and require that the frame contains no newline.
+    ///
+    /// # Errors
+    /// [`SendError`] when the connection is closed.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if the future is dropped before it completes, the frame was
+    /// not queued.
+    pub async fn send(&self, frame: Bytes) -> Result<(), SendError> {
+        self.tx.send(frame).await.map_err(|err| SendError(err.0))
+    }
+
+    /// Whether the transport stopped taking frames.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// Receives frames from the peer, in the order the medium delivered them.
+#[derive(Debug)]
+pub struct FrameReceiver {
+    rx: mpsc::Receiver<Inbound>,
+}
+
+impl FrameReceiver {
+    /// The next inbound frame, a [`FrameError`] for a frame the transport had
+    /// to skip, or `None` once the connection is closed and every frame read
+    /// before that has been received.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: no frame is lost if the future is dropped.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        self.rx.recv().await
+    }
+}
+
+/// Shuts a connection down and tells why it closed. Cheap to clone.
+///
+/// When every `Closer` of a connection is dropped without a shutdown, the
+/// transport tears the medium down on its own (for a child process: the
+/// process group is killed and the child reaped) and reports
+/// [`CloseReason::Dropped`].
+#[derive(Debug, Clone)]
+pub struct Closer {
+    control: mpsc::Sender<Control>,
+    report: watch::Receiver<Option<Arc<CloseReport>>>,
+}
+
+impl Closer {
+    /// Closes the connection, giving the peer `grace` to finish on its own at
+    /// each step of the transport's shutdown ladder, and returns the close
+    /// report. Idempotent: once the connection is closed, every call returns
+    /// the same report at once.
+    ///
+    /// # Errors
+    /// [`TransportError::Stop`] when the transport could not stop the peer
+    /// (for a child process: signalling or reaping it failed). The connection
+    /// is still closed from this side.
+    ///
+    /// # Cancel safety
+    /// Dropping the future does not undo a shutdown that has been requested;
+    /// the transport completes it in the background.
+    pub async fn shutdown(&self, grace: Duration) -> Result<Arc<CloseReport>, TransportError> {
+        if let Some(report) = self.report() {
+            return Ok(report);
+        }
+        let (done_tx, done_rx) = oneshot::channel();
+        let request = Control::Shutdown {
+            grace,
+            done: ShutdownDone { tx: done_tx },
+        };
+        if self.control.send(request).await.is_ok() {
+            // The transport answers once its ladder is done; if it drops the
+            // request instead, it is closing for another reason and the report
+            // below tells which.
+            if let Ok(Err(err)) = done_rx.await {
+                return Err(err);
+            }
+        }
+        Ok(self.closed().await)
+    }
+
+    /// Waits until the connection is closed and returns its report.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn closed(&self) -> Arc<CloseReport> {
+        let mut report = self.report.clone();
+        let published = match report.wait_for(Option::is_some).await {
+            Ok(published) => published.clone(),
+            // The transport dropped its publisher without publishing.
+            Err(_) => None,
+        };
+        published.unwrap_or_else(unreported)
+    }
+
+    /// The close report, if the connection is closed.
+    pub fn report(&self) -> Option<Arc<CloseReport>> {
+        if let Some(report) = self.report.borrow().clone() {
+            return Some(report);
+        }
+        if self.report.has_changed().is_err() {
+            return Some(unreported());
+        }
+        None
+    }
+}
+
+fn unreported() -> Arc<CloseReport> {
+    Arc::new(CloseReport::new(CloseReason::Unreported))
+}
+
+/// The transport implementation's half of a connection, created by
+/// [`Connection::channel`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// Frames the user wants written to the medium. `None` from `recv` means
+    /// every [`FrameSender`] was dropped.
+    pub outbound: mpsc::Receiver<Bytes>,
+    /// Where frames read from the medium go. Dropping it ends the user's
+    /// [`FrameReceiver`] once the frames already queued are received.
+    pub inbound: mpsc::Sender<Inbound>,
+    /// Requests from the user's [`Closer`]s. `None` from `recv` means every
+    /// `Closer` was dropped: tear the medium down and report
+    /// [`CloseReason::Dropped`].
+    pub control: mpsc::Receiver<Control>,
+    /// Publishes the close report, exactly once.
+    pub report: ReportPublisher,
+}
+
+/// A request from a [`Closer`] to its transport.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Control {
+    /// Close the connection, allowing `grace` at each step, then answer `done`.
+    Shutdown {
+        /// How long to wait for the peer at each step of the shutdown ladder.
+        grace: Duration,
+        /// Answer this once the connection is closed and its report published.
+        done: ShutdownDone,
+    },
+}
+
+/// The answer to a [`Control::Shutdown`] request.
+#[derive(Debug)]
+pub struct ShutdownDone {
+    tx: oneshot::Sender<Result<(), TransportError>>,
+}
+
+impl ShutdownDone {
+    /// Tells the waiting [`Closer::shutdown`] how the shutdown went. Publish
+    /// the close report before calling this.
+    pub fn finish(self, result: Result<(), TransportError>) {
+        // The caller may have stopped waiting; the report is published either way.
+        let _ = self.tx.send(result);
+    }
+}
+
+/// Publishes a connection's close report.
+#[derive(Debug)]
+pub struct ReportPublisher {
+    tx: watch::Sender<Option<Arc<CloseReport>>>,
+}
+
+impl ReportPublisher {
+    /// Publishes `report` unless one was published already, and returns the
+    /// report in force.
+    pub fn publish(&self, report: CloseReport) -> Arc<CloseReport> {
+        let mut report = Some(Arc::new(report));
+        self.tx.send_if_modified(|slot| {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = report.take();
+            true
+        });
+        self.current().unwrap_or_else(unreported)
+    }
+
+    /// The report published so far, if any.
+    pub fn current(&self) -> Option<Arc<CloseReport>> {
+        self.tx.borrow().clone()
+    }
+}

@@ -1,0 +1,120 @@
+//! An in-memory transport: two connections wired to each other, for tests of
+//! the layers above and for users' own tests.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::{CloseReason, CloseReport, Connection, Control, Endpoint, Inbound, ShutdownDone};
+
+/// Two connected in-memory connections: frames sent on one arrive, in order,
+/// on the other. `capacity` bounds each queue, in frames.
+///
+/// Either side closing (a [`Closer::shutdown`](crate::Closer::shutdown), or
+/// dropping all of its closers, senders or its receiver) closes both: that side
+/// reports [`CloseReason::Shutdown`] or [`CloseReason::Dropped`], the other
+/// [`CloseReason::PeerClosed`]. As with a pipe, frames sent before the close
+/// are still delivered before each receiver sees the end; sending after it
+/// fails.
+///
+/// # Panics
+/// When called outside a Tokio runtime: the pair is served by a spawned task.
+pub fn pair(capacity: usize) -> (Connection, Connection) {
+    let (left, left_end) = Connection::channel(capacity);
+    let (right, right_end) = Connection::channel(capacity);
+    tokio::spawn(serve(left_end, right_end));
+    (left, right)
+}
+
+/// One direction of the pair: a frame taken from `from` waits in `pending`
+/// until the other side's queue has room. Taking frames only while nothing is
+/// pending keeps each direction's backpressure independent of the other's.
+struct Lane {
+    pending: Option<Bytes>,
+}
+
+enum Event {
+    Frame(Side, Option<Bytes>),
+    Delivered(Side, bool),
+    Control(Side, Option<Control>),
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+}
+
+async fn serve(mut left: Endpoint, mut right: Endpoint) {
+    let mut to_right = Lane { pending: None };
+    let mut to_left = Lane { pending: None };
+    let (closer, reason, done) = loop {
+        let event = tokio::select! {
+            frame = left.outbound.recv(), if to_right.pending.is_none() => Event::Frame(Side::Left, frame),
+            frame = right.outbound.recv(), if to_left.pending.is_none() => Event::Frame(Side::Right, frame),
+            ok = deliver(&right.inbound, &mut to_right), if to_right.pending.is_some() => Event::Delivered(Side::Right, ok),
+            ok = deliver(&left.inbound, &mut to_left), if to_left.pending.is_some() => Event::Delivered(Side::Left, ok),
+            request = left.control.recv() => Event::Control(Side::Left, request),
+            request = right.control.recv() => Event::Control(Side::Right, request),
+        };
+        match event {
+            Event::Frame(Side::Left, Some(frame)) => to_right.pending = Some(frame),
+            Event::Frame(Side::Right, Some(frame)) => to_left.pending = Some(frame),
+            Event::Frame(side, None) => break (side, CloseReason::Dropped, None),
+            Event::Delivered(_, true) => {}
+            // The receiving side dropped its receiver.
+            Event::Delivered(side, false) => break (side, CloseReason::Dropped, None),
+            Event::Control(side, Some(Control::Shutdown { done, .. })) => {
+                break (side, CloseReason::Shutdown, Some(done));
+            }
+            Event::Control(side, None) => break (side, CloseReason::Dropped, None),
+        }
+    };
+    let (closing, other) = match closer {
+        Side::Left => (&left, &right),
+        Side::Right => (&right, &left),
+    };
+    closing.report.publish(CloseReport::new(reason));
+    other
+        .report
+        .publish(CloseReport::new(CloseReason::PeerClosed));
+    if let Some(done) = done {
+        ShutdownDone::finish(done, Ok(()));
+    }
+    // Like a pipe, frames sent before the close still arrive: no new frames
+    // are taken, the ones already queued are delivered while their receiver
+    // reads, and then each receiver sees the end. The two directions drain
+    // independently so that one idle receiver cannot hold up the other.
+    left.outbound.close();
+    right.outbound.close();
+    tokio::join!(
+        drain(&mut left.outbound, &right.inbound, to_right),
+        drain(&mut right.outbound, &left.inbound, to_left),
+    );
+}
+
+async fn drain(outbound: &mut mpsc::Receiver<Bytes>, inbound: &mpsc::Sender<Inbound>, lane: Lane) {
+    let mut next = lane.pending;
+    loop {
+        let Some(frame) = next.take().or(outbound.recv().await) else {
+            return;
+        };
+        if inbound.send(Ok(frame)).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn deliver(inbound: &mpsc::Sender<Inbound>, lane: &mut Lane) -> bool {
+    match inbound.reserve().await {
+        Ok(permit) => {
+            if let Some(frame) = lane.pending.take() {
+                permit.send(Ok(frame));
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
