@@ -1,0 +1,4 @@
+//! Cross-crate test suites of the codexrt workspace, and what they share with
+//! the `test-child` program they drive.
+
+pub mod flood;

@@ -1,0 +1,6 @@
+//! Cross-crate integration suite: real child processes over real pipes.
+
+// A failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod stdio;
