@@ -1,0 +1,268 @@
+//! The handle users call through: [`RpcClient`], a cheap `Clone` that
+//! allocates ids, serializes in the caller's task and writes its own frames.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use codexrt_transport::{CloseReport, Connection, TransportError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, watch};
+
+use crate::call::{CANCEL_QUEUE, Caller, REGISTRATION_QUEUE, Shared};
+use crate::driver::Driver;
+use crate::encode::Encoder;
+use crate::incoming::IncomingReceiver;
+use crate::pending::{Outcome, Pending};
+use crate::responder::Replies;
+use crate::{CallOptions, RpcConfig, RpcError, RpcStats};
+
+/// A handle to an rpc connection: makes calls, sends notifications, and
+/// shuts the connection down.
+///
+/// Cloning is cheap (one reference count) and every clone talks to the same
+/// connection. When every clone and the [`IncomingReceiver`] are dropped, the
+/// connection's loop ends and the transport is torn down.
+#[derive(Debug, Clone)]
+pub struct RpcClient {
+    caller: Arc<Caller>,
+}
+
+impl RpcClient {
+    /// Starts the rpc loop over `connection` and returns a handle and the
+    /// receiver of everything the peer sends unasked.
+    ///
+    /// # Panics
+    /// When called outside a Tokio runtime: the loop and the reply writer are
+    /// spawned tasks.
+    pub fn start(connection: Connection, config: RpcConfig) -> (RpcClient, IncomingReceiver) {
+        let Connection {
+            sender,
+            receiver,
+            closer,
+            ..
+        } = connection;
+        let encoder = Encoder::new(config.jsonrpc);
+        let shared = Arc::new(Shared::default());
+        let (registrations_tx, registrations_rx) = mpsc::channel(REGISTRATION_QUEUE);
+        let (cancels_tx, cancels_rx) = mpsc::channel(CANCEL_QUEUE);
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
+        let (closed_tx, closed_rx) = watch::channel(None);
+        let replies = Replies::spawn(sender.clone(), config.max_unanswered_requests, encoder);
+        let driver = Driver {
+            receiver,
+            closer: closer.clone(),
+            registrations: registrations_rx,
+            cancels: cancels_rx,
+            incoming: incoming_tx,
+            replies,
+            pending: Pending::with_gauge(Arc::clone(&shared.counters.pending_calls)),
+            lag: Default::default(),
+            shared: Arc::clone(&shared),
+            closed: closed_tx,
+        };
+        tokio::spawn(driver.run());
+        let caller = Caller {
+            next_id: AtomicI64::new(1),
+            encoder,
+            call_timeout: config.call_timeout,
+            sender,
+            closer,
+            registrations: registrations_tx,
+            cancels: cancels_tx,
+            closed: closed_rx,
+            shared,
+        };
+        (
+            RpcClient {
+                caller: Arc::new(caller),
+            },
+            IncomingReceiver { rx: incoming_rx },
+        )
+    }
+
+    /// Calls `method` with `params` and decodes the result as `R`, with the
+    /// connection's timeout (60 s unless configured).
+    ///
+    /// `params` is serialized when `call` is called; the future does not hold
+    /// it. Params that serialize to `null` (`()`, `None`) are left out of the
+    /// message.
+    ///
+    /// # Errors
+    /// [`RpcError::Peer`] when the peer answers with an error,
+    /// [`RpcError::MalformedResponse`] when its answer cannot be read,
+    /// [`RpcError::Closed`] when the connection is or becomes closed,
+    /// [`RpcError::Timeout`] when no answer arrives in time,
+    /// [`RpcError::Encode`] when `params` cannot be serialized (nothing is
+    /// sent), [`RpcError::Decode`] when the result is not an `R`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the call: its id is forgotten and a late
+    /// answer is counted and dropped. The request may already have been sent.
+    pub fn call<'a, R: DeserializeOwned>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+    ) -> impl Future<Output = Result<R, RpcError>> + Send + 'a {
+        self.call_with(method, params, CallOptions::new())
+    }
+
+    /// [`call`](RpcClient::call) with per-call options.
+    ///
+    /// # Errors
+    /// As for [`call`](RpcClient::call).
+    ///
+    /// # Cancel safety
+    /// As for [`call`](RpcClient::call).
+    pub fn call_with<'a, R: DeserializeOwned>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<R, RpcError>> + Send + 'a {
+        let raw = self.call_raw(method, params, options);
+        async move {
+            let raw = raw.await?;
+            serde_json::from_str(raw.get()).map_err(|source| RpcError::Decode {
+                method: method.to_owned(),
+                source,
+            })
+        }
+    }
+
+    /// Calls `method` with `params` and returns the result as the raw JSON
+    /// the peer sent.
+    ///
+    /// # Errors
+    /// As for [`call`](RpcClient::call), except that nothing is decoded.
+    ///
+    /// # Cancel safety
+    /// As for [`call`](RpcClient::call).
+    pub fn call_raw<'a>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
+        let caller = &*self.caller;
+        let id = crate::RequestId::Integer(caller.next_id.fetch_add(1, Ordering::Relaxed));
+        let frame = caller.encoder.request(&id, method, &params);
+        let timeout = options.resolve(caller.call_timeout);
+        async move {
+            let frame = frame.map_err(|source| RpcError::Encode {
+                method: method.to_owned(),
+                source,
+            })?;
+            let exchange = caller.exchange(id, frame);
+            let outcome =
+                match timeout {
+                    Some(limit) => tokio::time::timeout(limit, exchange).await.map_err(|_| {
+                        RpcError::Timeout {
+                            method: method.to_owned(),
+                            timeout: limit,
+                        }
+                    })?,
+                    None => exchange.await,
+                };
+            match outcome {
+                Outcome::Answer(Ok(result)) => Ok(result),
+                Outcome::Answer(Err(error)) => Err(RpcError::Peer {
+                    method: method.to_owned(),
+                    error,
+                }),
+                Outcome::Malformed(frame) => Err(RpcError::MalformedResponse {
+                    method: method.to_owned(),
+                    frame,
+                }),
+                Outcome::Closed(report) => Err(RpcError::Closed {
+                    method: method.to_owned(),
+                    report,
+                }),
+            }
+        }
+    }
+
+    /// Sends a notification: a message the peer does not answer.
+    ///
+    /// `params` is serialized when `notify` is called; params that serialize
+    /// to `null` are left out of the message.
+    ///
+    /// # Errors
+    /// [`RpcError::Closed`] when the connection is closed,
+    /// [`RpcError::Encode`] when `params` cannot be serialized.
+    ///
+    /// # Cancel safety
+    /// If the future is dropped before it completes, the notification may or
+    /// may not have been queued for sending.
+    pub fn notify<'a>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+    ) -> impl Future<Output = Result<(), RpcError>> + Send + 'a {
+        let caller = &*self.caller;
+        let frame = caller.encoder.notification(method, &params);
+        async move {
+            let frame = frame.map_err(|source| RpcError::Encode {
+                method: method.to_owned(),
+                source,
+            })?;
+            let closed = |report| RpcError::Closed {
+                method: method.to_owned(),
+                report,
+            };
+            if let Some(report) = caller.report() {
+                return Err(closed(report));
+            }
+            match caller.sender.send(frame).await {
+                Ok(()) => Ok(()),
+                Err(_) => Err(closed(caller.final_report().await)),
+            }
+        }
+    }
+
+    /// Shuts the connection down through the transport, giving the peer
+    /// `grace` at each step of the transport's shutdown ladder, and returns
+    /// the transport's close report. Pending calls then fail with
+    /// [`RpcError::Closed`].
+    ///
+    /// # Errors
+    /// The transport's error when it could not stop the peer; the connection
+    /// is closed from this side all the same.
+    ///
+    /// # Cancel safety
+    /// Dropping the future does not undo a shutdown that was requested.
+    pub async fn shutdown(&self, grace: Duration) -> Result<Arc<CloseReport>, TransportError> {
+        self.caller.closer.shutdown(grace).await
+    }
+
+    /// Waits until the connection is closed and every pending call has
+    /// failed, and returns the close report.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn closed(&self) -> Arc<CloseReport> {
+        let mut closed = self.caller.closed.clone();
+        let published = match closed.wait_for(Option::is_some).await {
+            Ok(report) => report.clone(),
+            Err(_) => None,
+        };
+        match published {
+            Some(report) => report,
+            None => self.caller.closer.closed().await,
+        }
+    }
+
+    /// The close report, once the connection is closed and every pending call
+    /// has failed.
+    pub fn close_report(&self) -> Option<Arc<CloseReport>> {
+        self.caller.report()
+    }
+
+    /// A snapshot of the connection's counters.
+    pub fn stats(&self) -> RpcStats {
+        self.caller.shared.counters.snapshot()
+    }
+}

@@ -1,0 +1,274 @@
+//! Inbound envelopes: each frame is parsed once and classified as a response,
+//! a request, a notification or a malformed frame (with the id of the call it
+//! answers, when it says so clearly).
+
+use std::fmt;
+
+use codexrt_transport::FrameError;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+use serde_json::error::Category;
+use serde_json::value::RawValue;
+
+use crate::{ErrorObject, Notification, RequestId};
+
+/// A well-formed inbound message.
+#[derive(Debug)]
+pub(crate) enum Message {
+    /// The answer to one of our calls.
+    Response {
+        id: RequestId,
+        outcome: Result<Box<RawValue>, ErrorObject>,
+    },
+    /// A request from the peer, which expects an answer.
+    Request {
+        id: RequestId,
+        method: String,
+        params: Option<Box<RawValue>>,
+    },
+    /// A message from the peer that expects no answer.
+    Notification(Notification),
+}
+
+/// The members this layer reads. Everything else (`jsonrpc`, `emittedAtMs`, …)
+/// is skipped by the parser without being stored.
+#[derive(Deserialize)]
+struct Envelope {
+    // `Option<Option<_>>` tells an absent id (a notification) from `"id": null`
+    // (which is malformed): serde maps both to `None` for a plain `Option`.
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Option<RequestId>>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    params: Option<Box<RawValue>>,
+    // `"result": null` is a successful answer, so it must not read as absent.
+    #[serde(default, deserialize_with = "present")]
+    result: Option<Box<RawValue>>,
+    // `"error": null` reads as absent, as JSON-RPC 1.0 peers send it next to
+    // a result.
+    #[serde(default)]
+    error: Option<ErrorObject>,
+}
+
+/// A frame that is not a valid message.
+#[derive(Debug)]
+pub(crate) struct Rejected {
+    pub(crate) frame: MalformedFrame,
+    /// The id of the call this frame answers, when it has a valid id and no
+    /// method: an answer that cannot be read must still end its call rather
+    /// than leave it waiting for an answer that has already come.
+    pub(crate) answer_to: Option<RequestId>,
+}
+
+/// The members that tell whether a frame answers a call, read from a frame
+/// whose [`Envelope`] failed to deserialize. Everything else is skipped, so
+/// the member that spoiled the frame is not in the way.
+#[derive(Deserialize)]
+struct AnswerId {
+    // `"id": null` reads as `None`: it names no call.
+    #[serde(default)]
+    id: Option<RequestId>,
+    // Skipped rather than read: a method of any type makes the frame a
+    // request or a notification, never an answer.
+    #[serde(default)]
+    method: Option<IgnoredAny>,
+}
+
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Parses and classifies one inbound frame.
+pub(crate) fn parse(frame: &[u8]) -> Result<Message, Rejected> {
+    let reject = |problem, answer_to| Rejected {
+        frame: MalformedFrame::new(problem, frame),
+        answer_to,
+    };
+    // serde_json reads a struct from an array as well as from an object;
+    // messages are objects only.
+    let first = frame
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        let problem = match serde_json::from_slice::<IgnoredAny>(frame) {
+            Ok(_) => Malformation::NotAnObject,
+            Err(err) => Malformation::Syntax(err.to_string()),
+        };
+        return Err(reject(problem, None));
+    }
+    let envelope: Envelope = match serde_json::from_slice(frame) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            let problem = match err.classify() {
+                Category::Data => Malformation::InvalidMember(err.to_string()),
+                Category::Syntax | Category::Eof | Category::Io => {
+                    Malformation::Syntax(err.to_string())
+                }
+            };
+            // The failed parse may have stopped before the id, or read it and
+            // dropped it; a second, lenient parse finds it. Only this error
+            // path pays for it: a valid frame is parsed once.
+            return Err(reject(problem, answer_id(frame)));
+        }
+    };
+    classify(envelope).map_err(|(problem, answer_to)| reject(problem, answer_to))
+}
+
+/// The id of a frame that has a valid id and no method, read leniently.
+///
+/// Frames that are not JSON fail this parse too (truncated, trailing bytes),
+/// and so do frames with an invalid or repeated id. Frames that are JSON in
+/// form but hold invalid UTF-8 in a member only the strict parse reads (a
+/// result, an error message) are the ones this recovers among syntax errors.
+/// Only called once the frame is known to be an object: like the strict
+/// parse, this one would read `[1]` as a struct with id 1.
+fn answer_id(frame: &[u8]) -> Option<RequestId> {
+    match serde_json::from_slice(frame) {
+        Ok(AnswerId {
+            id: Some(id),
+            method: None,
+        }) => Some(id),
+        Ok(AnswerId { .. }) | Err(_) => None,
+    }
+}
+
+/// Sorts a parsed envelope into a message, or says what is wrong with it and
+/// which call it answers, if any.
+fn classify(envelope: Envelope) -> Result<Message, (Malformation, Option<RequestId>)> {
+    let Envelope {
+        id,
+        method,
+        params,
+        result,
+        error,
+    } = envelope;
+    match (method, id) {
+        (Some(_), _) if result.is_some() || error.is_some() => {
+            Err((Malformation::MethodWithOutcome, None))
+        }
+        (Some(method), None) => Ok(Message::Notification(Notification { method, params })),
+        (Some(_), Some(None)) => Err((Malformation::NullId, None)),
+        (Some(method), Some(Some(id))) => Ok(Message::Request { id, method, params }),
+        (None, None) => Err((Malformation::NoMethodOrId, None)),
+        (None, Some(None)) => Err((Malformation::NullId, None)),
+        (None, Some(Some(id))) => match (result, error) {
+            (Some(result), None) => Ok(Message::Response {
+                id,
+                outcome: Ok(result),
+            }),
+            (None, Some(error)) => Ok(Message::Response {
+                id,
+                outcome: Err(error),
+            }),
+            (Some(_), Some(_)) => Err((Malformation::ResultAndError, Some(id))),
+            (None, None) => Err((Malformation::NoOutcome, Some(id))),
+        },
+    }
+}
+
+/// A frame that is not a valid message, or a frame the transport had to skip.
+///
+/// Reported on the [`IncomingReceiver`](crate::IncomingReceiver) as
+/// [`Incoming::Malformed`](crate::Incoming::Malformed); the connection keeps
+/// working. When the frame has a valid id and no method, and a call with that
+/// id is waiting, the call also fails with
+/// [`RpcError::MalformedResponse`](crate::RpcError::MalformedResponse)
+/// carrying a copy of this report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MalformedFrame {
+    /// What is wrong with the frame.
+    pub problem: Malformation,
+    /// The length of the frame in bytes; 0 for a frame the transport discarded.
+    pub len: usize,
+    /// The first [`MalformedFrame::EXCERPT_LEN`] bytes of the frame, decoded
+    /// lossily as UTF-8; empty for a frame the transport discarded.
+    pub excerpt: String,
+}
+
+impl MalformedFrame {
+    /// How many bytes of a malformed frame are kept in
+    /// [`excerpt`](MalformedFrame::excerpt).
+    pub const EXCERPT_LEN: usize = 200;
+
+    fn new(problem: Malformation, frame: &[u8]) -> Self {
+        let head = frame.get(..Self::EXCERPT_LEN).unwrap_or(frame);
+        MalformedFrame {
+            problem,
+            len: frame.len(),
+            excerpt: String::from_utf8_lossy(head).into_owned(),
+        }
+    }
+
+    pub(crate) fn from_transport(err: FrameError) -> Self {
+        MalformedFrame {
+            problem: Malformation::Transport(err),
+            len: 0,
+            excerpt: String::new(),
+        }
+    }
+}
+
+impl fmt::Display for MalformedFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.problem {
+            Malformation::Transport(err) => write!(f, "{err}"),
+            problem => write!(
+                f,
+                "malformed frame of {} bytes ({problem}), starting with {:?}",
+                self.len, self.excerpt
+            ),
+        }
+    }
+}
+
+/// What is wrong with a [`MalformedFrame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Malformation {
+    /// Not JSON, or not UTF-8 where a string this layer reads is expected; the
+    /// parser's message.
+    Syntax(String),
+    /// JSON, but not an object (a batch array or a bare value).
+    NotAnObject,
+    /// A member has the wrong type or value (a boolean id, a fractional id, a
+    /// numeric method, an error without a code, a repeated member); the
+    /// parser's message.
+    InvalidMember(String),
+    /// The id is `null`.
+    NullId,
+    /// Neither a method nor an id.
+    NoMethodOrId,
+    /// A method together with a `result` or an `error`.
+    MethodWithOutcome,
+    /// A response with both a `result` and an `error`.
+    ResultAndError,
+    /// An id with neither a method, a `result` nor an `error`.
+    NoOutcome,
+    /// The transport skipped the frame.
+    Transport(FrameError),
+}
+
+impl fmt::Display for Malformation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformation::Syntax(message) => write!(f, "invalid json: {message}"),
+            Malformation::NotAnObject => f.write_str("not a json object"),
+            Malformation::InvalidMember(message) => write!(f, "invalid member: {message}"),
+            Malformation::NullId => f.write_str("the id is null"),
+            Malformation::NoMethodOrId => f.write_str("neither a method nor an id"),
+            Malformation::MethodWithOutcome => f.write_str("a method with a result or an error"),
+            Malformation::ResultAndError => f.write_str("both a result and an error"),
+            Malformation::NoOutcome => f.write_str("an id without a method, a result or an error"),
+            Malformation::Transport(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

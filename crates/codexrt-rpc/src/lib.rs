@@ -1,0 +1,143 @@
+//! JSON-RPC over codexrt transports: envelopes, id correlation and inbound
+//! routing, for `codex app-server` and any peer speaking its dialect.
+//!
+//! [`RpcClient::start`] takes a transport [`Connection`](codexrt_transport::Connection)
+//! and spawns one loop that reads every inbound frame. It returns a cheap,
+//! cloneable [`RpcClient`] for calls and notifications, and one
+//! [`IncomingReceiver`] for everything the peer sends unasked.
+//!
+//! ```
+//! use codexrt_rpc::{Incoming, RpcClient, RpcConfig};
+//! use codexrt_transport::memory;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (client_side, mut server) = memory::pair(16);
+//! let (client, mut incoming) = RpcClient::start(client_side, RpcConfig::new());
+//!
+//! // A peer that answers one call and then sends a notification.
+//! let peer = tokio::spawn(async move {
+//!     let request = server.receiver.recv().await.unwrap().unwrap();
+//!     assert_eq!(request, r#"{"id":1,"method":"add","params":[2,3]}"#);
+//!     server.sender.send(r#"{"id":1,"result":5}"#.into()).await.unwrap();
+//!     server.sender.send(r#"{"method":"done"}"#.into()).await.unwrap();
+//!     server // kept open until the end
+//! });
+//!
+//! let sum: i64 = client.call("add", [2, 3]).await?;
+//! assert_eq!(sum, 5);
+//! match incoming.recv().await {
+//!     Some(Incoming::Notification(notification)) => assert_eq!(notification.method, "done"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! # let _server = peer.await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Messages
+//!
+//! Messages are JSON objects, one per frame, shaped as JSON-RPC 2.0 with or
+//! without the `"jsonrpc"` member: inbound messages are accepted either way,
+//! and outbound ones leave it out unless [`JsonRpcField::Include`] is
+//! configured. Members this layer does not read are ignored. Each frame is
+//! parsed once; `params`, `result` and error `data` stay raw JSON
+//! ([`RawValue`](serde_json::value::RawValue)) for the layer above to decode.
+//! This crate knows no method names.
+//!
+//! Outbound frames never contain a newline byte, so that line-framed media
+//! can carry them; params and results that serialize to `null` are written as
+//! such, except that `null` params are left out.
+//!
+//! A frame that is not a valid message (invalid JSON, a bad id, both a
+//! result and an error, …) is reported as [`Incoming::Malformed`] with an
+//! excerpt, counted in [`RpcStats::malformed_frames`], and the connection
+//! carries on. Frames the transport had to skip are reported the same way.
+//!
+//! A malformed frame that has no `method` but a valid id (an integer or a
+//! string) is an answer that cannot be read. If a call with that id is
+//! waiting, the call fails at once with [`RpcError::MalformedResponse`],
+//! whose report is the same as the one on the [`IncomingReceiver`]: the
+//! caller learns its call is over, and observers of the report stream still
+//! see every malformed frame. The id is found even when the frame fails to
+//! deserialize, such as `{"id":7,"error":"boom"}` or an error object without
+//! a `message`, by a second, lenient parse that only such frames pay for;
+//! frames that are not JSON, not an object, or whose id is `null`, invalid
+//! or repeated name no call. An unreadable answer to an abandoned call is
+//! also counted in [`RpcStats::late_responses`]; one that matches no call is
+//! only a malformed frame.
+//!
+//! # Calls
+//!
+//! Every call ends exactly once: with its result, the peer's error
+//! ([`RpcError::Peer`]), an answer that cannot be read
+//! ([`RpcError::MalformedResponse`], see [Messages](#messages)), a timeout ([`RpcError::Timeout`], 60 s by default,
+//! see [`RpcConfig::call_timeout`] and [`CallOptions`]), or the closing of the
+//! connection ([`RpcError::Closed`], carrying the transport's
+//! [`CloseReport`](codexrt_transport::CloseReport)). When the peer goes away,
+//! every pending call fails within a second, and later calls fail at once
+//! without writing anything. Dropping a call's future abandons it; an answer
+//! that arrives for an abandoned call, for an unknown id or a second time for
+//! the same id is counted in [`RpcStats`] and dropped, never handed to
+//! another caller.
+//!
+//! # Incoming traffic and buffering
+//!
+//! Notifications, server requests, malformed-frame reports and lag reports
+//! arrive in order on one [`IncomingReceiver`], whose queue holds
+//! [`RpcConfig::incoming_capacity`] items (4096 by default). The loop never
+//! waits for that queue, so answers to calls are never held up by unread
+//! notifications. When the queue is full:
+//!
+//! - a notification is dropped,
+//! - a server request is answered at once with [`ErrorObject::OVERLOADED`]
+//!   (-32001, "client overloaded"),
+//! - a malformed-frame report is dropped,
+//!
+//! and each is counted, both in [`RpcStats`] and in an [`Incoming::Lagged`]
+//! report that is delivered before the next item that fits. Nothing is
+//! dropped silently.
+//!
+//! Each server request comes with a [`Responder`] that answers it exactly
+//! once; dropping it unanswered replies with [`ErrorObject::INTERNAL_ERROR`].
+//! At most [`RpcConfig::max_unanswered_requests`] (256 by default) server
+//! requests may be handed out and unanswered (or answered but not yet
+//! written); beyond that, requests are answered with
+//! [`ErrorObject::OVERLOADED`] and counted like a full queue. The loop keeps
+//! 32 reply slots of its own for these error replies, so refusing a request
+//! never waits; if even those are taken because the peer stops reading while
+//! it keeps sending requests, the refusal is dropped and counted in
+//! [`RpcStats::unsent_replies`].
+//!
+//! Once the [`IncomingReceiver`] is dropped, server requests are answered
+//! with [`ErrorObject::METHOD_NOT_FOUND`] and notifications are discarded,
+//! both counted.
+//!
+//! # Lifetime
+//!
+//! [`RpcClient::shutdown`] closes the connection through the transport. When
+//! every [`RpcClient`] and the [`IncomingReceiver`] are dropped, the loop ends
+//! and drops its share of the transport, which then tears the medium down
+//! (for a child process: kills it).
+
+mod call;
+mod client;
+mod config;
+mod driver;
+mod encode;
+mod envelope;
+mod error;
+mod id;
+mod incoming;
+mod pending;
+mod responder;
+mod stats;
+
+pub use client::RpcClient;
+pub use config::{CallOptions, JsonRpcField, RpcConfig};
+pub use envelope::{Malformation, MalformedFrame};
+pub use error::{ErrorObject, RpcError};
+pub use id::RequestId;
+pub use incoming::{Incoming, IncomingReceiver, IncomingRequest, LagReport, Notification};
+pub use responder::Responder;
+pub use stats::RpcStats;

@@ -1,0 +1,175 @@
+//! Answers to server requests: the [`Responder`] that replies exactly once,
+//! and the bounded reply path that lets it reply from `Drop`.
+
+use bytes::Bytes;
+use codexrt_transport::FrameSender;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc::{self, OwnedPermit};
+
+use crate::encode::Encoder;
+use crate::{ErrorObject, RequestId, RpcError};
+
+/// Reply slots kept free of responders, for the error replies the loop sends
+/// itself (overload, no receiver). Responders may use every other slot.
+const LOOP_REPLY_SLOTS: usize = 32;
+
+/// Answers one server request, exactly once.
+///
+/// Every way of answering consumes the responder. A responder dropped without
+/// an answer replies with [`ErrorObject::INTERNAL_ERROR`] ("request dropped
+/// without a reply"), so the peer never waits for an answer that will not
+/// come.
+///
+/// Replying never waits: the responder holds a slot of the bounded reply
+/// queue, reserved when the request was handed out, and a small task writes
+/// queued replies to the connection in order. If the connection is closed,
+/// the reply is discarded.
+#[derive(Debug)]
+pub struct Responder {
+    id: RequestId,
+    method: String,
+    encoder: Encoder,
+    // `None` once the reply was queued.
+    permit: Option<OwnedPermit<Bytes>>,
+}
+
+impl Responder {
+    /// The method of the request being answered.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The id of the request being answered; the reply echoes it exactly.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// Answers with `result`.
+    ///
+    /// # Errors
+    /// [`RpcError::Encode`] when `result` cannot be serialized; the peer is
+    /// then answered with [`ErrorObject::INTERNAL_ERROR`] instead.
+    pub fn respond(mut self, result: impl Serialize) -> Result<(), RpcError> {
+        match self.encoder.result(&self.id, &result) {
+            Ok(frame) => {
+                self.send(frame);
+                Ok(())
+            }
+            Err(source) => {
+                let error =
+                    ErrorObject::new(ErrorObject::INTERNAL_ERROR, "failed to encode the reply");
+                let frame = self.encoder.error(&self.id, &error);
+                self.send(frame);
+                Err(RpcError::Encode {
+                    method: std::mem::take(&mut self.method),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Answers with a result that is already JSON.
+    pub fn respond_raw(mut self, result: &RawValue) {
+        // Serializing a `RawValue` cannot fail; if it ever did, the peer
+        // would still get exactly one answer.
+        let frame = match self.encoder.result(&self.id, &result) {
+            Ok(frame) => frame,
+            Err(_) => self.encoder.error(
+                &self.id,
+                &ErrorObject::new(ErrorObject::INTERNAL_ERROR, "failed to encode the reply"),
+            ),
+        };
+        self.send(frame);
+    }
+
+    /// Answers with an error.
+    pub fn respond_error(mut self, error: ErrorObject) {
+        let frame = self.encoder.error(&self.id, &error);
+        self.send(frame);
+    }
+
+    fn send(&mut self, frame: Bytes) {
+        if let Some(permit) = self.permit.take() {
+            permit.send(frame);
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if self.permit.is_some() {
+            let error = ErrorObject::new(
+                ErrorObject::INTERNAL_ERROR,
+                "request dropped without a reply",
+            );
+            let frame = self.encoder.error(&self.id, &error);
+            self.send(frame);
+        }
+    }
+}
+
+/// The loop's side of the reply queue: it hands out responders and sends its
+/// own error replies.
+///
+/// The queue holds `max_unanswered + LOOP_REPLY_SLOTS` frames. A responder is
+/// only handed out while more than `LOOP_REPLY_SLOTS` slots are free, so
+/// responders never take the last slots; the loop's own replies use
+/// `try_send`, which cannot block the loop, and the slots they take are freed
+/// as soon as the writer passes them on. They can only run out when the peer
+/// stops reading while still sending requests; such replies are counted and
+/// dropped rather than queued without bound.
+#[derive(Debug)]
+pub(crate) struct Replies {
+    tx: mpsc::Sender<Bytes>,
+    encoder: Encoder,
+}
+
+impl Replies {
+    /// Creates the reply queue and spawns its writer task.
+    pub(crate) fn spawn(sender: FrameSender, max_unanswered: usize, encoder: Encoder) -> Self {
+        let (tx, rx) = mpsc::channel(max_unanswered.saturating_add(LOOP_REPLY_SLOTS));
+        tokio::spawn(write_replies(rx, sender));
+        Replies { tx, encoder }
+    }
+
+    /// A responder for a request, or the request's id and method back when
+    /// too many server requests are unanswered.
+    pub(crate) fn responder(
+        &self,
+        id: RequestId,
+        method: String,
+    ) -> Result<Responder, (RequestId, String)> {
+        // Only the loop reserves slots, and everyone else only frees them, so
+        // the check cannot be invalidated before the reservation.
+        if self.tx.capacity() <= LOOP_REPLY_SLOTS {
+            return Err((id, method));
+        }
+        match self.tx.clone().try_reserve_owned() {
+            Ok(permit) => Ok(Responder {
+                id,
+                method,
+                encoder: self.encoder,
+                permit: Some(permit),
+            }),
+            Err(_) => Err((id, method)),
+        }
+    }
+
+    /// Sends an error reply from the loop without waiting. Returns `false`
+    /// when the queue is full or closed and the reply was dropped.
+    pub(crate) fn reject(&self, id: &RequestId, error: &ErrorObject) -> bool {
+        self.tx.try_send(self.encoder.error(id, error)).is_ok()
+    }
+}
+
+/// Forwards replies to the connection, in the order they were queued.
+async fn write_replies(mut replies: mpsc::Receiver<Bytes>, sender: FrameSender) {
+    while let Some(frame) = replies.recv().await {
+        if sender.send(frame).await.is_err() {
+            // The connection is closed: later replies have nowhere to go, and
+            // dropping the receiver discards them.
+            break;
+        }
+    }
+}
