@@ -17,6 +17,12 @@
 //! env                             print the environment as sorted `"KEY"="VALUE"` lines
 //!                                 (Rust debug escapes, so one line each), exit 0
 //! pwd                             print the working directory, exit 0
+//! rpc-server <stderr-per-request> a JSON-RPC peer: answers each request `{"id","method","params"}`
+//!                                 with `{"id","result":{"method","params"}}`, except method
+//!                                 `hang`, which is never answered; writes the next
+//!                                 <stderr-per-request> bytes of the stderr flood before each
+//!                                 answer; sends `{"method":"tick","params":{"n":..}}` after
+//!                                 every answer
 //! ```
 
 use std::io::{self, BufRead, Write};
@@ -115,11 +121,37 @@ fn run(args: &[&str]) -> io::Result<()> {
             Ok(())
         }
         ["pwd"] => say(&std::env::current_dir()?.to_string_lossy()),
+        ["rpc-server", per_request] => rpc_server(number(per_request)?),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "unknown command",
         )),
     }
+}
+
+/// Answers JSON-RPC requests line by line; see the module doc.
+fn rpc_server(stderr_per_request: u64) -> io::Result<()> {
+    let mut flood = Flood::new();
+    let mut stderr = io::stderr().lock();
+    let mut ticks = 0_u64;
+    let stdin = io::stdin().lock();
+    let mut out = io::stdout().lock();
+    for line in stdin.lines() {
+        let request: serde_json::Value = serde_json::from_str(&line?).map_err(io::Error::other)?;
+        if request["method"] == "hang" {
+            continue;
+        }
+        flood.write_next(stderr_per_request, &mut stderr)?;
+        let answer = serde_json::json!({
+            "id": request["id"],
+            "result": {"method": request["method"], "params": request["params"]},
+        });
+        ticks += 1;
+        let tick = serde_json::json!({"method": "tick", "params": {"n": ticks}});
+        writeln!(out, "{answer}\n{tick}")?;
+        out.flush()?;
+    }
+    Ok(())
 }
 
 /// Echoes stdin to stdout line by line, calling `before` ahead of each echo.

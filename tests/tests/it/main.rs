@@ -3,4 +3,5 @@
 // A failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod rpc_stdio;
 mod stdio;
