@@ -44,6 +44,77 @@ impl Connection {
     /// endpoint into a task that writes `endpoint.outbound` frames to the
     /// medium, pushes frames read from it into `endpoint.inbound`, obeys
     /// `endpoint.control`, and publishes a [`CloseReport`] when it ends.
+    ///
+    /// A transport over any byte stream with newline framing (for example a
+    /// Unix socket), in one task:
+    ///
+    /// ```
+    /// use codexrt_transport::framing::LineReader;
+    /// use codexrt_transport::{CloseReason, CloseReport, Connection, Control};
+    /// use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+    ///
+    /// fn connect<R, W>(reader: R, mut writer: W) -> Connection
+    /// where
+    ///     R: AsyncRead + Unpin + Send + 'static,
+    ///     W: AsyncWrite + Unpin + Send + 'static,
+    /// {
+    ///     let (connection, mut endpoint) = Connection::channel(64);
+    ///     tokio::spawn(async move {
+    ///         let mut lines = LineReader::new(reader, 1 << 20);
+    ///         let reason = loop {
+    ///             tokio::select! {
+    ///                 frame = endpoint.outbound.recv() => {
+    ///                     let Some(frame) = frame else { break CloseReason::Dropped };
+    ///                     let written = async {
+    ///                         writer.write_all(&frame).await?;
+    ///                         writer.write_all(b"\n").await?;
+    ///                         writer.flush().await
+    ///                     };
+    ///                     if let Err(err) = written.await {
+    ///                         break CloseReason::Io(err.into());
+    ///                     }
+    ///                 }
+    ///                 read = lines.next_frame() => match read {
+    ///                     Ok(Some(item)) => {
+    ///                         if endpoint.inbound.send(item).await.is_err() {
+    ///                             break CloseReason::Dropped;
+    ///                         }
+    ///                     }
+    ///                     Ok(None) => break CloseReason::PeerClosed,
+    ///                     Err(err) => break CloseReason::Io(err.into()),
+    ///                 },
+    ///                 request = endpoint.control.recv() => match request {
+    ///                     Some(Control::Shutdown { done, .. }) => {
+    ///                         let _ = writer.shutdown().await;
+    ///                         endpoint.report.publish(CloseReport::new(CloseReason::Shutdown));
+    ///                         done.finish(Ok(()));
+    ///                         return;
+    ///                     }
+    ///                     Some(_) => {}
+    ///                     None => break CloseReason::Dropped,
+    ///                 },
+    ///             }
+    ///         };
+    ///         // Published before `endpoint.inbound` is dropped with the task.
+    ///         endpoint.report.publish(CloseReport::new(reason));
+    ///     });
+    ///     connection
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (ours, theirs) = tokio::io::duplex(1024);
+    /// let (read, write) = tokio::io::split(ours);
+    /// let mut connection = connect(read, write);
+    /// let (peer_read, mut peer_write) = tokio::io::split(theirs);
+    /// peer_write.write_all(b"hello\n").await.unwrap();
+    /// drop((peer_read, peer_write));
+    /// assert_eq!(connection.receiver.recv().await.unwrap().unwrap(), "hello");
+    /// assert!(connection.receiver.recv().await.is_none());
+    /// let report = connection.closer.closed().await;
+    /// assert!(matches!(report.reason, CloseReason::PeerClosed));
+    /// # }
+    /// ```
     pub fn channel(capacity: usize) -> (Connection, Endpoint) {
         let capacity = capacity.max(1);
         let (out_tx, out_rx) = mpsc::channel(capacity);
