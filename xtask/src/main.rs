@@ -1,6 +1,8 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! Commands:
+//! - `schema`: install codex versions from npm and vendor their protocol
+//!   schema and method manifest.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
 //! - `tidy`: the workspace's own invariants (dependency direction between our
 //!   crates, a `//!` line at the top of every source file).
@@ -9,8 +11,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cmd;
+mod schema;
 mod test;
 mod tidy;
+mod versions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +22,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates and `//!` file headers";
 
@@ -25,6 +30,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
+        Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),
         Some("-h" | "--help" | "help") => {

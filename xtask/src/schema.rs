@@ -1,0 +1,158 @@
+//! `cargo xtask schema [--check] [<version>...]`: vendors the app-server
+//! protocol schema of codex versions into `crates/codexrt-protocol/schema/`.
+//!
+//! For each version (default: every supported one) it installs that codex
+//! with npm when needed, runs `codex app-server generate-json-schema` for the
+//! stable and the experimental API, and writes three files:
+//! - `stable.json`, `experimental.json`: the schema bundle normalized to one
+//!   flat, description-free, key-sorted `definitions` map (see [`normalize`]);
+//! - `manifest.json`: every method with its params, params presence,
+//!   response and experimental flag (see [`manifest`]).
+//!
+//! `--check` regenerates in memory and fails when a vendored file differs.
+
+mod generate;
+pub(crate) mod install;
+mod manifest;
+mod normalize;
+mod scratch;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::versions::SUPPORTED_CODEX_VERSIONS;
+
+const USAGE: &str = "usage: cargo xtask schema [--check] [<version>...]";
+
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut check = false;
+    let mut versions = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "--check" => check = true,
+            flag if flag.starts_with('-') => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
+            version => {
+                install::check_version_syntax(version)?;
+                versions.push(version.to_owned());
+            }
+        }
+    }
+    if versions.is_empty() {
+        versions = SUPPORTED_CODEX_VERSIONS
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect();
+    }
+    let mut stale_files = Vec::new();
+    let mut stale_versions = Vec::new();
+    for version in &versions {
+        let stale = one_version(root, version, check)?;
+        if !stale.is_empty() {
+            stale_files.extend(stale);
+            stale_versions.push(version.as_str());
+        }
+    }
+    if stale_files.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "vendored schema files are out of date:\n  {}\nregenerate them with `cargo xtask schema {}`",
+        stale_files.join("\n  "),
+        stale_versions.join(" ")
+    ))
+}
+
+/// Regenerates one version; returns the files that differ in `--check` mode.
+fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, String> {
+    let started = Instant::now();
+    let codex = install::ensure_codex(root, version)?;
+    let bundles = generate::bundles(root, &codex, version)?;
+    let stable = normalize::normalize(&bundles.stable)
+        .map_err(|err| format!("{version} stable schema: {err}"))?;
+    let experimental = normalize::normalize(&bundles.experimental)
+        .map_err(|err| format!("{version} experimental schema: {err}"))?;
+    let manifest = manifest::build(version, &stable, &experimental)
+        .map_err(|err| format!("{version}: {err}"))?;
+    let files = [
+        ("stable.json", pretty(&stable)?),
+        ("experimental.json", pretty(&experimental)?),
+        ("manifest.json", manifest::render(&manifest)),
+    ];
+    let dir = schema_dir(root, version);
+    println!("schema {version}:");
+    let mut stale = Vec::new();
+    for (name, text) in &files {
+        let path = dir.join(name);
+        let shown = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let current = fs::read(&path).ok();
+        let state = if current.as_deref() == Some(text.as_bytes()) {
+            "unchanged"
+        } else if check {
+            stale.push(shown.clone());
+            "OUT OF DATE"
+        } else {
+            write_atomically(&path, text)?;
+            "written"
+        };
+        println!("  {shown:<58} {:>9} bytes  {state}", text.len());
+    }
+    let counts = |methods: &[manifest::Method]| {
+        format!(
+            "{}/{}",
+            methods.iter().filter(|m| !m.experimental).count(),
+            methods.len()
+        )
+    };
+    println!(
+        "  methods (stable/experimental): client requests {}, client notifications {}, \
+         server notifications {}, server requests {}",
+        counts(&manifest.client_requests),
+        counts(&manifest.client_notifications),
+        counts(&manifest.server_notifications),
+        counts(&manifest.server_requests),
+    );
+    println!("  done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(stale)
+}
+
+fn schema_dir(root: &Path, version: &str) -> PathBuf {
+    root.join("crates")
+        .join("codexrt-protocol")
+        .join("schema")
+        .join(version)
+}
+
+/// serde_json's pretty printer indents by two spaces; the trailing newline
+/// keeps editors and `git diff` quiet.
+fn pretty(value: &serde_json::Value) -> Result<String, String> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|err| format!("cannot serialize JSON: {err}"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes through a uniquely named sibling and a rename, so a concurrent
+/// reader (a build including the file) never sees half of it.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(path);
+    fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(scratch::unique_name(&name));
+    fs::write(&temp, text).map_err(|err| format!("cannot write {}: {err}", temp.display()))?;
+    fs::rename(&temp, path).map_err(|err| {
+        let _ = fs::remove_file(&temp);
+        format!(
+            "cannot rename {} to {}: {err}",
+            temp.display(),
+            path.display()
+        )
+    })
+}

@@ -1,0 +1,42 @@
+//! The codex versions this workspace vendors schemas for and tests against.
+
+/// Every codex version whose protocol schema is vendored under
+/// `crates/codexrt-protocol/schema/<version>/`; `cargo xtask schema` without
+/// arguments regenerates exactly these.
+pub(crate) const SUPPORTED_CODEX_VERSIONS: [&str; 3] = ["0.150.0", "0.160.1", "0.169.0"];
+
+/// The version demos and the default compatibility run use.
+pub(crate) const PINNED_CODEX_VERSION: &str = "0.169.0";
+
+// A pinned version without a vendored schema would have no method table, so
+// the build refuses it rather than a later command failing at run time.
+const _: () = assert!(
+    is_supported(PINNED_CODEX_VERSION),
+    "PINNED_CODEX_VERSION must be one of SUPPORTED_CODEX_VERSIONS"
+);
+
+const fn is_supported(version: &str) -> bool {
+    let mut i = 0;
+    while i < SUPPORTED_CODEX_VERSIONS.len() {
+        if bytes_equal(SUPPORTED_CODEX_VERSIONS[i].as_bytes(), version.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+// `str == str` is not usable in a const context yet.
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
