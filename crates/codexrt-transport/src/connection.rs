@@ -197,10 +197,12 @@ impl FrameReceiver {
 
 /// Shuts a connection down and tells why it closed. Cheap to clone.
 ///
-/// When every `Closer` of a connection is dropped without a shutdown, the
-/// transport tears the medium down on its own (for a child process: the
-/// process group is killed and the child reaped) and reports
-/// [`CloseReason::Dropped`].
+/// A connection lives as long as any of its handles: when every `Closer`,
+/// every [`FrameSender`] and the [`FrameReceiver`] are dropped without a
+/// shutdown, the transport tears the medium down on its own (for a child
+/// process: the process group is killed and the child reaped) and reports
+/// [`CloseReason::Dropped`]. Dropping only the closers (for example by
+/// destructuring a [`Connection`] with `..`) leaves the connection working.
 #[derive(Debug, Clone)]
 pub struct Closer {
     control: mpsc::Sender<Control>,
@@ -283,8 +285,9 @@ pub struct Endpoint {
     /// [`FrameReceiver`] once the frames already queued are received.
     pub inbound: mpsc::Sender<Inbound>,
     /// Requests from the user's [`Closer`]s. `None` from `recv` means every
-    /// `Closer` was dropped: tear the medium down and report
-    /// [`CloseReason::Dropped`].
+    /// `Closer` was dropped; once the senders (`outbound` yields `None`) and
+    /// the receiver (`inbound` is closed) are gone too, tear the medium down
+    /// and report [`CloseReason::Dropped`].
     pub control: mpsc::Receiver<Control>,
     /// Publishes the close report, exactly once.
     pub report: ReportPublisher,

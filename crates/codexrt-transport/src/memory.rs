@@ -10,9 +10,10 @@ use crate::{CloseReason, CloseReport, Connection, Control, Endpoint, Inbound, Sh
 /// on the other. `capacity` bounds each queue, in frames.
 ///
 /// Either side closing (a [`Closer::shutdown`](crate::Closer::shutdown), or
-/// dropping all of its closers, senders or its receiver) closes both: that side
-/// reports [`CloseReason::Shutdown`] or [`CloseReason::Dropped`], the other
-/// [`CloseReason::PeerClosed`]. As with a pipe, frames sent before the close
+/// dropping all of its senders or its receiver) closes both: that side reports
+/// [`CloseReason::Shutdown`] or [`CloseReason::Dropped`], the other
+/// [`CloseReason::PeerClosed`]. Dropping a side's closers alone closes
+/// nothing. As with a pipe, frames sent before the close
 /// are still delivered before each receiver sees the end; sending after it
 /// fails.
 ///
@@ -47,14 +48,15 @@ enum Side {
 async fn serve(mut left: Endpoint, mut right: Endpoint) {
     let mut to_right = Lane { pending: None };
     let mut to_left = Lane { pending: None };
+    let (mut left_closers, mut right_closers) = (true, true);
     let (closer, reason, done) = loop {
         let event = tokio::select! {
             frame = left.outbound.recv(), if to_right.pending.is_none() => Event::Frame(Side::Left, frame),
             frame = right.outbound.recv(), if to_left.pending.is_none() => Event::Frame(Side::Right, frame),
             ok = deliver(&right.inbound, &mut to_right), if to_right.pending.is_some() => Event::Delivered(Side::Right, ok),
             ok = deliver(&left.inbound, &mut to_left), if to_left.pending.is_some() => Event::Delivered(Side::Left, ok),
-            request = left.control.recv() => Event::Control(Side::Left, request),
-            request = right.control.recv() => Event::Control(Side::Right, request),
+            request = left.control.recv(), if left_closers => Event::Control(Side::Left, request),
+            request = right.control.recv(), if right_closers => Event::Control(Side::Right, request),
         };
         match event {
             Event::Frame(Side::Left, Some(frame)) => to_right.pending = Some(frame),
@@ -66,7 +68,10 @@ async fn serve(mut left: Endpoint, mut right: Endpoint) {
             Event::Control(side, Some(Control::Shutdown { done, .. })) => {
                 break (side, CloseReason::Shutdown, Some(done));
             }
-            Event::Control(side, None) => break (side, CloseReason::Dropped, None),
+            // Closers alone do not keep a side open or closed: its senders
+            // and receiver still work, and dropping them closes the pair.
+            Event::Control(Side::Left, None) => left_closers = false,
+            Event::Control(Side::Right, None) => right_closers = false,
         }
     };
     let (closing, other) = match closer {
@@ -95,8 +100,15 @@ async fn serve(mut left: Endpoint, mut right: Endpoint) {
 async fn drain(outbound: &mut mpsc::Receiver<Bytes>, inbound: &mpsc::Sender<Inbound>, lane: Lane) {
     let mut next = lane.pending;
     loop {
-        let Some(frame) = next.take().or(outbound.recv().await) else {
-            return;
+        // Not `next.take().or(outbound.recv().await)`: the argument of `or`
+        // is evaluated first, and would take a frame off the queue only to
+        // drop it whenever one was pending.
+        let frame = match next.take() {
+            Some(frame) => frame,
+            None => match outbound.recv().await {
+                Some(frame) => frame,
+                None => return,
+            },
         };
         if inbound.send(Ok(frame)).await.is_err() {
             return;

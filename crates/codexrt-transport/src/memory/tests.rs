@@ -134,3 +134,40 @@ async fn dropping_one_side_closes_the_other() {
         Some(CloseReason::PeerClosed)
     ));
 }
+
+#[tokio::test]
+async fn dropping_only_the_closers_keeps_the_pair_working() {
+    let (left, right) = pair(8);
+    let crate::Connection {
+        sender,
+        mut receiver,
+        ..
+    } = left;
+    let crate::Connection {
+        sender: right_sender,
+        receiver: mut right_receiver,
+        closer: right_closer,
+        ..
+    } = right;
+    sender
+        .send(Bytes::from_static(b"ping"))
+        .await
+        .expect("open");
+    assert_eq!(
+        right_receiver.recv().await.expect("open").expect("frame"),
+        "ping"
+    );
+    right_sender
+        .send(Bytes::from_static(b"pong"))
+        .await
+        .expect("open");
+    assert_eq!(receiver.recv().await.expect("open").expect("frame"), "pong");
+    assert!(right_closer.report().is_none());
+    // The left side's senders and receiver were its last handles.
+    drop((sender, receiver));
+    assert!(right_receiver.recv().await.is_none());
+    assert!(matches!(
+        right_closer.closed().await.reason,
+        CloseReason::PeerClosed
+    ));
+}

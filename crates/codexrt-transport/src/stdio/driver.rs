@@ -77,14 +77,24 @@ pub(super) async fn drive(endpoint: Endpoint, parts: Parts) {
     let (stop_stdin, stop) = oneshot::channel();
     let mut writer: Option<Writer> = Some(Box::pin(stdin::write_frames(stdin, outbound, stop)));
 
+    // The user's side is gone once every closer, every sender and the
+    // receiver are dropped; only then is the child torn down, so that a user
+    // who keeps reading and writing without a closer keeps the connection.
+    let mut closers_gone = false;
+    let mut senders_gone = false;
+    let mut receiver_gone = false;
     let ending = loop {
+        if closers_gone && senders_gone && receiver_gone {
+            break Ending::Dropped;
+        }
         // No `biased`: the pumps only complete when their pipe does, so a
         // fixed polling order would let one starve the other under load.
         tokio::select! {
-            request = control.recv() => match request {
+            request = control.recv(), if !closers_gone => match request {
                 Some(Control::Shutdown { grace, done }) => break Ending::Shutdown { grace, done },
-                None => break Ending::Dropped,
+                None => closers_gone = true,
             },
+            () = inbound.closed(), if !receiver_gone => receiver_gone = true,
             status = group.wait() => match status {
                 Ok(status) => break Ending::Exited(status),
                 Err(err) => break Ending::Failed(err),
@@ -94,9 +104,15 @@ pub(super) async fn drive(endpoint: Endpoint, parts: Parts) {
                 Err(err) => break Ending::Failed(err),
             },
             end = run_writer(&mut writer) => match end {
-                Ok(()) => tracing::debug!(pid, "every frame sender is gone; closed the child's stdin"),
+                Ok(()) => {
+                    senders_gone = true;
+                    tracing::debug!(pid, "every frame sender is gone; closed the child's stdin");
+                }
                 // The child stopped reading; how it ends shows on stdout.
                 Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    // Senders can no longer reach the child, so they no
+                    // longer keep the connection open.
+                    senders_gone = true;
                     tracing::debug!(pid, "the child closed its stdin");
                 }
                 Err(err) => break Ending::Failed(err),

@@ -201,7 +201,7 @@ async fn kill_9_with_a_grandchild_holding_stdout_still_ends_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_every_closer_kills_and_reaps_the_child() {
+async fn the_child_is_killed_and_reaped_once_every_handle_is_dropped() {
     let (connection, pid) = spawn(child(&["ignore-sigterm"])).await;
     let Connection {
         sender,
@@ -210,10 +210,19 @@ async fn dropping_every_closer_kills_and_reaps_the_child() {
         ..
     } = connection;
     assert_eq!(next_frame(&mut receiver).await, "ready");
+    // Without its closers the connection keeps working both ways.
     drop(closer);
-    // The receiver ends; the child is killed whatever it ignores, and reaped.
-    assert_eq!(rest(&mut receiver).await, Vec::<Item>::new());
-    assert!(sender.is_closed());
+    sender
+        .send(Bytes::from_static(b"still here"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&mut receiver).await, "still here");
+    // Without its senders too, stdin is closed; this child lingers after that.
+    drop(sender);
+    assert!(matches!(process_state(pid), Some(state) if state != 'Z'));
+    // The receiver was the last handle: the child is killed whatever it
+    // ignores, and reaped.
+    drop(receiver);
     assert_eq!(wait_until_dead(pid, false).await, None);
 }
 
