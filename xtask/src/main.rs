@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! Commands:
+//! - `bench`: benchmarks that report ratios against baselines.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
@@ -10,6 +11,7 @@
 // The tool reports to its user on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod cmd;
 mod schema;
 mod test;
@@ -22,6 +24,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  bench   throughput of the stack against baselines, as ratios
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates and `//!` file headers";
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),
