@@ -288,8 +288,11 @@ impl Driver {
         self.pending.close(&report);
         if !self.lag.is_empty() {
             let lag = mem::take(&mut self.lag);
-            // Best effort: there is no later item for the report to precede.
-            let _ = self.incoming.try_send(Incoming::Lagged(lag));
+            // There is no later item for the report to precede, but a full
+            // queue must not swallow it: wait a bounded moment for room. The
+            // calls have already failed, so nothing else waits on the loop.
+            let _ =
+                tokio::time::timeout(REPORT_WAIT, self.incoming.send(Incoming::Lagged(lag))).await;
         }
     }
 }

@@ -326,3 +326,35 @@ async fn without_a_receiver_requests_are_refused_and_notifications_discarded() {
         })
     );
 }
+
+#[tokio::test]
+async fn a_lag_report_pending_at_close_still_reaches_a_reader() {
+    let (client, mut incoming, server) = start(RpcConfig::new().incoming_capacity(4));
+    for n in 0..6 {
+        server
+            .send(format!(r#"{{"method":"tick","params":{{"n":{n}}}}}"#))
+            .await;
+    }
+    // The queue is full with four ticks and two were dropped when the peer
+    // goes away; the report of the two must not be lost with the loop.
+    eventually("the overflow is counted", || {
+        client.stats().dropped_notifications == 2
+    })
+    .await;
+    drop(server);
+    for n in 0..4 {
+        assert_eq!(notification_number(next(&mut incoming).await), n);
+    }
+    match next(&mut incoming).await {
+        Incoming::Lagged(lag) => assert_eq!(
+            lag,
+            with!(LagReport {
+                notifications: 2,
+                requests: 0,
+                malformed: 0
+            })
+        ),
+        other => panic!("expected a lag report, got {other:?}"),
+    }
+    assert!(incoming.recv().await.is_none());
+}
