@@ -60,3 +60,16 @@ pub(crate) fn output(dir: &Path, program: &str, args: &[&str]) -> Result<String,
     }
     String::from_utf8(out.stdout).map_err(|_| format!("`{line}` printed invalid UTF-8"))
 }
+
+/// The last `lines` lines of `text`, or a note that it was empty, so an error
+/// message never ends in a dangling "said:".
+pub(crate) fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    if all.is_empty() {
+        return "(nothing on stderr)".to_owned();
+    }
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests;

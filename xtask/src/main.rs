@@ -13,6 +13,7 @@
 
 mod bench;
 mod cmd;
+mod codex;
 mod schema;
 mod test;
 mod tidy;

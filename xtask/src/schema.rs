@@ -12,16 +12,15 @@
 //! `--check` regenerates in memory and fails when a vendored file differs.
 
 mod generate;
-pub(crate) mod install;
 mod manifest;
 mod normalize;
-mod scratch;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::versions::SUPPORTED_CODEX_VERSIONS;
+use crate::codex::ensure_codex;
+use crate::versions::{SUPPORTED_CODEX_VERSIONS, check_version_syntax};
 
 const USAGE: &str = "usage: cargo xtask schema [--check] [<version>...]";
 
@@ -33,7 +32,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "--check" => check = true,
             flag if flag.starts_with('-') => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
             version => {
-                install::check_version_syntax(version)?;
+                check_version_syntax(version)?;
                 versions.push(version.to_owned());
             }
         }
@@ -66,7 +65,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
 /// Regenerates one version; returns the files that differ in `--check` mode.
 fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, String> {
     let started = Instant::now();
-    let codex = install::ensure_codex(root, version)?;
+    let codex = ensure_codex(root, version)?;
     let bundles = generate::bundles(root, &codex, version)?;
     let stable = normalize::normalize(&bundles.stable)
         .map_err(|err| format!("{version} stable schema: {err}"))?;
@@ -145,7 +144,9 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(scratch::unique_name(&name));
+    // One writer per process writes one file at a time, so the process id
+    // keeps concurrent runs apart.
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     fs::write(&temp, text).map_err(|err| format!("cannot write {}: {err}", temp.display()))?;
     fs::rename(&temp, path).map_err(|err| {
         let _ = fs::remove_file(&temp);

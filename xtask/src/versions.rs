@@ -40,3 +40,32 @@ const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
     }
     true
 }
+
+/// Versions become folder names and npm package specs, so only plain semver
+/// (`1.2.3` or `1.2.3-pre.1`) is accepted: no paths, ranges or tags.
+pub(crate) fn check_version_syntax(version: &str) -> Result<(), String> {
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let core_ok = core.split('.').count() == 3
+        && core
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    let pre_ok = pre.is_none_or(|pre| {
+        !pre.is_empty()
+            && pre
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    });
+    if core_ok && pre_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{version}` is not a codex version (expected something like `0.169.0`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,5 +3,6 @@
 // A failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod fake_stdio;
 mod rpc_stdio;
 mod stdio;

@@ -7,8 +7,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::install::tail;
-use super::scratch::Scratch;
+use codexrt_testkit::TempDir;
+
+use crate::cmd::tail;
 
 /// The generated file that holds every definition; the per-type files and the
 /// v2-only bundle beside it add nothing (or lack the server requests).
@@ -24,10 +25,11 @@ pub(super) struct Bundles {
 /// `<root>/target/tmp/`, with a fresh `CODEX_HOME` inside it so a user's
 /// `~/.codex` is neither read nor written; the folder is removed afterwards.
 pub(super) fn bundles(root: &Path, codex: &Path, version: &str) -> Result<Bundles, String> {
-    let scratch = Scratch::create(
-        &root.join("target").join("tmp"),
-        &format!("schema-{version}"),
-    )?;
+    let parent = root.join("target").join("tmp");
+    fs::create_dir_all(&parent)
+        .map_err(|err| format!("cannot create {}: {err}", parent.display()))?;
+    let scratch = TempDir::new_in(&parent, &format!("schema-{version}"))
+        .map_err(|err| format!("cannot create a scratch folder: {err}"))?;
     let home = scratch.path().join("codex-home");
     fs::create_dir(&home).map_err(|err| format!("cannot create {}: {err}", home.display()))?;
     Ok(Bundles {

@@ -1,6 +1,6 @@
-//! Tests of the install helpers that need no npm.
+//! Tests of the version argument check.
 
-use super::{check_version_syntax, tail};
+use super::check_version_syntax;
 
 #[test]
 fn version_syntax() {
@@ -25,11 +25,4 @@ fn version_syntax() {
             )),
         );
     }
-}
-
-#[test]
-fn stderr_tail() {
-    assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
-    assert_eq!(tail("a\n", 5), "a");
-    assert_eq!(tail("  \n", 5), "(nothing on stderr)");
 }
