@@ -13,6 +13,7 @@
 
 mod bench;
 mod cmd;
+mod codegen;
 mod codex;
 mod schema;
 mod test;
@@ -26,6 +27,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   bench   throughput of the stack against baselines, as ratios
+  codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates and `//!` file headers";
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("codegen") => codegen::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::{cmd, tidy};
+use crate::{cmd, codegen, tidy};
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if let Some(extra) = args.first() {
@@ -17,6 +17,10 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     cmd::run(root, "cargo", &["fmt", "--all", "--check"])?;
     println!("\n==> tidy");
     tidy::run(root)?;
+    // The generated protocol must be what the vendored schemas produce; this
+    // needs neither codex nor npm.
+    println!("\n==> codegen --check");
+    codegen::run(root, &["--check".to_owned()])?;
     cmd::run(
         root,
         "cargo",

@@ -1,0 +1,72 @@
+//! The typed wire protocol of `codex app-server`, generated from the JSON
+//! Schema the codex binary itself prints (`codex app-server
+//! generate-json-schema`).
+//!
+//! This crate is pure data: serde types for every params and response,
+//! the method names, traits tying each params type to its method and
+//! response, and a map of which codex versions have which methods. It does
+//! no IO; `codexrt-rpc` moves the messages and `codexrt-core` runs the
+//! conversation.
+//!
+//! ```
+//! use codexrt_protocol::types::{ThreadStartParams, TurnStatus};
+//! use codexrt_protocol::{ClientRequest, ServerNotification};
+//! use serde_json::value::RawValue;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A notification as the rpc layer hands it over: a method and raw params.
+//! let params = RawValue::from_string(
+//!     r#"{"threadId":"t1","turn":{"id":"u1","items":[],"status":"completed"}}"#.to_owned(),
+//! )?;
+//! match ServerNotification::decode("turn/completed", Some(&params))? {
+//!     ServerNotification::TurnCompleted(done) => {
+//!         assert_eq!(done.thread_id, "t1");
+//!         assert_eq!(done.turn.status, TurnStatus::Completed);
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//!
+//! // A request names its method and response type through its params type.
+//! let start = ThreadStartParams {
+//!     cwd: Some("/work".to_owned()),
+//!     ..ThreadStartParams::default()
+//! };
+//! assert_eq!(ThreadStartParams::METHOD, "thread/start");
+//! assert_eq!(serde_json::to_string(&start)?, r#"{"cwd":"/work"}"#);
+//! assert!(start.experimental_fields().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where the types come from
+//!
+//! `cargo xtask schema` vendors the schema of every supported codex version
+//! under `crates/codexrt-protocol/schema/<version>/` (stable and experimental
+//! flavours plus a method manifest); `cargo xtask codegen` turns them into
+//! `src/generated/`. To move to a new codex version, add it to the supported
+//! list, run both commands and review the diff. The types follow the pinned
+//! version ([`PINNED_VERSION`]); [`types`] documents the mapping rules,
+//! including the backward compatibility rule that keeps fields optional when
+//! an older supported version may leave them out.
+//!
+//! # Tolerance
+//!
+//! Newer servers add methods, fields, enum values and variants. None of that
+//! fails decoding here: unknown methods become `Unknown` variants of
+//! [`ServerNotification`] and [`ServerRequest`], unknown fields are ignored,
+//! unknown enum values and union variants are kept in `Unknown`.
+
+mod availability;
+mod error;
+mod generated;
+mod message;
+mod request;
+mod string_enum;
+
+pub use availability::{
+    Api, Availability, MethodKind, available_methods, is_experimental, method_availability,
+};
+pub use error::DecodeError;
+pub use generated::versions::{KNOWN_VERSIONS, PINNED_VERSION};
+pub use generated::{ServerNotification, ServerRequest, methods, types};
+pub use request::{ClientNotification, ClientRequest, ServerRequestParams};

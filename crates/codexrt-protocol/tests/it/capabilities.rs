@@ -1,0 +1,196 @@
+//! The capability map: which known codex versions have which methods.
+
+use codexrt_protocol::{
+    Api, Availability, KNOWN_VERSIONS, MethodKind, PINNED_VERSION, available_methods,
+    is_experimental, method_availability,
+};
+use semver::Version;
+
+use Availability::{Available, Missing, NewerThanKnown, OlderThanKnown};
+
+fn at(kind: MethodKind, method: &str, api: Api, versions: &[&str]) -> Vec<Availability> {
+    versions
+        .iter()
+        .map(|v| method_availability(kind, method, &Version::parse(v).unwrap(), api))
+        .collect()
+}
+
+const KNOWN: [&str; 3] = ["0.150.0", "0.160.1", "0.169.0"];
+
+#[test]
+fn known_versions_answer_from_their_manifests() {
+    use MethodKind::ClientRequest;
+    assert_eq!(KNOWN_VERSIONS, KNOWN);
+    assert_eq!(PINNED_VERSION, "0.169.0");
+    let table = |method: &str, api: Api| at(ClientRequest, method, api, &KNOWN);
+    assert_eq!(
+        table("thread/rollback", Api::Stable),
+        [Available, Missing, Missing]
+    );
+    assert_eq!(
+        table("feedback/save", Api::Stable),
+        [Missing, Missing, Available]
+    );
+    assert_eq!(
+        table("thread/start", Api::Stable),
+        [Available, Available, Available]
+    );
+    // Experimental in 0.150.0, stable from 0.160.1.
+    assert_eq!(
+        table("thread/items/list", Api::Stable),
+        [Missing, Available, Available]
+    );
+    assert_eq!(
+        table("thread/items/list", Api::Experimental),
+        [Available, Available, Available]
+    );
+    assert_eq!(
+        table("never/existed", Api::Experimental),
+        [Missing, Missing, Missing]
+    );
+    // The kind matters: `thread/start` is no notification.
+    assert_eq!(
+        at(
+            MethodKind::ServerNotification,
+            "thread/start",
+            Api::Stable,
+            &KNOWN
+        ),
+        [Missing, Missing, Missing]
+    );
+    assert_eq!(
+        at(
+            MethodKind::ServerRequest,
+            "currentTime/read",
+            Api::Stable,
+            &KNOWN
+        ),
+        [Missing, Missing, Missing]
+    );
+    assert_eq!(
+        at(
+            MethodKind::ServerRequest,
+            "currentTime/read",
+            Api::Experimental,
+            &KNOWN
+        ),
+        [Available, Available, Available]
+    );
+    // Build metadata does not matter.
+    assert_eq!(
+        at(
+            ClientRequest,
+            "feedback/save",
+            Api::Stable,
+            &["0.169.0+build.7"]
+        ),
+        [Available]
+    );
+}
+
+#[test]
+fn between_and_outside_the_known_versions() {
+    use MethodKind::ClientRequest;
+    let versions = [
+        "0.100.0",
+        "0.155.3",
+        "0.165.0",
+        "0.169.0-alpha.1",
+        "0.170.0",
+        "1.0.0",
+    ];
+    assert_eq!(
+        at(ClientRequest, "thread/start", Api::Stable, &versions),
+        [
+            OlderThanKnown,
+            Available,
+            Available,
+            Available,
+            NewerThanKnown,
+            NewerThanKnown
+        ]
+    );
+    // Removed after 0.150.0 and added before 0.169.0: unsure in between.
+    assert_eq!(
+        at(ClientRequest, "thread/rollback", Api::Stable, &versions),
+        [
+            OlderThanKnown,
+            Missing,
+            Missing,
+            Missing,
+            NewerThanKnown,
+            NewerThanKnown
+        ]
+    );
+    assert_eq!(
+        at(ClientRequest, "feedback/save", Api::Stable, &versions),
+        [
+            OlderThanKnown,
+            Missing,
+            Missing,
+            Missing,
+            NewerThanKnown,
+            NewerThanKnown
+        ]
+    );
+    // Present in both neighbours of 0.165.0.
+    assert_eq!(
+        at(ClientRequest, "thread/revert", Api::Stable, &versions),
+        [
+            OlderThanKnown,
+            Missing,
+            Available,
+            Available,
+            NewerThanKnown,
+            NewerThanKnown
+        ]
+    );
+}
+
+#[test]
+fn experimental_methods_of_the_pinned_version() {
+    assert!(is_experimental("currentTime/read"));
+    assert!(is_experimental("thread/sample"));
+    assert!(!is_experimental("thread/start"));
+    assert!(!is_experimental("turn/completed"));
+    assert!(!is_experimental("thread/rollback"));
+    assert!(!is_experimental("never/existed"));
+}
+
+#[test]
+fn method_counts_per_version() {
+    let counts = |version: &str, api: Api| {
+        let version = Version::parse(version).unwrap();
+        [
+            MethodKind::ClientRequest,
+            MethodKind::ClientNotification,
+            MethodKind::ServerNotification,
+            MethodKind::ServerRequest,
+        ]
+        .map(|kind| available_methods(kind, &version, api).len())
+    };
+    assert_eq!(counts("0.169.0", Api::Stable), [109, 1, 86, 10]);
+    assert_eq!(counts("0.169.0", Api::Experimental), [184, 1, 86, 11]);
+    assert_eq!(counts("0.160.1", Api::Stable), [104, 1, 83, 10]);
+    assert_eq!(counts("0.160.1", Api::Experimental), [167, 1, 83, 11]);
+    assert_eq!(counts("0.150.0", Api::Stable), [95, 1, 79, 10]);
+    assert_eq!(counts("0.150.0", Api::Experimental), [153, 1, 79, 11]);
+    // The list is the methods themselves, sorted.
+    let v150 = Version::new(0, 150, 0);
+    let requests = available_methods(MethodKind::ClientRequest, &v150, Api::Stable);
+    assert!(requests.contains(&"thread/rollback"));
+    assert!(!requests.contains(&"feedback/save"));
+    assert!(requests.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        available_methods(MethodKind::ClientNotification, &v150, Api::Stable),
+        ["initialized"]
+    );
+    assert_eq!(
+        available_methods(
+            MethodKind::ClientRequest,
+            &Version::new(9, 0, 0),
+            Api::Stable
+        ),
+        Vec::<&str>::new()
+    );
+}

@@ -1,0 +1,404 @@
+//! Unit tests of the generator: naming, classification, and the whole
+//! pipeline on small made-up schemas where each rule is visible.
+
+use serde_json::{Value, json};
+
+use super::classify::{Class, classify};
+use super::history::History;
+use super::input::{Definitions, VersionInput, parse_manifest};
+use super::lower::lower;
+use super::model::{Presence, Relaxed, Shape};
+use super::naming::{constant, field_name, pascal};
+use super::render_api::method_infos;
+use super::render_types::render_item;
+
+#[test]
+fn names() {
+    let fields = [
+        "threadId",
+        "type",
+        "_meta",
+        "$schema",
+        "ca-certificate",
+        "PreToolUse",
+        "model_reasoning_effort",
+        "httpStatusCode",
+        "async",
+    ]
+    .map(field_name);
+    assert_eq!(
+        fields,
+        [
+            "thread_id",
+            "type_",
+            "meta",
+            "schema",
+            "ca_certificate",
+            "pre_tool_use",
+            "model_reasoning_effort",
+            "http_status_code",
+            "async_",
+        ]
+    );
+    let variants = [
+        "on-request",
+        "input_text",
+        "AGENTS_MD",
+        "openai/form",
+        "commandExecution",
+        "MO",
+        "promax",
+    ]
+    .map(pascal);
+    assert_eq!(
+        variants,
+        [
+            "OnRequest",
+            "InputText",
+            "AgentsMd",
+            "OpenaiForm",
+            "CommandExecution",
+            "Mo",
+            "Promax"
+        ]
+    );
+    assert_eq!(
+        [
+            "item/agentMessage/delta",
+            "thread/inject_items",
+            "error",
+            "account/gatewayOAuth/read"
+        ]
+        .map(constant),
+        [
+            "ITEM_AGENT_MESSAGE_DELTA",
+            "THREAD_INJECT_ITEMS",
+            "ERROR",
+            "ACCOUNT_GATEWAY_OAUTH_READ"
+        ]
+    );
+    assert_eq!(field_name("mcpOAuthLogin"), "mcp_oauth_login");
+    assert_eq!(pascal("gatewayOAuth"), "GatewayOAuth");
+}
+
+#[test]
+fn shapes() {
+    let cases = [
+        (
+            json!({"type": "string", "enum": ["a", "b"]}),
+            Class::StringEnum,
+        ),
+        (
+            json!({"oneOf": [{"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]}]}),
+            Class::StringEnum,
+        ),
+        (
+            json!({"oneOf": [
+                {"type": "object", "properties": {"type": {"type": "string", "enum": ["x"]}}, "required": ["type"]},
+                {"type": "object", "properties": {"type": {"type": "string", "enum": ["y"]}, "n": {"type": "string"}}, "required": ["type", "n"]}
+            ]}),
+            Class::Tagged {
+                tag: "type".to_owned(),
+            },
+        ),
+        (
+            json!({"oneOf": [
+                {"type": "string", "enum": ["never"]},
+                {"type": "object", "additionalProperties": false, "required": ["granular"],
+                 "properties": {"granular": {"type": "object", "properties": {}}}}
+            ]}),
+            Class::External,
+        ),
+        (
+            json!({"anyOf": [{"type": "string"}, {"type": "integer", "format": "int64"}]}),
+            Class::Untagged,
+        ),
+        (
+            json!({"anyOf": [{"$ref": "#/definitions/X"}, {"type": "null"}]}),
+            Class::Nullable,
+        ),
+        (json!({"type": "object"}), Class::BareObject),
+        (
+            json!({"type": "object", "additionalProperties": {"type": "string"}}),
+            Class::Map,
+        ),
+        (json!({"type": "string", "minLength": 1}), Class::Alias),
+        (
+            json!({"type": "object", "properties": {"a": {"type": "string"}}}),
+            Class::Struct,
+        ),
+    ];
+    for (schema, class) in cases {
+        assert_eq!(classify(&schema), Ok(class), "{schema}");
+    }
+}
+
+fn defs(value: Value) -> Definitions {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("definitions must be an object"),
+    }
+}
+
+/// A protocol with one request whose params and response exercise the rules.
+fn version(version: &str, stable: Value, experimental: Value, methods: Value) -> VersionInput {
+    VersionInput {
+        version: version.to_owned(),
+        stable: defs(stable),
+        experimental: defs(experimental),
+        manifest: parse_manifest(&methods).unwrap(),
+    }
+}
+
+fn manifest() -> Value {
+    json!({
+        "clientRequests": [
+            {"method": "thing/get", "params": "ThingGetParams", "paramsPresence": "required",
+             "response": "ThingGetResponse", "experimental": false},
+            {"method": "thing/reset", "params": null, "paramsPresence": "none",
+             "response": "ThingGetResponse", "experimental": true}
+        ],
+        "clientNotifications": [],
+        "serverNotifications": [],
+        "serverRequests": []
+    })
+}
+
+fn old_defs() -> Value {
+    json!({
+        "ThingGetParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        "ThingGetResponse": {"type": "object",
+            "properties": {"id": {"type": "string"}, "size": {"type": "integer", "format": "uint32"}},
+            "required": ["id", "size"]}
+    })
+}
+
+fn new_stable() -> Value {
+    json!({
+        "ThingGetParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        "ThingGetResponse": {"type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "size": {"type": "integer", "format": "uint32"},
+                "root": {"type": "string"},
+                "note": {"type": ["string", "null"]}
+            },
+            "required": ["id", "size", "root", "note"]}
+    })
+}
+
+fn new_experimental() -> Value {
+    let mut defs = new_stable();
+    defs["ThingGetParams"]["properties"]["preview"] = json!({"type": "boolean"});
+    defs
+}
+
+#[test]
+fn a_field_newer_servers_require_is_optional_and_experimental_fields_are_flagged() {
+    let versions = [
+        version("1.0.0", old_defs(), old_defs(), manifest()),
+        version("1.1.0", new_stable(), new_experimental(), manifest()),
+    ];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[1],
+    };
+    let lowered = lower(&history).unwrap();
+    let Shape::Struct { fields, .. } = &lowered.items["ThingGetResponse"].shape else {
+        panic!("ThingGetResponse is no struct");
+    };
+    let summary: Vec<(&str, Presence, &Relaxed, Option<&str>)> = fields
+        .iter()
+        .map(|f| (f.wire.as_str(), f.presence, &f.relaxed, f.since.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("id", Presence::Required, &Relaxed::No, None),
+            ("note", Presence::Nullable, &Relaxed::No, Some("1.1.0")),
+            (
+                "root",
+                Presence::Optional,
+                &Relaxed::OlderServers(Some("1.1.0".to_owned())),
+                Some("1.1.0")
+            ),
+            ("size", Presence::Required, &Relaxed::No, None),
+        ]
+    );
+    let mut text = String::new();
+    render_item(&mut text, &lowered.items["ThingGetParams"]);
+    assert_eq!(
+        text,
+        r#"/// Params of the `thing/get` request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThingGetParams {
+    /// `id`, required.
+    pub id: String,
+    /// `preview`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 1.1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<bool>,
+}
+"#
+    );
+    let mut text = String::new();
+    render_item(&mut text, &lowered.items["ThingResetParams"]);
+    assert_eq!(
+        text,
+        "/// Params of the `thing/reset` request.
+///
+/// The method takes no params: this serializes as `null`, which the rpc layer leaves out.
+///
+/// Only in the experimental API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThingResetParams;
+"
+    );
+    let infos = method_infos(&versions, &versions[1], &lowered).unwrap();
+    let methods: Vec<(&str, &str, Option<&str>, bool)> = infos
+        .iter()
+        .map(|i| {
+            (
+                i.method.as_str(),
+                i.params.as_str(),
+                i.response.as_deref(),
+                i.experimental,
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            (
+                "thing/get",
+                "ThingGetParams",
+                Some("ThingGetResponse"),
+                false
+            ),
+            (
+                "thing/reset",
+                "ThingResetParams",
+                Some("ThingGetResponse"),
+                true
+            ),
+        ]
+    );
+}
+
+#[test]
+fn untagged_members_are_ordered_and_discriminators_are_strict() {
+    let defs = json!({
+        "ShapeParams": {"type": "object", "properties": {"shape": {"$ref": "#/definitions/AnyShape"}}, "required": ["shape"]},
+        "ShapeResponse": {"type": "object"},
+        "AnyShape": {"anyOf": [
+            {"$ref": "#/definitions/PlainShape"},
+            {"$ref": "#/definitions/FancyShape"},
+            {"type": "string"}
+        ]},
+        "PlainShape": {"type": "object", "properties": {"kind": {"$ref": "#/definitions/PlainKind"}}, "required": ["kind"]},
+        "FancyShape": {"type": "object",
+            "properties": {"kind": {"$ref": "#/definitions/PlainKind"}, "sides": {"type": "integer", "format": "uint16"}},
+            "required": ["kind", "sides"]},
+        "PlainKind": {"type": "string", "enum": ["plain"]}
+    });
+    let methods = json!({
+        "clientRequests": [{"method": "shape/set", "params": "ShapeParams", "paramsPresence": "required",
+                            "response": "ShapeResponse", "experimental": false}],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    let lowered = lower(&history).unwrap();
+    let mut text = String::new();
+    render_item(&mut text, &lowered.items["AnyShape"]);
+    render_item(&mut text, &lowered.items["PlainKind"]);
+    render_item(&mut text, &lowered.items["ShapeResponse"]);
+    assert_eq!(
+        text,
+        r#"/// Used by [`ShapeParams`].
+///
+/// Untagged: decoding tries the variants in the order listed (the most demanding first) and keeps the first that fits, or `Unknown` when none does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AnyShape {
+    /// A [`FancyShape`].
+    Fancy(FancyShape),
+    /// A [`PlainShape`].
+    Plain(PlainShape),
+    /// A string.
+    String(String),
+    /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
+    Unknown(Value),
+}
+string_enum! {
+    /// Used by [`FancyShape`] and [`PlainShape`].
+    ///
+    /// A string on the wire. Strict: any other value fails to decode, because this value tells the members of [`AnyShape`] apart.
+    strict pub enum PlainKind {
+        /// `plain` on the wire.
+        Plain = "plain",
+    }
+}
+/// Response to the `shape/set` request.
+///
+/// Carries no data: `{}` on the wire; members a newer server adds are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShapeResponse {}
+"#
+    );
+}
+
+#[test]
+fn a_params_type_shared_by_two_requests_is_refused() {
+    let defs = json!({
+        "SharedParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        "OneResponse": {"type": "object"}
+    });
+    let methods = json!({
+        "clientRequests": [
+            {"method": "a/one", "params": "SharedParams", "paramsPresence": "required", "response": "OneResponse", "experimental": false},
+            {"method": "a/two", "params": "SharedParams", "paramsPresence": "required", "response": "OneResponse", "experimental": false}
+        ],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    let lowered = lower(&history).unwrap();
+    let err = method_infos(&versions, &versions[0], &lowered)
+        .err()
+        .unwrap_or_default();
+    assert_eq!(
+        err,
+        "`a/two` and `a/one` share the params type `SharedParams`; the ClientRequest trait \
+         needs one method per params type"
+    );
+}
+
+#[test]
+fn unsupported_shapes_fail_with_the_definition_named() {
+    let defs = json!({
+        "OddParams": {"type": "object", "properties": {"inline": {"type": "object", "properties": {"a": {"type": "string"}}}}},
+        "OddResponse": {"type": "object"}
+    });
+    let methods = json!({
+        "clientRequests": [{"method": "odd", "params": "OddParams", "paramsPresence": "required",
+                            "response": "OddResponse", "experimental": false}],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    let err = lower(&history).err().unwrap_or_default();
+    assert!(
+        err.starts_with("definition `OddParams`: property `inline`: inline object in a property"),
+        "{err}"
+    );
+}
