@@ -1,0 +1,190 @@
+//! [`RuntimeConfig`]: who the client is, which program to start and how,
+//! what to negotiate, and the runtime's time limits.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use codexrt_protocol::Api;
+use codexrt_transport::{EnvPolicy, StdioTransport};
+
+use crate::CompatibilityGuard;
+
+/// The environment variable naming the codex program when
+/// [`RuntimeConfig::program`] is not set.
+pub const CODEX_BIN_ENV: &str = "CODEX_BIN";
+
+/// Settings of a [`Runtime`](crate::Runtime).
+///
+/// ```
+/// use std::time::Duration;
+/// use codexrt_core::RuntimeConfig;
+///
+/// let config = RuntimeConfig::new("my-app", "1.0.0")
+///     .program("/opt/codex/bin/codex")
+///     .call_timeout(Duration::from_secs(30))
+///     .opt_out_notification_methods(["item/reasoning/textDelta"]);
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub(crate) client_name: String,
+    pub(crate) client_version: String,
+    pub(crate) program: Option<OsString>,
+    pub(crate) extra_args: Vec<OsString>,
+    pub(crate) env_policy: EnvPolicy,
+    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) current_dir: Option<PathBuf>,
+    pub(crate) api: Api,
+    pub(crate) opt_out_notifications: Vec<String>,
+    pub(crate) compatibility: CompatibilityGuard,
+    pub(crate) call_timeout: Duration,
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) server_request_deadline: Duration,
+}
+
+impl RuntimeConfig {
+    /// The default time a call waits for its answer: 60 s.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The default grace at each step of the shutdown ladder: 5 s.
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+    /// The default time a server request waits for the user's answer
+    /// before the safe answer is sent: 60 s.
+    pub const DEFAULT_SERVER_REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+    /// Settings for a client named `client_name` at `client_version` (sent
+    /// as `clientInfo` in `initialize`; codex puts them in its user agent).
+    pub fn new(client_name: impl Into<String>, client_version: impl Into<String>) -> Self {
+        RuntimeConfig {
+            client_name: client_name.into(),
+            client_version: client_version.into(),
+            program: None,
+            extra_args: Vec::new(),
+            env_policy: EnvPolicy::Inherit,
+            env: Vec::new(),
+            current_dir: None,
+            api: Api::Stable,
+            opt_out_notifications: Vec::new(),
+            compatibility: CompatibilityGuard::default(),
+            call_timeout: Self::DEFAULT_CALL_TIMEOUT,
+            shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
+            server_request_deadline: Self::DEFAULT_SERVER_REQUEST_DEADLINE,
+        }
+    }
+
+    /// The codex program [`Runtime::spawn`](crate::Runtime::spawn) starts.
+    /// The default is the value of [`CODEX_BIN_ENV`] (`CODEX_BIN`) when it is
+    /// set, else `codex` found through `PATH`.
+    #[must_use]
+    pub fn program(mut self, program: impl Into<OsString>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Appends an argument after `app-server`. The default is none.
+    #[must_use]
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.extra_args.push(arg.into());
+        self
+    }
+
+    /// Which environment variables the child inherits. The default is
+    /// [`EnvPolicy::Inherit`].
+    #[must_use]
+    pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
+        self.env_policy = policy;
+        self
+    }
+
+    /// Sets an environment variable of the child, on top of the policy.
+    /// The default is none.
+    #[must_use]
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The child's working directory. The default is the current one.
+    #[must_use]
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// Initializes with `capabilities.experimentalApi: true`, so that
+    /// experimental methods and fields may be sent. The default is the
+    /// stable API: the runtime then refuses them locally with
+    /// [`CoreError::ExperimentalApiRequired`](crate::CoreError::ExperimentalApiRequired).
+    #[must_use]
+    pub fn enable_experimental_api(mut self) -> Self {
+        self.api = Api::Experimental;
+        self
+    }
+
+    /// Asks the server not to send these notification methods
+    /// (`capabilities.optOutNotificationMethods`). The default is none.
+    #[must_use]
+    pub fn opt_out_notification_methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.opt_out_notifications
+            .extend(methods.into_iter().map(Into::into));
+        self
+    }
+
+    /// Which server versions are accepted. The default is
+    /// [`CompatibilityGuard::default`]: 0.150.0 and newer.
+    #[must_use]
+    pub fn compatibility(mut self, guard: CompatibilityGuard) -> Self {
+        self.compatibility = guard;
+        self
+    }
+
+    /// How long a call waits for its answer. The default is
+    /// [`RuntimeConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
+    #[must_use]
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// The grace at each step of the shutdown ladder (close stdin, SIGTERM,
+    /// SIGKILL). The default is [`RuntimeConfig::DEFAULT_SHUTDOWN_GRACE`] (5 s).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// How long a server request handed to the user waits for an answer
+    /// before the runtime sends the safe answer. The default is
+    /// [`RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE`] (60 s).
+    #[must_use]
+    pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
+        self.server_request_deadline = deadline;
+        self
+    }
+
+    /// The transport [`Runtime::spawn`](crate::Runtime::spawn) uses:
+    /// `<program> app-server <extra args>` with the environment and working
+    /// directory of this config.
+    pub fn transport(&self) -> StdioTransport {
+        let program = match &self.program {
+            Some(program) => program.clone(),
+            None => std::env::var_os(CODEX_BIN_ENV).unwrap_or_else(|| OsString::from("codex")),
+        };
+        let mut transport = StdioTransport::new(program)
+            .arg("app-server")
+            .args(&self.extra_args)
+            .env_policy(self.env_policy.clone());
+        for (key, value) in &self.env {
+            transport = transport.env(key, value);
+        }
+        if let Some(dir) = &self.current_dir {
+            transport = transport.current_dir(dir.clone());
+        }
+        transport
+    }
+}

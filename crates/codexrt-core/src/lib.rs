@@ -1,0 +1,177 @@
+//! The codexrt runtime: one conversation with `codex app-server`, from
+//! spawn or connect through the handshake and version check to shutdown,
+//! with typed calls and fail-closed answers to the server's requests.
+//!
+//! ```no_run
+//! use codexrt_core::{PendingServerRequest, Runtime, RuntimeConfig};
+//! use codexrt_protocol::types::ThreadStartParams;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), codexrt_core::CoreError> {
+//! // `codex` from `CODEX_BIN` or `PATH`, `codex app-server`, handshake,
+//! // version check (0.150.0 or newer by default).
+//! let runtime = Runtime::spawn(RuntimeConfig::new("my-app", "1.0.0")).await?;
+//! println!("connected to codex {}", runtime.server_info().version);
+//!
+//! let mut requests = runtime.server_requests().expect("taken once");
+//! tokio::spawn(async move {
+//!     while let Some(request) = requests.recv().await {
+//!         // Anything not answered (here: everything but commands) gets the
+//!         // safe answer when the handle is dropped.
+//!         if let PendingServerRequest::CommandExecutionApproval(approval) = request {
+//!             println!("declining {:?}", approval.params().command);
+//!             let _ = approval.decline();
+//!         }
+//!     }
+//! });
+//!
+//! let thread = runtime.call(ThreadStartParams::default()).await?;
+//! println!("thread {}", thread.thread.id);
+//! runtime.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Handshake and versions
+//!
+//! [`Runtime::spawn`] starts `<program> app-server` (the program is
+//! [`RuntimeConfig::program`], else `CODEX_BIN`, else `codex` on `PATH`);
+//! [`Runtime::connect`] takes a connection of any transport. Both send
+//! `initialize` (client info, `experimentalApi` when opted in,
+//! `optOutNotificationMethods`), read the version right after the first `/`
+//! of the `userAgent` ([`parse_user_agent`]), check it against the
+//! [`CompatibilityGuard`], and send `initialized`. A server that fails the
+//! check is shut down before the error is returned.
+//!
+//! [`Runtime::call`] refuses, without sending anything, a method the
+//! server's version does not have ([`CoreError::MethodUnavailable`]) and an
+//! experimental method or field when the runtime did not opt into the
+//! experimental API ([`CoreError::ExperimentalApiRequired`]).
+//!
+//! # Errors
+//!
+//! [`CoreError`] keeps apart the server saying no ([`CoreError::Peer`];
+//! [`CoreError::Overloaded`] for -32001, the one [retryable](CoreError::is_retryable)
+//! kind), the connection being gone ([`CoreError::Closed`], with the exit
+//! status and stderr tail), a timeout ([`CoreError::Timeout`]) and answers
+//! that cannot be read ([`CoreError::Decode`], [`CoreError::MalformedResponse`]).
+//!
+//! # Server requests fail closed
+//!
+//! A router task reads everything the server sends unasked and never waits
+//! on user code. Each server request is decoded and handed to the user
+//! through [`Runtime::server_requests`] (a queue of 64; a full queue means
+//! the safe answer at once) as a [`PendingServerRequest`] whose
+//! [`ServerRequestHandle`] answers exactly once with the response type of
+//! its kind. The runtime sends the **safe answer** of the kind instead when
+//! nobody took the stream (at once), the handle is dropped unanswered (at
+//! once), the deadline elapses ([`RuntimeConfig::server_request_deadline`],
+//! 60 s by default), the runtime shuts down, or the server sends
+//! `serverRequest/resolved` for it:
+//!
+//! | Server request | Safe answer |
+//! |---|---|
+//! | `item/commandExecution/requestApproval` | `{"decision":"decline"}` |
+//! | `item/fileChange/requestApproval` | `{"decision":"decline"}` |
+//! | `item/permissions/requestApproval` | `{"permissions":{}}`: nothing granted |
+//! | `item/tool/call` | `{"contentItems":[],"success":false}` |
+//! | `item/tool/requestUserInput` | `{"answers":{}}`: no input |
+//! | `mcpServer/elicitation/request` | `{"action":"decline"}` |
+//! | `execCommandApproval` (legacy) | `{"decision":{"denied":{"rejection":..}}}` |
+//! | `applyPatchApproval` (legacy) | `{"decision":{"denied":{"rejection":..}}}` |
+//! | `account/chatgptAuthTokens/refresh` | error -32603: no tokens are made up |
+//! | `attestation/generate` | error -32603: no attestation is made up |
+//! | `currentTime/read` (experimental) | error -32603 |
+//! | any other method | error -32601 (method not found) |
+//!
+//! A request whose params do not decode gets the safe answer of its kind.
+//! After `serverRequest/resolved` the user's handle can no longer answer
+//! ([`CoreError::ServerRequestSettled`]); the safe answer still goes out on
+//! the wire, because the rpc layer frees a reply slot only when a reply is
+//! written, and the server ignores answers to requests it has resolved.
+//! When the connection dies, waiting handles report
+//! [`Settled::ConnectionClosed`].
+//!
+//! # Turns and events
+//!
+//! The router decodes every notification and routes it by its `threadId`
+//! and `turnId` (or `turn.id`) to the turn's ordered queue; a notification
+//! with only a thread id goes to every running turn of that thread.
+//! [`Runtime::start_turn`] returns a [`TurnHandle`]:
+//! [`events`](TurnHandle::events) streams the turn's [`TurnEvent`]s,
+//! [`wait`](TurnHandle::wait) returns the [`TurnOutcome`] (status, final
+//! assistant text, completed items, reassembled deltas, token usage, error
+//! with `codexErrorInfo`, timings), and [`interrupt`](TurnHandle::interrupt)
+//! and [`steer`](TurnHandle::steer) act on it. [`TurnOptions`] add a
+//! deadline and an inactivity watchdog that asks `thread/read` whether the
+//! turn ended when `turn/completed` does not come.
+//!
+//! Bounds, all fixed numbers:
+//!
+//! - A turn's queue holds up to [`TURN_EVENT_CAPACITY`] (256) transient
+//!   events (deltas, progress); beyond that they are dropped and counted in
+//!   a [`TurnEvent::Lagged`] placed before the next queued event. Lifecycle
+//!   events (`turn/started`, `turn/completed`, `item/started`,
+//!   `item/completed`, `error`, `serverRequest/resolved`) are never
+//!   dropped: there are a fixed few per item and per turn, and the outcome
+//!   keeps every completed item anyway, so they add at most the size of the
+//!   outcome itself.
+//! - Agent-message, reasoning, command-output and file-change deltas are
+//!   reassembled per item in the router, so the outcome is complete even
+//!   for a consumer that lagged or never read the events.
+//! - Notifications that arrive before `turn/start` has answered are kept
+//!   for up to 16 turns, 1024 per turn (counted as lag beyond that), and
+//!   replayed into the turn when it is registered.
+//! - [`Runtime::events`] is a whole-runtime observer stream of every decoded
+//!   notification, bounded at [`EVENT_QUEUE_CAPACITY`] (1024); overflow, here
+//!   or in the rpc layer (4096 items), becomes a [`RuntimeEvent::Lagged`]
+//!   before the next event that fits. It gives no lifecycle guarantee: use
+//!   the turn streams for that.
+//!
+//! When the server process dies, every pending call fails with
+//! [`CoreError::Closed`], every running turn's `wait` returns it, and every
+//! waiting server request is settled; the error carries the
+//! [`CloseReport`](codexrt_transport::CloseReport) with the exit status and
+//! the stderr tail.
+//!
+//! # Retries
+//!
+//! Opt in with [`Runtime::call_with_retry`] and a [`RetryPolicy`]:
+//! exponential backoff with full jitter, only after [`CoreError::Overloaded`]
+//! (-32001), and only for methods [`is_idempotent`] calls read-only (last
+//! path segment `read` or `list`); `turn/start` and every other method are
+//! sent once.
+//!
+//! # Shutdown
+//!
+//! [`Runtime::shutdown`] is explicit, bounded by the transport's ladder
+//! ([`RuntimeConfig::shutdown_grace`] per step) and idempotent. Dropping the
+//! last [`Runtime`] handle (a [`TurnHandle`] holds one) sends the safe answer
+//! to every waiting server request and tears the connection down without
+//! the ladder.
+
+mod config;
+mod error;
+mod events;
+mod outcome;
+mod retry;
+mod router;
+mod runtime;
+mod safe_answer;
+mod server_request;
+mod turn;
+mod turn_table;
+mod version;
+
+pub use config::{CODEX_BIN_ENV, RuntimeConfig};
+pub use error::CoreError;
+pub use events::{EVENT_QUEUE_CAPACITY, EventReceiver, RuntimeEvent};
+pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings};
+pub use retry::{RetryPolicy, is_idempotent};
+pub use runtime::{Runtime, RuntimeState};
+pub use server_request::{
+    PendingServerRequest, ServerRequestHandle, ServerRequestReceiver, Settled,
+};
+pub use turn::{TurnEvent, TurnEvents, TurnHandle, TurnOptions};
+pub use turn_table::TURN_EVENT_CAPACITY;
+pub use version::{CompatibilityGuard, ServerInfo, parse_user_agent};

@@ -1,0 +1,238 @@
+//! The router: one task that consumes everything the server sends unasked,
+//! hands server requests to the user (or answers them safely) and
+//! notifications to the observer, and never waits on user code.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use codexrt_protocol::types::RequestId as WireRequestId;
+use codexrt_protocol::{ServerNotification, ServerRequest};
+use codexrt_rpc::{ErrorObject, Incoming, IncomingReceiver, IncomingRequest, RequestId, RpcClient};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::events::{EventSink, RuntimeEvent};
+use crate::safe_answer::SafeAnswer;
+use crate::server_request::{PendingServerRequest, ServerRequestHandle, Settled, Slot};
+use crate::turn_table::{Ids, TurnTable};
+
+/// How many server requests wait in the hand-off queue for the user. Beyond
+/// it a request gets its safe answer at once: the router never waits.
+pub(crate) const SERVER_REQUEST_QUEUE: usize = 64;
+
+/// What the runtime and the router share.
+pub(crate) struct RouterShared {
+    /// Requests handed to the user and not yet answered. Entries are weak so
+    /// an answered request costs nothing but its key until the next prune;
+    /// the map is bounded by the rpc layer's limit of unanswered requests
+    /// (256 by default), because each live slot holds one of its responders.
+    registry: Mutex<HashMap<RequestId, Weak<Slot>>>,
+    requests_tx: mpsc::Sender<PendingServerRequest>,
+    requests_rx: Mutex<Option<mpsc::Receiver<PendingServerRequest>>>,
+    /// Set when the user took the request stream; until then every request
+    /// gets its safe answer at once instead of waiting for its deadline.
+    taken: AtomicBool,
+    pub(crate) events: EventSink,
+    pub(crate) turns: TurnTable,
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for RouterShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouterShared")
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Locks are held for a few assignments only and never across user code,
+    // so a poisoned lock still guards consistent data.
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl RouterShared {
+    pub(crate) fn new(deadline: Duration) -> Arc<RouterShared> {
+        let (requests_tx, requests_rx) = mpsc::channel(SERVER_REQUEST_QUEUE);
+        Arc::new(RouterShared {
+            registry: Mutex::new(HashMap::new()),
+            requests_tx,
+            requests_rx: Mutex::new(Some(requests_rx)),
+            taken: AtomicBool::new(false),
+            events: EventSink::new(),
+            turns: TurnTable::default(),
+            deadline,
+        })
+    }
+
+    /// The user's stream of server requests, once.
+    pub(crate) fn take_requests(&self) -> Option<mpsc::Receiver<PendingServerRequest>> {
+        let rx = lock(&self.requests_rx).take();
+        if rx.is_some() {
+            self.taken.store(true, Ordering::SeqCst);
+        }
+        rx
+    }
+
+    /// Sends the safe answer to every request still waiting; returns how
+    /// many there were.
+    pub(crate) fn settle_all(&self, reason: Settled) -> usize {
+        let slots: Vec<Arc<Slot>> = lock(&self.registry)
+            .drain()
+            .filter_map(|(_, slot)| slot.upgrade())
+            .collect();
+        slots.iter().filter(|slot| slot.settle(reason)).count()
+    }
+
+    fn settle_one(&self, id: &RequestId, reason: Settled) {
+        let slot = lock(&self.registry)
+            .remove(id)
+            .and_then(|slot| slot.upgrade());
+        if let Some(slot) = slot {
+            slot.settle(reason);
+        }
+    }
+
+    fn register(&self, slot: &Arc<Slot>) {
+        let mut registry = lock(&self.registry);
+        registry.retain(|_, slot| slot.upgrade().is_some_and(|slot| slot.is_waiting()));
+        registry.insert(slot.id().clone(), Arc::downgrade(slot));
+    }
+}
+
+/// Runs the router until the connection closes or the runtime is dropped
+/// (`stop` resolves), then settles what is left.
+pub(crate) async fn run(
+    mut incoming: IncomingReceiver,
+    rpc: RpcClient,
+    shared: Arc<RouterShared>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        // Stopping comes first: once every runtime handle is gone, nobody
+        // can read what is still queued, and dropping the receiver lets the
+        // rpc layer tear the connection down.
+        let item = tokio::select! {
+            biased;
+            _ = &mut stop => {
+                shared.settle_all(Settled::Shutdown);
+                return;
+            }
+            item = incoming.recv() => item,
+        };
+        let Some(item) = item else { break };
+        match item {
+            Incoming::Request(request) => route_request(&shared, request),
+            Incoming::Notification(notification) => {
+                let params = notification.params.as_deref();
+                match ServerNotification::decode(&notification.method, params) {
+                    Ok(decoded) => {
+                        shared.turns.route(&Ids::read(params), &decoded);
+                        if let ServerNotification::ServerRequestResolved(resolved) = &decoded
+                            && let Some(id) = rpc_id(&resolved.request_id)
+                        {
+                            shared.settle_one(&id, Settled::Resolved);
+                        }
+                        shared.events.push(RuntimeEvent::Notification(decoded));
+                    }
+                    Err(error) => shared.events.push(RuntimeEvent::Undecodable {
+                        method: notification.method,
+                        error: error.source.to_string(),
+                    }),
+                }
+            }
+            Incoming::Lagged(report) => shared.events.push_lag(report.notifications),
+            Incoming::Malformed(frame) => {
+                tracing::warn!(%frame, "the server sent a malformed frame");
+            }
+            _ => {}
+        }
+    }
+    // The receiver ends only after the connection closed, so the report is
+    // there already.
+    let report = rpc.closed().await;
+    shared.settle_all(Settled::ConnectionClosed);
+    shared.turns.close(report);
+    shared.events.close();
+}
+
+fn rpc_id(id: &WireRequestId) -> Option<RequestId> {
+    match id {
+        WireRequestId::Integer(id) => Some(RequestId::Integer(*id)),
+        WireRequestId::String(id) => Some(RequestId::String(id.clone())),
+        // An id of a shape this version does not know names no request it
+        // handed out.
+        _ => None,
+    }
+}
+
+fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
+    let (params, responder) = request.into_parts();
+    let decoded = match ServerRequest::decode(responder.method(), params.as_deref()) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            // A known kind whose params do not decode is still refused in its
+            // own kind's terms; nobody could have answered it sensibly.
+            tracing::warn!(method = %error.method, %error, "undecodable server request answered safely");
+            SafeAnswer::for_method(responder.method()).send(responder);
+            return;
+        }
+    };
+    if let ServerRequest::Unknown { method, .. } = &decoded {
+        let error = ErrorObject::new(
+            ErrorObject::METHOD_NOT_FOUND,
+            format!("unknown server request `{method}`"),
+        );
+        responder.respond_error(error);
+        return;
+    }
+    let slot = Slot::new(responder);
+    let Some(pending) = typed(decoded, Arc::clone(&slot)) else {
+        // A kind the protocol crate added after this runtime was written:
+        // the slot's safe answer for an unknown method is method-not-found.
+        slot.answer_safely();
+        return;
+    };
+    if !shared.taken.load(Ordering::SeqCst) {
+        // Dropping the handle sends the safe answer.
+        drop(pending);
+        return;
+    }
+    shared.register(&slot);
+    // A full or closed queue hands the request back; dropping it answers
+    // safely, so the router never waits for the user.
+    if shared.requests_tx.try_send(pending).is_err() {
+        return;
+    }
+    let deadline = shared.deadline;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = slot.done.notified() => {}
+            _ = tokio::time::sleep(deadline) => {
+                slot.settle(Settled::DeadlineElapsed);
+            }
+        }
+    });
+}
+
+fn typed(request: ServerRequest, slot: Arc<Slot>) -> Option<PendingServerRequest> {
+    use PendingServerRequest as P;
+    use ServerRequestHandle as H;
+    Some(match request {
+        ServerRequest::ItemCommandExecutionRequestApproval(p) => {
+            P::CommandExecutionApproval(H::new(p, slot))
+        }
+        ServerRequest::ItemFileChangeRequestApproval(p) => P::FileChangeApproval(H::new(p, slot)),
+        ServerRequest::ItemPermissionsRequestApproval(p) => P::PermissionsApproval(H::new(p, slot)),
+        ServerRequest::ItemToolCall(p) => P::DynamicToolCall(H::new(p, slot)),
+        ServerRequest::ItemToolRequestUserInput(p) => P::UserInput(H::new(p, slot)),
+        ServerRequest::McpServerElicitationRequest(p) => P::McpElicitation(H::new(p, slot)),
+        ServerRequest::ExecCommandApproval(p) => P::ExecCommandApproval(H::new(p, slot)),
+        ServerRequest::ApplyPatchApproval(p) => P::ApplyPatchApproval(H::new(p, slot)),
+        ServerRequest::AccountChatgptAuthTokensRefresh(p) => {
+            P::ChatgptAuthTokensRefresh(H::new(p, slot))
+        }
+        ServerRequest::AttestationGenerate(p) => P::AttestationGenerate(H::new(p, slot)),
+        ServerRequest::CurrentTimeRead(p) => P::CurrentTimeRead(H::new(p, slot)),
+        _ => return None,
+    })
+}

@@ -1,0 +1,315 @@
+//! [`Runtime`]: one conversation with a codex app-server, from spawn or
+//! connect through the handshake and version check to shutdown, with typed
+//! calls guarded by the server's version and negotiated API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codexrt_protocol::types::{
+    ClientInfo, InitializeCapabilities, InitializeParams, InitializeResponse,
+    InitializedNotification,
+};
+use codexrt_protocol::{
+    Api, Availability, ClientNotification, ClientRequest, MethodKind, method_availability,
+};
+use codexrt_rpc::{RpcClient, RpcConfig};
+use codexrt_transport::{CloseReport, Connection, TransportError};
+use serde_json::Value;
+use tokio::sync::{OnceCell, oneshot};
+
+use crate::events::EventReceiver;
+use crate::router::{self, RouterShared};
+use crate::server_request::{ServerRequestReceiver, Settled};
+use crate::turn_table::TurnTable;
+use crate::{CoreError, RuntimeConfig, ServerInfo};
+
+/// How long shutdown gives the rpc layer's reply writer to pass the safe
+/// answers it just queued to the transport before the connection closes.
+/// The writer runs in a task of its own, and the rpc layer has no flush.
+const REPLY_FLUSH: Duration = Duration::from_millis(50);
+
+/// Whether the runtime still talks to its server.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RuntimeState {
+    /// The connection is open.
+    Running,
+    /// The connection is closed; the report says why.
+    Closed(Arc<CloseReport>),
+}
+
+/// A running conversation with a codex app-server. Cheap to clone; every
+/// clone talks to the same server.
+///
+/// When every clone is dropped, the router stops and the connection is torn
+/// down (a child process is killed); call [`Runtime::shutdown`] for an
+/// orderly, bounded stop.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    rpc: RpcClient,
+    info: ServerInfo,
+    api: Api,
+    shutdown_grace: Duration,
+    router: Arc<RouterShared>,
+    shutdown: OnceCell<Result<Arc<CloseReport>, Arc<TransportError>>>,
+    /// Dropped with the last handle, which stops the router.
+    _stop: oneshot::Sender<()>,
+}
+
+impl Runtime {
+    /// Starts `codex app-server` as [`RuntimeConfig::transport`] describes
+    /// and connects to it.
+    ///
+    /// # Errors
+    /// [`CoreError::Spawn`] when the program cannot be started; otherwise as
+    /// for [`Runtime::connect`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: a child started before the future is dropped is
+    /// killed when its connection is dropped, not shut down gracefully.
+    pub async fn spawn(config: RuntimeConfig) -> Result<Runtime, CoreError> {
+        let spawned = config.transport().spawn().await.map_err(CoreError::Spawn)?;
+        Runtime::connect(spawned.connection, config).await
+    }
+
+    /// Runs the handshake over a connection of any transport: `initialize`
+    /// with the client info and capabilities of `config`, the version
+    /// check, then the `initialized` notification.
+    ///
+    /// # Errors
+    /// [`CoreError::MissingUserAgent`], [`CoreError::InvalidUserAgent`],
+    /// [`CoreError::IncompatibleVersion`], or the error of the `initialize`
+    /// call or the `initialized` notification. On any of them the
+    /// connection is shut down first; when that fails too, the error is
+    /// [`CoreError::CompatibilityValidationWithShutdown`] carrying both.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future drops the connection, which
+    /// tears it down without a graceful shutdown.
+    pub async fn connect(
+        connection: Connection,
+        config: RuntimeConfig,
+    ) -> Result<Runtime, CoreError> {
+        let rpc_config = RpcConfig::new().call_timeout(config.call_timeout);
+        let (rpc, incoming) = RpcClient::start(connection, rpc_config);
+        let router = RouterShared::new(config.server_request_deadline);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        tokio::spawn(router::run(
+            incoming,
+            rpc.clone(),
+            Arc::clone(&router),
+            stop_rx,
+        ));
+        match handshake(&rpc, &config).await {
+            Ok(info) => Ok(Runtime {
+                inner: Arc::new(Inner {
+                    rpc,
+                    info,
+                    api: config.api,
+                    shutdown_grace: config.shutdown_grace,
+                    router,
+                    shutdown: OnceCell::new(),
+                    _stop: stop_tx,
+                }),
+            }),
+            Err(error) => match rpc.shutdown(config.shutdown_grace).await {
+                Ok(_) => Err(error),
+                Err(shutdown) => Err(CoreError::CompatibilityValidationWithShutdown {
+                    compatibility: Box::new(error),
+                    shutdown: Arc::new(shutdown),
+                }),
+            },
+        }
+    }
+
+    pub(crate) fn turns(&self) -> &TurnTable {
+        &self.inner.router.turns
+    }
+
+    /// The server as the handshake described it.
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.inner.info
+    }
+
+    /// The API negotiated in the handshake.
+    pub fn api(&self) -> Api {
+        self.inner.api
+    }
+
+    /// Calls a typed request and returns its typed response.
+    ///
+    /// Refused locally, without sending anything, when the method or a
+    /// field that is set is experimental and the runtime did not opt into
+    /// the experimental API, or when [`method_availability`] says the
+    /// server's version does not have the method. A version newer or older
+    /// than every known one is not refused: nothing is known about it.
+    ///
+    /// # Errors
+    /// [`CoreError::ExperimentalApiRequired`] and
+    /// [`CoreError::MethodUnavailable`] (nothing sent);
+    /// [`CoreError::Peer`] and [`CoreError::Overloaded`] when the server
+    /// says no; [`CoreError::Closed`] when the connection is gone (with the
+    /// exit status and stderr tail); [`CoreError::Timeout`];
+    /// [`CoreError::Decode`] and [`CoreError::MalformedResponse`] when the
+    /// answer cannot be read; [`CoreError::Encode`] (nothing sent).
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the call; the request may already have
+    /// been sent, and a late answer is dropped.
+    pub async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
+        self.admit(&params)?;
+        Ok(self.inner.rpc.call(P::METHOD, &params).await?)
+    }
+
+    /// Checks whether `params` may be sent, as [`Runtime::call`] does.
+    ///
+    /// # Errors
+    /// [`CoreError::ExperimentalApiRequired`] or
+    /// [`CoreError::MethodUnavailable`].
+    pub fn admit<P: ClientRequest>(&self, params: &P) -> Result<(), CoreError> {
+        if self.inner.api == Api::Stable {
+            if P::EXPERIMENTAL {
+                return Err(CoreError::ExperimentalApiRequired {
+                    method: P::METHOD,
+                    fields: Vec::new(),
+                });
+            }
+            let fields = params.experimental_fields();
+            if !fields.is_empty() {
+                return Err(CoreError::ExperimentalApiRequired {
+                    method: P::METHOD,
+                    fields,
+                });
+            }
+        }
+        let version = &self.inner.info.version;
+        match method_availability(
+            MethodKind::ClientRequest,
+            P::METHOD,
+            version,
+            self.inner.api,
+        ) {
+            Availability::Missing => Err(CoreError::MethodUnavailable {
+                method: P::METHOD,
+                version: version.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Calls `method` with untyped params and returns the untyped result:
+    /// the escape hatch for methods this crate does not know. No version or
+    /// API check is made.
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`], without the local refusals.
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`].
+    pub async fn call_raw(&self, method: &str, params: Value) -> Result<Value, CoreError> {
+        Ok(self.inner.rpc.call(method, params).await?)
+    }
+
+    /// The stream of server requests, the first time it is asked for;
+    /// `None` afterwards. Until it is taken, and after it is dropped, every
+    /// server request gets its safe answer at once.
+    pub fn server_requests(&self) -> Option<ServerRequestReceiver> {
+        self.inner
+            .router
+            .take_requests()
+            .map(|rx| ServerRequestReceiver { rx })
+    }
+
+    /// The observer stream of every server notification, the first time it
+    /// is asked for; `None` afterwards. Notifications that arrive before it
+    /// is taken are not kept.
+    pub fn events(&self) -> Option<EventReceiver> {
+        self.inner.router.events.take()
+    }
+
+    /// Whether the connection is still open.
+    pub fn state(&self) -> RuntimeState {
+        match self.inner.rpc.close_report() {
+            Some(report) => RuntimeState::Closed(report),
+            None => RuntimeState::Running,
+        }
+    }
+
+    /// Waits until the connection is closed and returns the report.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn closed(&self) -> Arc<CloseReport> {
+        self.inner.rpc.closed().await
+    }
+
+    /// Shuts the server down: every server request still waiting gets its
+    /// safe answer, then the connection closes through the transport's
+    /// ladder (close stdin, SIGTERM, SIGKILL), each step bounded by
+    /// [`RuntimeConfig::shutdown_grace`]. Idempotent: later calls return the
+    /// first outcome.
+    ///
+    /// # Errors
+    /// [`CoreError::Shutdown`] when the transport could not stop the server;
+    /// the connection is closed from this side all the same.
+    ///
+    /// # Cancel safety
+    /// Dropping the future does not undo a shutdown already requested; a
+    /// later call finishes it.
+    pub async fn shutdown(&self) -> Result<Arc<CloseReport>, CoreError> {
+        let inner = &self.inner;
+        let outcome = inner
+            .shutdown
+            .get_or_init(|| async {
+                if inner.router.settle_all(Settled::Shutdown) > 0 {
+                    tokio::time::sleep(REPLY_FLUSH).await;
+                }
+                inner
+                    .rpc
+                    .shutdown(inner.shutdown_grace)
+                    .await
+                    .map_err(Arc::new)
+            })
+            .await;
+        outcome.clone().map_err(CoreError::Shutdown)
+    }
+}
+
+async fn handshake(rpc: &RpcClient, config: &RuntimeConfig) -> Result<ServerInfo, CoreError> {
+    let capabilities = InitializeCapabilities {
+        experimental_api: (config.api == Api::Experimental).then_some(true),
+        opt_out_notification_methods: (!config.opt_out_notifications.is_empty())
+            .then(|| config.opt_out_notifications.clone()),
+        ..InitializeCapabilities::default()
+    };
+    let params = InitializeParams {
+        capabilities: Some(capabilities),
+        client_info: ClientInfo {
+            name: config.client_name.clone(),
+            title: None,
+            version: config.client_version.clone(),
+        },
+    };
+    let method = <InitializeParams as ClientRequest>::METHOD;
+    let answer: Value = rpc.call(method, &params).await?;
+    // Checked before decoding, so that a server without a user agent is
+    // told apart from an answer of the wrong shape.
+    if answer.get("userAgent").is_none_or(Value::is_null) {
+        return Err(CoreError::MissingUserAgent);
+    }
+    let response: InitializeResponse =
+        serde_json::from_value(answer).map_err(|source| CoreError::Decode {
+            method: method.to_owned(),
+            source,
+        })?;
+    let info = ServerInfo::from_initialize(response)?;
+    config.compatibility.check(&info)?;
+    rpc.notify(InitializedNotification::METHOD, InitializedNotification)
+        .await?;
+    Ok(info)
+}

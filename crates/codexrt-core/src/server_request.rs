@@ -1,0 +1,284 @@
+//! Server requests handed to the user: [`PendingServerRequest`], one typed
+//! [`ServerRequestHandle`] per kind that answers exactly once, and the
+//! [`ServerRequestReceiver`] they arrive on.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use codexrt_protocol::ServerRequestParams;
+use codexrt_protocol::types::{
+    ApplyPatchApprovalParams, AttestationGenerateParams, ChatgptAuthTokensRefreshParams,
+    CommandExecutionRequestApprovalParams, CurrentTimeReadParams, DynamicToolCallParams,
+    ExecCommandApprovalParams, FileChangeRequestApprovalParams, McpServerElicitationRequestParams,
+    PermissionsRequestApprovalParams, ToolRequestUserInputParams,
+};
+use codexrt_rpc::{RequestId, Responder};
+use tokio::sync::{Notify, mpsc};
+
+use crate::CoreError;
+use crate::safe_answer::SafeAnswer;
+
+/// How the runtime settled a server request before the user answered it.
+/// The safe answer of the request's kind was sent (see the crate docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Settled {
+    /// The deadline ([`RuntimeConfig::server_request_deadline`](crate::RuntimeConfig::server_request_deadline))
+    /// elapsed.
+    DeadlineElapsed,
+    /// The server sent `serverRequest/resolved` for it.
+    Resolved,
+    /// The runtime was shut down.
+    Shutdown,
+    /// The connection to the server closed.
+    ConnectionClosed,
+}
+
+impl fmt::Display for Settled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Settled::DeadlineElapsed => "its deadline elapsed",
+            Settled::Resolved => "the server resolved it",
+            Settled::Shutdown => "the runtime shut down",
+            Settled::ConnectionClosed => "the connection closed",
+        })
+    }
+}
+
+enum SlotState {
+    Waiting(Responder),
+    Answered,
+    Settled(Settled),
+}
+
+/// The one place a server request's responder lives, shared by the user's
+/// handle, the deadline timer and the router; whoever takes the responder
+/// out answers, so the request is answered exactly once.
+pub(crate) struct Slot {
+    method: String,
+    id: RequestId,
+    safe: SafeAnswer,
+    state: Mutex<SlotState>,
+    /// Wakes the deadline timer once the request is answered or settled.
+    pub(crate) done: Notify,
+}
+
+impl Slot {
+    pub(crate) fn new(responder: Responder) -> Arc<Slot> {
+        Arc::new(Slot {
+            method: responder.method().to_owned(),
+            id: responder.id().clone(),
+            safe: SafeAnswer::for_method(responder.method()),
+            state: Mutex::new(SlotState::Waiting(responder)),
+            done: Notify::new(),
+        })
+    }
+
+    pub(crate) fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // The lock is never held across user code or an await, so a poisoned
+        // lock only means another thread panicked between two assignments;
+        // the state is still one of the three values.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn take(&self, next: SlotState) -> Result<Responder, Option<Settled>> {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, next) {
+            SlotState::Waiting(responder) => {
+                self.done.notify_one();
+                Ok(responder)
+            }
+            previous => {
+                let settled = match &previous {
+                    SlotState::Settled(settled) => Some(*settled),
+                    _ => None,
+                };
+                *state = previous;
+                Err(settled)
+            }
+        }
+    }
+
+    /// Sends the safe answer unless the request was already answered;
+    /// returns whether it did.
+    pub(crate) fn settle(&self, reason: Settled) -> bool {
+        match self.take(SlotState::Settled(reason)) {
+            Ok(responder) => {
+                self.safe.send(responder);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Sends the safe answer unless the request was already answered, for
+    /// a handle dropped unanswered or a request nobody can take.
+    pub(crate) fn answer_safely(&self) {
+        if let Ok(responder) = self.take(SlotState::Answered) {
+            self.safe.send(responder);
+        }
+    }
+
+    fn answer(
+        &self,
+        respond: impl FnOnce(Responder) -> Result<(), CoreError>,
+    ) -> Result<(), CoreError> {
+        match self.take(SlotState::Answered) {
+            Ok(responder) => respond(responder),
+            Err(settled) => Err(CoreError::ServerRequestSettled {
+                method: self.method.clone(),
+                // A handle answers at most once (it is consumed), so a slot
+                // that is not waiting was settled by the runtime.
+                settled: settled.unwrap_or(Settled::Shutdown),
+            }),
+        }
+    }
+
+    /// Whether the request is still waiting for an answer.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(*self.lock(), SlotState::Waiting(_))
+    }
+}
+
+/// One server request of kind `P`: its typed params and the right to answer
+/// it once with `P::Response`.
+///
+/// Dropping the handle unanswered sends the safe answer of its kind at once.
+pub struct ServerRequestHandle<P> {
+    params: P,
+    slot: Arc<Slot>,
+}
+
+impl<P: ServerRequestParams> ServerRequestHandle<P> {
+    pub(crate) fn new(params: P, slot: Arc<Slot>) -> Self {
+        ServerRequestHandle { params, slot }
+    }
+
+    /// The request's params.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+
+    /// The request's id, as the server sent it.
+    pub fn id(&self) -> &RequestId {
+        &self.slot.id
+    }
+
+    /// Answers the request with `response`. Never waits.
+    ///
+    /// # Errors
+    /// [`CoreError::ServerRequestSettled`] when the runtime already sent the
+    /// safe answer (deadline, `serverRequest/resolved`, shutdown, connection
+    /// closed); [`CoreError::Encode`] when `response` cannot be encoded (the
+    /// server then gets an internal error).
+    pub fn respond(self, response: P::Response) -> Result<(), CoreError> {
+        self.slot
+            .answer(|responder| responder.respond(&response).map_err(CoreError::from))
+    }
+
+    /// Answers with the safe answer of this kind (see the crate docs), as
+    /// dropping the handle does, but says whether it was still possible.
+    ///
+    /// # Errors
+    /// [`CoreError::ServerRequestSettled`] when the runtime already settled
+    /// the request.
+    pub fn decline(self) -> Result<(), CoreError> {
+        let safe = self.slot.safe.clone();
+        self.slot.answer(|responder| {
+            safe.send(responder);
+            Ok(())
+        })
+    }
+}
+
+impl<P> Drop for ServerRequestHandle<P> {
+    fn drop(&mut self) {
+        self.slot.answer_safely();
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for ServerRequestHandle<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerRequestHandle")
+            .field("id", &self.slot.id)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+/// A server request waiting for the user's answer, one variant per kind.
+///
+/// Match on the kind, look at its params and answer through its
+/// [`ServerRequestHandle`]; whatever is not answered within the deadline,
+/// or dropped, gets the safe answer (see the crate docs).
+// Boxing would make matching on the kind clumsier for a value that is moved
+// once, from the router into the hand-off queue.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PendingServerRequest {
+    /// `item/commandExecution/requestApproval`.
+    CommandExecutionApproval(ServerRequestHandle<CommandExecutionRequestApprovalParams>),
+    /// `item/fileChange/requestApproval`.
+    FileChangeApproval(ServerRequestHandle<FileChangeRequestApprovalParams>),
+    /// `item/permissions/requestApproval`.
+    PermissionsApproval(ServerRequestHandle<PermissionsRequestApprovalParams>),
+    /// `item/tool/call`: a dynamic (client-side) tool call.
+    DynamicToolCall(ServerRequestHandle<DynamicToolCallParams>),
+    /// `item/tool/requestUserInput`.
+    UserInput(ServerRequestHandle<ToolRequestUserInputParams>),
+    /// `mcpServer/elicitation/request`.
+    McpElicitation(ServerRequestHandle<McpServerElicitationRequestParams>),
+    /// `execCommandApproval` (legacy API).
+    ExecCommandApproval(ServerRequestHandle<ExecCommandApprovalParams>),
+    /// `applyPatchApproval` (legacy API).
+    ApplyPatchApproval(ServerRequestHandle<ApplyPatchApprovalParams>),
+    /// `account/chatgptAuthTokens/refresh`.
+    ChatgptAuthTokensRefresh(ServerRequestHandle<ChatgptAuthTokensRefreshParams>),
+    /// `attestation/generate`.
+    AttestationGenerate(ServerRequestHandle<AttestationGenerateParams>),
+    /// `currentTime/read` (experimental API).
+    CurrentTimeRead(ServerRequestHandle<CurrentTimeReadParams>),
+}
+
+impl PendingServerRequest {
+    /// The wire method of the request.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::CommandExecutionApproval(_) => CommandExecutionRequestApprovalParams::METHOD,
+            Self::FileChangeApproval(_) => FileChangeRequestApprovalParams::METHOD,
+            Self::PermissionsApproval(_) => PermissionsRequestApprovalParams::METHOD,
+            Self::DynamicToolCall(_) => DynamicToolCallParams::METHOD,
+            Self::UserInput(_) => ToolRequestUserInputParams::METHOD,
+            Self::McpElicitation(_) => McpServerElicitationRequestParams::METHOD,
+            Self::ExecCommandApproval(_) => ExecCommandApprovalParams::METHOD,
+            Self::ApplyPatchApproval(_) => ApplyPatchApprovalParams::METHOD,
+            Self::ChatgptAuthTokensRefresh(_) => ChatgptAuthTokensRefreshParams::METHOD,
+            Self::AttestationGenerate(_) => AttestationGenerateParams::METHOD,
+            Self::CurrentTimeRead(_) => CurrentTimeReadParams::METHOD,
+        }
+    }
+}
+
+/// Receives the server requests the runtime hands to the user, in arrival
+/// order. Dropping it makes every later request get its safe answer at once.
+#[derive(Debug)]
+pub struct ServerRequestReceiver {
+    pub(crate) rx: mpsc::Receiver<PendingServerRequest>,
+}
+
+impl ServerRequestReceiver {
+    /// The next server request, or `None` once the runtime is gone.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: no request is lost if the future is dropped.
+    pub async fn recv(&mut self) -> Option<PendingServerRequest> {
+        self.rx.recv().await
+    }
+}

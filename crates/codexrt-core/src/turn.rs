@@ -1,0 +1,280 @@
+//! Turns as the user sees them: [`Runtime::start_turn`] returns a
+//! [`TurnHandle`] with the turn's ordered event stream, its outcome, and
+//! interrupt and steer; an optional deadline and inactivity watchdog keep
+//! [`TurnHandle::wait`] from hanging.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codexrt_protocol::ServerNotification;
+use codexrt_protocol::types::{
+    ThreadReadParams, TurnInterruptParams, TurnInterruptResponse, TurnStartParams, TurnStatus,
+    TurnSteerParams, TurnSteerResponse, UserInput,
+};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::turn_table::TurnShared;
+use crate::{CoreError, Runtime, TurnOutcome};
+
+/// One item of a turn's event stream.
+// The protocol's notification enum is large; boxing it would cost an
+// allocation per notification to save a copy.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TurnEvent {
+    /// A notification about this turn (or about its thread only, such as
+    /// `serverRequest/resolved`), in arrival order.
+    Notification(ServerNotification),
+    /// Transient events (deltas, progress) were dropped because the consumer
+    /// fell behind; lifecycle events never are. The turn's outcome is still
+    /// complete: deltas are reassembled in the router.
+    Lagged {
+        /// How many were dropped since the previous report.
+        dropped: u64,
+    },
+}
+
+/// Limits of a turn's [`TurnHandle::wait`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TurnOptions {
+    deadline: Option<Duration>,
+    inactivity: Option<Duration>,
+}
+
+impl TurnOptions {
+    /// No deadline and no watchdog.
+    pub fn new() -> Self {
+        TurnOptions::default()
+    }
+
+    /// When the turn has not ended this long after it started, `wait`
+    /// interrupts it (best effort) and fails with
+    /// [`CoreError::TurnDeadline`]. The default is no deadline.
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// When nothing arrived for the turn this long, `wait` asks the server
+    /// (`thread/read` with turns) and ends the turn from that answer if the
+    /// server considers it finished, in case `turn/completed` was lost. The
+    /// default is no watchdog.
+    #[must_use]
+    pub fn inactivity_watchdog(mut self, quiet: Duration) -> Self {
+        self.inactivity = Some(quiet);
+        self
+    }
+}
+
+/// A running turn.
+///
+/// Notifications for it are routed here from the moment `turn/start` is
+/// sent: those that arrive before its answer are kept (up to 1024) and
+/// replayed. Dropping the handle does not stop the turn on the server.
+#[derive(Debug)]
+pub struct TurnHandle {
+    runtime: Runtime,
+    shared: Arc<TurnShared>,
+    options: TurnOptions,
+    started: Instant,
+    events_taken: bool,
+}
+
+impl Runtime {
+    /// Starts a turn with no deadline and no watchdog.
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`] with `turn/start`.
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`]: the turn may have started on the server.
+    pub async fn start_turn(&self, params: TurnStartParams) -> Result<TurnHandle, CoreError> {
+        self.start_turn_with(params, TurnOptions::new()).await
+    }
+
+    /// Starts a turn with the given limits.
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`] with `turn/start`.
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`].
+    pub async fn start_turn_with(
+        &self,
+        params: TurnStartParams,
+        options: TurnOptions,
+    ) -> Result<TurnHandle, CoreError> {
+        let thread_id = params.thread_id.clone();
+        let started = Instant::now();
+        let response = self.call(params).await?;
+        let shared = self.turns().register(&thread_id, &response.turn.id);
+        Ok(TurnHandle {
+            runtime: self.clone(),
+            shared,
+            options,
+            started,
+            events_taken: false,
+        })
+    }
+}
+
+impl TurnHandle {
+    /// The thread of the turn.
+    pub fn thread_id(&self) -> &str {
+        &self.shared.thread_id
+    }
+
+    /// The turn's id.
+    pub fn turn_id(&self) -> &str {
+        &self.shared.turn_id
+    }
+
+    /// The turn's event stream, the first time it is asked for; `None`
+    /// afterwards. Events since the turn started are queued for it.
+    pub fn events(&mut self) -> Option<TurnEvents> {
+        if std::mem::replace(&mut self.events_taken, true) {
+            return None;
+        }
+        Some(TurnEvents {
+            changed: self.shared.subscribe(),
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Asks the server to interrupt the turn (`turn/interrupt`); the turn
+    /// then ends with status `interrupted`.
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`].
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`].
+    pub async fn interrupt(&self) -> Result<TurnInterruptResponse, CoreError> {
+        let params = TurnInterruptParams {
+            thread_id: self.shared.thread_id.clone(),
+            turn_id: self.shared.turn_id.clone(),
+        };
+        self.runtime.call(params).await
+    }
+
+    /// Adds input to the running turn (`turn/steer`).
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`].
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`].
+    pub async fn steer(&self, input: Vec<UserInput>) -> Result<TurnSteerResponse, CoreError> {
+        let params = TurnSteerParams {
+            thread_id: self.shared.thread_id.clone(),
+            expected_turn_id: self.shared.turn_id.clone(),
+            input,
+            ..TurnSteerParams::default()
+        };
+        self.runtime.call(params).await
+    }
+
+    /// Waits for the turn to end and returns its outcome.
+    ///
+    /// # Errors
+    /// [`CoreError::Closed`] when the connection closed first (with the exit
+    /// status and stderr tail); [`CoreError::TurnDeadline`] when the deadline
+    /// passed; the error of `thread/read` when the watchdog could not ask.
+    ///
+    /// # Cancel safety
+    /// Cancel safe until the outcome is returned: the handle is consumed, so
+    /// a dropped `wait` loses only the handle, not the turn on the server.
+    pub async fn wait(self) -> Result<TurnOutcome, CoreError> {
+        let mut changed = self.shared.subscribe();
+        let deadline_at = self.options.deadline.map(|limit| self.started + limit);
+        loop {
+            changed.borrow_and_update();
+            if let Some(outcome) = self.shared.take_outcome() {
+                return outcome;
+            }
+            let quiet_at = self
+                .options
+                .inactivity
+                .map(|quiet| self.shared.last_activity() + quiet);
+            tokio::select! {
+                // The sender lives in the shared state this handle holds, so
+                // the channel cannot close; a change means look again.
+                _ = changed.changed() => {}
+                () = sleep_until(deadline_at) => {
+                    // Best effort: the error below is what the caller needs.
+                    let _ = self.interrupt().await;
+                    self.runtime.turns().remove(&self.shared.thread_id, &self.shared.turn_id);
+                    return Err(CoreError::TurnDeadline {
+                        thread_id: self.shared.thread_id.clone(),
+                        turn_id: self.shared.turn_id.clone(),
+                        deadline: self.options.deadline.unwrap_or_default(),
+                    });
+                }
+                () = sleep_until(quiet_at) => self.reconcile().await?,
+            }
+        }
+    }
+
+    /// Asks the server whether the turn ended and, if so, ends it here.
+    async fn reconcile(&self) -> Result<(), CoreError> {
+        let params = ThreadReadParams {
+            include_turns: Some(true),
+            thread_id: self.shared.thread_id.clone(),
+        };
+        let read = self.runtime.call(params).await?;
+        let turn = read
+            .thread
+            .turns
+            .iter()
+            .find(|turn| turn.id == self.shared.turn_id);
+        match turn {
+            Some(turn) if turn.status != TurnStatus::InProgress && !self.shared.has_ended() => {
+                tracing::warn!(turn_id = %turn.id, "turn ended without `turn/completed`; reconciled with `thread/read`");
+                self.shared.reconcile(turn);
+                self.runtime
+                    .turns()
+                    .remove(&self.shared.thread_id, &self.shared.turn_id);
+            }
+            _ => self.shared.touch(),
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A turn's events, in order. Ends after the turn ended and every queued
+/// event was read.
+#[derive(Debug)]
+pub struct TurnEvents {
+    shared: Arc<TurnShared>,
+    changed: watch::Receiver<u64>,
+}
+
+impl TurnEvents {
+    /// The next event, or `None` once the turn ended and the queue is empty.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: events are taken from the queue only when returned.
+    pub async fn recv(&mut self) -> Option<TurnEvent> {
+        loop {
+            self.changed.borrow_and_update();
+            match self.shared.pop_event() {
+                Ok(event) => return Some(event),
+                Err(true) => return None,
+                Err(false) => {}
+            }
+            if self.changed.changed().await.is_err() {
+                return None;
+            }
+        }
+    }
+}

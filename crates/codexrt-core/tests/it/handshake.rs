@@ -1,0 +1,141 @@
+//! The handshake: what is sent, how the version is read, and refusals that
+//! shut the server down.
+
+use codexrt_core::{CoreError, RuntimeState};
+use codexrt_testkit::fake::{FakeScript, Handshake, Step};
+use semver::Version;
+use serde_json::json;
+
+use crate::support::{config, connect, connect_with};
+
+#[tokio::test]
+async fn handshake_sends_initialize_then_initialized() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect_close());
+    let (connection, fake) = codexrt_testkit::fake::FakeServer::new(script).connect();
+    let runtime = codexrt_core::Runtime::connect(
+        connection,
+        config().opt_out_notification_methods(["item/reasoning/textDelta"]),
+    )
+    .await
+    .unwrap();
+    let info = runtime.server_info();
+    assert_eq!(info.version, Version::new(0, 169, 0));
+    assert_eq!(info.user_agent, "fake/0.169.0 (Linux; x86_64)");
+    assert_eq!(info.codex_home, "/tmp/fake-codex-home");
+    assert_eq!(
+        (info.platform_family.as_str(), info.platform_os.as_str()),
+        ("unix", "linux")
+    );
+    assert!(matches!(runtime.state(), RuntimeState::Running));
+    runtime.shutdown().await.unwrap();
+    // Idempotent: the second call returns the first outcome.
+    runtime.shutdown().await.unwrap();
+    assert!(matches!(runtime.state(), RuntimeState::Closed(_)));
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    let messages: Vec<_> = log.messages().cloned().collect();
+    assert_eq!(
+        messages,
+        [
+            json!({"id": 1, "method": "initialize", "params": {
+                "capabilities": {"optOutNotificationMethods": ["item/reasoning/textDelta"]},
+                "clientInfo": {"name": "codexrt-tests", "version": "0.0.1"},
+            }}),
+            json!({"method": "initialized"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn prerelease_version() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new().version("0.170.0-alpha.1"))
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    assert_eq!(
+        runtime.server_info().version,
+        Version::parse("0.170.0-alpha.1").unwrap()
+    );
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn too_old_is_refused_and_the_server_shut_down() {
+    let handshake = Handshake::new().version("0.149.0");
+    let script = FakeScript::new()
+        .step(Step::respond_to(
+            "initialize",
+            handshake.initialize_result(),
+        ))
+        .step(Step::expect_close());
+    let (result, fake) = connect_with(script, config()).await;
+    match result {
+        Err(CoreError::IncompatibleVersion {
+            detected,
+            required,
+            user_agent,
+        }) => {
+            assert_eq!(detected, Version::new(0, 149, 0));
+            assert_eq!(required, Version::new(0, 150, 0));
+            assert_eq!(user_agent, "fake/0.149.0 (Linux; x86_64)");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The fake saw the connection closed, and no `initialized`.
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(log.methods(), ["initialize"]);
+}
+
+fn init_answer(user_agent: Option<&str>) -> serde_json::Value {
+    let mut answer = json!({"codexHome": "/h", "platformFamily": "unix", "platformOs": "linux"});
+    if let Some(user_agent) = user_agent {
+        answer["userAgent"] = json!(user_agent);
+    }
+    answer
+}
+
+#[tokio::test]
+async fn malformed_user_agent() {
+    let script = FakeScript::new()
+        .step(Step::respond_to(
+            "initialize",
+            init_answer(Some("codex 0.169.0")),
+        ))
+        .step(Step::expect_close());
+    let (result, fake) = connect_with(script, config()).await;
+    match result {
+        Err(CoreError::InvalidUserAgent { user_agent }) => assert_eq!(user_agent, "codex 0.169.0"),
+        other => panic!("{other:?}"),
+    }
+    assert!(fake.finished().await.completed());
+}
+
+#[tokio::test]
+async fn missing_user_agent() {
+    let script = FakeScript::new()
+        .step(Step::respond_to("initialize", init_answer(None)))
+        .step(Step::expect_close());
+    let (result, fake) = connect_with(script, config()).await;
+    assert!(
+        matches!(result, Err(CoreError::MissingUserAgent)),
+        "{result:?}"
+    );
+    assert!(fake.finished().await.completed());
+}
+
+#[tokio::test]
+async fn a_program_that_cannot_start() {
+    let config = config().program("/nonexistent/codexrt/codex");
+    match codexrt_core::Runtime::spawn(config).await {
+        Err(CoreError::Spawn(source)) => {
+            assert!(
+                source.to_string().contains("/nonexistent/codexrt/codex"),
+                "{source}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

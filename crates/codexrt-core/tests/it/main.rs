@@ -1,0 +1,12 @@
+//! The integration tests of codexrt-core: the runtime against the testkit's
+//! in-process fake app-server, and against the real codex binary.
+
+// Helpers outside `#[test]` functions fail the test the same way.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
+
+mod calls;
+mod handshake;
+mod real_codex;
+mod server_requests;
+mod support;
+mod turns;

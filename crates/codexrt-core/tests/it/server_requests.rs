@@ -1,0 +1,297 @@
+//! Server requests are answered exactly once, with the safe answer of their
+//! kind whenever the user does not answer.
+
+use std::time::Duration;
+
+use codexrt_core::{CoreError, PendingServerRequest, RuntimeEvent, Settled};
+use codexrt_protocol::ServerNotification;
+use codexrt_protocol::types::{
+    AccountLogoutParams, CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse,
+};
+use codexrt_testkit::fake::{FakeLog, FakeScript, Handshake, Step};
+use serde_json::{Value, json};
+
+use crate::support::{config, connect, connect_with};
+
+const COMMAND_APPROVAL: &str = "item/commandExecution/requestApproval";
+
+fn command_params() -> Value {
+    json!({"itemId": "i", "startedAtMs": 0, "threadId": "t", "turnId": "u"})
+}
+
+/// Every kind with minimal params and the answer it gets when nobody
+/// answers.
+fn kinds() -> Vec<(&'static str, Value, Value)> {
+    let denied = json!({"result": {"decision": {"denied": {"rejection": "declined by the client: no answer was given"}}}});
+    let no_handler =
+        json!({"error": {"code": -32603, "message": "the client has no handler for this request"}});
+    vec![
+        (
+            COMMAND_APPROVAL,
+            command_params(),
+            json!({"result": {"decision": "decline"}}),
+        ),
+        (
+            "item/fileChange/requestApproval",
+            command_params(),
+            json!({"result": {"decision": "decline"}}),
+        ),
+        (
+            "item/permissions/requestApproval",
+            json!({"cwd": "/w", "itemId": "i", "permissions": {}, "startedAtMs": 0, "threadId": "t", "turnId": "u"}),
+            json!({"result": {"permissions": {}}}),
+        ),
+        (
+            "item/tool/call",
+            json!({"arguments": {}, "callId": "c", "threadId": "t", "tool": "lookup", "turnId": "u"}),
+            json!({"result": {"contentItems": [], "success": false}}),
+        ),
+        (
+            "item/tool/requestUserInput",
+            json!({"isBlocking": true, "itemId": "i", "questions": [], "threadId": "t", "turnId": "u"}),
+            json!({"result": {"answers": {}}}),
+        ),
+        (
+            "mcpServer/elicitation/request",
+            json!({"serverName": "s", "threadId": "t", "mode": "form", "message": "m", "requestedSchema": {"type": "object", "properties": {}}}),
+            json!({"result": {"action": "decline"}}),
+        ),
+        (
+            "execCommandApproval",
+            json!({"callId": "c", "command": ["ls"], "conversationId": "t", "cwd": "/w", "parsedCmd": []}),
+            denied.clone(),
+        ),
+        (
+            "applyPatchApproval",
+            json!({"callId": "c", "conversationId": "t", "fileChanges": {}}),
+            denied,
+        ),
+        (
+            "account/chatgptAuthTokens/refresh",
+            json!({"reason": "unauthorized"}),
+            no_handler.clone(),
+        ),
+        ("attestation/generate", json!({}), no_handler.clone()),
+        ("currentTime/read", json!({"threadId": "t"}), no_handler),
+        (
+            "item/brandNew/request",
+            json!({}),
+            json!({"error": {"code": -32601, "message": "unknown server request `item/brandNew/request`"}}),
+        ),
+    ]
+}
+
+/// The client's answers to server request `id`: exactly one is expected.
+fn answers(log: &FakeLog, id: i64) -> Vec<Value> {
+    log.messages()
+        .filter(|message| message.get("method").is_none() && message["id"] == json!(id))
+        .map(|message| {
+            let mut answer = message.clone();
+            if let Some(object) = answer.as_object_mut() {
+                object.remove("id");
+            }
+            answer
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_kind_gets_its_safe_answer_when_nobody_took_the_stream() {
+    let kinds = kinds();
+    let mut script = FakeScript::new().handshake(Handshake::new());
+    for (id, (method, params, _)) in kinds.iter().enumerate() {
+        script = script
+            .step(Step::request(id as i64, *method, params.clone()))
+            .step(Step::expect_response(id as i64));
+    }
+    let (runtime, fake) = connect(script.step(Step::expect_close())).await;
+    fake.wait_received(2 + kinds.len()).await;
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    for (id, (method, _, expected)) in kinds.into_iter().enumerate() {
+        assert_eq!(answers(&log, id as i64), [expected], "{method}");
+    }
+}
+
+/// A script that answers one `account/logout` (the test's signal that it
+/// took the request stream), then sends one command approval (id 0).
+fn one_request(then: Vec<Step>) -> FakeScript {
+    FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::request(0, COMMAND_APPROVAL, command_params()))
+        .steps(then)
+}
+
+/// Connects, takes the request stream, then lets the fake send its request.
+async fn connect_taken(
+    script: FakeScript,
+    config: codexrt_core::RuntimeConfig,
+) -> (
+    codexrt_core::Runtime,
+    codexrt_core::ServerRequestReceiver,
+    codexrt_testkit::fake::FakeHandle,
+) {
+    let (runtime, fake) = connect_with(script, config).await;
+    let runtime = runtime.unwrap();
+    let requests = runtime.server_requests().unwrap();
+    assert!(runtime.server_requests().is_none());
+    runtime.call(AccountLogoutParams).await.unwrap();
+    (runtime, requests, fake)
+}
+
+async fn first_command_approval(
+    requests: &mut codexrt_core::ServerRequestReceiver,
+) -> codexrt_core::ServerRequestHandle<codexrt_protocol::types::CommandExecutionRequestApprovalParams>
+{
+    match requests.recv().await {
+        Some(PendingServerRequest::CommandExecutionApproval(handle)) => handle,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn accept() -> CommandExecutionRequestApprovalResponse {
+    CommandExecutionRequestApprovalResponse {
+        decision: CommandExecutionApprovalDecision::Accept,
+    }
+}
+
+#[tokio::test]
+async fn the_users_answer_is_sent_once() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    let handle = first_command_approval(&mut requests).await;
+    assert_eq!(handle.params().thread_id, "t");
+    handle.respond(accept()).unwrap();
+    fake.wait_received(4).await;
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "accept"}})]
+    );
+}
+
+fn settled(result: Result<(), CoreError>) -> Settled {
+    match result {
+        Err(CoreError::ServerRequestSettled { method, settled }) => {
+            assert_eq!(method, COMMAND_APPROVAL);
+            settled
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn deadline_sends_the_safe_answer() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let config = config().server_request_deadline(Duration::from_millis(100));
+    let (runtime, mut requests, fake) = connect_taken(script, config).await;
+    let handle = first_command_approval(&mut requests).await;
+    fake.wait_received(4).await;
+    assert_eq!(settled(handle.respond(accept())), Settled::DeadlineElapsed);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_request_gets_the_safe_answer() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    drop(first_command_approval(&mut requests).await);
+    fake.wait_received(4).await;
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_stream_means_safe_answers() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let (runtime, requests, fake) = connect_taken(script, config()).await;
+    drop(requests);
+    fake.wait_received(4).await;
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn resolved_by_the_server_settles_the_request() {
+    let script = one_request(vec![
+        Step::notify(
+            "serverRequest/resolved",
+            json!({"threadId": "t", "requestId": 0}),
+        ),
+        Step::expect_response(0),
+        Step::expect_close(),
+    ]);
+    let (runtime, fake) = connect(script).await;
+    let mut events = runtime.events().unwrap();
+    let mut requests = runtime.server_requests().unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    let handle = first_command_approval(&mut requests).await;
+    // The router settles the request before it passes the notification on.
+    loop {
+        match events.recv().await {
+            Some(RuntimeEvent::Notification(ServerNotification::ServerRequestResolved(_))) => break,
+            Some(_) => {}
+            None => panic!("the stream ended"),
+        }
+    }
+    assert_eq!(settled(handle.respond(accept())), Settled::Resolved);
+    fake.wait_received(4).await;
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn shutdown_answers_waiting_requests_safely() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    let handle = first_command_approval(&mut requests).await;
+    runtime.shutdown().await.unwrap();
+    assert_eq!(settled(handle.respond(accept())), Settled::Shutdown);
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn peer_death_settles_waiting_requests() {
+    let script = one_request(vec![Step::Exit { code: 1 }]);
+    let (runtime, fake) = connect(script).await;
+    let mut events = runtime.events().unwrap();
+    let mut requests = runtime.server_requests().unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    let handle = first_command_approval(&mut requests).await;
+    // The observer stream ends after the router settled what was waiting.
+    while events.recv().await.is_some() {}
+    assert_eq!(settled(handle.respond(accept())), Settled::ConnectionClosed);
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(answers(&log, 0), Vec::<Value>::new());
+}

@@ -1,0 +1,293 @@
+//! Turns over the fake: routing by thread and turn, early notifications,
+//! reassembly, lag, the watchdog, the deadline and process death.
+
+use std::time::Duration;
+
+use codexrt_core::{CoreError, StreamKind, TURN_EVENT_CAPACITY, TurnEvent, TurnOptions};
+use codexrt_protocol::types::{TurnStartParams, TurnStatus, UserInput};
+use codexrt_testkit::fake::{FakeScript, Handshake, Step};
+use serde_json::{Value, json};
+
+use crate::support::connect;
+
+fn start_params() -> TurnStartParams {
+    TurnStartParams {
+        thread_id: "t1".to_owned(),
+        input: vec![UserInput::Text {
+            text: "hi".to_owned(),
+            text_elements: None,
+        }],
+        ..TurnStartParams::default()
+    }
+}
+
+fn turn(id: &str, status: &str) -> Value {
+    json!({"id": id, "items": [], "status": status, "durationMs": 5})
+}
+
+fn delta(turn: &str, text: &str) -> Step {
+    Step::notify(
+        "item/agentMessage/delta",
+        json!({"threadId": "t1", "turnId": turn, "itemId": "m1", "delta": text}),
+    )
+}
+
+fn completed_item(text: &str) -> Step {
+    Step::notify(
+        "item/completed",
+        json!({"threadId": "t1", "turnId": "u1", "completedAtMs": 1, "item": {"type": "agentMessage", "id": "m1", "text": text}}),
+    )
+}
+
+fn turn_completed(status: &str) -> Step {
+    Step::notify(
+        "turn/completed",
+        json!({"threadId": "t1", "turn": turn("u1", status)}),
+    )
+}
+
+fn describe(event: TurnEvent) -> String {
+    match event {
+        TurnEvent::Notification(note) => note.method().to_owned(),
+        TurnEvent::Lagged { dropped } => format!("lagged {dropped}"),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn notifications_are_routed_to_their_turn_including_early_ones() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("turn/start"))
+        // Before the answer: kept for the turn.
+        .step(Step::notify("turn/started", json!({"threadId": "t1", "turn": turn("u1", "inProgress")})))
+        .step(delta("u1", "Hel"))
+        // Another turn's: not ours.
+        .step(delta("u2", "nope"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(delta("u1", "lo"))
+        .step(Step::notify(
+            "thread/tokenUsage/updated",
+            json!({"threadId": "t1", "turnId": "u1", "tokenUsage": {
+                "last": {"cachedInputTokens": 0, "inputTokens": 3, "outputTokens": 2, "reasoningOutputTokens": 0, "totalTokens": 5},
+                "total": {"cachedInputTokens": 0, "inputTokens": 3, "outputTokens": 2, "reasoningOutputTokens": 0, "totalTokens": 5},
+            }}),
+        ))
+        .step(completed_item("Hello"))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut handle = runtime.start_turn(start_params()).await.unwrap();
+    assert_eq!((handle.thread_id(), handle.turn_id()), ("t1", "u1"));
+    let mut events = handle.events().unwrap();
+    assert!(handle.events().is_none());
+    let outcome = handle.wait().await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = events.recv().await {
+        seen.push(describe(event));
+    }
+    assert_eq!(
+        seen,
+        [
+            "turn/started",
+            "item/agentMessage/delta",
+            "item/agentMessage/delta",
+            "thread/tokenUsage/updated",
+            "item/completed",
+            "turn/completed",
+        ]
+    );
+    assert_eq!(outcome.status, TurnStatus::Completed);
+    assert_eq!(outcome.final_text.as_deref(), Some("Hello"));
+    assert_eq!(outcome.streamed.len(), 1);
+    assert_eq!(outcome.streamed[0].kind, StreamKind::AgentMessage);
+    assert_eq!(outcome.streamed[0].text, "Hello");
+    assert_eq!(outcome.items.len(), 1);
+    assert_eq!(
+        outcome.token_usage.map(|usage| usage.total.total_tokens),
+        Some(5)
+    );
+    assert_eq!(outcome.timings.duration_ms, Some(5));
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
+}
+
+#[tokio::test]
+async fn a_slow_consumer_sees_lagged_but_keeps_lifecycle_events_and_the_whole_text() {
+    let extra = 44;
+    let mut script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ));
+    for _ in 0..TURN_EVENT_CAPACITY + extra {
+        script = script.step(delta("u1", "x"));
+    }
+    let script = script
+        .step(completed_item("done"))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    let mut handle = runtime.start_turn(start_params()).await.unwrap();
+    let mut events = handle.events().unwrap();
+    // Nothing is read until the turn is over.
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(
+        outcome.streamed[0].text,
+        "x".repeat(TURN_EVENT_CAPACITY + extra)
+    );
+    let mut seen = Vec::new();
+    while let Some(event) = events.recv().await {
+        seen.push(describe(event));
+    }
+    let mut expected = vec!["item/agentMessage/delta".to_owned(); TURN_EVENT_CAPACITY];
+    expected.push(format!("lagged {extra}"));
+    expected.push("item/completed".to_owned());
+    expected.push("turn/completed".to_owned());
+    assert_eq!(seen, expected);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn process_death_ends_a_pending_turn_with_the_report() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        .step(delta("u1", "partial"))
+        .step(Step::StderrFlood { bytes: 64 })
+        .step(Step::Exit { code: 7 });
+    let (runtime, _fake) = connect(script).await;
+    let handle = runtime.start_turn(start_params()).await.unwrap();
+    match handle.wait().await {
+        Err(CoreError::Closed { report, .. }) => {
+            assert_eq!(report.exit.and_then(|status| status.code()), Some(7));
+            assert!(!report.stderr_tail.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn thread_with(turn: Value) -> Value {
+    json!({"thread": {
+        "cliVersion": "0.169.0", "createdAt": 0, "cwd": "/w", "ephemeral": false, "id": "t1",
+        "modelProvider": "mock", "preview": "", "sessionId": "s", "source": "appServer",
+        "status": {"type": "idle"}, "turns": [turn], "updatedAt": 0,
+    }})
+}
+
+#[tokio::test]
+async fn the_watchdog_reconciles_a_turn_whose_completion_was_lost() {
+    let mut done = turn("u1", "completed");
+    done["items"] = json!([{"type": "agentMessage", "id": "m1", "text": "from thread/read"}]);
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        // First look: still running; second look: finished.
+        .step(Step::respond_to(
+            "thread/read",
+            thread_with(turn("u1", "inProgress")),
+        ))
+        .step(Step::respond_to("thread/read", thread_with(done)))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let options = TurnOptions::new().inactivity_watchdog(Duration::from_millis(50));
+    let handle = runtime
+        .start_turn_with(start_params(), options)
+        .await
+        .unwrap();
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(outcome.status, TurnStatus::Completed);
+    assert_eq!(outcome.final_text.as_deref(), Some("from thread/read"));
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    let read = log
+        .messages()
+        .find(|m| m["method"] == "thread/read")
+        .unwrap();
+    assert_eq!(
+        read["params"],
+        json!({"includeTurns": true, "threadId": "t1"})
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_interrupts_and_fails() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        .step(Step::respond_to("turn/interrupt", json!({})))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let options = TurnOptions::new().deadline(Duration::from_millis(100));
+    let handle = runtime
+        .start_turn_with(start_params(), options)
+        .await
+        .unwrap();
+    match handle.wait().await {
+        Err(CoreError::TurnDeadline {
+            thread_id,
+            turn_id,
+            deadline,
+        }) => {
+            assert_eq!((thread_id.as_str(), turn_id.as_str()), ("t1", "u1"));
+            assert_eq!(deadline, Duration::from_millis(100));
+        }
+        other => panic!("{other:?}"),
+    }
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    let interrupt = log
+        .messages()
+        .find(|m| m["method"] == "turn/interrupt")
+        .unwrap();
+    assert_eq!(
+        interrupt["params"],
+        json!({"threadId": "t1", "turnId": "u1"})
+    );
+}
+
+#[tokio::test]
+async fn steer_names_the_expected_turn() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        .step(Step::respond_to("turn/steer", json!({"turnId": "u1"})))
+        .step(turn_completed("interrupted"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let handle = runtime.start_turn(start_params()).await.unwrap();
+    let input = vec![UserInput::Text {
+        text: "more".to_owned(),
+        text_elements: None,
+    }];
+    handle.steer(input).await.unwrap();
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(outcome.status, TurnStatus::Interrupted);
+    assert_eq!(outcome.final_text, None);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    let steer = log
+        .messages()
+        .find(|m| m["method"] == "turn/steer")
+        .unwrap();
+    assert_eq!(
+        steer["params"],
+        json!({"expectedTurnId": "u1", "input": [{"type": "text", "text": "more"}], "threadId": "t1"})
+    );
+}
