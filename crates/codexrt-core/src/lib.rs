@@ -85,10 +85,9 @@
 //! | any other method | error -32601 (method not found) |
 //!
 //! A request whose params do not decode gets the safe answer of its kind.
-//! After `serverRequest/resolved` the user's handle can no longer answer
-//! ([`CoreError::ServerRequestSettled`]); the safe answer still goes out on
-//! the wire, because the rpc layer frees a reply slot only when a reply is
-//! written, and the server ignores answers to requests it has resolved.
+//! After `serverRequest/resolved` the server no longer waits for an answer:
+//! none is sent, and the user's handle can no longer answer
+//! ([`CoreError::ServerRequestSettled`]).
 //! When the connection dies, waiting handles report
 //! [`Settled::ConnectionClosed`].
 //!

@@ -23,11 +23,6 @@ use crate::server_request::{ServerRequestReceiver, Settled};
 use crate::turn_table::TurnTable;
 use crate::{CoreError, RuntimeConfig, ServerInfo};
 
-/// How long shutdown gives the rpc layer's reply writer to pass the safe
-/// answers it just queued to the transport before the connection closes.
-/// The writer runs in a task of its own, and the rpc layer has no flush.
-const REPLY_FLUSH: Duration = Duration::from_millis(50);
-
 /// Whether the runtime still talks to its server.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -266,9 +261,9 @@ impl Runtime {
         let outcome = inner
             .shutdown
             .get_or_init(|| async {
-                if inner.router.settle_all(Settled::Shutdown) > 0 {
-                    tokio::time::sleep(REPLY_FLUSH).await;
-                }
+                // The rpc shutdown writes these safe answers out before it
+                // closes the connection.
+                inner.router.settle_all(Settled::Shutdown);
                 inner
                     .rpc
                     .shutdown(inner.shutdown_grace)

@@ -18,15 +18,17 @@ use tokio::sync::{Notify, mpsc};
 use crate::CoreError;
 use crate::safe_answer::SafeAnswer;
 
-/// How the runtime settled a server request before the user answered it.
-/// The safe answer of the request's kind was sent (see the crate docs).
+/// How the runtime settled a server request before the user answered it:
+/// with the safe answer of the request's kind (see the crate docs), or, for
+/// a request the server resolved itself, with no answer at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Settled {
     /// The deadline ([`RuntimeConfig::server_request_deadline`](crate::RuntimeConfig::server_request_deadline))
     /// elapsed.
     DeadlineElapsed,
-    /// The server sent `serverRequest/resolved` for it.
+    /// The server sent `serverRequest/resolved` for it: it no longer waits
+    /// for an answer, and none is sent.
     Resolved,
     /// The runtime was shut down.
     Shutdown,
@@ -109,6 +111,10 @@ impl Slot {
     /// returns whether it did.
     pub(crate) fn settle(&self, reason: Settled) -> bool {
         match self.take(SlotState::Settled(reason)) {
+            Ok(responder) if reason == Settled::Resolved => {
+                responder.abandon();
+                true
+            }
             Ok(responder) => {
                 self.safe.send(responder);
                 true

@@ -15,6 +15,7 @@ use crate::RequestId;
 use crate::driver::Registration;
 use crate::encode::Encoder;
 use crate::pending::Outcome;
+use crate::responder::ReplyFlusher;
 use crate::stats::Counters;
 
 /// How many registrations may wait for the loop before callers wait too.
@@ -49,6 +50,8 @@ pub(crate) struct Caller {
     /// pending call.
     pub(crate) closed: watch::Receiver<Option<Arc<CloseReport>>>,
     pub(crate) shared: Arc<Shared>,
+    /// Lets a shutdown wait until replies already given reach the transport.
+    pub(crate) reply_flusher: ReplyFlusher,
 }
 
 impl Caller {

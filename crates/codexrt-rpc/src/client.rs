@@ -52,6 +52,7 @@ impl RpcClient {
         let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
         let (closed_tx, closed_rx) = watch::channel(None);
         let replies = Replies::spawn(sender.clone(), config.max_unanswered_requests, encoder);
+        let reply_flusher = replies.flusher();
         let driver = Driver {
             receiver,
             closer: closer.clone(),
@@ -75,6 +76,7 @@ impl RpcClient {
             cancels: cancels_tx,
             closed: closed_rx,
             shared,
+            reply_flusher,
         };
         (
             RpcClient {
@@ -228,6 +230,10 @@ impl RpcClient {
     /// the transport's close report. Pending calls then fail with
     /// [`RpcError::Closed`].
     ///
+    /// Replies to server requests given before the call are handed to the
+    /// transport first (waiting at most `grace` for that), so an answer is
+    /// not cut off by the shutdown that follows it.
+    ///
     /// # Errors
     /// The transport's error when it could not stop the peer; the connection
     /// is closed from this side all the same.
@@ -235,6 +241,10 @@ impl RpcClient {
     /// # Cancel safety
     /// Dropping the future does not undo a shutdown that was requested.
     pub async fn shutdown(&self, grace: Duration) -> Result<Arc<CloseReport>, TransportError> {
+        if self.caller.closer.report().is_none() {
+            // Past `grace` the replies are given up: the shutdown must end.
+            let _ = tokio::time::timeout(grace, self.caller.reply_flusher.flush()).await;
+        }
         self.caller.closer.shutdown(grace).await
     }
 

@@ -6,6 +6,7 @@ use codexrt_transport::FrameSender;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc::{self, OwnedPermit};
+use tokio::sync::oneshot;
 
 use crate::encode::Encoder;
 use crate::{ErrorObject, RequestId, RpcError};
@@ -30,8 +31,18 @@ pub struct Responder {
     id: RequestId,
     method: String,
     encoder: Encoder,
-    // `None` once the reply was queued.
-    permit: Option<OwnedPermit<Bytes>>,
+    // `None` once the reply was queued (or the request abandoned).
+    permit: Option<OwnedPermit<Reply>>,
+}
+
+/// An item of the reply queue.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A reply frame to write.
+    Frame(Bytes),
+    /// Answered once every reply queued before it was handed to the
+    /// transport.
+    Flush(oneshot::Sender<()>),
 }
 
 impl Responder {
@@ -89,9 +100,17 @@ impl Responder {
         self.send(frame);
     }
 
+    /// Sends no answer at all, for a request the peer itself withdrew (for
+    /// example one it told us it resolved otherwise). The reply slot is
+    /// freed. Answering a request the peer still waits for is what the other
+    /// methods, and dropping, are for.
+    pub fn abandon(mut self) {
+        self.permit = None;
+    }
+
     fn send(&mut self, frame: Bytes) {
         if let Some(permit) = self.permit.take() {
-            permit.send(frame);
+            permit.send(Reply::Frame(frame));
         }
     }
 }
@@ -121,7 +140,7 @@ impl Drop for Responder {
 /// dropped rather than queued without bound.
 #[derive(Debug)]
 pub(crate) struct Replies {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Reply>,
     encoder: Encoder,
 }
 
@@ -159,17 +178,56 @@ impl Replies {
     /// Sends an error reply from the loop without waiting. Returns `false`
     /// when the queue is full or closed and the reply was dropped.
     pub(crate) fn reject(&self, id: &RequestId, error: &ErrorObject) -> bool {
-        self.tx.try_send(self.encoder.error(id, error)).is_ok()
+        self.tx
+            .try_send(Reply::Frame(self.encoder.error(id, error)))
+            .is_ok()
+    }
+
+    /// A handle that waits until the replies queued so far reached the
+    /// transport.
+    pub(crate) fn flusher(&self) -> ReplyFlusher {
+        ReplyFlusher {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+/// Waits for the reply queue to be written out; held by the handles, so that
+/// a shutdown does not cut off answers queued just before it.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyFlusher {
+    tx: mpsc::Sender<Reply>,
+}
+
+impl ReplyFlusher {
+    /// Returns once every reply queued before the call was handed to the
+    /// transport, or at once when the connection is closed.
+    pub(crate) async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.tx.send(Reply::Flush(done)).await.is_ok() {
+            // An error means the writer stopped: nothing is left to wait for.
+            let _ = flushed.await;
+        }
     }
 }
 
 /// Forwards replies to the connection, in the order they were queued.
-async fn write_replies(mut replies: mpsc::Receiver<Bytes>, sender: FrameSender) {
-    while let Some(frame) = replies.recv().await {
-        if sender.send(frame).await.is_err() {
-            // The connection is closed: later replies have nowhere to go, and
-            // dropping the receiver discards them.
-            break;
+async fn write_replies(mut replies: mpsc::Receiver<Reply>, sender: FrameSender) {
+    while let Some(reply) = replies.recv().await {
+        match reply {
+            Reply::Frame(frame) => {
+                if sender.send(frame).await.is_err() {
+                    // The connection is closed: later replies have nowhere to
+                    // go, and dropping the receiver discards them (a waiting
+                    // flush sees its sender dropped and returns).
+                    break;
+                }
+            }
+            // Everything before it was handed over; whoever asked may have
+            // stopped waiting.
+            Reply::Flush(done) => {
+                let _ = done.send(());
+            }
         }
     }
 }

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use codexrt_rpc::{
-    ErrorObject, Incoming, IncomingReceiver, IncomingRequest, LagReport, RequestId, RpcConfig,
-    RpcError, RpcStats,
+    ErrorObject, Incoming, IncomingReceiver, IncomingRequest, LagReport, RequestId, RpcClient,
+    RpcConfig, RpcError, RpcStats,
 };
+use codexrt_transport::{CloseReason, CloseReport, Connection, Control};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
@@ -183,5 +185,78 @@ async fn too_many_unanswered_requests_are_refused_and_reported() {
         with!(RpcStats {
             overloaded_requests: 1
         })
+    );
+}
+
+#[tokio::test]
+async fn an_abandoned_request_gets_no_answer_and_frees_its_slot() {
+    let (_client, mut incoming, mut server) = start(RpcConfig::new().max_unanswered_requests(1));
+    server.send(r#"{"id":1,"method":"approve"}"#).await;
+    next_request(&mut incoming).await.into_parts().1.abandon();
+    // With the only slot free again, the next request gets a responder
+    // instead of an overload refusal.
+    server.send(r#"{"id":2,"method":"approve"}"#).await;
+    next_request(&mut incoming)
+        .await
+        .into_parts()
+        .1
+        .respond("second")
+        .unwrap();
+    assert_eq!(
+        server.recv_json().await,
+        json!({ "id": 2, "result": "second" })
+    );
+    assert_eq!(
+        replies_until_sentinel(&mut server, &mut incoming).await,
+        Vec::<Value>::new()
+    );
+}
+
+/// A transport that takes frames until it is told to shut down, and then
+/// drops whatever it has not read yet, as a medium closed at once may.
+/// Returns the frames it took.
+fn strict_transport() -> (Connection, tokio::task::JoinHandle<Vec<Value>>) {
+    let (connection, mut endpoint) = Connection::channel(8);
+    let peer = tokio::spawn(async move {
+        let mut taken = Vec::new();
+        // Sent now so the client has a request to answer.
+        let request = Bytes::from_static(br#"{"id":"last","method":"approve"}"#);
+        endpoint.inbound.send(Ok(request)).await.unwrap();
+        loop {
+            tokio::select! {
+                biased;
+                control = endpoint.control.recv() => {
+                    if let Some(Control::Shutdown { done, .. }) = control {
+                        endpoint.report.publish(CloseReport::new(CloseReason::Shutdown));
+                        done.finish(Ok(()));
+                    }
+                    return taken;
+                }
+                frame = endpoint.outbound.recv() => match frame {
+                    Some(frame) => taken.push(serde_json::from_slice(&frame).unwrap()),
+                    None => return taken,
+                },
+            }
+        }
+    });
+    (connection, peer)
+}
+
+// On a single-threaded runtime the shutdown's control message would reach
+// this transport before the reply writer's frame was read, were it not for
+// the flush.
+#[tokio::test(flavor = "current_thread")]
+async fn a_reply_given_right_before_shutdown_reaches_the_transport_first() {
+    let (connection, peer) = strict_transport();
+    let (client, mut incoming) = RpcClient::start(connection, RpcConfig::new());
+    let (_, responder) = next_request(&mut incoming).await.into_parts();
+    responder.respond(json!({"decision": "decline"})).unwrap();
+    client
+        .shutdown(std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        peer.await.unwrap(),
+        vec![json!({ "id": "last", "result": { "decision": "decline" } })]
     );
 }
