@@ -66,8 +66,7 @@
 //! its kind. The runtime sends the **safe answer** of the kind instead when
 //! nobody took the stream (at once), the handle is dropped unanswered (at
 //! once), the deadline elapses ([`RuntimeConfig::server_request_deadline`],
-//! 60 s by default), the runtime shuts down, or the server sends
-//! `serverRequest/resolved` for it:
+//! 60 s by default), or the runtime shuts down:
 //!
 //! | Server request | Safe answer |
 //! |---|---|
