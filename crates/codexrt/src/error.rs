@@ -1,0 +1,199 @@
+//! The facade's errors: [`ClientError`] for connecting and for calls, and
+//! [`PromptRunError`] for a prompt that did not complete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codexrt_core::CoreError;
+use codexrt_protocol::types::TurnError;
+use codexrt_transport::TransportError;
+use semver::Version;
+
+use crate::PromptRunResult;
+
+/// Everything that can go wrong between the client and codex.
+///
+/// The handshake's failures have their own variants; every other failure of
+/// the runtime (the server said no, the connection is gone, a timeout, an
+/// answer that cannot be read) is [`ClientError::Runtime`], whose
+/// [`CoreError`] keeps those kinds apart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A relative working directory could not be made absolute because the
+    /// current directory is unknown, or the path is empty.
+    #[error("cannot make the working directory absolute")]
+    CurrentDir(#[source] std::io::Error),
+    /// The `initialize` answer has no `userAgent`, so codex's version cannot
+    /// be checked; the server was shut down.
+    #[error("the `initialize` answer has no `userAgent`")]
+    MissingInitializeUserAgent,
+    /// The `userAgent` has no semantic version right after its first `/`;
+    /// the server was shut down.
+    #[error("cannot read a codex version from the user agent {user_agent:?}")]
+    InvalidInitializeUserAgent {
+        /// The user agent as codex sent it.
+        user_agent: String,
+    },
+    /// codex is older than the [`CompatibilityGuard`](crate::CompatibilityGuard)
+    /// allows; the server was shut down.
+    #[error(
+        "codex {detected} is too old: at least {required} is required (user agent {user_agent:?}); \
+         install a newer codex or point `CODEX_BIN` at one"
+    )]
+    IncompatibleCodexVersion {
+        /// The version codex reported.
+        detected: Version,
+        /// The oldest version accepted.
+        required: Version,
+        /// The user agent as codex sent it.
+        user_agent: String,
+    },
+    /// The handshake failed and so did shutting the server down afterwards.
+    #[error("{compatibility}; shutting the server down failed as well: {shutdown}")]
+    CompatibilityValidationWithShutdown {
+        /// Why the handshake failed.
+        compatibility: Box<ClientError>,
+        /// Why the shutdown failed.
+        shutdown: Arc<TransportError>,
+    },
+    /// A session's thread has no turn running, so there is nothing to
+    /// interrupt or steer.
+    #[error("thread {thread_id} has no turn running")]
+    NoTurnRunning {
+        /// The session's thread.
+        thread_id: String,
+    },
+    /// Any other failure of the runtime.
+    #[error(transparent)]
+    Runtime(CoreError),
+}
+
+impl ClientError {
+    /// The runtime's error, when this is one.
+    pub fn as_runtime(&self) -> Option<&CoreError> {
+        match self {
+            ClientError::Runtime(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<CoreError> for ClientError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::MissingUserAgent => ClientError::MissingInitializeUserAgent,
+            CoreError::InvalidUserAgent { user_agent } => {
+                ClientError::InvalidInitializeUserAgent { user_agent }
+            }
+            CoreError::IncompatibleVersion {
+                detected,
+                required,
+                user_agent,
+            } => ClientError::IncompatibleCodexVersion {
+                detected,
+                required,
+                user_agent,
+            },
+            CoreError::CompatibilityValidationWithShutdown {
+                compatibility,
+                shutdown,
+            } => ClientError::CompatibilityValidationWithShutdown {
+                compatibility: Box::new(ClientError::from(*compatibility)),
+                shutdown,
+            },
+            other => ClientError::Runtime(other),
+        }
+    }
+}
+
+/// Why a prompt (a [`run`](crate::Client::run) or an
+/// [`ask`](crate::Session::ask)) did not complete.
+///
+/// A turn that ended `failed` or `interrupted` is an error: `Ok` always
+/// means the turn completed. The error keeps the whole
+/// [`PromptRunResult`] (items, usage, partial text, the error info) for
+/// inspection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PromptRunError {
+    /// The prompt is blank and carries no attachment; nothing was sent.
+    #[error("the prompt is empty")]
+    EmptyPrompt,
+    /// The turn ended with status `failed`; [`PromptRunResult::error`] holds
+    /// codex's error with its `codexErrorInfo`.
+    #[error("turn {} of thread {} failed: {}", result.turn_id, result.thread_id, failure_message(result))]
+    Failed {
+        /// What the turn produced.
+        result: Box<PromptRunResult>,
+    },
+    /// The turn ended with status `interrupted`.
+    #[error("turn {} of thread {} was interrupted", result.turn_id, result.thread_id)]
+    Interrupted {
+        /// What the turn produced before it stopped.
+        result: Box<PromptRunResult>,
+    },
+    /// The turn did not end within its timeout; it was asked to stop.
+    #[error("turn {turn_id} of thread {thread_id} did not end within {timeout:?}")]
+    TimedOut {
+        /// The thread.
+        thread_id: String,
+        /// The turn.
+        turn_id: String,
+        /// The limit that passed.
+        timeout: Duration,
+    },
+    /// The turn ended with a status this version does not know.
+    #[error("turn {} of thread {} ended with the unexpected status {}", result.turn_id, result.thread_id, result.status)]
+    UnexpectedStatus {
+        /// What the turn produced.
+        result: Box<PromptRunResult>,
+    },
+    /// Starting the thread or the turn, or waiting for it, failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+impl PromptRunError {
+    /// What the turn produced, when it ended.
+    pub fn result(&self) -> Option<&PromptRunResult> {
+        match self {
+            PromptRunError::Failed { result }
+            | PromptRunError::Interrupted { result }
+            | PromptRunError::UnexpectedStatus { result } => Some(result),
+            _ => None,
+        }
+    }
+
+    /// codex's error of a failed turn, with its `codexErrorInfo`.
+    pub fn turn_error(&self) -> Option<&TurnError> {
+        self.result()?.error.as_ref()
+    }
+}
+
+impl From<CoreError> for PromptRunError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::TurnDeadline {
+                thread_id,
+                turn_id,
+                deadline,
+            } => PromptRunError::TimedOut {
+                thread_id,
+                turn_id,
+                timeout: deadline,
+            },
+            other => PromptRunError::Client(ClientError::from(other)),
+        }
+    }
+}
+
+fn failure_message(result: &PromptRunResult) -> &str {
+    result
+        .error
+        .as_ref()
+        .map_or("codex gave no reason", |error| error.message.as_str())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! Drive OpenAI Codex from Rust through `codex app-server`: one-shot
+//! prompts, multi-turn sessions with streamed answers, and thread
+//! management, on top of the [`codexrt_core`] runtime.
+//!
+//! ```no_run
+//! use codexrt::{Client, SessionConfig, SessionEvent};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::connect_default().await?;
+//! let answer = client.run(".", "Summarize this repository in one line").await?;
+//! println!("{}", answer.text());
+//!
+//! let session = client.start_session(SessionConfig::new(".")).await?;
+//! session.ask("Which crates does it have?").await?;
+//! let mut stream = session.ask_stream("And which one is the facade?").await?;
+//! while let Some(event) = stream.next().await {
+//!     match event {
+//!         SessionEvent::TextDelta { delta, .. } => print!("{delta}"),
+//!         SessionEvent::Finished(outcome) => println!("\n({:?})", outcome?.usage),
+//!         _ => {}
+//!     }
+//! }
+//! client.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The pieces
+//!
+//! - [`Client`] — [`connect_default`](Client::connect_default),
+//!   [`connect`](Client::connect) with a [`ClientConfig`], or
+//!   [`connect_with`](Client::connect_with) over any transport
+//!   [`Connection`]; [`run`](Client::run),
+//!   [`run_with_profile`](Client::run_with_profile) and
+//!   [`run_with`](Client::run_with) for one prompt in a new thread;
+//!   [`start_session`](Client::start_session) and
+//!   [`resume_session`](Client::resume_session);
+//!   [`threads`](Client::threads) to list, read, archive, unarchive and
+//!   rename stored threads; [`runtime`](Client::runtime) for everything
+//!   else (any typed call, the server's requests, all notifications);
+//!   [`shutdown`](Client::shutdown).
+//! - [`RunProfile`] — model, reasoning effort, sandbox, approval policy,
+//!   timeout, output schema, images and other inputs of a prompt.
+//! - [`Session`] — [`ask`](Session::ask), [`ask_stream`](Session::ask_stream)
+//!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome),
+//!   [`interrupt`](Session::interrupt), [`steer`](Session::steer),
+//!   [`fork`](Session::fork), [`read`](Session::read) and
+//!   [`close`](Session::close).
+//!
+//! # Results and errors
+//!
+//! A prompt returns `Ok(`[`PromptRunResult`]`)` only when its turn
+//! completed. A turn that ended `failed` or `interrupted` is an `Err`
+//! ([`PromptRunError::Failed`], [`PromptRunError::Interrupted`]) that still
+//! carries the whole result, with codex's error and its `codexErrorInfo` in
+//! [`PromptRunResult::error`]; a turn past its timeout is
+//! [`PromptRunError::TimedOut`]. Connecting and calls fail with
+//! [`ClientError`], whose handshake variants say why codex was refused
+//! ([`ClientError::IncompatibleCodexVersion`] names the detected and
+//! required versions) and whose [`ClientError::Runtime`] keeps the
+//! runtime's kinds apart: the server said no, the connection is gone (with
+//! codex's exit status and stderr), a timeout, an answer that cannot be read.
+//!
+//! # Defaults
+//!
+//! What the facade does when you say nothing, all in one place:
+//!
+//! - **Sandbox: read-only.** Every thread it starts, resumes or forks is
+//!   sent `sandbox: "read-only"` unless the [`RunProfile`] or
+//!   [`SessionConfig`] sets another [`SandboxMode`](protocol::types::SandboxMode),
+//!   whatever codex's own configuration says.
+//! - **Approvals: declined unless you answer.** The approval policy is left
+//!   to codex's configuration unless set. The facade never answers the
+//!   server's requests itself: an approval, permission request, question or
+//!   tool call gets the runtime's safe answer (decline, grant nothing, no
+//!   input, a failed call) when nobody took
+//!   [`Runtime::server_requests`] (at once) or a taken request is not
+//!   answered within the server-request deadline.
+//! - **Finite time limits:** a turn 10 minutes
+//!   ([`ClientConfig::DEFAULT_TURN_TIMEOUT`], then it is interrupted and
+//!   reported as [`PromptRunError::TimedOut`]); a request 60 s; a server
+//!   request's answer 60 s; each step of the shutdown ladder 5 s.
+//! - **codex:** `CODEX_BIN`, else `codex` on `PATH`, started as
+//!   `codex app-server` with the caller's environment; client info
+//!   `codexrt` and this crate's version; the stable API (experimental
+//!   methods and fields are refused locally); versions accepted from
+//!   [`CompatibilityGuard::default`] up.
+//! - **Everything else** (model, reasoning effort, output format) is left
+//!   to codex's configuration.
+//!
+//! # Hooks
+//!
+//! Policy hooks (answering approvals by rule, dynamic tools) will come from
+//! the `codexrt-hooks` crate between the runtime and this facade; until it
+//! exists, [`ClientConfig`] has no hooks setting, and requests are answered
+//! through [`Runtime::server_requests`].
+
+mod client;
+mod config;
+mod error;
+mod profile;
+mod run;
+mod session;
+mod stream;
+mod threads;
+
+pub use client::Client;
+pub use config::ClientConfig;
+pub use error::{ClientError, PromptRunError};
+pub use profile::{RunProfile, SessionConfig};
+pub use run::{PromptRunParams, PromptRunResult};
+pub use session::Session;
+pub use stream::{AskStream, SessionEvent};
+pub use threads::Threads;
+
+pub use codexrt_core::{
+    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamKind, StreamedText, TurnTimings,
+};
+/// The typed wire protocol: params, responses, items and notifications.
+pub use codexrt_protocol as protocol;
+pub use codexrt_transport::{CloseReport, Connection, EnvPolicy};

@@ -1,0 +1,304 @@
+//! [`RunProfile`] and [`SessionConfig`]: the settings of a prompt and of a
+//! session, and how they map onto `thread/start`, `thread/resume`,
+//! `thread/fork` and `turn/start` params.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use codexrt_protocol::types::{
+    AskForApproval, ReasoningEffort, SandboxMode, ThreadForkParams, ThreadResumeParams,
+    ThreadStartParams, TurnStartParams, UserInput, UserInputImage,
+};
+use serde_json::Value;
+
+use crate::{ClientError, PromptRunError};
+
+/// How to run a prompt: model, reasoning effort, sandbox, approval policy,
+/// time limit, output schema and inputs beside the prompt's text.
+///
+/// Every setting left unset is left out of the request, so codex's own
+/// configuration decides, except the sandbox, which is `read-only` unless
+/// set (see the crate's [Defaults](crate#defaults)).
+///
+/// ```
+/// use std::time::Duration;
+/// use codexrt::RunProfile;
+/// use codexrt::protocol::types::{AskForApproval, SandboxMode};
+/// use serde_json::json;
+///
+/// let profile = RunProfile::new()
+///     .model("gpt-5")
+///     .effort("high")
+///     .sandbox(SandboxMode::WorkspaceWrite)
+///     .approval_policy(AskForApproval::OnRequest)
+///     .timeout(Duration::from_secs(300))
+///     .output_schema(json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}))
+///     .local_image("screenshot.png");
+/// # let _ = profile;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunProfile {
+    model: Option<String>,
+    effort: Option<ReasoningEffort>,
+    sandbox: Option<SandboxMode>,
+    approval_policy: Option<AskForApproval>,
+    timeout: Option<Duration>,
+    output_schema: Option<Value>,
+    attachments: Vec<UserInput>,
+}
+
+impl RunProfile {
+    /// A profile that sets nothing: codex's configured model, effort and
+    /// approval policy, a `read-only` sandbox, the client's turn timeout,
+    /// free-form output and no attachments.
+    pub fn new() -> Self {
+        RunProfile::default()
+    }
+
+    /// The model (`model` of `thread/start`). The default is codex's
+    /// configured model.
+    #[must_use]
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The reasoning effort (`effort` of `turn/start`), for example `low`,
+    /// `medium` or `high`. The default is the model's.
+    #[must_use]
+    pub fn effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.effort = Some(effort.into());
+        self
+    }
+
+    /// The sandbox of the thread's commands (`sandbox` of `thread/start`).
+    /// The default is [`SandboxMode::ReadOnly`]; commands that must write
+    /// need [`SandboxMode::WorkspaceWrite`].
+    #[must_use]
+    pub fn sandbox(mut self, sandbox: SandboxMode) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    /// When codex asks for approval (`approvalPolicy` of `thread/start`).
+    /// The default is codex's configured policy. Whatever the policy, an
+    /// approval request nobody answers is declined.
+    #[must_use]
+    pub fn approval_policy(mut self, policy: AskForApproval) -> Self {
+        self.approval_policy = Some(policy);
+        self
+    }
+
+    /// How long the turn may run before it is interrupted and reported as
+    /// [`PromptRunError::TimedOut`]. The default is
+    /// [`ClientConfig::turn_timeout`](crate::ClientConfig::turn_timeout)
+    /// (10 minutes unless changed).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A JSON Schema the final answer must follow (`outputSchema` of
+    /// `turn/start`). The default is free-form text.
+    #[must_use]
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+
+    /// Adds an image by URL after the prompt's text (`{"type":"image",
+    /// "url":..}`). The default is no image.
+    #[must_use]
+    pub fn image_url(self, url: impl Into<String>) -> Self {
+        self.attachment(UserInput::Image {
+            detail: None,
+            source: UserInputImage::Url { url: url.into() },
+        })
+    }
+
+    /// Adds an image file after the prompt's text (`{"type":"localImage",
+    /// "path":..}`); codex reads it. The default is no image.
+    #[must_use]
+    pub fn local_image(self, path: impl AsRef<Path>) -> Self {
+        self.attachment(UserInput::LocalImage {
+            detail: None,
+            path: path.as_ref().to_string_lossy().into_owned(),
+        })
+    }
+
+    /// Adds any other input after the prompt's text: a skill, a mention,
+    /// audio, or an image with a `detail`. The default is none.
+    #[must_use]
+    pub fn attachment(mut self, input: UserInput) -> Self {
+        self.attachments.push(input);
+        self
+    }
+
+    /// The inputs added after the prompt's text, in order.
+    pub fn attachments(&self) -> &[UserInput] {
+        &self.attachments
+    }
+
+    pub(crate) fn timeout_or(&self, default: Duration) -> Duration {
+        self.timeout.unwrap_or(default)
+    }
+
+    /// The `input` of `turn/start`: the prompt (when not blank), then the
+    /// attachments.
+    pub(crate) fn input(&self, prompt: String) -> Result<Vec<UserInput>, PromptRunError> {
+        let mut input = Vec::with_capacity(1 + self.attachments.len());
+        if !prompt.trim().is_empty() {
+            input.push(text_input(prompt));
+        }
+        input.extend(self.attachments.iter().cloned());
+        if input.is_empty() {
+            return Err(PromptRunError::EmptyPrompt);
+        }
+        Ok(input)
+    }
+
+    fn sandbox_or_default(&self) -> SandboxMode {
+        self.sandbox.clone().unwrap_or(SandboxMode::ReadOnly)
+    }
+
+    pub(crate) fn thread_start(&self, cwd: String) -> ThreadStartParams {
+        ThreadStartParams {
+            cwd: Some(cwd),
+            sandbox: Some(self.sandbox_or_default()),
+            approval_policy: self.approval_policy.clone(),
+            model: self.model.clone(),
+            ..ThreadStartParams::default()
+        }
+    }
+
+    pub(crate) fn thread_resume(&self, thread_id: String, cwd: String) -> ThreadResumeParams {
+        ThreadResumeParams {
+            thread_id,
+            cwd: Some(cwd),
+            sandbox: Some(self.sandbox_or_default()),
+            approval_policy: self.approval_policy.clone(),
+            model: self.model.clone(),
+            ..ThreadResumeParams::default()
+        }
+    }
+
+    pub(crate) fn thread_fork(&self, thread_id: String, cwd: String) -> ThreadForkParams {
+        ThreadForkParams {
+            thread_id,
+            cwd: Some(cwd),
+            sandbox: Some(self.sandbox_or_default()),
+            approval_policy: self.approval_policy.clone(),
+            model: self.model.clone(),
+            ..ThreadForkParams::default()
+        }
+    }
+
+    pub(crate) fn turn_start(&self, thread_id: String, input: Vec<UserInput>) -> TurnStartParams {
+        TurnStartParams {
+            thread_id,
+            input,
+            effort: self.effort.clone(),
+            output_schema: self.output_schema.clone(),
+            ..TurnStartParams::default()
+        }
+    }
+}
+
+/// A text input without text elements.
+pub(crate) fn text_input(text: String) -> UserInput {
+    UserInput::Text {
+        text,
+        text_elements: None,
+    }
+}
+
+/// The working directory as codex wants it: absolute (`.` components
+/// dropped, symbolic links kept), as a string.
+pub(crate) fn absolute_dir(dir: &Path) -> Result<String, ClientError> {
+    let dir = std::path::absolute(dir).map_err(ClientError::CurrentDir)?;
+    Ok(dir.to_string_lossy().into_owned())
+}
+
+/// The settings of a [`Session`](crate::Session): its working directory
+/// and the [`RunProfile`] settings that apply to a whole thread.
+///
+/// ```
+/// use codexrt::SessionConfig;
+/// use codexrt::protocol::types::SandboxMode;
+///
+/// let config = SessionConfig::new("/work/repo")
+///     .model("gpt-5")
+///     .sandbox(SandboxMode::WorkspaceWrite);
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    cwd: PathBuf,
+    profile: RunProfile,
+}
+
+impl SessionConfig {
+    /// A session working in `cwd` (resolved against the current directory
+    /// when relative), with the defaults of [`RunProfile::new`].
+    pub fn new(cwd: impl Into<PathBuf>) -> Self {
+        SessionConfig {
+            cwd: cwd.into(),
+            profile: RunProfile::new(),
+        }
+    }
+
+    /// The working directory.
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// As [`RunProfile::model`]; sent when the thread starts, resumes or
+    /// forks.
+    #[must_use]
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.profile = self.profile.model(model);
+        self
+    }
+
+    /// As [`RunProfile::effort`]; sent with every ask.
+    #[must_use]
+    pub fn effort(mut self, effort: impl Into<ReasoningEffort>) -> Self {
+        self.profile = self.profile.effort(effort);
+        self
+    }
+
+    /// As [`RunProfile::sandbox`]: `read-only` by default; sent when the
+    /// thread starts, resumes or forks.
+    #[must_use]
+    pub fn sandbox(mut self, sandbox: SandboxMode) -> Self {
+        self.profile = self.profile.sandbox(sandbox);
+        self
+    }
+
+    /// As [`RunProfile::approval_policy`]; sent when the thread starts,
+    /// resumes or forks.
+    #[must_use]
+    pub fn approval_policy(mut self, policy: AskForApproval) -> Self {
+        self.profile = self.profile.approval_policy(policy);
+        self
+    }
+
+    /// As [`RunProfile::timeout`]; the limit of every ask.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.profile = self.profile.timeout(timeout);
+        self
+    }
+
+    /// As [`RunProfile::output_schema`]; sent with every ask.
+    #[must_use]
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.profile = self.profile.output_schema(schema);
+        self
+    }
+
+    pub(crate) fn profile(&self) -> &RunProfile {
+        &self.profile
+    }
+}

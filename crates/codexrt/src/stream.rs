@@ -1,0 +1,178 @@
+//! [`AskStream`]: the events of one ask as they arrive, ending with its
+//! outcome ([`SessionEvent::Finished`]).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use codexrt_core::{CoreError, TurnEvent, TurnEvents, TurnOutcome};
+use codexrt_protocol::ServerNotification;
+
+use crate::run::{StartedTurn, conclude};
+use crate::session::RunningTurn;
+use crate::{PromptRunError, PromptRunResult};
+
+/// One item of an [`AskStream`].
+// The protocol's notification enum is large; boxing it would cost an
+// allocation per notification to save a copy, as in codexrt-core.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A piece of an agent message (`item/agentMessage/delta`). The pieces
+    /// of the last message joined are the final text.
+    TextDelta {
+        /// The agent message item the piece belongs to.
+        item_id: String,
+        /// The piece.
+        delta: String,
+    },
+    /// Any other notification about the turn, in arrival order.
+    Notification(ServerNotification),
+    /// Transient events (deltas, progress) were dropped because the stream
+    /// was read too slowly; the outcome is still complete.
+    Lagged {
+        /// How many were dropped since the previous report.
+        dropped: u64,
+    },
+    /// The turn ended: always the last item, as [`Session::ask`](crate::Session::ask)
+    /// would have returned it.
+    Finished(Result<PromptRunResult, PromptRunError>),
+}
+
+type Wait = Pin<Box<dyn Future<Output = Result<TurnOutcome, CoreError>> + Send>>;
+
+/// The events of one ask, from [`Session::ask_stream`](crate::Session::ask_stream).
+///
+/// Dropping the stream does not stop the turn on the server; call
+/// [`Session::interrupt`](crate::Session::interrupt) first for that.
+pub struct AskStream {
+    thread_id: String,
+    turn_id: String,
+    /// Always present for a fresh turn handle; kept optional rather than
+    /// assumed.
+    events: Option<TurnEvents>,
+    events_done: bool,
+    /// The turn's `wait`, with its time limit; polled beside the events.
+    wait: Wait,
+    waited: Option<Result<TurnOutcome, CoreError>>,
+    sent_at: Instant,
+    finished: bool,
+    _running: RunningTurn,
+}
+
+impl fmt::Debug for AskStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AskStream")
+            .field("thread_id", &self.thread_id)
+            .field("turn_id", &self.turn_id)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AskStream {
+    pub(crate) fn new(turn: StartedTurn, running: RunningTurn) -> AskStream {
+        let StartedTurn {
+            mut handle,
+            sent_at,
+        } = turn;
+        let thread_id = handle.thread_id().to_owned();
+        let turn_id = handle.turn_id().to_owned();
+        let events = handle.events();
+        AskStream {
+            thread_id,
+            turn_id,
+            events_done: events.is_none(),
+            events,
+            wait: Box::pin(handle.wait()),
+            waited: None,
+            sent_at,
+            finished: false,
+            _running: running,
+        }
+    }
+
+    /// The thread.
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    /// The turn.
+    pub fn turn_id(&self) -> &str {
+        &self.turn_id
+    }
+
+    /// The next event; after [`SessionEvent::Finished`], `None`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: events are taken only when returned, and the turn's
+    /// outcome is kept across calls.
+    pub async fn next(&mut self) -> Option<SessionEvent> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            match &self.waited {
+                // A turn that ended closes its event queue soon after:
+                // drain it first, so the outcome comes last.
+                Some(Ok(_)) if !self.events_done => {}
+                // A timeout or a dead connection may leave the queue open
+                // for good, so the outcome is reported at once.
+                Some(_) => {
+                    self.finished = true;
+                    let waited = self.waited.take()?;
+                    return Some(SessionEvent::Finished(conclude(waited, self.sent_at)));
+                }
+                None => {}
+            }
+            let AskStream {
+                events,
+                events_done,
+                wait,
+                waited,
+                ..
+            } = self;
+            // Events first: whatever was queued before the turn ended is
+            // delivered before the outcome.
+            tokio::select! {
+                biased;
+                event = next_event(events), if !*events_done => match event {
+                    Some(event) => {
+                        if let Some(event) = SessionEvent::from_turn_event(event) {
+                            return Some(event);
+                        }
+                    }
+                    None => *events_done = true,
+                },
+                outcome = wait.as_mut(), if waited.is_none() => *waited = Some(outcome),
+            }
+        }
+    }
+}
+
+async fn next_event(events: &mut Option<TurnEvents>) -> Option<TurnEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => None,
+    }
+}
+
+impl SessionEvent {
+    fn from_turn_event(event: TurnEvent) -> Option<SessionEvent> {
+        match event {
+            TurnEvent::Notification(ServerNotification::ItemAgentMessageDelta(delta)) => {
+                Some(SessionEvent::TextDelta {
+                    item_id: delta.item_id,
+                    delta: delta.delta,
+                })
+            }
+            TurnEvent::Notification(notification) => Some(SessionEvent::Notification(notification)),
+            TurnEvent::Lagged { dropped } => Some(SessionEvent::Lagged { dropped }),
+            // A kind of event a later core adds is not one this facade can
+            // describe; skipping it loses nothing of the outcome.
+            _ => None,
+        }
+    }
+}

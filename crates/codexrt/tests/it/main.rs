@@ -1,0 +1,13 @@
+//! The integration tests of the codexrt facade: against the testkit's
+//! in-process fake app-server (exact wire params), and against the real
+//! codex binary with a scripted model.
+
+// Helpers outside `#[test]` functions fail the test the same way.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
+
+mod connect;
+mod real_codex;
+mod run;
+mod sessions;
+mod support;
+mod threads;

@@ -1,0 +1,202 @@
+//! Sessions over the fake: several asks on one thread, streamed asks,
+//! interrupt and steer, resume, fork, read and close.
+
+use std::time::Duration;
+
+use codexrt::protocol::types::{SandboxMode, ThreadUnsubscribeStatus, TurnStatus};
+use codexrt::{ClientError, PromptRunError, SessionConfig, SessionEvent};
+use codexrt_testkit::fake::{FakeScript, Handshake, Step};
+use serde_json::json;
+
+use crate::support::{
+    answer, connect, finish, params_of, thread, thread_opened, turn_ended, turn_started,
+};
+
+#[tokio::test]
+async fn two_asks_run_as_two_turns_of_one_thread() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(turn_started("u1"))
+        .steps(answer("u1", &["one"]))
+        .step(turn_started("u2"))
+        .steps(answer("u2", &["two"]))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let config = SessionConfig::new("/w")
+        .effort("low")
+        .sandbox(SandboxMode::WorkspaceWrite);
+    let session = client.start_session(config).await.unwrap();
+    assert_eq!(session.thread_id(), "t1");
+    let first = session.ask("first").await.unwrap();
+    let second = session.ask("second").await.unwrap();
+    assert_eq!((first.text(), first.turn_id.as_str()), ("one", "u1"));
+    assert_eq!((second.text(), second.turn_id.as_str()), ("two", "u2"));
+    assert_eq!(session.running_turn(), None);
+
+    let log = finish(client, fake).await;
+    assert_eq!(
+        params_of(&log, "thread/start"),
+        [json!({"cwd": "/w", "sandbox": "workspace-write"})]
+    );
+    assert_eq!(
+        params_of(&log, "turn/start"),
+        [
+            json!({"threadId": "t1", "input": [{"type": "text", "text": "first"}], "effort": "low"}),
+            json!({"threadId": "t1", "input": [{"type": "text", "text": "second"}], "effort": "low"}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ask_stream_deltas_add_up_to_the_final_text_which_comes_last() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(turn_started("u1"))
+        .steps(answer("u1", &["Stre", "am", "ed!"]))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let session = client
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap();
+    let mut stream = session.ask_stream("go").await.unwrap();
+    assert_eq!((stream.thread_id(), stream.turn_id()), ("t1", "u1"));
+    let mut deltas = String::new();
+    let mut notifications = Vec::new();
+    let mut finished = None;
+    while let Some(event) = stream.next().await {
+        assert!(finished.is_none(), "an event after the outcome: {event:?}");
+        match event {
+            SessionEvent::TextDelta { delta, .. } => deltas.push_str(&delta),
+            SessionEvent::Notification(note) => notifications.push(note.method().to_owned()),
+            SessionEvent::Finished(outcome) => finished = Some(outcome.unwrap()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(stream.next().await.is_none());
+    let result = finished.unwrap();
+    assert_eq!(deltas, "Streamed!");
+    assert_eq!(result.text(), deltas);
+    assert_eq!(
+        notifications,
+        [
+            "thread/tokenUsage/updated",
+            "item/completed",
+            "turn/completed"
+        ]
+    );
+    drop(stream);
+    assert_eq!(session.running_turn(), None);
+    finish(client, fake).await;
+}
+
+#[tokio::test]
+async fn steer_and_interrupt_act_on_the_running_ask() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(turn_started("u1"))
+        .step(Step::respond_to("turn/steer", json!({"turnId": "u1"})))
+        .step(Step::respond_to("turn/interrupt", json!({})))
+        .step(turn_ended("u1", "interrupted"))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let session = client
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap();
+    let idle = session.interrupt().await.unwrap_err();
+    assert!(
+        matches!(&idle, ClientError::NoTurnRunning { thread_id } if thread_id == "t1"),
+        "{idle:?}"
+    );
+
+    let control = async {
+        while session.running_turn().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        session.steer("faster").await.unwrap();
+        session.interrupt().await.unwrap();
+    };
+    let (asked, ()) = tokio::join!(session.ask("go"), control);
+    let error = asked.unwrap_err();
+    assert!(
+        matches!(error, PromptRunError::Interrupted { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.result().unwrap().status, TurnStatus::Interrupted);
+
+    let log = finish(client, fake).await;
+    assert_eq!(
+        params_of(&log, "turn/steer"),
+        [
+            json!({"threadId": "t1", "expectedTurnId": "u1", "input": [{"type": "text", "text": "faster"}]})
+        ]
+    );
+    assert_eq!(
+        params_of(&log, "turn/interrupt"),
+        [json!({"threadId": "t1", "turnId": "u1"})]
+    );
+}
+
+#[tokio::test]
+async fn resume_fork_read_and_close_send_their_calls() {
+    let mut read = json!({"thread": thread("t2")});
+    read["thread"]["turns"] = json!([{"id": "u1", "items": [], "status": "completed"}]);
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/resume", thread_opened("t1")))
+        .step(Step::respond_to("thread/fork", thread_opened("t2")))
+        .step(Step::respond_to("thread/read", read))
+        .step(Step::respond_to(
+            "thread/unsubscribe",
+            json!({"status": "unsubscribed"}),
+        ))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let config = SessionConfig::new("/w").model("gpt-test");
+    let session = client.resume_session("t1", config).await.unwrap();
+    assert_eq!(session.thread_id(), "t1");
+    let fork = session.fork().await.unwrap();
+    assert_eq!(fork.thread_id(), "t2");
+    assert_eq!(fork.config(), session.config());
+    let thread = fork.read().await.unwrap();
+    assert_eq!((thread.id.as_str(), thread.turns.len()), ("t2", 1));
+    assert_eq!(
+        fork.close().await.unwrap(),
+        ThreadUnsubscribeStatus::Unsubscribed
+    );
+
+    let log = finish(client, fake).await;
+    let expected = |method: &str, params| (method.to_owned(), params);
+    let sent: Vec<_> = log
+        .messages()
+        .skip(2)
+        .map(|message| {
+            expected(
+                message["method"].as_str().unwrap(),
+                message["params"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            expected(
+                "thread/resume",
+                json!({"threadId": "t1", "cwd": "/w", "sandbox": "read-only", "model": "gpt-test"})
+            ),
+            expected(
+                "thread/fork",
+                json!({"threadId": "t1", "cwd": "/w", "sandbox": "read-only", "model": "gpt-test"})
+            ),
+            expected(
+                "thread/read",
+                json!({"threadId": "t2", "includeTurns": true})
+            ),
+            expected("thread/unsubscribe", json!({"threadId": "t2"})),
+        ]
+    );
+}
