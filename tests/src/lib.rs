@@ -2,3 +2,4 @@
 //! the `test-child` program they drive.
 
 pub mod flood;
+pub mod scenario;

@@ -2,6 +2,8 @@
 //!
 //! Commands:
 //! - `bench`: benchmarks that report ratios against baselines.
+//! - `compat`: the compatibility suite against real codex versions.
+//! - `fixtures`: check or re-record the golden transcripts of real codex.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
@@ -15,6 +17,8 @@ mod bench;
 mod cmd;
 mod codegen;
 mod codex;
+mod compat;
+mod fixtures;
 mod schema;
 mod test;
 mod tidy;
@@ -28,6 +32,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   bench   throughput of the stack against baselines, as ratios
   codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
+  compat  [--version <version>] every scenario against real codex (all supported versions)
+  fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates and `//!` file headers";
@@ -38,6 +44,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&root, &args[1..]),
         Some("codegen") => codegen::run(&root, &args[1..]),
+        Some("compat") => compat::run(&root, &args[1..]),
+        Some("fixtures") => fixtures::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),
