@@ -72,6 +72,15 @@ impl RuntimeConfig {
         }
     }
 
+    /// Replaces the name and version sent as `clientInfo` in `initialize`.
+    /// The default is what [`RuntimeConfig::new`] was given.
+    #[must_use]
+    pub fn client_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.client_name = name.into();
+        self.client_version = version.into();
+        self
+    }
+
     /// The codex program [`Runtime::spawn`](crate::Runtime::spawn) starts.
     /// The default is the value of [`CODEX_BIN_ENV`] (`CODEX_BIN`) when it is
     /// set, else `codex` found through `PATH`.
@@ -165,6 +174,36 @@ impl RuntimeConfig {
     pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
         self.server_request_deadline = deadline;
         self
+    }
+
+    /// The client name sent in `initialize`.
+    pub fn client_name(&self) -> &str {
+        &self.client_name
+    }
+
+    /// The client version sent in `initialize`.
+    pub fn client_version(&self) -> &str {
+        &self.client_version
+    }
+
+    /// The codex program, when one was set.
+    pub fn codex_program(&self) -> Option<&OsString> {
+        self.program.as_ref()
+    }
+
+    /// Whether the experimental API is requested.
+    pub fn uses_experimental_api(&self) -> bool {
+        self.api == Api::Experimental
+    }
+
+    /// The accepted codex versions.
+    pub fn compatibility_guard(&self) -> &CompatibilityGuard {
+        &self.compatibility
+    }
+
+    /// The limit of one call.
+    pub fn call_timeout_limit(&self) -> Duration {
+        self.call_timeout
     }
 
     /// The transport [`Runtime::spawn`](crate::Runtime::spawn) uses:

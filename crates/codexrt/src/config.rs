@@ -25,20 +25,10 @@ use codexrt_transport::EnvPolicy;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    client_name: String,
-    client_version: String,
-    program: Option<OsString>,
-    extra_args: Vec<OsString>,
-    env_policy: EnvPolicy,
-    env: Vec<(OsString, OsString)>,
-    current_dir: Option<PathBuf>,
-    experimental_api: bool,
-    opt_out_notifications: Vec<String>,
-    compatibility: CompatibilityGuard,
-    call_timeout: Duration,
+    // Everything the runtime needs lives in one place, with core's defaults;
+    // the facade adds only what is its own.
+    runtime: RuntimeConfig,
     turn_timeout: Duration,
-    server_request_deadline: Duration,
-    shutdown_grace: Duration,
 }
 
 impl Default for ClientConfig {
@@ -58,20 +48,8 @@ impl ClientConfig {
     /// [Defaults](crate#defaults) section.
     pub fn new() -> Self {
         ClientConfig {
-            client_name: "codexrt".to_owned(),
-            client_version: env!("CARGO_PKG_VERSION").to_owned(),
-            program: None,
-            extra_args: Vec::new(),
-            env_policy: EnvPolicy::Inherit,
-            env: Vec::new(),
-            current_dir: None,
-            experimental_api: false,
-            opt_out_notifications: Vec::new(),
-            compatibility: CompatibilityGuard::default(),
-            call_timeout: RuntimeConfig::DEFAULT_CALL_TIMEOUT,
+            runtime: RuntimeConfig::new("codexrt", env!("CARGO_PKG_VERSION")),
             turn_timeout: Self::DEFAULT_TURN_TIMEOUT,
-            server_request_deadline: RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE,
-            shutdown_grace: RuntimeConfig::DEFAULT_SHUTDOWN_GRACE,
         }
     }
 
@@ -80,8 +58,7 @@ impl ClientConfig {
     /// crate's version.
     #[must_use]
     pub fn client_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
-        self.client_name = name.into();
-        self.client_version = version.into();
+        self.runtime = self.runtime.client_info(name, version);
         self
     }
 
@@ -90,14 +67,14 @@ impl ClientConfig {
     /// when it is set, else `codex` found through `PATH`.
     #[must_use]
     pub fn program(mut self, program: impl Into<OsString>) -> Self {
-        self.program = Some(program.into());
+        self.runtime = self.runtime.program(program);
         self
     }
 
     /// Appends an argument after `app-server`. The default is none.
     #[must_use]
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
-        self.extra_args.push(arg.into());
+        self.runtime = self.runtime.arg(arg);
         self
     }
 
@@ -105,7 +82,7 @@ impl ClientConfig {
     /// [`EnvPolicy::Inherit`].
     #[must_use]
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
-        self.env_policy = policy;
+        self.runtime = self.runtime.env_policy(policy);
         self
     }
 
@@ -113,7 +90,7 @@ impl ClientConfig {
     /// example `CODEX_HOME`). The default is none.
     #[must_use]
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
-        self.env.push((key.into(), value.into()));
+        self.runtime = self.runtime.env(key, value);
         self
     }
 
@@ -121,7 +98,7 @@ impl ClientConfig {
     /// current one. Threads name their own working directory.
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.current_dir = Some(dir.into());
+        self.runtime = self.runtime.current_dir(dir);
         self
     }
 
@@ -130,7 +107,7 @@ impl ClientConfig {
     /// refused locally.
     #[must_use]
     pub fn enable_experimental_api(mut self) -> Self {
-        self.experimental_api = true;
+        self.runtime = self.runtime.enable_experimental_api();
         self
     }
 
@@ -142,8 +119,7 @@ impl ClientConfig {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.opt_out_notifications
-            .extend(methods.into_iter().map(Into::into));
+        self.runtime = self.runtime.opt_out_notification_methods(methods);
         self
     }
 
@@ -151,14 +127,14 @@ impl ClientConfig {
     /// [`CompatibilityGuard::default`]: the oldest supported version and newer.
     #[must_use]
     pub fn compatibility(mut self, guard: CompatibilityGuard) -> Self {
-        self.compatibility = guard;
+        self.runtime = self.runtime.compatibility(guard);
         self
     }
 
     /// How long one request waits for its answer. The default is 60 s.
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.runtime = self.runtime.call_timeout(timeout);
         self
     }
 
@@ -178,7 +154,7 @@ impl ClientConfig {
     /// waits for an answer before it is declined. The default is 60 s.
     #[must_use]
     pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
-        self.server_request_deadline = deadline;
+        self.runtime = self.runtime.server_request_deadline(deadline);
         self
     }
 
@@ -186,38 +162,38 @@ impl ClientConfig {
     /// SIGKILL). The default is 5 s.
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.runtime = self.runtime.shutdown_grace(grace);
         self
     }
 
     /// The client name sent in `initialize`.
     pub fn client_name(&self) -> &str {
-        &self.client_name
+        self.runtime.client_name()
     }
 
     /// The client version sent in `initialize`.
     pub fn client_version(&self) -> &str {
-        &self.client_version
+        self.runtime.client_version()
     }
 
     /// The codex program, when one was set.
     pub fn codex_program(&self) -> Option<&OsString> {
-        self.program.as_ref()
+        self.runtime.codex_program()
     }
 
     /// Whether the experimental API is requested.
     pub fn uses_experimental_api(&self) -> bool {
-        self.experimental_api
+        self.runtime.uses_experimental_api()
     }
 
     /// The accepted codex versions.
     pub fn compatibility_guard(&self) -> &CompatibilityGuard {
-        &self.compatibility
+        self.runtime.compatibility_guard()
     }
 
     /// The limit of one request.
     pub fn call_timeout_limit(&self) -> Duration {
-        self.call_timeout
+        self.runtime.call_timeout_limit()
     }
 
     /// The default limit of one turn.
@@ -227,28 +203,6 @@ impl ClientConfig {
 
     /// The runtime settings this config stands for.
     pub fn runtime_config(&self) -> RuntimeConfig {
-        let mut config = RuntimeConfig::new(&self.client_name, &self.client_version)
-            .env_policy(self.env_policy.clone())
-            .opt_out_notification_methods(self.opt_out_notifications.iter().cloned())
-            .compatibility(self.compatibility.clone())
-            .call_timeout(self.call_timeout)
-            .server_request_deadline(self.server_request_deadline)
-            .shutdown_grace(self.shutdown_grace);
-        if let Some(program) = &self.program {
-            config = config.program(program.clone());
-        }
-        for arg in &self.extra_args {
-            config = config.arg(arg.clone());
-        }
-        for (key, value) in &self.env {
-            config = config.env(key.clone(), value.clone());
-        }
-        if let Some(dir) = &self.current_dir {
-            config = config.current_dir(dir.clone());
-        }
-        if self.experimental_api {
-            config = config.enable_experimental_api();
-        }
-        config
+        self.runtime.clone()
     }
 }

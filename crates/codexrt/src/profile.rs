@@ -227,7 +227,7 @@ pub(crate) fn absolute_dir(dir: &Path) -> Result<String, ClientError> {
 /// use codexrt::SessionConfig;
 /// use codexrt::protocol::types::SandboxMode;
 ///
-/// let config = SessionConfig::new("/work/repo")
+/// let config = SessionConfig::new("/srv/repo")
 ///     .model("gpt-5")
 ///     .sandbox(SandboxMode::WorkspaceWrite);
 /// # let _ = config;

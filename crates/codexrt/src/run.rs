@@ -19,7 +19,7 @@ use crate::{ClientError, PromptRunError, RunProfile};
 /// ```
 /// use codexrt::{PromptRunParams, RunProfile};
 ///
-/// let params = PromptRunParams::new("/work/repo", "list the crates")
+/// let params = PromptRunParams::new("/srv/repo", "list the crates")
 ///     .profile(RunProfile::new().model("gpt-5"));
 /// # let _ = params;
 /// ```

@@ -87,18 +87,18 @@ fn generated_ids_become_a_placeholder_and_chosen_ones_stay() {
 fn paths_are_blanked_by_key_and_substituted_by_prefix() {
     let n = Normalizer::default()
         .path_prefix("/tmp/rec-1/", "$TMP")
-        .path_prefix("/tmp/rec-1/work", "$WORK");
+        .path_prefix("/tmp/rec-1/ws", "$WORK");
     check(
         &n,
-        json!({"cwd": "/tmp/rec-1/work", "codexHome": "/home/u/.codex", "sandbox": {"cwd": 3}}),
+        json!({"cwd": "/tmp/rec-1/ws", "codexHome": "/home/u/.codex", "sandbox": {"cwd": 3}}),
         json!({"cwd": "<path>", "codexHome": "<path>", "sandbox": {"cwd": 3}}),
     );
     check(
         &n,
         json!({
-            "text": "cat /tmp/rec-1/a.txt and /tmp/rec-1/work/b; not /tmp/rec-10 or /var/tmp/rec-1",
-            "list": ["/tmp/rec-1", "x/tmp/rec-1/y", "'/tmp/rec-1/work'"],
-            "changes": {"/tmp/rec-1/work/hello.txt": {"kind": "add"}},
+            "text": "cat /tmp/rec-1/a.txt and /tmp/rec-1/ws/b; not /tmp/rec-10 or /var/tmp/rec-1",
+            "list": ["/tmp/rec-1", "x/tmp/rec-1/y", "'/tmp/rec-1/ws'"],
+            "changes": {"/tmp/rec-1/ws/hello.txt": {"kind": "add"}},
         }),
         json!({
             "text": "cat $TMP/a.txt and $WORK/b; not /tmp/rec-10 or /var/tmp/rec-1",
