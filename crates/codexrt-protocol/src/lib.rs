@@ -28,11 +28,11 @@
 //!
 //! // A request names its method and response type through its params type.
 //! let start = ThreadStartParams {
-//!     cwd: Some("/work".to_owned()),
+//!     cwd: Some("/srv/repo".to_owned()),
 //!     ..ThreadStartParams::default()
 //! };
 //! assert_eq!(ThreadStartParams::METHOD, "thread/start");
-//! assert_eq!(serde_json::to_string(&start)?, r#"{"cwd":"/work"}"#);
+//! assert_eq!(serde_json::to_string(&start)?, r#"{"cwd":"/srv/repo"}"#);
 //! assert!(start.experimental_fields().is_empty());
 //! # Ok(())
 //! # }
