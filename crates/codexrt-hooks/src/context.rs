@@ -1,0 +1,224 @@
+//! What a hook sees: the [`Phase`] it runs in and the [`HookContext`] of one
+//! tool use.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use codexrt_protocol::types::{ItemCompletedNotification, ThreadItemKind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Before a tool runs, when codex asks the client for approval: the
+    /// hooks' [`Decision`](crate::Decision) becomes the answer.
+    PreToolUse,
+    /// After a tool use completed successfully (`item/completed`).
+    PostToolUse,
+    /// After a tool use failed: a non-zero exit code, or a status other
+    /// than `completed`.
+    PostToolUseFailure,
+    /// For any notification, seen by an [`EventObserver`](crate::EventObserver).
+    OnEvent,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::PreToolUse => "PreToolUse",
+            Phase::PostToolUse => "PostToolUse",
+            Phase::PostToolUseFailure => "PostToolUseFailure",
+            Phase::OnEvent => "OnEvent",
+        })
+    }
+}
+
+/// The tool name of a command-execution approval.
+pub const TOOL_COMMAND: &str = "command";
+/// The tool name of a file-change approval.
+pub const TOOL_FILE_CHANGE: &str = "file_change";
+/// The tool name of a permissions approval.
+pub const TOOL_PERMISSIONS: &str = "permissions";
+
+/// The tool name of an MCP server's elicitation: `mcp:<server>`, or
+/// `mcp:<server>/<tool>` when the tool is known.
+pub fn mcp_tool_name(server: &str, tool: Option<&str>) -> String {
+    match tool {
+        Some(tool) => format!("mcp:{server}/{tool}"),
+        None => format!("mcp:{server}"),
+    }
+}
+
+/// One tool use as a hook sees it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HookContext {
+    /// The phase the hook runs in.
+    pub phase: Phase,
+    /// The thread the tool use belongs to.
+    pub thread_id: String,
+    /// The turn, when the server names it (an MCP elicitation may not).
+    pub turn_id: Option<String>,
+    /// The working directory, when the request carries one.
+    pub cwd: Option<String>,
+    /// The model, when known; approvals do not carry it.
+    pub model: Option<String>,
+    /// [`TOOL_COMMAND`], [`TOOL_FILE_CHANGE`], [`TOOL_PERMISSIONS`] or an
+    /// [`mcp_tool_name`].
+    pub tool_name: String,
+    /// The command line, for [`TOOL_COMMAND`].
+    pub command: Option<String>,
+    /// The paths the tool use changes, when known (see the crate docs on
+    /// file changes).
+    pub paths: Vec<String>,
+    /// The request's params as the server sent them (decoded and encoded
+    /// again, so fields this version does not know are gone).
+    pub tool_input: Value,
+    /// Ties the hook's run to what caused it: the approval request's
+    /// JSON-RPC id (PreToolUse) or the item's id (post-tool phases).
+    pub correlation_id: String,
+    /// How the tool use ended, in the post-tool phases.
+    pub result: Option<ToolResult>,
+    /// When the loop received the request or notification.
+    pub timestamp: SystemTime,
+}
+
+/// How a tool use ended, from its `item/completed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ToolResult {
+    /// Whether it succeeded: status `completed` and, for a command, exit
+    /// code 0 (and no error, for an MCP tool call).
+    pub success: bool,
+    /// The item's status as on the wire (`completed`, `failed`,
+    /// `declined`, ...).
+    pub status: String,
+    /// A command's exit code.
+    pub exit_code: Option<i32>,
+    /// A command's aggregated output.
+    pub output: Option<String>,
+}
+
+impl HookContext {
+    /// A context for `tool_name` in `phase`, everything else empty; the
+    /// approval loop fills the rest, and tests build their own.
+    pub fn new(phase: Phase, thread_id: impl Into<String>, tool_name: impl Into<String>) -> Self {
+        HookContext {
+            phase,
+            thread_id: thread_id.into(),
+            turn_id: None,
+            cwd: None,
+            model: None,
+            tool_name: tool_name.into(),
+            command: None,
+            paths: Vec::new(),
+            tool_input: Value::Null,
+            correlation_id: String::new(),
+            result: None,
+            timestamp: SystemTime::now(),
+        }
+    }
+
+    /// Sets the command line (default: none).
+    pub fn with_command(mut self, command: impl Into<String>) -> Self {
+        self.command = Some(command.into());
+        self
+    }
+
+    /// Sets the changed paths (default: none).
+    pub fn with_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// The wire string of a status enum, or `unknown`.
+fn wire<T: Serialize>(status: &T) -> String {
+    match serde_json::to_value(status) {
+        Ok(Value::String(text)) => text,
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// The post-tool context of a completed command execution, file change or
+/// MCP tool call; `None` for every other item.
+pub(crate) fn post_tool_context(completed: &ItemCompletedNotification) -> Option<HookContext> {
+    let kind = &completed.item.kind;
+    let tool_input = serde_json::to_value(&completed.item).unwrap_or(Value::Null);
+    let (mut ctx, result) = match kind {
+        ThreadItemKind::CommandExecution {
+            aggregated_output,
+            command,
+            cwd,
+            exit_code,
+            id,
+            status,
+            ..
+        } => {
+            let status = wire(status);
+            let mut ctx = HookContext::new(Phase::PostToolUse, "", TOOL_COMMAND)
+                .with_command(command.clone());
+            ctx.cwd = Some(cwd.clone());
+            ctx.correlation_id.clone_from(id);
+            let result = ToolResult {
+                success: status == "completed" && *exit_code == Some(0),
+                status,
+                exit_code: *exit_code,
+                output: aggregated_output.clone(),
+            };
+            (ctx, result)
+        }
+        ThreadItemKind::FileChange {
+            changes,
+            id,
+            status,
+        } => {
+            let status = wire(status);
+            let mut ctx = HookContext::new(Phase::PostToolUse, "", TOOL_FILE_CHANGE)
+                .with_paths(changes.iter().map(|change| change.path.clone()));
+            ctx.correlation_id.clone_from(id);
+            let result = ToolResult {
+                success: status == "completed",
+                status,
+                exit_code: None,
+                output: None,
+            };
+            (ctx, result)
+        }
+        ThreadItemKind::McpToolCall {
+            error,
+            id,
+            server,
+            status,
+            tool,
+            ..
+        } => {
+            let status = wire(status);
+            let mut ctx =
+                HookContext::new(Phase::PostToolUse, "", mcp_tool_name(server, Some(tool)));
+            ctx.correlation_id.clone_from(id);
+            let result = ToolResult {
+                success: status == "completed" && error.is_none(),
+                status,
+                exit_code: None,
+                output: None,
+            };
+            (ctx, result)
+        }
+        _ => return None,
+    };
+    if !result.success {
+        ctx.phase = Phase::PostToolUseFailure;
+    }
+    ctx.thread_id.clone_from(&completed.thread_id);
+    ctx.turn_id = Some(completed.turn_id.clone());
+    ctx.tool_input = tool_input;
+    ctx.result = Some(result);
+    Some(ctx)
+}

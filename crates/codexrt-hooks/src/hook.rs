@@ -1,0 +1,78 @@
+//! The hook traits: [`ToolUseHook`] (PreToolUse decisions),
+//! [`PostToolHook`] and [`EventObserver`], and the adapter that makes a
+//! closure a [`ToolUseHook`].
+
+use std::future::Future;
+
+use async_trait::async_trait;
+
+use codexrt_core::RuntimeEvent;
+
+use crate::{Decision, HookContext, HookError};
+
+/// Decides about tool uses. Registered in a [`HookSet`](crate::HookSet)
+/// with a matcher and a timeout.
+///
+/// The hook runs in a task of its own: an error, a timeout or a panic is
+/// recorded and the request gets its safe answer, never an approval.
+#[async_trait]
+pub trait ToolUseHook: Send + Sync + 'static {
+    /// Decides about the tool use `ctx` (its phase is
+    /// [`Phase::PreToolUse`](crate::Phase::PreToolUse)).
+    ///
+    /// # Errors
+    /// Any [`HookError`]: the request gets its safe answer.
+    async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError>;
+}
+
+/// Sees tool uses after they ended: [`Phase::PostToolUse`](crate::Phase::PostToolUse)
+/// or [`Phase::PostToolUseFailure`](crate::Phase::PostToolUseFailure),
+/// with the [`ToolResult`](crate::ToolResult) in the context. Registered
+/// with [`HookEntry::post_tool_use`](crate::HookEntry::post_tool_use).
+#[async_trait]
+pub trait PostToolHook: Send + Sync + 'static {
+    /// Looks at the finished tool use `ctx`.
+    ///
+    /// # Errors
+    /// Any [`HookError`]: it is recorded in the report and changes nothing
+    /// else.
+    async fn after(&self, ctx: &HookContext) -> Result<(), HookError>;
+}
+
+/// Sees every event of the runtime's observer stream, in order, including
+/// `Lagged` reports. Registered with
+/// [`ObserverEntry`](crate::ObserverEntry).
+#[async_trait]
+pub trait EventObserver: Send + Sync + 'static {
+    /// Looks at `event`.
+    ///
+    /// # Errors
+    /// Any [`HookError`]: it is recorded in the report and changes nothing
+    /// else.
+    async fn on_event(&self, event: &RuntimeEvent) -> Result<(), HookError>;
+}
+
+/// A [`ToolUseHook`] from an async closure, made by [`hook_fn`].
+#[derive(Debug, Clone)]
+pub struct HookFn<F>(F);
+
+/// Makes a [`ToolUseHook`] of `f`, which takes the context by value (a
+/// clone) so its future can own it.
+pub fn hook_fn<F, Fut>(f: F) -> HookFn<F>
+where
+    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Decision, HookError>> + Send + 'static,
+{
+    HookFn(f)
+}
+
+#[async_trait]
+impl<F, Fut> ToolUseHook for HookFn<F>
+where
+    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Decision, HookError>> + Send + 'static,
+{
+    async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
+        (self.0)(ctx.clone()).await
+    }
+}

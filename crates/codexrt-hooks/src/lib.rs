@@ -1,0 +1,130 @@
+//! Policy on top of the codexrt runtime: tool-use hooks that decide codex's
+//! approval requests, failing closed by construction.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use codexrt_core::{Runtime, RuntimeConfig};
+//! use codexrt_hooks::{Decision, HookEntry, HookSet, Matcher, hook_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::spawn(RuntimeConfig::new("my-app", "1.0.0")).await?;
+//! let approvals = HookSet::new()
+//!     .hook(
+//!         HookEntry::new("no-force-push", hook_fn(|_ctx| async {
+//!             Ok(Decision::decline("force pushes are not allowed"))
+//!         }))
+//!         .matcher(Matcher::any().tool("command").command("git push*--force*")),
+//!     )
+//!     .hook(
+//!         HookEntry::new("git", hook_fn(|_ctx| async { Ok(Decision::Accept) }))
+//!             .matcher(Matcher::any().tool("command").command("git *"))
+//!             .timeout(Duration::from_secs(2)),
+//!     )
+//!     .serve(&runtime)?;
+//! // ... start threads and turns; every other command is declined ...
+//! for issue in approvals.report().issues() {
+//!     eprintln!("{}: {} ({})", issue.hook, issue.message, issue.kind);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # PreToolUse
+//!
+//! When codex wants to run a command, change files, widen its permissions
+//! or let an MCP server ask the user, it sends the client an approval
+//! request. [`HookSet::serve`] takes core's request stream and, for each of
+//! those four kinds, builds a [`HookContext`] (phase
+//! [`Phase::PreToolUse`], thread, turn, cwd, tool name — [`TOOL_COMMAND`],
+//! [`TOOL_FILE_CHANGE`], [`TOOL_PERMISSIONS`] or `mcp:<server>` —, command
+//! line, changed paths, the params as JSON, the request id as correlation
+//! id, a timestamp) and runs the [`HookSet`]'s chain:
+//!
+//! - hooks whose [`Matcher`] matches run one after the other, in
+//!   registration order, each in a task of its own with its timeout
+//!   ([`DEFAULT_HOOK_TIMEOUT`], 10 s, unless set);
+//! - the first decision other than [`Decision::Defer`] is the answer;
+//! - a hook that returns an error, times out or panics stops the chain
+//!   with a decline; the failure, with the panic's text, goes to the
+//!   [`HookReport`] and the logs, never to the server;
+//! - when every hook defers, or none matches, the request gets its safe
+//!   answer: decline, or nothing granted.
+//!
+//! [`combine`] is that rule as a pure function: its result approves only
+//! what a hook's own decision approved. Other server requests (dynamic tool
+//! calls, user input, legacy approvals, ...) are dropped, which gives them
+//! core's safe answer. Requests are decided off core's router, at most
+//! [`DEFAULT_CONCURRENCY`] (8) at once unless [`HookSet::concurrency`] says
+//! otherwise; when all slots are busy, new requests wait in core's queue
+//! (64), beyond which core answers them safely at once. Core's own
+//! deadline per request (60 s by default) still applies: a chain slower
+//! than that gets the safe answer.
+//!
+//! # Codex asks only when its policy says so
+//!
+//! Hooks decide what codex asks about, and codex asks according to the
+//! turn's approval policy: with `never` nothing reaches the hooks, with
+//! `on-request` only what the model asks to escalate. Nothing here changes
+//! the policy silently. To route every non-trivial command through the
+//! hooks, start turns with [`ask_before_commands`] (or threads with
+//! [`ask_before_commands_in_thread`]), which set
+//! `approvalPolicy: "untrusted"`.
+//!
+//! # File changes
+//!
+//! A file-change approval does not carry the paths; the item's
+//! `item/started` notification does. The approval loop reads core's
+//! [`events`](codexrt_core::Runtime::events) stream, when nobody has taken
+//! it, to remember the paths of file changes in flight. If the events were
+//! taken elsewhere, or an event was lost to overflow, the paths are empty
+//! and path matchers do not match: fail closed.
+//!
+//! # After the tool: post-tool hooks and observers
+//!
+//! From the same event stream, a task of the loop's own runs, in order and
+//! off the approval path:
+//!
+//! - every [`EventObserver`] ([`HookSet::observer`]) for every event,
+//!   `Lagged` reports included;
+//! - for each `item/completed` of a command execution, file change or MCP
+//!   tool call, the [`PostToolHook`]s ([`HookEntry::post_tool_use`]) whose
+//!   matcher matches, in phase [`Phase::PostToolUse`], or
+//!   [`Phase::PostToolUseFailure`] for a non-zero exit code or a status
+//!   other than `completed`; the context's [`ToolResult`] has the status,
+//!   exit code and output.
+//!
+//! Their failures go to the report and change nothing else. Events wait
+//! for them in a queue of 1024; beyond that they are dropped and the
+//! observers see a `Lagged` report, so a slow observer never holds up an
+//! approval. Without the event stream (taken elsewhere) neither runs.
+//!
+//! # Not yet here
+//!
+//! Lifecycle hooks (run, session, turn) and their mutations, answering
+//! user input and elicitation forms, the shell-command and audit hooks,
+//! dynamic tools, built-in allow/deny lists and the facade's wiring come in
+//! later slices.
+
+mod context;
+mod decision;
+mod error;
+mod hook;
+mod matcher;
+mod policy;
+mod report;
+mod serve;
+mod set;
+
+pub use context::{
+    HookContext, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE, TOOL_PERMISSIONS, ToolResult, mcp_tool_name,
+};
+pub use decision::{Decision, HookOutcome, IssueKind, combine};
+pub use error::HookError;
+pub use hook::{EventObserver, HookFn, PostToolHook, ToolUseHook, hook_fn};
+pub use matcher::{Matcher, glob};
+pub use policy::{ask_before_commands, ask_before_commands_in_thread};
+pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
+pub use serve::ApprovalLoop;
+pub use set::{DEFAULT_CONCURRENCY, DEFAULT_HOOK_TIMEOUT, HookEntry, HookSet, ObserverEntry};

@@ -1,0 +1,377 @@
+//! The approval loop: [`HookSet::serve`] answers core's server requests
+//! through the hooks, off the router, with bounded concurrency.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use codexrt_core::{
+    EventReceiver, PendingServerRequest, Runtime, RuntimeEvent, ServerRequestHandle,
+    ServerRequestReceiver,
+};
+use codexrt_protocol::ServerNotification;
+use codexrt_protocol::ServerRequestParams;
+use codexrt_protocol::types::{
+    CommandExecutionApprovalDecision, CommandExecutionRequestApprovalParams,
+    CommandExecutionRequestApprovalResponse, FileChangeApprovalDecision,
+    FileChangeRequestApprovalParams, FileChangeRequestApprovalResponse, GrantedPermissionProfile,
+    McpServerElicitationAction, McpServerElicitationRequestParams,
+    McpServerElicitationRequestParamsKind, McpServerElicitationRequestResponse,
+    PermissionGrantScope, PermissionsRequestApprovalParams, PermissionsRequestApprovalResponse,
+    ThreadItemKind,
+};
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::context::post_tool_context;
+use crate::{
+    Decision, HookContext, HookError, HookReport, HookSet, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE,
+    TOOL_PERMISSIONS, mcp_tool_name,
+};
+
+/// How many file-change items the loop remembers the paths of, between
+/// their `item/started` and `item/completed`. Beyond that a file change's
+/// paths are unknown, so path matchers do not match it: fail closed.
+const TRACKED_FILE_CHANGES: usize = 1024;
+
+/// The running approval loop made by [`HookSet::serve`].
+///
+/// Dropping it stops the loop: the request stream is dropped, so every
+/// later request, and every one being decided, gets its safe answer.
+#[derive(Debug)]
+pub struct ApprovalLoop {
+    task: JoinHandle<()>,
+    report: HookReport,
+}
+
+impl ApprovalLoop {
+    /// The report the hooks' failures go to.
+    pub fn report(&self) -> HookReport {
+        self.report.clone()
+    }
+
+    /// Waits until the loop ends: when the last [`Runtime`] handle is
+    /// dropped (shutting down is not enough: the request stream lives as
+    /// long as the runtime), after every event taken was shown to the
+    /// observers. Requests still being decided are answered by their own
+    /// tasks.
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops the loop, as dropping the loop does.
+    pub async fn finished(mut self) {
+        // The task never panics on its own (hooks run in tasks of their
+        // own), so a join error means it was aborted: finished either way.
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for ApprovalLoop {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HookSet {
+    /// Starts the approval loop on `runtime`: takes its
+    /// [`server_requests`](Runtime::server_requests) stream and answers
+    /// command-execution, file-change, permissions and MCP-elicitation
+    /// requests with the hooks' [`decide`](HookSet::decide), at most
+    /// [`concurrency`](HookSet::concurrency) at once, each in a task of its
+    /// own. Every other request is dropped unanswered, which gives it
+    /// core's safe answer.
+    ///
+    /// The loop also takes the [`events`](Runtime::events) stream when
+    /// nobody has taken it yet: approval requests for file changes do not
+    /// carry the paths, which come in the item's `item/started`. Without
+    /// the event stream a file change's paths are empty, so a hook with a
+    /// path matcher is not asked and the chain falls back to its safe
+    /// answer unless another hook decides. The same stream feeds the
+    /// observers and post-tool hooks (see the crate docs), which therefore
+    /// do not run without it.
+    ///
+    /// How a [`Decision`] is sent, per kind:
+    ///
+    /// | Decision | command / file change | permissions | MCP elicitation |
+    /// |---|---|---|---|
+    /// | `Accept` | `accept` | the requested permissions, scope `turn` | `accept` |
+    /// | `AcceptForSession` | `acceptForSession` | the requested permissions, scope `session` | `accept` |
+    /// | `Decline` | `decline` | nothing granted | `decline` |
+    /// | `Cancel` | `cancel` | nothing granted | `cancel` |
+    ///
+    /// An accepted elicitation carries empty content (`{}`), or none in
+    /// `url` mode: answering forms is not a tool-use decision.
+    ///
+    /// Codex only asks when its approval policy says so; see
+    /// [`ask_before_commands`](crate::ask_before_commands) to make it ask.
+    ///
+    /// # Errors
+    /// [`HookError::RequestsTaken`] when the request stream was already
+    /// taken.
+    pub fn serve(self, runtime: &Runtime) -> Result<ApprovalLoop, HookError> {
+        let requests = runtime.server_requests().ok_or(HookError::RequestsTaken)?;
+        let events = runtime.events();
+        let report = self.report();
+        let task = tokio::spawn(run(Arc::new(self), requests, events));
+        Ok(ApprovalLoop { task, report })
+    }
+}
+
+async fn run(
+    hooks: Arc<HookSet>,
+    mut requests: ServerRequestReceiver,
+    events: Option<EventReceiver>,
+) {
+    let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
+    let mut paths = FilePaths::default();
+    let mut events = events;
+    let mut observers = (events.is_some() && hooks.observes()).then(|| Observers::start(&hooks));
+    loop {
+        let request = tokio::select! {
+            // Events first: the router queues an item's `item/started`
+            // before it hands over the approval request that follows it
+            // on the wire, so the paths are known when the request is read.
+            biased;
+            event = recv_event(&mut events) => {
+                match event {
+                    Some(event) => {
+                        paths.observe(&event);
+                        if let Some(observers) = &mut observers {
+                            observers.push(event);
+                        }
+                    }
+                    None => events = None,
+                }
+                continue;
+            }
+            request = requests.recv() => request,
+        };
+        let Some(request) = request else { break };
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        let hooks = Arc::clone(&hooks);
+        let file_paths = match &request {
+            PendingServerRequest::FileChangeApproval(handle) => paths.get(&handle.params().item_id),
+            _ => Vec::new(),
+        };
+        tokio::spawn(async move {
+            answer(&hooks, request, file_paths).await;
+            drop(permit);
+        });
+    }
+    if let Some(observers) = observers {
+        observers.finish().await;
+    }
+}
+
+/// How many events wait for the observers and post-tool hooks; beyond
+/// that they are dropped and the observers see a `Lagged` report, so a
+/// slow observer never delays an approval.
+const OBSERVER_QUEUE: usize = 1024;
+
+/// The task that shows events to observers and completed tool items to
+/// post-tool hooks, in order, off the approval loop.
+struct Observers {
+    tx: mpsc::Sender<Arc<RuntimeEvent>>,
+    task: JoinHandle<()>,
+    dropped: u64,
+}
+
+impl Observers {
+    fn start(hooks: &Arc<HookSet>) -> Observers {
+        let (tx, mut rx) = mpsc::channel::<Arc<RuntimeEvent>>(OBSERVER_QUEUE);
+        let hooks = Arc::clone(hooks);
+        let task = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                hooks.observe(&event).await;
+                if let RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) =
+                    &*event
+                {
+                    if let Some(ctx) = post_tool_context(completed) {
+                        hooks.after_tool_use(&ctx).await;
+                    }
+                }
+            }
+        });
+        Observers {
+            tx,
+            task,
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, event: RuntimeEvent) {
+        if self.dropped > 0 {
+            let lagged = RuntimeEvent::Lagged {
+                dropped: self.dropped,
+            };
+            if self.tx.try_send(Arc::new(lagged)).is_err() {
+                self.dropped += 1;
+                return;
+            }
+            self.dropped = 0;
+        }
+        if self.tx.try_send(Arc::new(event)).is_err() {
+            self.dropped += 1;
+        }
+    }
+
+    async fn finish(self) {
+        drop(self.tx);
+        // Observer tasks catch their hooks' panics, so a join error only
+        // means the task was aborted.
+        let _ = self.task.await;
+    }
+}
+
+async fn recv_event(events: &mut Option<EventReceiver>) -> Option<RuntimeEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The paths of file changes that started and have not completed.
+#[derive(Default)]
+struct FilePaths {
+    items: HashMap<String, Vec<String>>,
+}
+
+impl FilePaths {
+    fn observe(&mut self, event: &RuntimeEvent) {
+        match event {
+            RuntimeEvent::Notification(ServerNotification::ItemStarted(started)) => {
+                if let ThreadItemKind::FileChange { changes, id, .. } = &started.item.kind {
+                    if self.items.len() < TRACKED_FILE_CHANGES {
+                        let paths = changes.iter().map(|change| change.path.clone()).collect();
+                        self.items.insert(id.clone(), paths);
+                    }
+                }
+            }
+            RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) => {
+                if let ThreadItemKind::FileChange { id, .. } = &completed.item.kind {
+                    self.items.remove(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn get(&self, item_id: &str) -> Vec<String> {
+        self.items.get(item_id).cloned().unwrap_or_default()
+    }
+}
+
+async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<String>) {
+    match request {
+        PendingServerRequest::CommandExecutionApproval(handle) => {
+            let params = handle.params();
+            let mut ctx = context(&handle, TOOL_COMMAND, &params.thread_id);
+            ctx.turn_id = Some(params.turn_id.clone());
+            ctx.cwd.clone_from(&params.cwd);
+            ctx.command.clone_from(&params.command);
+            let decision = match hooks.decide(&ctx).await {
+                Decision::Accept => CommandExecutionApprovalDecision::Accept,
+                Decision::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
+                Decision::Cancel { .. } => CommandExecutionApprovalDecision::Cancel,
+                _ => CommandExecutionApprovalDecision::Decline,
+            };
+            send::<CommandExecutionRequestApprovalParams>(
+                handle,
+                CommandExecutionRequestApprovalResponse { decision },
+            );
+        }
+        PendingServerRequest::FileChangeApproval(handle) => {
+            let params = handle.params();
+            let mut ctx = context(&handle, TOOL_FILE_CHANGE, &params.thread_id);
+            ctx.turn_id = Some(params.turn_id.clone());
+            ctx.paths = file_paths;
+            let decision = match hooks.decide(&ctx).await {
+                Decision::Accept => FileChangeApprovalDecision::Accept,
+                Decision::AcceptForSession => FileChangeApprovalDecision::AcceptForSession,
+                Decision::Cancel { .. } => FileChangeApprovalDecision::Cancel,
+                _ => FileChangeApprovalDecision::Decline,
+            };
+            send::<FileChangeRequestApprovalParams>(
+                handle,
+                FileChangeRequestApprovalResponse { decision },
+            );
+        }
+        PendingServerRequest::PermissionsApproval(handle) => {
+            let params = handle.params();
+            let mut ctx = context(&handle, TOOL_PERMISSIONS, &params.thread_id);
+            ctx.turn_id = Some(params.turn_id.clone());
+            ctx.cwd = Some(params.cwd.clone());
+            let scope = match hooks.decide(&ctx).await {
+                Decision::Accept => PermissionGrantScope::Turn,
+                Decision::AcceptForSession => PermissionGrantScope::Session,
+                // Dropping the handle grants nothing.
+                _ => return,
+            };
+            let requested = &handle.params().permissions;
+            let response = PermissionsRequestApprovalResponse {
+                permissions: GrantedPermissionProfile {
+                    file_system: requested.file_system.clone(),
+                    network: requested.network.clone(),
+                },
+                scope: Some(scope),
+                strict_auto_review: None,
+            };
+            send::<PermissionsRequestApprovalParams>(handle, response);
+        }
+        PendingServerRequest::McpElicitation(handle) => {
+            let params = handle.params();
+            let mut ctx = context(
+                &handle,
+                &mcp_tool_name(&params.server_name, None),
+                &params.thread_id,
+            );
+            ctx.turn_id.clone_from(&params.turn_id);
+            let url_mode = matches!(
+                params.kind,
+                McpServerElicitationRequestParamsKind::Url { .. }
+            );
+            let action = match hooks.decide(&ctx).await {
+                Decision::Accept | Decision::AcceptForSession => McpServerElicitationAction::Accept,
+                Decision::Cancel { .. } => McpServerElicitationAction::Cancel,
+                _ => McpServerElicitationAction::Decline,
+            };
+            let content = (action == McpServerElicitationAction::Accept && !url_mode)
+                .then(|| Value::Object(serde_json::Map::new()));
+            send::<McpServerElicitationRequestParams>(
+                handle,
+                McpServerElicitationRequestResponse {
+                    meta: None,
+                    action,
+                    content,
+                },
+            );
+        }
+        // Dropping any other kind sends its safe answer.
+        _ => {}
+    }
+}
+
+fn context<P: ServerRequestParams>(
+    handle: &ServerRequestHandle<P>,
+    tool_name: &str,
+    thread_id: &str,
+) -> HookContext {
+    let mut ctx = HookContext::new(Phase::PreToolUse, thread_id, tool_name);
+    // Encoding a decoded request cannot fail (its fields are plain JSON
+    // data); if it ever did, hooks see `null` and the chain still decides.
+    ctx.tool_input = serde_json::to_value(handle.params()).unwrap_or(Value::Null);
+    ctx.correlation_id = handle.id().to_string();
+    ctx.timestamp = SystemTime::now();
+    ctx
+}
+
+fn send<P: ServerRequestParams>(handle: ServerRequestHandle<P>, response: P::Response) {
+    let method = P::METHOD;
+    if let Err(error) = handle.respond(response) {
+        // The runtime settled the request first (deadline, resolved,
+        // shutdown); it already sent the safe answer or none is needed.
+        tracing::debug!(method, %error, "approval not sent");
+    }
+}

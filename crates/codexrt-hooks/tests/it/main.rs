@@ -1,0 +1,11 @@
+//! Integration tests of codexrt-hooks: the hook chain on its own, the
+//! approval loop against the testkit's in-process fake app-server, and the
+//! loop against the real codex binary.
+
+// Helpers outside `#[test]` functions fail the test the same way.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
+
+mod chain;
+mod observe;
+mod real_codex;
+mod serve;

@@ -1,0 +1,353 @@
+//! The approval loop against the in-process fake app-server: each kind's
+//! answer, failures answered safely, the loop surviving a panic, and
+//! bounded concurrency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use codexrt_core::{Runtime, RuntimeConfig};
+use codexrt_hooks::{
+    ApprovalLoop, Decision, HookContext, HookEntry, HookError, HookSet, Matcher, hook_fn,
+};
+use codexrt_protocol::types::AccountLogoutParams;
+use codexrt_testkit::fake::{FakeHandle, FakeScript, FakeServer, Handshake, Step};
+use serde_json::{Value, json};
+
+const COMMAND: &str = "item/commandExecution/requestApproval";
+const FILE_CHANGE: &str = "item/fileChange/requestApproval";
+
+fn command(line: &str) -> (&'static str, Value) {
+    (
+        COMMAND,
+        json!({"itemId": "i", "startedAtMs": 0, "threadId": "t", "turnId": "u", "command": line, "cwd": "/w"}),
+    )
+}
+
+fn file_change(item: &str) -> (&'static str, Value) {
+    (
+        FILE_CHANGE,
+        json!({"itemId": item, "startedAtMs": 0, "threadId": "t", "turnId": "u"}),
+    )
+}
+
+/// An `item/started` for file change `item` touching `paths`.
+fn file_change_started(item: &str, paths: &[&str]) -> Step {
+    let changes: Vec<Value> = paths
+        .iter()
+        .map(|path| json!({"diff": "", "kind": {"type": "add"}, "path": path}))
+        .collect();
+    Step::notify(
+        "item/started",
+        json!({
+            "item": {"type": "fileChange", "id": item, "changes": changes, "status": "inProgress"},
+            "startedAtMs": 0, "threadId": "t", "turnId": "u"
+        }),
+    )
+}
+
+/// Runs `hooks` over a fake that, once the loop is serving, sends `before`
+/// and then each request (ids 0, 1, ...); returns each request's answer
+/// (the message without its id) and the loop.
+async fn serve(
+    hooks: HookSet,
+    before: Vec<Step>,
+    requests: Vec<(&'static str, Value)>,
+) -> (Vec<Value>, ApprovalLoop) {
+    let count = requests.len();
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .steps(before)
+        .steps(
+            requests
+                .into_iter()
+                .enumerate()
+                .map(|(id, (method, params))| Step::request(id as i64, method, params)),
+        )
+        .step(Step::HangForever);
+    let (runtime, fake) = connect(script).await;
+    let approvals = hooks.serve(&runtime).unwrap();
+    // The fake sends its requests only after this call: the loop has the
+    // stream by then.
+    runtime.call(AccountLogoutParams).await.unwrap();
+    fake.wait_received(3 + count).await;
+    let answers = (0..count).map(|id| answer(&fake, id)).collect();
+    runtime.shutdown().await.unwrap();
+    (answers, approvals)
+}
+
+pub(crate) async fn connect(script: FakeScript) -> (Runtime, FakeHandle) {
+    let (connection, fake) = FakeServer::new(script).connect();
+    let config = RuntimeConfig::new("codexrt-hooks-tests", "0.0.1")
+        .shutdown_grace(Duration::from_secs(2))
+        .call_timeout(Duration::from_secs(10));
+    (Runtime::connect(connection, config).await.unwrap(), fake)
+}
+
+fn answer(fake: &FakeHandle, id: usize) -> Value {
+    let log = fake.log();
+    let answers: Vec<Value> = log
+        .messages()
+        .filter(|message| message.get("method").is_none() && message["id"] == json!(id))
+        .map(|message| {
+            let mut answer = message.clone();
+            if let Some(object) = answer.as_object_mut() {
+                object.remove("id");
+            }
+            answer
+        })
+        .collect();
+    assert_eq!(answers.len(), 1, "request {id}: {answers:?}");
+    answers.into_iter().next().unwrap_or_default()
+}
+
+fn decision(value: &str) -> Value {
+    json!({"result": {"decision": value}})
+}
+
+fn always(decision: Decision) -> impl codexrt_hooks::ToolUseHook {
+    hook_fn(move |_| {
+        let decision = decision.clone();
+        async move { Ok(decision) }
+    })
+}
+
+#[tokio::test]
+async fn commands_are_decided_by_their_command_line() {
+    let hooks = HookSet::new()
+        .hook(
+            HookEntry::new("no-rm", always(Decision::cancel("rm")))
+                .matcher(Matcher::any().command("rm *")),
+        )
+        .hook(
+            HookEntry::new("git", always(Decision::Accept))
+                .matcher(Matcher::any().tool("command").command("git *")),
+        )
+        .hook(
+            HookEntry::new("cargo", always(Decision::AcceptForSession))
+                .matcher(Matcher::any().command("cargo *")),
+        );
+    let (answers, _) = serve(
+        hooks,
+        vec![],
+        vec![
+            command("git status"),
+            command("cargo test"),
+            command("rm -rf /"),
+            command("curl example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answers,
+        [
+            decision("accept"),
+            decision("acceptForSession"),
+            decision("cancel"),
+            decision("decline"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn hooks_see_the_request() {
+    let seen: Arc<std::sync::Mutex<Vec<HookContext>>> = Arc::default();
+    let seen_by_hook = Arc::clone(&seen);
+    let hooks = HookSet::new().hook(HookEntry::new(
+        "spy",
+        hook_fn(move |ctx| {
+            seen_by_hook.lock().unwrap().push(ctx);
+            async { Ok(Decision::Defer) }
+        }),
+    ));
+    let (answers, _) = serve(hooks, vec![], vec![command("make")]).await;
+    assert_eq!(answers, [decision("decline")]);
+    let seen = seen.lock().unwrap();
+    let ctx = &seen[0];
+    assert_eq!(
+        (
+            ctx.tool_name.as_str(),
+            ctx.thread_id.as_str(),
+            ctx.turn_id.as_deref(),
+            ctx.cwd.as_deref(),
+            ctx.command.as_deref(),
+            ctx.correlation_id.as_str(),
+        ),
+        ("command", "t", Some("u"), Some("/w"), Some("make"), "0")
+    );
+    assert_eq!(ctx.tool_input["command"], "make");
+}
+
+#[tokio::test]
+async fn file_changes_are_matched_by_path() {
+    let hooks = HookSet::new().hook(
+        HookEntry::new("docs", always(Decision::Accept))
+            .matcher(Matcher::any().tool("file_change").path("docs/*")),
+    );
+    let (answers, _) = serve(
+        hooks,
+        vec![
+            file_change_started("a", &["docs/guide.md"]),
+            file_change_started("b", &["src/lib.rs"]),
+        ],
+        // "c" never started: its paths are unknown.
+        vec![file_change("a"), file_change("b"), file_change("c")],
+    )
+    .await;
+    assert_eq!(
+        answers,
+        [decision("accept"), decision("decline"), decision("decline")]
+    );
+}
+
+#[tokio::test]
+async fn permissions_and_elicitations() {
+    let hooks = HookSet::new()
+        .hook(
+            HookEntry::new("perms", always(Decision::AcceptForSession))
+                .matcher(Matcher::any().tool("permissions")),
+        )
+        .hook(
+            HookEntry::new("mcp", always(Decision::Accept))
+                .matcher(Matcher::any().tool("mcp:trusted")),
+        );
+    let permissions = json!({"cwd": "/w", "itemId": "i", "permissions": {"network": {"enabled": true}}, "startedAtMs": 0, "threadId": "t", "turnId": "u"});
+    let elicitation = |server: &str| json!({"serverName": server, "threadId": "t", "mode": "form", "message": "m", "requestedSchema": {"type": "object", "properties": {}}});
+    let (answers, _) = serve(
+        hooks,
+        vec![],
+        vec![
+            ("item/permissions/requestApproval", permissions),
+            ("mcpServer/elicitation/request", elicitation("trusted")),
+            ("mcpServer/elicitation/request", elicitation("other")),
+            (
+                "item/tool/call",
+                json!({"arguments": {}, "callId": "c", "threadId": "t", "tool": "lookup", "turnId": "u"}),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answers,
+        [
+            json!({"result": {"permissions": {"network": {"enabled": true}}, "scope": "session"}}),
+            json!({"result": {"action": "accept", "content": {}}}),
+            json!({"result": {"action": "decline"}}),
+            json!({"result": {"contentItems": [], "success": false}}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_hook_declines_and_the_loop_goes_on() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let hooks = HookSet::new()
+        .hook(HookEntry::new(
+            "flaky",
+            hook_fn(move |_| {
+                let call = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match call {
+                        0 => panic!("secret internal state"),
+                        1 => Err(HookError::failed("down")),
+                        _ => Ok(Decision::Defer),
+                    }
+                }
+            }),
+        ))
+        .hook(HookEntry::new("accept", always(Decision::Accept)))
+        // One at a time, so the hook's calls come in request order.
+        .concurrency(1);
+    let (answers, approvals) = serve(
+        hooks,
+        vec![],
+        vec![command("a"), command("b"), command("c")],
+    )
+    .await;
+    assert_eq!(
+        answers,
+        [decision("decline"), decision("decline"), decision("accept")]
+    );
+    let issues = approvals.report().issues();
+    let kinds: Vec<_> = issues
+        .iter()
+        .map(|issue| (issue.hook.as_str(), issue.kind, issue.message.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "flaky",
+                codexrt_hooks::IssueKind::Panic,
+                "panicked: secret internal state"
+            ),
+            (
+                "flaky",
+                codexrt_hooks::IssueKind::Error,
+                "hook failed: down"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_slow_hook_declines() {
+    let hooks = HookSet::new().hook(
+        HookEntry::new(
+            "slow",
+            hook_fn(|_| async {
+                std::future::pending::<()>().await;
+                Ok(Decision::Accept)
+            }),
+        )
+        .timeout(Duration::from_millis(20)),
+    );
+    let (answers, approvals) = serve(hooks, vec![], vec![command("ls")]).await;
+    assert_eq!(answers, [decision("decline")]);
+    assert_eq!(
+        approvals.report().issues()[0].kind,
+        codexrt_hooks::IssueKind::Timeout
+    );
+}
+
+#[tokio::test]
+async fn requests_are_decided_with_bounded_concurrency() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (running_in_hook, most_in_hook) = (Arc::clone(&running), Arc::clone(&most));
+    let hooks = HookSet::new()
+        .hook(HookEntry::new(
+            "counting",
+            hook_fn(move |_| {
+                let (running, most) = (Arc::clone(&running_in_hook), Arc::clone(&most_in_hook));
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(Decision::Accept)
+                }
+            }),
+        ))
+        .concurrency(2);
+    let requests = (0..6).map(|_| command("ls")).collect();
+    let (answers, _) = serve(hooks, vec![], requests).await;
+    assert_eq!(answers, vec![decision("accept"); 6]);
+    assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
+}
+
+#[tokio::test]
+async fn the_request_stream_is_taken_once() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::HangForever);
+    let (runtime, _fake) = connect(script).await;
+    let _approvals = HookSet::new().serve(&runtime).unwrap();
+    assert!(matches!(
+        HookSet::new().serve(&runtime),
+        Err(HookError::RequestsTaken)
+    ));
+    runtime.shutdown().await.unwrap();
+}
