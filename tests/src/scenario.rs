@@ -21,6 +21,7 @@
 mod cases;
 mod error;
 mod events;
+pub mod facade;
 mod fixture;
 mod session;
 

@@ -5,6 +5,8 @@
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
 
+mod facade;
+
 use codexrt_tests::scenario::{Scenario, Target, VERSIONS};
 
 codexrt_tests::for_each_case!(run_live);

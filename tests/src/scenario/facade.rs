@@ -1,0 +1,191 @@
+//! Scenarios that drive `codex app-server` only through the `codexrt`
+//! facade ([`codexrt::Client`], [`codexrt::Session`]): the compatibility
+//! suite runs each against the real codex of every supported version, as
+//! `facade_v0_169_0::one_shot_run` and so on.
+//!
+//! Unlike the low-level scenarios these are live only, without fixtures:
+//! the facade spawns and owns its connection, and what they check (the
+//! scripted model's requests, files on disk, a restarted app-server) only a
+//! live run shows.
+//!
+//! To add a scenario: write it in `facade/cases.rs`, add it to
+//! [`FacadeScenario`] and to the list in
+//! [`for_each_facade_case!`](crate::for_each_facade_case).
+
+mod cases;
+mod harness;
+
+use std::fmt;
+
+use codexrt::{ClientError, PromptRunError};
+use codexrt_testkit::TestkitError;
+
+pub use cases::{
+    approval_declined_by_default, ask_stream_deltas, concurrent_sessions, fork, interrupt,
+    missing_method_refused_locally, one_shot_run, output_schema_accepted, resume_after_restart,
+    session_keeps_context,
+};
+pub use harness::Harness;
+
+use super::ScenarioError;
+
+/// Why a facade scenario failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FacadeError {
+    /// Setting up, or an expectation that did not hold.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A facade call (connect, session, shutdown) failed.
+    #[error("a facade call failed")]
+    Client(#[from] ClientError),
+    /// A run or an ask did not complete.
+    #[error("a prompt did not complete")]
+    Prompt(#[from] PromptRunError),
+}
+
+impl From<TestkitError> for FacadeError {
+    fn from(error: TestkitError) -> Self {
+        FacadeError::Scenario(ScenarioError::Setup(error))
+    }
+}
+
+/// Every facade scenario, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FacadeScenario {
+    /// [`one_shot_run`].
+    OneShotRun,
+    /// [`session_keeps_context`].
+    SessionKeepsContext,
+    /// [`ask_stream_deltas`].
+    AskStreamDeltas,
+    /// [`approval_declined_by_default`].
+    ApprovalDeclinedByDefault,
+    /// [`interrupt`].
+    Interrupt,
+    /// [`resume_after_restart`].
+    ResumeAfterRestart,
+    /// [`fork`].
+    Fork,
+    /// [`concurrent_sessions`].
+    ConcurrentSessions,
+    /// [`missing_method_refused_locally`].
+    MissingMethodRefusedLocally,
+    /// [`output_schema_accepted`].
+    OutputSchemaAccepted,
+}
+
+impl FacadeScenario {
+    /// Every facade scenario, in the order the suite lists them.
+    pub const ALL: [FacadeScenario; 10] = [
+        FacadeScenario::OneShotRun,
+        FacadeScenario::SessionKeepsContext,
+        FacadeScenario::AskStreamDeltas,
+        FacadeScenario::ApprovalDeclinedByDefault,
+        FacadeScenario::Interrupt,
+        FacadeScenario::ResumeAfterRestart,
+        FacadeScenario::Fork,
+        FacadeScenario::ConcurrentSessions,
+        FacadeScenario::MissingMethodRefusedLocally,
+        FacadeScenario::OutputSchemaAccepted,
+    ];
+
+    /// The name: the test function's.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacadeScenario::OneShotRun => "one_shot_run",
+            FacadeScenario::SessionKeepsContext => "session_keeps_context",
+            FacadeScenario::AskStreamDeltas => "ask_stream_deltas",
+            FacadeScenario::ApprovalDeclinedByDefault => "approval_declined_by_default",
+            FacadeScenario::Interrupt => "interrupt",
+            FacadeScenario::ResumeAfterRestart => "resume_after_restart",
+            FacadeScenario::Fork => "fork",
+            FacadeScenario::ConcurrentSessions => "concurrent_sessions",
+            FacadeScenario::MissingMethodRefusedLocally => "missing_method_refused_locally",
+            FacadeScenario::OutputSchemaAccepted => "output_schema_accepted",
+        }
+    }
+
+    /// The scenario called `name`.
+    pub fn from_name(name: &str) -> Option<FacadeScenario> {
+        FacadeScenario::ALL
+            .into_iter()
+            .find(|scenario| scenario.name() == name)
+    }
+
+    /// Runs the scenario against codex `version`.
+    ///
+    /// # Errors
+    /// The first thing that went wrong or did not hold.
+    pub async fn run(self, version: &str) -> Result<(), FacadeError> {
+        match self {
+            FacadeScenario::OneShotRun => one_shot_run(version).await,
+            FacadeScenario::SessionKeepsContext => session_keeps_context(version).await,
+            FacadeScenario::AskStreamDeltas => ask_stream_deltas(version).await,
+            FacadeScenario::ApprovalDeclinedByDefault => {
+                approval_declined_by_default(version).await
+            }
+            FacadeScenario::Interrupt => interrupt(version).await,
+            FacadeScenario::ResumeAfterRestart => resume_after_restart(version).await,
+            FacadeScenario::Fork => fork(version).await,
+            FacadeScenario::ConcurrentSessions => concurrent_sessions(version).await,
+            FacadeScenario::MissingMethodRefusedLocally => {
+                missing_method_refused_locally(version).await
+            }
+            FacadeScenario::OutputSchemaAccepted => output_schema_accepted(version).await,
+        }
+    }
+}
+
+impl fmt::Display for FacadeScenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Instantiates a test for every supported version and facade scenario,
+/// named `facade_v0_169_0::one_shot_run` and so on. Each test is
+/// `$run(version, scenario).await`, with `$run` an async function of a
+/// `&'static str` and a [`FacadeScenario`].
+///
+/// The versions here must be [`VERSIONS`](super::VERSIONS) and the
+/// scenarios [`FacadeScenario::ALL`]; the suite checks that.
+#[macro_export]
+macro_rules! for_each_facade_case {
+    ($run:ident) => {
+        $crate::for_each_facade_case!(@cases $run,
+            [one_shot_run, session_keeps_context, ask_stream_deltas,
+             approval_declined_by_default, interrupt, resume_after_restart, fork,
+             concurrent_sessions, missing_method_refused_locally, output_schema_accepted],
+            [facade_v0_150_0 = "0.150.0", facade_v0_160_1 = "0.160.1",
+             facade_v0_169_0 = "0.169.0"]);
+    };
+    (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
+        $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);
+
+        /// The versions and scenarios instantiated above, for the check
+        /// that they are all of them.
+        #[allow(dead_code)]
+        const FACADE_CASES: (&[&str], &[&str]) =
+            (&[$($version),*], &[$(stringify!($scenario)),*]);
+    };
+    (@versions $run:ident, $scenarios:tt, $($module:ident = $version:literal),*) => {
+        $(
+            mod $module {
+                $crate::for_each_facade_case!(@scenarios $run, $version, $scenarios);
+            }
+        )*
+    };
+    (@scenarios $run:ident, $version:literal, [$($scenario:ident),*]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let scenario =
+                    $crate::scenario::facade::FacadeScenario::from_name(stringify!($scenario))
+                        .expect("every scenario of `for_each_facade_case!` is a `FacadeScenario`");
+                super::$run($version, scenario).await;
+            }
+        )*
+    };
+}
