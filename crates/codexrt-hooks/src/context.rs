@@ -22,6 +22,24 @@ pub enum Phase {
     PostToolUseFailure,
     /// For any notification, seen by an [`EventObserver`](crate::EventObserver).
     OnEvent,
+    /// Before a one-shot run starts its thread: may mutate or block the run.
+    PreRun,
+    /// After a one-shot run ended, with its outcome.
+    PostRun,
+    /// Before a session starts (or resumes) its thread: may mutate or block
+    /// the session.
+    PreSessionStart,
+    /// After a session's thread started, with its id.
+    PostSessionStart,
+    /// Before a turn starts: may mutate or block the turn.
+    PreTurn,
+    /// After a turn ended, with its outcome.
+    PostTurn,
+    /// When codex asks the user questions (`item/tool/requestUserInput`).
+    OnUserInput,
+    /// When an MCP server asks the user to fill in a form or open a URL
+    /// (`mcpServer/elicitation/request`).
+    OnElicitation,
 }
 
 impl fmt::Display for Phase {
@@ -31,6 +49,14 @@ impl fmt::Display for Phase {
             Phase::PostToolUse => "PostToolUse",
             Phase::PostToolUseFailure => "PostToolUseFailure",
             Phase::OnEvent => "OnEvent",
+            Phase::PreRun => "PreRun",
+            Phase::PostRun => "PostRun",
+            Phase::PreSessionStart => "PreSessionStart",
+            Phase::PostSessionStart => "PostSessionStart",
+            Phase::PreTurn => "PreTurn",
+            Phase::PostTurn => "PostTurn",
+            Phase::OnUserInput => "OnUserInput",
+            Phase::OnElicitation => "OnElicitation",
         })
     }
 }
