@@ -22,6 +22,7 @@ use serde_json::Value;
 ///     Reply::message("Hello from the script").deltas(5),
 ///     Reply::exec_command("touch created.txt"),
 ///     Reply::tool_call("lookup", json!({"key": "answer"})).call_id("call-lookup"),
+///     Reply::tool_call("ask_color", json!({})).namespace("mcp__x"),
 ///     Reply::message("slow").stall_after(1, Duration::MAX),
 ///     Reply::fail(500),
 /// ];
@@ -47,6 +48,7 @@ pub(crate) enum ReplyKind {
         /// The arguments as the JSON text the model "wrote".
         arguments: String,
         call_id: Option<String>,
+        namespace: Option<String>,
     },
     Fail {
         status: u16,
@@ -109,6 +111,7 @@ impl Reply {
             name: name.into(),
             arguments: arguments.to_string(),
             call_id: None,
+            namespace: None,
         })
     }
 
@@ -180,6 +183,19 @@ impl Reply {
     pub fn call_id(mut self, id: impl Into<String>) -> Reply {
         if let ReplyKind::ToolCall { call_id, .. } = &mut self.kind {
             *call_id = Some(id.into());
+        }
+        self
+    }
+
+    /// For a [`tool_call`](Reply::tool_call): the `namespace` member of the
+    /// `function_call` item, for a tool codex offers inside a namespace
+    /// tool. codex 0.150–0.169 offers the tools of the MCP server `NAME` in
+    /// the namespace `mcp__NAME`, and runs `ask` of server `x` only when
+    /// called as `tool_call("ask", ..).namespace("mcp__x")`. Default: no
+    /// namespace. Ignored by other replies.
+    pub fn namespace(mut self, name: impl Into<String>) -> Reply {
+        if let ReplyKind::ToolCall { namespace, .. } = &mut self.kind {
+            *namespace = Some(name.into());
         }
         self
     }

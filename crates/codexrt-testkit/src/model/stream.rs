@@ -42,14 +42,18 @@ pub(crate) fn steps(reply: &Reply, index: usize) -> Option<VecDeque<Step>> {
             name,
             arguments,
             call_id,
+            namespace,
         } => {
             let call_id = call_id.clone().unwrap_or_else(|| format!("call-{index}"));
-            let item = json!({
+            let mut item = json!({
                 "type": "function_call",
                 "name": name,
                 "arguments": arguments,
                 "call_id": call_id,
             });
+            if let Some(namespace) = namespace {
+                item["namespace"] = Value::String(namespace.clone());
+            }
             let events = vec![
                 ("response.created".to_owned(), created(&response_id)),
                 (

@@ -113,10 +113,34 @@ fn stalls_go_after_the_given_number_of_deltas_or_events() {
     check(Reply::fail(500).stall_after(0, ms), &[]);
 }
 
+/// The `function_call` item of a tool-call reply's `response.output_item.done`.
+fn call_item(reply: &Reply) -> serde_json::Value {
+    let steps = steps(reply, 4).unwrap();
+    let Step::Chunk(done) = &steps[1] else {
+        panic!("{steps:?}")
+    };
+    let text = std::str::from_utf8(done).unwrap();
+    let data = text.lines().nth(1).unwrap().strip_prefix("data: ").unwrap();
+    serde_json::from_str::<serde_json::Value>(data).unwrap()["item"].clone()
+}
+
+#[test]
+fn a_tool_call_item_has_a_namespace_only_when_asked() {
+    assert_eq!(
+        call_item(&Reply::tool_call("lookup", json!({"k": 1}))),
+        json!({"type": "function_call", "name": "lookup", "arguments": "{\"k\":1}", "call_id": "call-4"}),
+    );
+    assert_eq!(
+        call_item(&Reply::tool_call("ask_color", json!({})).namespace("mcp__x")),
+        json!({"type": "function_call", "name": "ask_color", "namespace": "mcp__x", "arguments": "{}", "call_id": "call-4"}),
+    );
+}
+
 #[test]
 fn setters_only_touch_the_replies_they_apply_to() {
     assert_eq!(Reply::fail(500).deltas(9).call_id("x"), Reply::fail(500));
     assert_eq!(Reply::message("m").call_id("x"), Reply::message("m"),);
+    assert_eq!(Reply::message("m").namespace("x"), Reply::message("m"));
     assert_eq!(
         Reply::exec_command("ls").deltas(9),
         Reply::exec_command("ls")
