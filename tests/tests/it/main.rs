@@ -4,5 +4,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod fake_stdio;
+mod mcp_elicitation;
 mod rpc_stdio;
 mod stdio;
