@@ -111,11 +111,14 @@ mod context;
 mod decision;
 mod error;
 mod hook;
+mod input;
 mod matcher;
 mod policy;
 mod report;
+mod scope;
 mod serve;
 mod set;
+mod tools;
 
 pub use context::{
     HookContext, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE, TOOL_PERMISSIONS, ToolResult, mcp_tool_name,
@@ -123,8 +126,16 @@ pub use context::{
 pub use decision::{Decision, HookOutcome, IssueKind, combine};
 pub use error::HookError;
 pub use hook::{EventObserver, HookFn, PostToolHook, ToolUseHook, hook_fn};
+pub use input::{
+    ElicitationAnswer, ElicitationFn, ElicitationHook, TOOL_USER_INPUT, UserAnswers, UserInputFn,
+    UserInputHook, elicitation_fn, user_input_fn,
+};
 pub use matcher::{Matcher, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
 pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
+pub use scope::{ScopeGuard, ThreadHooks};
 pub use serve::ApprovalLoop;
 pub use set::{DEFAULT_CONCURRENCY, DEFAULT_HOOK_TIMEOUT, HookEntry, HookSet, ObserverEntry};
+pub use tools::{
+    DEFAULT_TOOL_TIMEOUT, DynamicTool, ToolCall, ToolEntry, ToolFn, ToolOutput, tool_fn,
+};
