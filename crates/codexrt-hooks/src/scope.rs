@@ -241,3 +241,6 @@ pub(crate) async fn answer_elicitation(
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

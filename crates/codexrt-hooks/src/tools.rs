@@ -315,3 +315,6 @@ pub(crate) async fn call_tool_scoped(
     tracing::debug!(tool = %entry.name, id = %call.call_id, success = output.success(), "tool called");
     output.into_response()
 }
+
+#[cfg(test)]
+mod tests;
