@@ -8,4 +8,6 @@
 mod chain;
 mod observe;
 mod real_codex;
+mod requests;
+mod scope;
 mod serve;
