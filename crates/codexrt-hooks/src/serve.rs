@@ -81,10 +81,11 @@ impl HookSet {
     /// Starts the approval loop on `runtime`: takes its
     /// [`server_requests`](Runtime::server_requests) stream and answers
     /// command-execution, file-change, permissions and MCP-elicitation
-    /// requests with the hooks' [`decide`](HookSet::decide), at most
-    /// [`concurrency`](HookSet::concurrency) at once, each in a task of its
-    /// own. Every other request is dropped unanswered, which gives it
-    /// core's safe answer.
+    /// requests with the hooks' [`decide`](HookSet::decide), dynamic tool
+    /// calls with the registered tools, and user-input requests with the
+    /// user-input hooks, at most [`concurrency`](HookSet::concurrency) at
+    /// once, each in a task of its own. Every other request is dropped
+    /// unanswered, which gives it core's safe answer.
     ///
     /// The loop also takes the [`events`](Runtime::events) stream when
     /// nobody has taken it yet: approval requests for file changes do not
@@ -104,17 +105,22 @@ impl HookSet {
     /// | `Decline` | `decline` | nothing granted | `decline` |
     /// | `Cancel` | `cancel` | nothing granted | `cancel` |
     ///
-    /// An accepted elicitation carries empty content (`{}`), or none in
-    /// `url` mode: answering forms is not a tool-use decision.
+    /// An elicitation accepted by the PreToolUse chain carries empty
+    /// content (`{}`), or none in `url` mode: filling in forms is not a
+    /// tool-use decision, but an [`ElicitationHook`](crate::ElicitationHook)'s
+    /// answer can carry content.
     ///
     /// Codex only asks when its approval policy says so; see
     /// [`ask_before_commands`](crate::ask_before_commands) to make it ask.
     ///
     /// Dynamic tool calls (`item/tool/call`) run the registered tool (see
     /// [`call_tool`](HookSet::call_tool)); user-input requests
-    /// (`item/tool/requestUserInput`) go to the [`UserInputHook`](crate::UserInputHook)s,
-    /// and an elicitation goes to the [`ElicitationHook`](crate::ElicitationHook)s
-    /// before the PreToolUse chain.
+    /// (`item/tool/requestUserInput`) go to the
+    /// [`UserInputHook`](crate::UserInputHook)s, and are left unanswered
+    /// (no input) unless one answers; an elicitation goes to the
+    /// [`ElicitationHook`](crate::ElicitationHook)s before the PreToolUse
+    /// chain, which decides (by the table above) only when all of them
+    /// defer.
     ///
     /// # Errors
     /// [`HookError::RequestsTaken`] when the request stream was already
