@@ -32,7 +32,8 @@ pub trait UserInputHook: Send + Sync + 'static {
     /// matching hook. `ctx` has phase
     /// [`Phase::OnUserInput`](crate::Phase::OnUserInput), tool
     /// [`TOOL_USER_INPUT`], the request's params as `tool_input` and its
-    /// JSON-RPC id as correlation id.
+    /// JSON-RPC id as correlation id. The answers are sent as returned,
+    /// keyed by question id.
     ///
     /// # Errors
     /// Any [`HookError`]: the chain stops and codex gets no input.

@@ -261,3 +261,52 @@ async fn elicitation_hooks_answer_before_the_tool_use_chain() {
         [("forms".to_owned(), Phase::OnElicitation, IssueKind::Error)]
     );
 }
+
+#[test]
+fn a_set_says_whether_it_serves_requests_or_observes() {
+    struct Nothing;
+    #[async_trait::async_trait]
+    impl codexrt_hooks::PostToolHook for Nothing {
+        async fn after(&self, _ctx: &HookContext) -> Result<(), HookError> {
+            Ok(())
+        }
+    }
+    let check = |set: HookSet| (set.serves_requests(), set.observes());
+    let table = [
+        (check(HookSet::new()), (false, false)),
+        (
+            check(HookSet::new().hook(HookEntry::new("pre", always(Decision::Accept)))),
+            (true, false),
+        ),
+        (
+            check(HookSet::new().hook(HookEntry::user_input(
+                "input",
+                user_input_fn(|_, _| async { Ok(None) }),
+            ))),
+            (true, false),
+        ),
+        (
+            check(HookSet::new().hook(HookEntry::elicitation(
+                "forms",
+                elicitation_fn(|_| async { Ok(None) }),
+            ))),
+            (true, false),
+        ),
+        (
+            check(HookSet::new().tool(ToolEntry::new(
+                "t",
+                "d",
+                json!({}),
+                tool_fn(|_| async { Ok(ToolOutput::text("")) }),
+            ))),
+            (true, false),
+        ),
+        (
+            check(HookSet::new().hook(HookEntry::post_tool_use("post", Nothing))),
+            (false, true),
+        ),
+    ];
+    for (index, (got, expected)) in table.into_iter().enumerate() {
+        assert_eq!(got, expected, "row {index}");
+    }
+}
