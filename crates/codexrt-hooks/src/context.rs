@@ -40,6 +40,9 @@ pub enum Phase {
     /// When an MCP server asks the user to fill in a form or open a URL
     /// (`mcpServer/elicitation/request`).
     OnElicitation,
+    /// When codex calls one of the client's dynamic tools (`item/tool/call`);
+    /// the phase of a tool's failures in the [`HookReport`](crate::HookReport).
+    DynamicTool,
 }
 
 impl fmt::Display for Phase {
@@ -57,6 +60,7 @@ impl fmt::Display for Phase {
             Phase::PostTurn => "PostTurn",
             Phase::OnUserInput => "OnUserInput",
             Phase::OnElicitation => "OnElicitation",
+            Phase::DynamicTool => "DynamicTool",
         })
     }
 }

@@ -53,8 +53,9 @@
 //!   answer: decline, or nothing granted.
 //!
 //! [`combine`] is that rule as a pure function: its result approves only
-//! what a hook's own decision approved. Other server requests (dynamic tool
-//! calls, user input, legacy approvals, ...) are dropped, which gives them
+//! what a hook's own decision approved. Dynamic tool calls, user input and
+//! elicitation forms have their own sections below; other server requests
+//! (legacy approvals, token refreshes, ...) are dropped, which gives them
 //! core's safe answer. Requests are decided off core's router, at most
 //! [`DEFAULT_CONCURRENCY`] (8) at once unless [`HookSet::concurrency`] says
 //! otherwise; when all slots are busy, new requests wait in core's queue
@@ -100,22 +101,62 @@
 //! observers see a `Lagged` report, so a slow observer never holds up an
 //! approval. Without the event stream (taken elsewhere) neither runs.
 //!
+//! # Dynamic tools
+//!
+//! A [`ToolEntry`] ([`HookSet::tool`]) is a function the client offers the
+//! model: pass [`HookSet::tool_specs`] as `dynamicTools` to `thread/start`
+//! (an experimental field, so the runtime must opt into the experimental
+//! API). When the model calls it, codex sends `item/tool/call`; the loop
+//! runs the [`DynamicTool`] in a task of its own with its timeout
+//! ([`DEFAULT_TOOL_TIMEOUT`], 30 s) and answers with its [`ToolOutput`].
+//! An unknown name, an error, a timeout or a panic answers
+//! `success: false` with a short neutral text ("tool `x` failed"); the
+//! failure's own text goes to the report under [`Phase::DynamicTool`],
+//! never to the server.
+//!
+//! # User input and elicitations
+//!
+//! When codex asks the user questions (`item/tool/requestUserInput`, in
+//! plan mode), the [`UserInputHook`]s ([`HookEntry::user_input`]) whose
+//! matcher matches run in order, in phase [`Phase::OnUserInput`] with tool
+//! name [`TOOL_USER_INPUT`]; the first that returns answers answers. A
+//! failure stops the chain, and then, as when none answers, codex gets no
+//! input.
+//!
+//! When an MCP server asks for a form or a URL visit
+//! (`mcpServer/elicitation/request`), the [`ElicitationHook`]s
+//! ([`HookEntry::elicitation`]) run first, in phase
+//! [`Phase::OnElicitation`]; the first [`ElicitationAnswer`] is the answer
+//! and a failure declines. When all of them defer, the PreToolUse chain
+//! decides as for any approval.
+//!
+//! # Thread scopes
+//!
+//! [`ThreadHooks`] gives individual threads hook sets of their own, with
+//! the model they run ([`HookSet::serve_scoped`]). For a thread with a
+//! scope, the base set's hooks run first and the scope's after them, as
+//! one chain under the same rule; a scope's tool of a name comes before
+//! the base set's; a scope's observers see only its thread's
+//! notifications. Dropping the [`ScopeGuard`] ends the scope.
+//!
 //! # Not yet here
 //!
-//! Lifecycle hooks (run, session, turn) and their mutations, answering
-//! user input and elicitation forms, the shell-command and audit hooks,
-//! dynamic tools, built-in allow/deny lists and the facade's wiring come in
-//! later slices.
+//! Lifecycle hooks (run, session, turn) and their mutations, the
+//! shell-command and audit hooks, built-in allow/deny lists and the
+//! facade's wiring come in later slices.
 
 mod context;
 mod decision;
 mod error;
 mod hook;
+mod input;
 mod matcher;
 mod policy;
 mod report;
+mod scope;
 mod serve;
 mod set;
+mod tools;
 
 pub use context::{
     HookContext, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE, TOOL_PERMISSIONS, ToolResult, mcp_tool_name,
@@ -123,8 +164,16 @@ pub use context::{
 pub use decision::{Decision, HookOutcome, IssueKind, combine};
 pub use error::HookError;
 pub use hook::{EventObserver, HookFn, PostToolHook, ToolUseHook, hook_fn};
+pub use input::{
+    ElicitationAnswer, ElicitationFn, ElicitationHook, TOOL_USER_INPUT, UserAnswers, UserInputFn,
+    UserInputHook, elicitation_fn, user_input_fn,
+};
 pub use matcher::{Matcher, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
 pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
+pub use scope::{ScopeGuard, ThreadHooks};
 pub use serve::ApprovalLoop;
 pub use set::{DEFAULT_CONCURRENCY, DEFAULT_HOOK_TIMEOUT, HookEntry, HookSet, ObserverEntry};
+pub use tools::{
+    DEFAULT_TOOL_TIMEOUT, DynamicTool, ToolCall, ToolEntry, ToolFn, ToolOutput, tool_fn,
+};

@@ -1,5 +1,6 @@
-//! The approval loop: [`HookSet::serve`] answers core's server requests
-//! through the hooks, off the router, with bounded concurrency.
+//! The approval loop: [`HookSet::serve`] (and [`HookSet::serve_scoped`])
+//! answers core's server requests through the hooks and dynamic tools,
+//! off the router, with bounded concurrency.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use codexrt_core::{
 };
 use codexrt_protocol::ServerNotification;
 use codexrt_protocol::ServerRequestParams;
+use codexrt_protocol::types::DynamicToolCallParams;
 use codexrt_protocol::types::{
     CommandExecutionApprovalDecision, CommandExecutionRequestApprovalParams,
     CommandExecutionRequestApprovalResponse, FileChangeApprovalDecision,
@@ -18,16 +20,19 @@ use codexrt_protocol::types::{
     McpServerElicitationAction, McpServerElicitationRequestParams,
     McpServerElicitationRequestParamsKind, McpServerElicitationRequestResponse,
     PermissionGrantScope, PermissionsRequestApprovalParams, PermissionsRequestApprovalResponse,
-    ThreadItemKind,
+    ThreadItemKind, ToolRequestUserInputAnswer, ToolRequestUserInputParams,
+    ToolRequestUserInputResponse,
 };
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::context::post_tool_context;
+use crate::scope::{self, Scope};
+use crate::tools::call_tool_scoped;
 use crate::{
-    Decision, HookContext, HookError, HookReport, HookSet, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE,
-    TOOL_PERMISSIONS, mcp_tool_name,
+    Decision, ElicitationAnswer, HookContext, HookError, HookReport, HookSet, Phase, TOOL_COMMAND,
+    TOOL_FILE_CHANGE, TOOL_PERMISSIONS, TOOL_USER_INPUT, ThreadHooks, ToolCall, mcp_tool_name,
 };
 
 /// How many file-change items the loop remembers the paths of, between
@@ -76,10 +81,11 @@ impl HookSet {
     /// Starts the approval loop on `runtime`: takes its
     /// [`server_requests`](Runtime::server_requests) stream and answers
     /// command-execution, file-change, permissions and MCP-elicitation
-    /// requests with the hooks' [`decide`](HookSet::decide), at most
-    /// [`concurrency`](HookSet::concurrency) at once, each in a task of its
-    /// own. Every other request is dropped unanswered, which gives it
-    /// core's safe answer.
+    /// requests with the hooks' [`decide`](HookSet::decide), dynamic tool
+    /// calls with the registered tools, and user-input requests with the
+    /// user-input hooks, at most [`concurrency`](HookSet::concurrency) at
+    /// once, each in a task of its own. Every other request is dropped
+    /// unanswered, which gives it core's safe answer.
     ///
     /// The loop also takes the [`events`](Runtime::events) stream when
     /// nobody has taken it yet: approval requests for file changes do not
@@ -99,33 +105,77 @@ impl HookSet {
     /// | `Decline` | `decline` | nothing granted | `decline` |
     /// | `Cancel` | `cancel` | nothing granted | `cancel` |
     ///
-    /// An accepted elicitation carries empty content (`{}`), or none in
-    /// `url` mode: answering forms is not a tool-use decision.
+    /// An elicitation accepted by the PreToolUse chain carries empty
+    /// content (`{}`), or none in `url` mode: filling in forms is not a
+    /// tool-use decision, but an [`ElicitationHook`](crate::ElicitationHook)'s
+    /// answer can carry content.
     ///
     /// Codex only asks when its approval policy says so; see
     /// [`ask_before_commands`](crate::ask_before_commands) to make it ask.
+    ///
+    /// Dynamic tool calls (`item/tool/call`) run the registered tool (see
+    /// [`call_tool`](HookSet::call_tool)); user-input requests
+    /// (`item/tool/requestUserInput`) go to the
+    /// [`UserInputHook`](crate::UserInputHook)s, and are left unanswered
+    /// (no input) unless one answers; an elicitation goes to the
+    /// [`ElicitationHook`](crate::ElicitationHook)s before the PreToolUse
+    /// chain, which decides (by the table above) only when all of them
+    /// defer.
     ///
     /// # Errors
     /// [`HookError::RequestsTaken`] when the request stream was already
     /// taken.
     pub fn serve(self, runtime: &Runtime) -> Result<ApprovalLoop, HookError> {
+        self.serve_scoped(runtime, ThreadHooks::default())
+    }
+
+    /// Starts the approval loop as [`serve`](HookSet::serve) does, with
+    /// the thread scopes in `scopes`: for a request or event of a thread
+    /// that has a scope, the hooks run in this order:
+    ///
+    /// - PreToolUse (and elicitation, and user-input) hooks: this set's
+    ///   matching hooks, then the scope's, as one chain under
+    ///   [`combine`](crate::combine);
+    /// - dynamic tools: the scope's tool of that name, else this set's;
+    /// - post-tool hooks: this set's, then the scope's;
+    /// - observers: this set's see every event; a scope's see only the
+    ///   notifications whose params name its thread (`threadId`), and no
+    ///   `Lagged` reports.
+    ///
+    /// Hooks of a thread with a scope see the scope's model in
+    /// [`HookContext::model`]. Each set's failures go to its own report.
+    /// Scopes may be added and removed while the loop runs.
+    ///
+    /// # Errors
+    /// [`HookError::RequestsTaken`] when the request stream was already
+    /// taken.
+    pub fn serve_scoped(
+        self,
+        runtime: &Runtime,
+        scopes: ThreadHooks,
+    ) -> Result<ApprovalLoop, HookError> {
         let requests = runtime.server_requests().ok_or(HookError::RequestsTaken)?;
         let events = runtime.events();
         let report = self.report();
-        let task = tokio::spawn(run(Arc::new(self), requests, events));
+        let task = tokio::spawn(run(Arc::new(self), scopes, requests, events));
         Ok(ApprovalLoop { task, report })
     }
 }
 
 async fn run(
     hooks: Arc<HookSet>,
+    scopes: ThreadHooks,
     mut requests: ServerRequestReceiver,
     events: Option<EventReceiver>,
 ) {
     let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
     let mut paths = FilePaths::default();
     let mut events = events;
-    let mut observers = (events.is_some() && hooks.observes()).then(|| Observers::start(&hooks));
+    // Scopes may get observers or post-tool hooks later, unless nobody
+    // else holds the scopes and so nobody can add one.
+    let observe = hooks.observes() || scopes.is_shared();
+    let mut observers =
+        (events.is_some() && observe).then(|| Observers::start(&hooks, scopes.clone()));
     loop {
         let request = tokio::select! {
             // Events first: the router queues an item's `item/started`
@@ -151,12 +201,13 @@ async fn run(
             break;
         };
         let hooks = Arc::clone(&hooks);
+        let scopes = scopes.clone();
         let file_paths = match &request {
             PendingServerRequest::FileChangeApproval(handle) => paths.get(&handle.params().item_id),
             _ => Vec::new(),
         };
         tokio::spawn(async move {
-            answer(&hooks, request, file_paths).await;
+            answer(&hooks, &scopes, request, file_paths).await;
             drop(permit);
         });
     }
@@ -179,17 +230,29 @@ struct Observers {
 }
 
 impl Observers {
-    fn start(hooks: &Arc<HookSet>) -> Observers {
+    fn start(hooks: &Arc<HookSet>, scopes: ThreadHooks) -> Observers {
         let (tx, mut rx) = mpsc::channel::<Arc<RuntimeEvent>>(OBSERVER_QUEUE);
         let hooks = Arc::clone(hooks);
         let task = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 hooks.observe(&event).await;
+                // Finding an event's thread means encoding it: only done
+                // when some scope has observers to show it to.
+                if scopes.any_observers() {
+                    if let Some(scope) = event_thread(&event).and_then(|id| scopes.get(&id)) {
+                        scope.hooks.observe(&event).await;
+                    }
+                }
                 if let RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) =
                     &*event
                 {
-                    if let Some(ctx) = post_tool_context(completed) {
+                    if let Some(mut ctx) = post_tool_context(completed) {
+                        let scope = scopes.get(&completed.thread_id);
+                        ctx.model = scope.as_ref().and_then(|scope| scope.model.clone());
                         hooks.after_tool_use(&ctx).await;
+                        if let Some(scope) = scope {
+                            scope.hooks.after_tool_use(&ctx).await;
+                        }
                     }
                 }
             }
@@ -222,6 +285,19 @@ impl Observers {
         // Observer tasks catch their hooks' panics, so a join error only
         // means the task was aborted.
         let _ = self.task.await;
+    }
+}
+
+/// The `threadId` in a notification's params, if any.
+fn event_thread(event: &RuntimeEvent) -> Option<String> {
+    let RuntimeEvent::Notification(notification) = event else {
+        return None;
+    };
+    // A notification encodes as `{"method": .., "params": ..}`.
+    let encoded = serde_json::to_value(notification).ok()?;
+    match encoded.get("params")?.get("threadId")? {
+        Value::String(thread) => Some(thread.clone()),
+        _ => None,
     }
 }
 
@@ -263,7 +339,19 @@ impl FilePaths {
     }
 }
 
-async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<String>) {
+/// The scope of `thread_id`, if any, with its model put in `ctx`.
+fn scope_of(scopes: &ThreadHooks, thread_id: &str, ctx: &mut HookContext) -> Option<Scope> {
+    let scope = scopes.get(thread_id)?;
+    ctx.model.clone_from(&scope.model);
+    Some(scope)
+}
+
+async fn answer(
+    hooks: &HookSet,
+    scopes: &ThreadHooks,
+    request: PendingServerRequest,
+    file_paths: Vec<String>,
+) {
     match request {
         PendingServerRequest::CommandExecutionApproval(handle) => {
             let params = handle.params();
@@ -271,7 +359,8 @@ async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.cwd.clone_from(&params.cwd);
             ctx.command.clone_from(&params.command);
-            let decision = match hooks.decide(&ctx).await {
+            let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => CommandExecutionApprovalDecision::Accept,
                 Decision::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
                 Decision::Cancel { .. } => CommandExecutionApprovalDecision::Cancel,
@@ -287,7 +376,8 @@ async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<
             let mut ctx = context(&handle, TOOL_FILE_CHANGE, &params.thread_id);
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.paths = file_paths;
-            let decision = match hooks.decide(&ctx).await {
+            let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => FileChangeApprovalDecision::Accept,
                 Decision::AcceptForSession => FileChangeApprovalDecision::AcceptForSession,
                 Decision::Cancel { .. } => FileChangeApprovalDecision::Cancel,
@@ -303,7 +393,8 @@ async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<
             let mut ctx = context(&handle, TOOL_PERMISSIONS, &params.thread_id);
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.cwd = Some(params.cwd.clone());
-            let scope = match hooks.decide(&ctx).await {
+            let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            let scope = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => PermissionGrantScope::Turn,
                 Decision::AcceptForSession => PermissionGrantScope::Session,
                 // Dropping the handle grants nothing.
@@ -328,17 +419,39 @@ async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<
                 &params.thread_id,
             );
             ctx.turn_id.clone_from(&params.turn_id);
+            let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             let url_mode = matches!(
                 params.kind,
                 McpServerElicitationRequestParamsKind::Url { .. }
             );
-            let action = match hooks.decide(&ctx).await {
-                Decision::Accept | Decision::AcceptForSession => McpServerElicitationAction::Accept,
-                Decision::Cancel { .. } => McpServerElicitationAction::Cancel,
-                _ => McpServerElicitationAction::Decline,
+            ctx.phase = Phase::OnElicitation;
+            let answered = scope::answer_elicitation(hooks, scoped(&scope), &ctx).await;
+            let (action, content) = match answered {
+                Some(ElicitationAnswer::Accept { content }) => {
+                    (McpServerElicitationAction::Accept, content)
+                }
+                Some(ElicitationAnswer::Cancel) => (McpServerElicitationAction::Cancel, None),
+                Some(_) => (McpServerElicitationAction::Decline, None),
+                None => {
+                    ctx.phase = Phase::PreToolUse;
+                    let action = match scope::decide(hooks, scoped(&scope), &ctx).await {
+                        Decision::Accept | Decision::AcceptForSession => {
+                            McpServerElicitationAction::Accept
+                        }
+                        Decision::Cancel { .. } => McpServerElicitationAction::Cancel,
+                        _ => McpServerElicitationAction::Decline,
+                    };
+                    (action, None)
+                }
             };
-            let content = (action == McpServerElicitationAction::Accept && !url_mode)
-                .then(|| Value::Object(serde_json::Map::new()));
+            // A form accepted without content gets an empty one; a URL
+            // request's answer never carries content.
+            let content = match (action == McpServerElicitationAction::Accept, url_mode) {
+                (true, false) => {
+                    Some(content.unwrap_or_else(|| Value::Object(serde_json::Map::new())))
+                }
+                _ => None,
+            };
             send::<McpServerElicitationRequestParams>(
                 handle,
                 McpServerElicitationRequestResponse {
@@ -348,9 +461,35 @@ async fn answer(hooks: &HookSet, request: PendingServerRequest, file_paths: Vec<
                 },
             );
         }
+        PendingServerRequest::DynamicToolCall(handle) => {
+            let call = ToolCall::from_params(handle.params());
+            let scope = scopes.get(&call.thread_id);
+            let response = call_tool_scoped(hooks, scoped(&scope), &call).await;
+            send::<DynamicToolCallParams>(handle, response);
+        }
+        PendingServerRequest::UserInput(handle) => {
+            let params = handle.params();
+            let mut ctx = context(&handle, TOOL_USER_INPUT, &params.thread_id);
+            ctx.phase = Phase::OnUserInput;
+            ctx.turn_id = Some(params.turn_id.clone());
+            let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            let answered =
+                scope::answer_user_input(hooks, scoped(&scope), &ctx, &params.questions).await;
+            // Nothing answered: dropping the handle sends no input.
+            let Some(answers) = answered else { return };
+            let answers = answers
+                .into_iter()
+                .map(|(id, answers)| (id, ToolRequestUserInputAnswer { answers }))
+                .collect();
+            send::<ToolRequestUserInputParams>(handle, ToolRequestUserInputResponse { answers });
+        }
         // Dropping any other kind sends its safe answer.
         _ => {}
     }
+}
+
+fn scoped(scope: &Option<Scope>) -> Option<&HookSet> {
+    scope.as_ref().map(|scope| &*scope.hooks)
 }
 
 fn context<P: ServerRequestParams>(

@@ -10,9 +10,10 @@ use std::future::Future;
 
 use codexrt_core::RuntimeEvent;
 
+use crate::tools::ToolEntry;
 use crate::{
-    Decision, EventObserver, HookContext, HookError, HookIssue, HookOutcome, HookReport, IssueKind,
-    Matcher, Phase, PostToolHook, ToolUseHook, combine,
+    Decision, ElicitationHook, EventObserver, HookContext, HookError, HookIssue, HookOutcome,
+    HookReport, IssueKind, Matcher, Phase, PostToolHook, ToolUseHook, UserInputHook, combine,
 };
 
 /// How long a hook may take by default before it counts as failed.
@@ -22,18 +23,20 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 #[derive(Clone)]
-enum ToolHook {
+pub(crate) enum ToolHook {
     Pre(Arc<dyn ToolUseHook>),
     Post(Arc<dyn PostToolHook>),
+    UserInput(Arc<dyn UserInputHook>),
+    Elicitation(Arc<dyn ElicitationHook>),
 }
 
 /// A tool hook with its name, [`Matcher`] and timeout, ready to register.
 #[derive(Clone)]
 pub struct HookEntry {
-    name: String,
-    matcher: Matcher,
-    timeout: Duration,
-    hook: ToolHook,
+    pub(crate) name: String,
+    pub(crate) matcher: Matcher,
+    pub(crate) timeout: Duration,
+    pub(crate) hook: ToolHook,
 }
 
 impl std::fmt::Debug for HookEntry {
@@ -58,6 +61,19 @@ impl HookEntry {
     /// matcher names one phase.
     pub fn post_tool_use(name: impl Into<String>, hook: impl PostToolHook) -> Self {
         HookEntry::with(name.into(), ToolHook::Post(Arc::new(hook)))
+    }
+
+    /// The user-input `hook` under `name`: it answers codex's questions in
+    /// [`Phase::OnUserInput`] (see [`UserInputHook`]).
+    pub fn user_input(name: impl Into<String>, hook: impl UserInputHook) -> Self {
+        HookEntry::with(name.into(), ToolHook::UserInput(Arc::new(hook)))
+    }
+
+    /// The elicitation `hook` under `name`: it answers MCP servers'
+    /// elicitations in [`Phase::OnElicitation`], before the PreToolUse
+    /// hooks (see [`ElicitationHook`]).
+    pub fn elicitation(name: impl Into<String>, hook: impl ElicitationHook) -> Self {
+        HookEntry::with(name.into(), ToolHook::Elicitation(Arc::new(hook)))
     }
 
     fn with(name: String, hook: ToolHook) -> Self {
@@ -134,8 +150,9 @@ impl ObserverEntry {
 /// hook said so. The rule itself is [`combine`].
 #[derive(Debug, Clone)]
 pub struct HookSet {
-    hooks: Vec<HookEntry>,
-    observers: Vec<ObserverEntry>,
+    pub(crate) hooks: Vec<HookEntry>,
+    pub(crate) tools: Vec<ToolEntry>,
+    pub(crate) observers: Vec<ObserverEntry>,
     report: HookReport,
     concurrency: usize,
 }
@@ -151,6 +168,7 @@ impl HookSet {
     pub fn new() -> Self {
         HookSet {
             hooks: Vec::new(),
+            tools: Vec::new(),
             observers: Vec::new(),
             report: HookReport::default(),
             concurrency: DEFAULT_CONCURRENCY,
@@ -169,9 +187,19 @@ impl HookSet {
         self
     }
 
+    /// Whether anything here answers server requests: a PreToolUse,
+    /// user-input or elicitation hook, or a dynamic tool.
+    pub fn serves_requests(&self) -> bool {
+        self.has_tools()
+            || self
+                .hooks
+                .iter()
+                .any(|entry| !matches!(entry.hook, ToolHook::Post(_)))
+    }
+
     /// Whether anything here wants the event stream: post-tool hooks or
     /// observers.
-    pub(crate) fn observes(&self) -> bool {
+    pub fn observes(&self) -> bool {
         !self.observers.is_empty()
             || self
                 .hooks
@@ -273,7 +301,7 @@ impl HookSet {
     /// Runs one hook in a task of its own with `timeout`, so a panic is
     /// caught and a hang is cut off; a failure is recorded and returned as
     /// its kind.
-    async fn guarded<T: Send + 'static>(
+    pub(crate) async fn guarded<T: Send + 'static>(
         &self,
         name: &str,
         timeout: Duration,

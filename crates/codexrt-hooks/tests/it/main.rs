@@ -8,4 +8,7 @@
 mod chain;
 mod observe;
 mod real_codex;
+mod real_codex_requests;
+mod requests;
+mod scope;
 mod serve;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use codexrt_core::{Runtime, RuntimeConfig};
 use codexrt_hooks::{
-    ApprovalLoop, Decision, HookContext, HookEntry, HookError, HookSet, Matcher, hook_fn,
+    ApprovalLoop, Decision, HookContext, HookEntry, HookError, HookSet, Matcher, ThreadHooks,
+    hook_fn,
 };
 use codexrt_protocol::types::AccountLogoutParams;
 use codexrt_testkit::fake::{FakeHandle, FakeScript, FakeServer, Handshake, Step};
@@ -49,8 +50,18 @@ fn file_change_started(item: &str, paths: &[&str]) -> Step {
 /// Runs `hooks` over a fake that, once the loop is serving, sends `before`
 /// and then each request (ids 0, 1, ...); returns each request's answer
 /// (the message without its id) and the loop.
-async fn serve(
+pub(crate) async fn serve(
     hooks: HookSet,
+    before: Vec<Step>,
+    requests: Vec<(&'static str, Value)>,
+) -> (Vec<Value>, ApprovalLoop) {
+    serve_scoped(hooks, ThreadHooks::default(), before, requests).await
+}
+
+/// [`serve`] with the thread scopes `scopes`.
+pub(crate) async fn serve_scoped(
+    hooks: HookSet,
+    scopes: ThreadHooks,
     before: Vec<Step>,
     requests: Vec<(&'static str, Value)>,
 ) -> (Vec<Value>, ApprovalLoop) {
@@ -67,7 +78,7 @@ async fn serve(
         )
         .step(Step::HangForever);
     let (runtime, fake) = connect(script).await;
-    let approvals = hooks.serve(&runtime).unwrap();
+    let approvals = hooks.serve_scoped(&runtime, scopes).unwrap();
     // The fake sends its requests only after this call: the loop has the
     // stream by then.
     runtime.call(AccountLogoutParams).await.unwrap();
@@ -102,11 +113,11 @@ fn answer(fake: &FakeHandle, id: usize) -> Value {
     answers.into_iter().next().unwrap_or_default()
 }
 
-fn decision(value: &str) -> Value {
+pub(crate) fn decision(value: &str) -> Value {
     json!({"result": {"decision": value}})
 }
 
-fn always(decision: Decision) -> impl codexrt_hooks::ToolUseHook {
+pub(crate) fn always(decision: Decision) -> impl codexrt_hooks::ToolUseHook {
     hook_fn(move |_| {
         let decision = decision.clone();
         async move { Ok(decision) }
@@ -234,7 +245,8 @@ async fn permissions_and_elicitations() {
             json!({"result": {"permissions": {"network": {"enabled": true}}, "scope": "session"}}),
             json!({"result": {"action": "accept", "content": {}}}),
             json!({"result": {"action": "decline"}}),
-            json!({"result": {"contentItems": [], "success": false}}),
+            // No tool of that name: a failure, never a success.
+            json!({"result": {"contentItems": [{"type": "inputText", "text": "unknown tool `lookup`"}], "success": false}}),
         ]
     );
 }

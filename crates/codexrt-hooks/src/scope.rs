@@ -1,0 +1,246 @@
+//! Thread scopes: [`ThreadHooks`] maps a thread id to a [`HookSet`] of its
+//! own, which the approval loop runs after (or, for tools, before) the
+//! base set's hooks for requests and events of that thread.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use codexrt_protocol::types::ToolRequestUserInputQuestion;
+
+use crate::set::{HookEntry, ToolHook};
+use crate::{Decision, ElicitationAnswer, HookContext, HookOutcome, HookSet, UserAnswers, combine};
+
+/// One thread's hooks and the model its thread runs.
+#[derive(Clone)]
+pub(crate) struct Scope {
+    pub(crate) hooks: Arc<HookSet>,
+    pub(crate) model: Option<String>,
+}
+
+#[derive(Default)]
+struct Scopes {
+    threads: HashMap<String, (u64, Scope)>,
+    /// Tells insertions apart, so that the guard of a replaced scope does
+    /// not remove the scope that replaced it.
+    next: u64,
+}
+
+/// The hook sets of individual threads, shared between whoever starts
+/// threads and the approval loop ([`HookSet::serve_scoped`]); cheap to
+/// clone, every clone sees the same scopes.
+///
+/// For a request or event of a thread with a scope, the loop runs the
+/// base set's hooks and then the scope's as one chain (see
+/// [`HookSet::serve_scoped`]).
+#[derive(Clone, Default)]
+pub struct ThreadHooks {
+    inner: Arc<Mutex<Scopes>>,
+}
+
+impl fmt::Debug for ThreadHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadHooks")
+            .field("threads", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThreadHooks {
+    fn lock(&self) -> MutexGuard<'_, Scopes> {
+        // Nothing runs under the lock but map operations, so a poisoned
+        // lock still guards a consistent map.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Gives `thread_id` the scope `hooks`, with `model` as the model its
+    /// hooks see in [`HookContext::model`], until the returned guard is
+    /// dropped. A second insertion for the same thread replaces the first
+    /// (whose guard then removes nothing).
+    #[must_use = "dropping the guard removes the scope at once"]
+    pub fn insert(
+        &self,
+        thread_id: impl Into<String>,
+        hooks: Arc<HookSet>,
+        model: Option<String>,
+    ) -> ScopeGuard {
+        let thread_id = thread_id.into();
+        let mut scopes = self.lock();
+        let generation = scopes.next;
+        scopes.next = scopes.next.wrapping_add(1);
+        scopes
+            .threads
+            .insert(thread_id.clone(), (generation, Scope { hooks, model }));
+        ScopeGuard {
+            scopes: self.clone(),
+            thread_id,
+            generation,
+        }
+    }
+
+    /// How many threads have a scope.
+    pub fn len(&self) -> usize {
+        self.lock().threads.len()
+    }
+
+    /// Whether no thread has a scope.
+    pub fn is_empty(&self) -> bool {
+        self.lock().threads.is_empty()
+    }
+
+    /// The scope of `thread_id`, if it has one.
+    pub(crate) fn get(&self, thread_id: &str) -> Option<Scope> {
+        self.lock()
+            .threads
+            .get(thread_id)
+            .map(|(_, scope)| scope.clone())
+    }
+
+    /// Whether some scope has observers, which then need each event's
+    /// thread id.
+    pub(crate) fn any_observers(&self) -> bool {
+        self.lock()
+            .threads
+            .values()
+            .any(|(_, scope)| !scope.hooks.observers.is_empty())
+    }
+
+    /// Whether anyone besides this handle can add a scope: when not, the
+    /// loop knows no scope will ever exist.
+    pub(crate) fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.inner) > 1
+    }
+}
+
+/// Keeps a thread's scope in its [`ThreadHooks`]; dropping it removes the
+/// scope (unless another insertion replaced it since).
+#[derive(Debug)]
+pub struct ScopeGuard {
+    scopes: ThreadHooks,
+    thread_id: String,
+    generation: u64,
+}
+
+impl ScopeGuard {
+    /// The thread the scope is for.
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+}
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        let mut scopes = self.scopes.lock();
+        if scopes
+            .threads
+            .get(&self.thread_id)
+            .is_some_and(|(generation, _)| *generation == self.generation)
+        {
+            scopes.threads.remove(&self.thread_id);
+        }
+    }
+}
+
+/// The base set's entries matching `ctx`, then the scope's, each with the
+/// set whose report its failures go to.
+fn chain<'a>(
+    base: &'a HookSet,
+    scope: Option<&'a HookSet>,
+    ctx: &'a HookContext,
+) -> impl Iterator<Item = (&'a HookSet, &'a HookEntry)> + 'a {
+    [Some(base), scope]
+        .into_iter()
+        .flatten()
+        .flat_map(|set| set.hooks.iter().map(move |entry| (set, entry)))
+        .filter(|(_, entry)| entry.matcher.matches(ctx))
+}
+
+/// The PreToolUse decision for `ctx`: the base set's chain, then the
+/// scope's, as one chain under [`combine`].
+pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookContext) -> Decision {
+    let Some(scope) = scope else {
+        return base.decide(ctx).await;
+    };
+    let mut outcomes = Vec::new();
+    for (set, entry) in chain(base, Some(scope), ctx) {
+        let ToolHook::Pre(hook) = &entry.hook else {
+            continue;
+        };
+        let hook = Arc::clone(hook);
+        let owned = ctx.clone();
+        let run = async move { hook.decide(&owned).await };
+        let outcome = match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+            Ok(decision) => HookOutcome::Decided(decision),
+            Err(kind) => HookOutcome::Failed(kind),
+        };
+        let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
+        outcomes.push(outcome);
+        if decided {
+            break;
+        }
+    }
+    let decision = combine(outcomes);
+    tracing::debug!(
+        tool = %ctx.tool_name,
+        id = %ctx.correlation_id,
+        ?decision,
+        "hooks decided (with the thread's scope)"
+    );
+    decision
+}
+
+/// The first answer of the user-input hooks matching `ctx`, base set
+/// first; `None` when all defer or one fails.
+pub(crate) async fn answer_user_input(
+    base: &HookSet,
+    scope: Option<&HookSet>,
+    ctx: &HookContext,
+    questions: &[ToolRequestUserInputQuestion],
+) -> Option<UserAnswers> {
+    for (set, entry) in chain(base, scope, ctx) {
+        let ToolHook::UserInput(hook) = &entry.hook else {
+            continue;
+        };
+        let hook = Arc::clone(hook);
+        let owned = ctx.clone();
+        let questions = questions.to_vec();
+        let run = async move { hook.answer(&owned, &questions).await };
+        match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+            Ok(Some(answers)) => return Some(answers),
+            Ok(None) => {}
+            // A failed hook might have refused what a later one would
+            // answer: stop, and answer nothing.
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The first answer of the elicitation hooks matching `ctx`, base set
+/// first; a failure answers [`ElicitationAnswer::Decline`], and `None`
+/// means all deferred.
+pub(crate) async fn answer_elicitation(
+    base: &HookSet,
+    scope: Option<&HookSet>,
+    ctx: &HookContext,
+) -> Option<ElicitationAnswer> {
+    for (set, entry) in chain(base, scope, ctx) {
+        let ToolHook::Elicitation(hook) = &entry.hook else {
+            continue;
+        };
+        let hook = Arc::clone(hook);
+        let owned = ctx.clone();
+        let run = async move { hook.answer(&owned).await };
+        match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+            Ok(Some(answer)) => return Some(answer),
+            Ok(None) => {}
+            Err(_) => return Some(ElicitationAnswer::Decline),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! Thread scopes through the approval loop against the in-process fake
+//! app-server: which hooks, tools, post-tool hooks and observers run for
+//! a thread with a scope, in which order, and with which model.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use codexrt_core::RuntimeEvent;
+use codexrt_hooks::{
+    Decision, EventObserver, HookContext, HookEntry, HookError, HookSet, ObserverEntry,
+    PostToolHook, ThreadHooks, ToolEntry, ToolOutput, hook_fn, tool_fn,
+};
+use codexrt_testkit::fake::Step;
+use serde_json::{Value, json};
+
+use crate::serve::{decision, serve_scoped};
+
+/// Lines recorded by hooks, tools and observers, in order.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` lines were recorded, and returns them.
+    async fn wait(&self, count: usize) -> Vec<String> {
+        let wait = async {
+            loop {
+                let lines = self.lines();
+                if lines.len() >= count {
+                    return lines;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("saw only {:?}", self.lines()))
+    }
+
+    /// A PreToolUse hook that records its name, thread and model, then
+    /// answers `decision`.
+    fn hook(&self, name: &'static str, decision: Decision) -> HookEntry {
+        let log = self.clone();
+        HookEntry::new(
+            name,
+            hook_fn(move |ctx: HookContext| {
+                log.push(format!("{name} {} {:?}", ctx.thread_id, ctx.model));
+                let decision = decision.clone();
+                async move { Ok(decision) }
+            }),
+        )
+    }
+}
+
+/// Records `<name> <phase> <thread> <model> <item>` for tool uses, and
+/// `<name> <method>` for events.
+struct Named(&'static str, Log);
+
+#[async_trait]
+impl PostToolHook for Named {
+    async fn after(&self, ctx: &HookContext) -> Result<(), HookError> {
+        self.1.push(format!(
+            "{} {} {} {:?} {}",
+            self.0, ctx.phase, ctx.thread_id, ctx.model, ctx.correlation_id
+        ));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventObserver for Named {
+    async fn on_event(&self, event: &RuntimeEvent) -> Result<(), HookError> {
+        let method = match event {
+            RuntimeEvent::Notification(notification) => notification.method().to_owned(),
+            other => format!("{other:?}"),
+        };
+        self.1.push(format!("{} {method}", self.0));
+        Ok(())
+    }
+}
+
+fn command_in(thread: &str) -> (&'static str, Value) {
+    (
+        "item/commandExecution/requestApproval",
+        json!({"itemId": "i", "startedAtMs": 0, "threadId": thread, "turnId": "u", "command": "make", "cwd": "/w"}),
+    )
+}
+
+fn tool_call_in(thread: &str) -> (&'static str, Value) {
+    (
+        "item/tool/call",
+        json!({"arguments": {}, "callId": "c", "threadId": thread, "tool": "lookup", "turnId": "u"}),
+    )
+}
+
+fn completed_in(thread: &str, item: &str) -> Step {
+    Step::notify(
+        "item/completed",
+        json!({"completedAtMs": 1, "threadId": thread, "turnId": "u", "item": {
+            "type": "commandExecution", "id": item, "command": "make", "commandActions": [],
+            "cwd": "/w", "status": "completed", "exitCode": 0, "aggregatedOutput": ""
+        }}),
+    )
+}
+
+fn text_result(text: &str) -> Value {
+    json!({"result": {"contentItems": [{"type": "inputText", "text": text}], "success": true}})
+}
+
+#[tokio::test]
+async fn a_scope_adds_to_the_base_set_for_its_thread_only() {
+    let log = Log::default();
+    let base = HookSet::new()
+        .hook(log.hook("base", Decision::Defer))
+        .tool(ToolEntry::new(
+            "lookup",
+            "base lookup",
+            json!({"type": "object"}),
+            tool_fn(|_| async { Ok(ToolOutput::text("from base")) }),
+        ))
+        // One at a time, so the log follows the request order.
+        .concurrency(1);
+    let scope = HookSet::new()
+        .hook(log.hook("scope", Decision::Accept))
+        .tool(ToolEntry::new(
+            "lookup",
+            "scoped lookup",
+            json!({"type": "object"}),
+            tool_fn(|_| async { Ok(ToolOutput::text("from scope")) }),
+        ));
+    let scopes = ThreadHooks::default();
+    let guard = scopes.insert("t", Arc::new(scope), Some("mock-model".to_owned()));
+    let (answers, _) = serve_scoped(
+        base,
+        scopes.clone(),
+        vec![],
+        vec![
+            command_in("t"),
+            command_in("other"),
+            tool_call_in("t"),
+            tool_call_in("other"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answers,
+        [
+            decision("accept"),
+            decision("decline"),
+            text_result("from scope"),
+            text_result("from base"),
+        ]
+    );
+    assert_eq!(
+        log.lines(),
+        [
+            r#"base t Some("mock-model")"#,
+            r#"scope t Some("mock-model")"#,
+            "base other None",
+        ]
+    );
+    drop(guard);
+    assert!(scopes.is_empty());
+}
+
+#[tokio::test]
+async fn scope_post_tool_hooks_and_observers_see_their_thread_after_the_base() {
+    let log = Log::default();
+    let base = HookSet::new()
+        .hook(HookEntry::post_tool_use(
+            "base-post",
+            Named("base-post", log.clone()),
+        ))
+        .observer(ObserverEntry::new(
+            "base-events",
+            Named("base-events", log.clone()),
+        ));
+    let scope = HookSet::new()
+        .hook(HookEntry::post_tool_use(
+            "scope-post",
+            Named("scope-post", log.clone()),
+        ))
+        .observer(ObserverEntry::new(
+            "scope-events",
+            Named("scope-events", log.clone()),
+        ));
+    let scopes = ThreadHooks::default();
+    let _guard = scopes.insert("t", Arc::new(scope), Some("mock-model".to_owned()));
+    let before = vec![
+        completed_in("other", "x1"),
+        completed_in("t", "t1"),
+        Step::notify("configWarning", json!({"summary": "no thread here"})),
+    ];
+    let (answers, _approvals) = serve_scoped(base, scopes, before, vec![command_in("t")]).await;
+    // No PreToolUse hook: the safe answer.
+    assert_eq!(answers, [decision("decline")]);
+    assert_eq!(
+        log.wait(7).await,
+        [
+            "base-events item/completed",
+            "base-post PostToolUse other None x1",
+            "base-events item/completed",
+            "scope-events item/completed",
+            r#"base-post PostToolUse t Some("mock-model") t1"#,
+            r#"scope-post PostToolUse t Some("mock-model") t1"#,
+            "base-events configWarning",
+        ]
+    );
+}
