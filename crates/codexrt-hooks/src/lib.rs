@@ -107,22 +107,28 @@
 //! dynamic tools, built-in allow/deny lists and the facade's wiring come in
 //! later slices.
 
+mod builtin;
 mod context;
 mod decision;
 mod error;
 mod hook;
+mod lifecycle;
 mod matcher;
 mod policy;
 mod report;
 mod serve;
 mod set;
 
+pub use builtin::{
+    AUDIT_QUEUE, AuditLog, CommandRules, PathRules, SHELL_STDERR_CAP, SHELL_STDOUT_CAP, ShellHook,
+};
 pub use context::{
     HookContext, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE, TOOL_PERMISSIONS, ToolResult, mcp_tool_name,
 };
 pub use decision::{Decision, HookOutcome, IssueKind, combine};
 pub use error::HookError;
 pub use hook::{EventObserver, HookFn, PostToolHook, ToolUseHook, hook_fn};
+pub use lifecycle::{Blocked, LifecycleFn, LifecycleHook, Plan, RunOutcome, Verdict, lifecycle_fn};
 pub use matcher::{Matcher, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
 pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
