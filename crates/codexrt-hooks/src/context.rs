@@ -374,3 +374,6 @@ pub(crate) fn post_tool_context(completed: &ItemCompletedNotification) -> Option
     ctx.result = Some(result);
     Some(ctx)
 }
+
+#[cfg(test)]
+mod tests;

@@ -297,3 +297,6 @@ fn capped(text: &str) -> String {
     }
     text[..end].to_owned()
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,11 @@
 // Helpers outside `#[test]` functions fail the test the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+mod audit;
 mod chain;
+mod lifecycle;
 mod observe;
 mod real_codex;
+mod rules;
 mod serve;
+mod shell;
