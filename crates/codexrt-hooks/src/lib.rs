@@ -100,12 +100,52 @@
 //! observers see a `Lagged` report, so a slow observer never holds up an
 //! approval. Without the event stream (taken elsewhere) neither runs.
 //!
+//! # Lifecycle hooks: before and after runs, sessions and turns
+//!
+//! A [`LifecycleHook`] ([`HookEntry::lifecycle`], or a closure through
+//! [`lifecycle_fn`]) runs in the six lifecycle phases, [`Phase::PreRun`]
+//! to [`Phase::PostTurn`], when its matcher matches; lifecycle contexts
+//! have an empty tool name, so tool matchers leave them out, and
+//! [`Matcher::phase`] picks one phase. Whoever starts the run, session or
+//! turn calls the set:
+//!
+//! - [`HookSet::before`] with a pre-phase context whose
+//!   [`plan`](HookContext::plan) ([`Plan`]: prompt, model, effort, cwd,
+//!   sandbox, approval policy, output schema, extra context) is what is
+//!   about to start. The hooks run in order, each seeing the plan as the
+//!   ones before it left it; [`Verdict::Mutate`] replaces it, the first
+//!   [`Verdict::Block`] stops everything with a [`Blocked`] error. A hook
+//!   that fails (error, timeout, panic) blocks too: nothing starts on a
+//!   hook's silence. A session start has no prompt, and a hook may not
+//!   invent one.
+//! - [`HookSet::after`] with a post-phase context carrying the
+//!   [`RunOutcome`]; verdicts are ignored, failures only reported.
+//!
+//! # Built-in hooks
+//!
+//! - [`CommandRules`] and [`PathRules`]: allow and deny lists of [`glob`]
+//!   patterns for command lines and changed paths; deny wins, anything not
+//!   listed is deferred.
+//! - [`ShellHook`]: asks an external program, writing the context as JSON
+//!   to its stdin and reading the answer from its exit status and stdout
+//!   (0 with nothing: no opinion; 0 with `{"decision": ...}`: that
+//!   decision; 2: a refusal with stderr as the reason; anything else: a
+//!   failure, so the chain fails closed). It works as a PreToolUse,
+//!   post-tool and lifecycle hook; its docs give the protocol in full.
+//!
+//! # Audit log
+//!
+//! [`HookSet::audit`] with an [`AuditLog`] appends one JSON line per
+//! PreToolUse answer (naming the hook that decided), post-tool result,
+//! lifecycle verdict and outcome to a file. A thread of the log's own
+//! writes the lines from a queue of [`AUDIT_QUEUE`] (1024): a slow disk
+//! never delays an approval; lines beyond the queue are counted in
+//! [`AuditLog::dropped`]. [`AuditLog::flush`] waits for what was queued.
+//!
 //! # Not yet here
 //!
-//! Lifecycle hooks (run, session, turn) and their mutations, answering
-//! user input and elicitation forms, the shell-command and audit hooks,
-//! dynamic tools, built-in allow/deny lists and the facade's wiring come in
-//! later slices.
+//! Answering user input and elicitation forms, dynamic tools and the
+//! facade's wiring come in later slices.
 
 mod builtin;
 mod context;

@@ -187,6 +187,10 @@ impl HookSet {
     /// every post-tool result the approval loop sees, and every lifecycle
     /// verdict or outcome of [`before`](HookSet::before) and
     /// [`after`](HookSet::after). See [`AuditLog`] for the lines.
+    ///
+    /// Post-tool results come from the event stream, so, like post-tool
+    /// hooks, they are recorded only when the approval loop could take it
+    /// (see [`serve`](HookSet::serve)); with a log set, the loop takes it.
     pub fn audit(mut self, log: AuditLog) -> Self {
         self.audit = Some(log);
         self

@@ -46,7 +46,7 @@ pub const SHELL_STDERR_CAP: usize = 64 * 1024;
 ///      - in a lifecycle phase: `"continue"`, `"block"` or `"mutate"`;
 ///        `"mutate"` needs a `plan` object, whose keys replace those of
 ///        the current plan (keys left out keep their value, `null`
-///        clears one);
+///        clears an optional one);
 ///    - **2**: a refusal — [`Decision::Decline`] or [`Verdict::Block`]
 ///      with stderr's text (trimmed) as the reason;
 ///    - anything else — another exit code, death by a signal, stdout that

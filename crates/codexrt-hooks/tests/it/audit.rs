@@ -1,14 +1,18 @@
 //! The audit log: one JSON line per decision, verdict and outcome, read
 //! back from the file and compared as whole values.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use codexrt_hooks::{
     AuditLog, CommandRules, HookContext, HookEntry, HookSet, Phase, Plan, RunOutcome, Verdict,
     lifecycle_fn,
 };
+use codexrt_protocol::types::AccountLogoutParams;
 use codexrt_testkit::TempDir;
+use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use serde_json::{Value, json};
+
+use crate::serve::connect;
 
 fn now_ms() -> u64 {
     u64::try_from(
@@ -155,4 +159,67 @@ async fn the_log_appends_and_clones_share_it() {
             .kind(),
         std::io::ErrorKind::NotFound
     );
+}
+
+/// With only an audit log, the approval loop still takes the event stream
+/// and logs every completed tool item's result.
+#[tokio::test]
+async fn the_approval_loop_logs_post_tool_results() {
+    let completed = |item: Value| {
+        Step::notify(
+            "item/completed",
+            json!({"completedAtMs": 1, "item": item, "threadId": "t", "turnId": "u"}),
+        )
+    };
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(completed(json!({
+            "type": "commandExecution", "id": "c1", "command": "false", "commandActions": [],
+            "cwd": "/w", "status": "failed", "exitCode": 1, "aggregatedOutput": ""
+        })))
+        .step(completed(
+            json!({"type": "agentMessage", "id": "a1", "text": "done"}),
+        ))
+        .step(completed(json!({
+            "type": "fileChange", "id": "f1", "status": "completed",
+            "changes": [{"diff": "", "kind": {"type": "add"}, "path": "docs/a.md"}]
+        })))
+        .step(Step::HangForever);
+    let (runtime, _fake) = connect(script).await;
+    let dir = TempDir::new("audit").unwrap();
+    let log = AuditLog::create(dir.path().join("audit.jsonl")).unwrap();
+    let from = now_ms();
+    let approvals = HookSet::new().audit(log.clone()).serve(&runtime).unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    let wait = async {
+        loop {
+            log.flush().await.unwrap();
+            let text = std::fs::read_to_string(log.path()).unwrap();
+            if text.lines().count() >= 2 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap();
+    let result = |tool: &str, id: &str, status: &str, exit: Value, success: bool| {
+        json!({
+            "phase": if success { "PostToolUse" } else { "PostToolUseFailure" },
+            "threadId": "t", "turnId": "u", "tool": tool, "correlationId": id,
+            "status": status, "exitCode": exit, "success": success,
+        })
+    };
+    assert_eq!(
+        lines(&log, from, now_ms()),
+        [
+            result("command", "c1", "failed", json!(1), false),
+            result("file_change", "f1", "completed", Value::Null, true),
+        ]
+    );
+    runtime.shutdown().await.unwrap();
+    drop(runtime);
+    drop(approvals);
 }
