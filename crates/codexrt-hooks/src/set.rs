@@ -143,6 +143,10 @@ impl ObserverEntry {
 /// (error, timeout, panic) stops the chain with a decline, and when every
 /// hook defers the answer is a decline too: nothing is approved unless a
 /// hook said so. The rule itself is [`combine`].
+///
+/// The same set holds lifecycle hooks, run by [`before`](HookSet::before)
+/// and [`after`](HookSet::after), and may record what it decides in an
+/// [`AuditLog`] ([`audit`](HookSet::audit)).
 #[derive(Debug, Clone)]
 pub struct HookSet {
     hooks: Vec<HookEntry>,
