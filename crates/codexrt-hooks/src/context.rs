@@ -1,12 +1,14 @@
 //! What a hook sees: the [`Phase`] it runs in and the [`HookContext`] of one
-//! tool use.
+//! tool use or lifecycle step.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use codexrt_protocol::types::{ItemCompletedNotification, ThreadItemKind};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+use crate::{Plan, RunOutcome};
 
 /// When a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +67,36 @@ impl fmt::Display for Phase {
     }
 }
 
+/// Written as its [`Display`](fmt::Display) name, such as `"PreToolUse"`.
+impl Serialize for Phase {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Phase {
+    /// Whether this is a lifecycle phase before something starts:
+    /// [`PreRun`](Phase::PreRun), [`PreSessionStart`](Phase::PreSessionStart)
+    /// or [`PreTurn`](Phase::PreTurn).
+    pub fn is_pre_lifecycle(self) -> bool {
+        matches!(
+            self,
+            Phase::PreRun | Phase::PreSessionStart | Phase::PreTurn
+        )
+    }
+
+    /// Whether this is a lifecycle phase after something started or ended:
+    /// [`PostRun`](Phase::PostRun),
+    /// [`PostSessionStart`](Phase::PostSessionStart) or
+    /// [`PostTurn`](Phase::PostTurn).
+    pub fn is_post_lifecycle(self) -> bool {
+        matches!(
+            self,
+            Phase::PostRun | Phase::PostSessionStart | Phase::PostTurn
+        )
+    }
+}
+
 /// The tool name of a command-execution approval.
 pub const TOOL_COMMAND: &str = "command";
 /// The tool name of a file-change approval.
@@ -81,7 +113,17 @@ pub fn mcp_tool_name(server: &str, tool: Option<&str>) -> String {
     }
 }
 
-/// One tool use as a hook sees it.
+/// One tool use or lifecycle step as a hook sees it.
+///
+/// # As JSON
+///
+/// It serializes (for the [`ShellHook`](crate::ShellHook)'s stdin and the
+/// [`AuditLog`](crate::AuditLog)) as one object with camelCase keys:
+/// `phase` (the phase's name, such as `"PreToolUse"`), `threadId`,
+/// `turnId`, `cwd`, `model`, `toolName`, `command`, `paths`, `toolInput`,
+/// `correlationId`, `result` (`{success, status, exitCode, output}`),
+/// `plan` (a [`Plan`]), `outcome` (a [`RunOutcome`]) and `timestamp`, in
+/// integer milliseconds since the Unix epoch. Missing values are `null`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HookContext {
@@ -111,12 +153,66 @@ pub struct HookContext {
     pub correlation_id: String,
     /// How the tool use ended, in the post-tool phases.
     pub result: Option<ToolResult>,
+    /// What is about to start, in the lifecycle phases: the run, session or
+    /// turn's settings as the hooks before this one left them.
+    pub plan: Option<Plan>,
+    /// How a run or turn ended, in the post lifecycle phases.
+    pub outcome: Option<RunOutcome>,
     /// When the loop received the request or notification.
     pub timestamp: SystemTime,
 }
 
+impl Serialize for HookContext {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            phase: Phase,
+            thread_id: &'a str,
+            turn_id: Option<&'a str>,
+            cwd: Option<&'a str>,
+            model: Option<&'a str>,
+            tool_name: &'a str,
+            command: Option<&'a str>,
+            paths: &'a [String],
+            tool_input: &'a Value,
+            correlation_id: &'a str,
+            result: Option<&'a ToolResult>,
+            plan: Option<&'a Plan>,
+            outcome: Option<&'a RunOutcome>,
+            timestamp: u64,
+        }
+        Wire {
+            phase: self.phase,
+            thread_id: &self.thread_id,
+            turn_id: self.turn_id.as_deref(),
+            cwd: self.cwd.as_deref(),
+            model: self.model.as_deref(),
+            tool_name: &self.tool_name,
+            command: self.command.as_deref(),
+            paths: &self.paths,
+            tool_input: &self.tool_input,
+            correlation_id: &self.correlation_id,
+            result: self.result.as_ref(),
+            plan: self.plan.as_ref(),
+            outcome: self.outcome.as_ref(),
+            timestamp: unix_millis(self.timestamp),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// `time` in whole milliseconds since the Unix epoch; 0 for earlier times,
+/// and saturating far in the future.
+pub(crate) fn unix_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// How a tool use ended, from its `item/completed`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ToolResult {
     /// Whether it succeeded: status `completed` and, for a command, exit
@@ -147,8 +243,38 @@ impl HookContext {
             tool_input: Value::Null,
             correlation_id: String::new(),
             result: None,
+            plan: None,
+            outcome: None,
             timestamp: SystemTime::now(),
         }
+    }
+
+    /// Sets the plan (default: none) and, where the plan names them, the
+    /// context's `cwd` and `model`, so matchers and hooks of lifecycle
+    /// phases see the same fields as in the tool phases. Lifecycle
+    /// contexts may be built before a thread exists; their thread id and
+    /// tool name are then empty.
+    pub fn with_plan(mut self, plan: Plan) -> Self {
+        self.set_plan(plan);
+        self
+    }
+
+    /// Sets the outcome of a run or turn (default: none).
+    pub fn with_outcome(mut self, outcome: RunOutcome) -> Self {
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// Replaces the plan and takes `cwd` and `model` from it where it sets
+    /// them.
+    pub(crate) fn set_plan(&mut self, plan: Plan) {
+        if plan.cwd.is_some() {
+            self.cwd.clone_from(&plan.cwd);
+        }
+        if plan.model.is_some() {
+            self.model.clone_from(&plan.model);
+        }
+        self.plan = Some(plan);
     }
 
     /// Sets the command line (default: none).
@@ -252,3 +378,6 @@ pub(crate) fn post_tool_context(completed: &ItemCompletedNotification) -> Option
     ctx.result = Some(result);
     Some(ctx)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! The hook traits: [`ToolUseHook`] (PreToolUse decisions),
-//! [`PostToolHook`] and [`EventObserver`], and the adapter that makes a
-//! closure a [`ToolUseHook`].
+//! [`PostToolHook`] and [`EventObserver`], and the adapters that make
+//! closures of the first two.
 
 use std::future::Future;
 
@@ -73,6 +73,31 @@ where
     Fut: Future<Output = Result<Decision, HookError>> + Send + 'static,
 {
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
+        (self.0)(ctx.clone()).await
+    }
+}
+
+/// A [`PostToolHook`] from an async closure, made by [`post_tool_fn`].
+#[derive(Debug, Clone)]
+pub struct PostToolFn<F>(F);
+
+/// Makes a [`PostToolHook`] of `f`, which takes the context by value (a
+/// clone) so its future can own it.
+pub fn post_tool_fn<F, Fut>(f: F) -> PostToolFn<F>
+where
+    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+{
+    PostToolFn(f)
+}
+
+#[async_trait]
+impl<F, Fut> PostToolHook for PostToolFn<F>
+where
+    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+{
+    async fn after(&self, ctx: &HookContext) -> Result<(), HookError> {
         (self.0)(ctx.clone()).await
     }
 }

@@ -1,5 +1,11 @@
-//! Policy on top of the codexrt runtime: tool-use hooks that decide codex's
-//! approval requests, failing closed by construction.
+//! Policy on top of the codexrt runtime: hooks around runs, sessions and
+//! turns, hooks that decide codex's approval requests and answer its
+//! questions, built-in policies, an audit log and dynamic tools, all
+//! failing closed by construction.
+//!
+//! The `codexrt` facade runs these for you (`ClientConfig::hooks`,
+//! `RunProfile::hooks`, `SessionConfig::hooks`); this crate is also usable
+//! on its own on top of a [`Runtime`](codexrt_core::Runtime), as below.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -130,6 +136,14 @@
 //! and a failure declines. When all of them defer, the PreToolUse chain
 //! decides as for any approval.
 //!
+//! codex also uses this request for its own question before it calls an
+//! MCP server's tool (under the `on-request` and `untrusted` policies): a
+//! form with no fields whose `_meta.codex_approval_kind` is
+//! `mcp_tool_call`. That one is a tool use: only the PreToolUse chain
+//! decides it, with tool name `mcp:<server>/<tool>` (or `mcp:<server>`
+//! where codex does not name the tool, before 0.169), and declining it
+//! makes the tool call fail.
+//!
 //! # Thread scopes
 //!
 //! [`ThreadHooks`] gives individual threads hook sets of their own, with
@@ -139,17 +153,55 @@
 //! the base set's; a scope's observers see only its thread's
 //! notifications. Dropping the [`ScopeGuard`] ends the scope.
 //!
-//! # Not yet here
+//! # Lifecycle hooks: before and after runs, sessions and turns
 //!
-//! Lifecycle hooks (run, session, turn) and their mutations, the
-//! shell-command and audit hooks, built-in allow/deny lists and the
-//! facade's wiring come in later slices.
+//! A [`LifecycleHook`] ([`HookEntry::lifecycle`], or a closure through
+//! [`lifecycle_fn`]) runs in the six lifecycle phases, [`Phase::PreRun`]
+//! to [`Phase::PostTurn`], when its matcher matches; lifecycle contexts
+//! have an empty tool name, so tool matchers leave them out, and
+//! [`Matcher::phase`] picks one phase. Whoever starts the run, session or
+//! turn calls the set:
+//!
+//! - [`HookSet::before`] with a pre-phase context whose
+//!   [`plan`](HookContext::plan) ([`Plan`]: prompt, model, effort, cwd,
+//!   sandbox, approval policy, output schema, extra context) is what is
+//!   about to start. The hooks run in order, each seeing the plan as the
+//!   ones before it left it; [`Verdict::Mutate`] replaces it, the first
+//!   [`Verdict::Block`] stops everything with a [`Blocked`] error. A hook
+//!   that fails (error, timeout, panic) blocks too: nothing starts on a
+//!   hook's silence. A session start has no prompt, and a hook may not
+//!   invent one.
+//! - [`HookSet::after`] with a post-phase context carrying the
+//!   [`RunOutcome`]; verdicts are ignored, failures only reported.
+//!
+//! # Built-in hooks
+//!
+//! - [`CommandRules`] and [`PathRules`]: allow and deny lists of [`glob`]
+//!   patterns for command lines and changed paths; deny wins, anything not
+//!   listed is deferred.
+//! - [`ShellHook`]: asks an external program, writing the context as JSON
+//!   to its stdin and reading the answer from its exit status and stdout
+//!   (0 with nothing: no opinion; 0 with `{"decision": ...}`: that
+//!   decision; 2: a refusal with stderr as the reason; anything else: a
+//!   failure, so the chain fails closed). It works as a PreToolUse,
+//!   post-tool and lifecycle hook; its docs give the protocol in full.
+//!
+//! # Audit log
+//!
+//! [`HookSet::audit`] with an [`AuditLog`] appends one JSON line per
+//! PreToolUse answer (naming the hook that decided), post-tool result,
+//! lifecycle verdict and outcome to a file. A thread of the log's own
+//! writes the lines from a queue of [`AUDIT_QUEUE`] (1024): a slow disk
+//! never delays an approval; lines beyond the queue are counted in
+//! [`AuditLog::dropped`]. [`AuditLog::flush`] waits for what was queued.
 
+mod builtin;
 mod context;
 mod decision;
 mod error;
 mod hook;
 mod input;
+mod lifecycle;
 mod matcher;
 mod policy;
 mod report;
@@ -158,16 +210,22 @@ mod serve;
 mod set;
 mod tools;
 
+pub use builtin::{
+    AUDIT_QUEUE, AuditLog, CommandRules, PathRules, SHELL_STDERR_CAP, SHELL_STDOUT_CAP, ShellHook,
+};
 pub use context::{
     HookContext, Phase, TOOL_COMMAND, TOOL_FILE_CHANGE, TOOL_PERMISSIONS, ToolResult, mcp_tool_name,
 };
 pub use decision::{Decision, HookOutcome, IssueKind, combine};
 pub use error::HookError;
-pub use hook::{EventObserver, HookFn, PostToolHook, ToolUseHook, hook_fn};
+pub use hook::{
+    EventObserver, HookFn, PostToolFn, PostToolHook, ToolUseHook, hook_fn, post_tool_fn,
+};
 pub use input::{
     ElicitationAnswer, ElicitationFn, ElicitationHook, TOOL_USER_INPUT, UserAnswers, UserInputFn,
     UserInputHook, elicitation_fn, user_input_fn,
 };
+pub use lifecycle::{Blocked, LifecycleFn, LifecycleHook, Plan, RunOutcome, Verdict, lifecycle_fn};
 pub use matcher::{Matcher, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
 pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};

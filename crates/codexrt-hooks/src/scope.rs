@@ -8,6 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use codexrt_protocol::types::ToolRequestUserInputQuestion;
 
+use tokio::sync::mpsc;
+
+use crate::builtin::{AuditEntry, AuditRecord};
+use crate::serve::Control;
 use crate::set::{HookEntry, ToolHook};
 use crate::{Decision, ElicitationAnswer, HookContext, HookOutcome, HookSet, UserAnswers, combine};
 
@@ -20,10 +24,15 @@ pub(crate) struct Scope {
 
 #[derive(Default)]
 struct Scopes {
-    threads: HashMap<String, (u64, Scope)>,
+    /// Each thread's insertion, scope, and whether its guard was dropped
+    /// and the loop asked to remove it.
+    threads: HashMap<String, (u64, Scope, bool)>,
     /// Tells insertions apart, so that the guard of a replaced scope does
     /// not remove the scope that replaced it.
     next: u64,
+    /// The approval loop serving these scopes, which removes a released
+    /// scope only after the events queued before the release.
+    control: Option<mpsc::Sender<Control>>,
 }
 
 /// The hook sets of individual threads, shared between whoever starts
@@ -70,9 +79,10 @@ impl ThreadHooks {
         let mut scopes = self.lock();
         let generation = scopes.next;
         scopes.next = scopes.next.wrapping_add(1);
-        scopes
-            .threads
-            .insert(thread_id.clone(), (generation, Scope { hooks, model }));
+        scopes.threads.insert(
+            thread_id.clone(),
+            (generation, Scope { hooks, model }, false),
+        );
         ScopeGuard {
             scopes: self.clone(),
             thread_id,
@@ -95,7 +105,7 @@ impl ThreadHooks {
         self.lock()
             .threads
             .get(thread_id)
-            .map(|(_, scope)| scope.clone())
+            .map(|(_, scope, _)| scope.clone())
     }
 
     /// Whether some scope has observers, which then need each event's
@@ -104,7 +114,34 @@ impl ThreadHooks {
         self.lock()
             .threads
             .values()
-            .any(|(_, scope)| !scope.hooks.observers.is_empty())
+            .any(|(_, scope, _)| !scope.hooks.observers.is_empty())
+    }
+
+    /// Makes the loop behind `control` remove released scopes.
+    pub(crate) fn attach(&self, control: mpsc::Sender<Control>) {
+        self.lock().control = Some(control);
+    }
+
+    /// The loop ended: releases still queued for it will never be carried
+    /// out, so they are carried out now, and guards dropped from now on
+    /// remove their scopes themselves.
+    pub(crate) fn detach(&self) {
+        let mut scopes = self.lock();
+        scopes.control = None;
+        scopes.threads.retain(|_, (_, _, released)| !*released);
+    }
+
+    /// Removes the scope of `thread_id` if it is still the insertion
+    /// `generation`.
+    pub(crate) fn release(&self, thread_id: &str, generation: u64) {
+        let mut scopes = self.lock();
+        if scopes
+            .threads
+            .get(thread_id)
+            .is_some_and(|(current, _, _)| *current == generation)
+        {
+            scopes.threads.remove(thread_id);
+        }
     }
 
     /// Whether anyone besides this handle can add a scope: when not, the
@@ -116,6 +153,12 @@ impl ThreadHooks {
 
 /// Keeps a thread's scope in its [`ThreadHooks`]; dropping it removes the
 /// scope (unless another insertion replaced it since).
+///
+/// While an approval loop serves the scopes, the removal waits until the
+/// loop's observers and post-tool hooks have seen the events that arrived
+/// before the guard was dropped, so the scope's post-tool hooks see the
+/// last items of a turn that just ended; requests of the thread meanwhile
+/// still run the scope's hooks.
 #[derive(Debug)]
 pub struct ScopeGuard {
     scopes: ThreadHooks,
@@ -133,13 +176,27 @@ impl ScopeGuard {
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
         let mut scopes = self.scopes.lock();
-        if scopes
-            .threads
-            .get(&self.thread_id)
-            .is_some_and(|(generation, _)| *generation == self.generation)
-        {
-            scopes.threads.remove(&self.thread_id);
+        let Scopes {
+            threads, control, ..
+        } = &mut *scopes;
+        let Some(entry) = threads
+            .get_mut(&self.thread_id)
+            .filter(|(generation, _, _)| *generation == self.generation)
+        else {
+            return;
+        };
+        if let Some(control) = control {
+            let release = Control::Release {
+                thread_id: self.thread_id.clone(),
+                generation: self.generation,
+            };
+            // A full queue, or a loop that ended: remove it now.
+            if control.try_send(release).is_ok() {
+                entry.2 = true;
+                return;
+            }
         }
+        threads.remove(&self.thread_id);
     }
 }
 
@@ -164,6 +221,7 @@ pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookCo
         return base.decide(ctx).await;
     };
     let mut outcomes = Vec::new();
+    let mut decider = None;
     for (set, entry) in chain(base, Some(scope), ctx) {
         let ToolHook::Pre(hook) = &entry.hook else {
             continue;
@@ -178,6 +236,7 @@ pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookCo
         let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
         outcomes.push(outcome);
         if decided {
+            decider = Some(entry.name.as_str());
             break;
         }
     }
@@ -186,8 +245,17 @@ pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookCo
         tool = %ctx.tool_name,
         id = %ctx.correlation_id,
         ?decision,
+        hook = decider,
         "hooks decided (with the thread's scope)"
     );
+    // Both sets' logs see the chain's answer: each audits what it was
+    // part of.
+    for set in [base, scope] {
+        set.record_audit(AuditRecord::new(
+            ctx,
+            AuditEntry::tool_decision(&decision, decider),
+        ));
+    }
     decision
 }
 

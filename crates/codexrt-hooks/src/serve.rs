@@ -24,9 +24,10 @@ use codexrt_protocol::types::{
     ToolRequestUserInputResponse,
 };
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::builtin::{AuditEntry, AuditRecord};
 use crate::context::post_tool_context;
 use crate::scope::{self, Scope};
 use crate::tools::call_tool_scoped;
@@ -48,12 +49,54 @@ const TRACKED_FILE_CHANGES: usize = 1024;
 pub struct ApprovalLoop {
     task: JoinHandle<()>,
     report: HookReport,
+    control: mpsc::Sender<Control>,
+}
+
+/// How many control messages (barriers, scope releases) wait for the loop.
+const CONTROL_QUEUE: usize = 256;
+
+/// What the loop is asked besides answering requests. Both are handled
+/// only when no event is waiting, so they come after every event the
+/// runtime had queued when they were sent.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Answer once the observers saw every event queued so far.
+    Barrier(oneshot::Sender<()>),
+    /// Remove a thread's scope once the observers saw every event queued
+    /// so far (see [`ScopeGuard`](crate::ScopeGuard)).
+    Release { thread_id: String, generation: u64 },
+}
+
+/// What the observer task works through, in order.
+enum Work {
+    Event(Arc<RuntimeEvent>),
+    Barrier(oneshot::Sender<()>),
+    Release { thread_id: String, generation: u64 },
 }
 
 impl ApprovalLoop {
     /// The report the hooks' failures go to.
     pub fn report(&self) -> HookReport {
         self.report.clone()
+    }
+
+    /// A future that ends once the observers and post-tool hooks have seen
+    /// every event the runtime had received when it was made (or were cut
+    /// off by their timeouts), or at once when the loop does not observe
+    /// events or has ended. Made now, awaited whenever: for example after
+    /// a turn's `wait`, so that the post-tool hooks have seen its items.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping it changes nothing.
+    pub fn barrier(&self) -> impl Future<Output = ()> + Send + 'static {
+        let control = self.control.clone();
+        async move {
+            let (done, waited) = oneshot::channel();
+            if control.send(Control::Barrier(done)).await.is_ok() {
+                // An error means the loop ended: nothing left to wait for.
+                let _ = waited.await;
+            }
+        }
     }
 
     /// Waits until the loop ends: when the last [`Runtime`] handle is
@@ -157,8 +200,14 @@ impl HookSet {
         let requests = runtime.server_requests().ok_or(HookError::RequestsTaken)?;
         let events = runtime.events();
         let report = self.report();
-        let task = tokio::spawn(run(Arc::new(self), scopes, requests, events));
-        Ok(ApprovalLoop { task, report })
+        let (control, commands) = mpsc::channel(CONTROL_QUEUE);
+        scopes.attach(control.clone());
+        let task = tokio::spawn(run(Arc::new(self), scopes, requests, events, commands));
+        Ok(ApprovalLoop {
+            task,
+            report,
+            control,
+        })
     }
 }
 
@@ -167,6 +216,7 @@ async fn run(
     scopes: ThreadHooks,
     mut requests: ServerRequestReceiver,
     events: Option<EventReceiver>,
+    mut commands: mpsc::Receiver<Control>,
 ) {
     let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
     let mut paths = FilePaths::default();
@@ -174,6 +224,9 @@ async fn run(
     // Scopes may get observers or post-tool hooks later, unless nobody
     // else holds the scopes and so nobody can add one.
     let observe = hooks.observes() || scopes.is_shared();
+    // However the loop ends (the runtime gone, or aborted with its
+    // `ApprovalLoop`), releases it can no longer carry out happen here.
+    let _detach = Detach(scopes.clone());
     let mut observers =
         (events.is_some() && observe).then(|| Observers::start(&hooks, scopes.clone()));
     loop {
@@ -195,6 +248,19 @@ async fn run(
                 continue;
             }
             request = requests.recv() => request,
+            Some(command) = commands.recv() => {
+                let work = match command {
+                    Control::Barrier(done) => Work::Barrier(done),
+                    Control::Release { thread_id, generation } => {
+                        Work::Release { thread_id, generation }
+                    }
+                };
+                match &observers {
+                    Some(observers) => observers.push_control(work),
+                    None => run_control(&scopes, work),
+                }
+                continue;
+            }
         };
         let Some(request) = request else { break };
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
@@ -224,17 +290,47 @@ const OBSERVER_QUEUE: usize = 1024;
 /// The task that shows events to observers and completed tool items to
 /// post-tool hooks, in order, off the approval loop.
 struct Observers {
-    tx: mpsc::Sender<Arc<RuntimeEvent>>,
+    tx: mpsc::Sender<Work>,
     task: JoinHandle<()>,
     dropped: u64,
 }
 
+/// Detaches the scopes from the loop when dropped.
+struct Detach(ThreadHooks);
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        self.0.detach();
+    }
+}
+
+/// Carries out a barrier or a release that no event queue stands before.
+fn run_control(scopes: &ThreadHooks, work: Work) {
+    match work {
+        Work::Barrier(done) => {
+            let _ = done.send(());
+        }
+        Work::Release {
+            thread_id,
+            generation,
+        } => scopes.release(&thread_id, generation),
+        Work::Event(_) => {}
+    }
+}
+
 impl Observers {
     fn start(hooks: &Arc<HookSet>, scopes: ThreadHooks) -> Observers {
-        let (tx, mut rx) = mpsc::channel::<Arc<RuntimeEvent>>(OBSERVER_QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Work>(OBSERVER_QUEUE);
         let hooks = Arc::clone(hooks);
         let task = tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
+            while let Some(work) = rx.recv().await {
+                let event = match work {
+                    Work::Event(event) => event,
+                    control => {
+                        run_control(&scopes, control);
+                        continue;
+                    }
+                };
                 hooks.observe(&event).await;
                 // Finding an event's thread means encoding it: only done
                 // when some scope has observers to show it to.
@@ -269,14 +365,34 @@ impl Observers {
             let lagged = RuntimeEvent::Lagged {
                 dropped: self.dropped,
             };
-            if self.tx.try_send(Arc::new(lagged)).is_err() {
+            if self.tx.try_send(Work::Event(Arc::new(lagged))).is_err() {
                 self.dropped += 1;
                 return;
             }
             self.dropped = 0;
         }
-        if self.tx.try_send(Arc::new(event)).is_err() {
+        if self.tx.try_send(Work::Event(Arc::new(event))).is_err() {
             self.dropped += 1;
+        }
+    }
+
+    /// Queues a barrier or a release behind the events queued so far. It
+    /// must not be lost, so when the queue is full a task of its own waits
+    /// for room (later events may then overtake it, which only makes it
+    /// wait longer); the loop itself never waits.
+    fn push_control(&self, work: Work) {
+        match self.tx.try_send(work) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(work)) => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    // A closed queue drops the barrier's sender, which ends
+                    // its wait; a lost release leaves a scope only until
+                    // its ThreadHooks is dropped.
+                    let _ = tx.send(work).await;
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
@@ -413,19 +529,23 @@ async fn answer(
         }
         PendingServerRequest::McpElicitation(handle) => {
             let params = handle.params();
-            let mut ctx = context(
-                &handle,
-                &mcp_tool_name(&params.server_name, None),
-                &params.thread_id,
-            );
+            let approval = tool_call_approval(params);
+            let tool = mcp_tool_name(&params.server_name, approval.flatten());
+            let mut ctx = context(&handle, &tool, &params.thread_id);
             ctx.turn_id.clone_from(&params.turn_id);
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             let url_mode = matches!(
                 params.kind,
                 McpServerElicitationRequestParamsKind::Url { .. }
             );
-            ctx.phase = Phase::OnElicitation;
-            let answered = scope::answer_elicitation(hooks, scoped(&scope), &ctx).await;
+            // codex's own question before an MCP tool call is a tool use:
+            // only the PreToolUse chain decides it.
+            let answered = if approval.is_some() {
+                None
+            } else {
+                ctx.phase = Phase::OnElicitation;
+                scope::answer_elicitation(hooks, scoped(&scope), &ctx).await
+            };
             let (action, content) = match answered {
                 Some(ElicitationAnswer::Accept { content }) => {
                     (McpServerElicitationAction::Accept, content)
@@ -475,6 +595,17 @@ async fn answer(
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             let answered =
                 scope::answer_user_input(hooks, scoped(&scope), &ctx, &params.questions).await;
+            let verdict = if answered.is_some() {
+                "answered"
+            } else {
+                "unanswered"
+            };
+            for set in [Some(hooks), scoped(&scope)].into_iter().flatten() {
+                set.record_audit(AuditRecord::new(
+                    &ctx,
+                    AuditEntry::decision(verdict, None, None),
+                ));
+            }
             // Nothing answered: dropping the handle sends no input.
             let Some(answers) = answered else { return };
             let answers = answers
@@ -486,6 +617,22 @@ async fn answer(
         // Dropping any other kind sends its safe answer.
         _ => {}
     }
+}
+
+/// Whether an elicitation is codex asking to approve an MCP tool call
+/// (`_meta.codex_approval_kind: "mcp_tool_call"`), and then the tool's
+/// name when codex gives it (`_meta.tool_name`, from 0.169 on).
+fn tool_call_approval(params: &McpServerElicitationRequestParams) -> Option<Option<&str>> {
+    let McpServerElicitationRequestParamsKind::Form {
+        meta: Some(meta), ..
+    } = &params.kind
+    else {
+        return None;
+    };
+    if meta.get("codex_approval_kind").and_then(Value::as_str) != Some("mcp_tool_call") {
+        return None;
+    }
+    Some(meta.get("tool_name").and_then(Value::as_str))
 }
 
 fn scoped(scope: &Option<Scope>) -> Option<&HookSet> {

@@ -10,10 +10,12 @@ use std::future::Future;
 
 use codexrt_core::RuntimeEvent;
 
+use crate::builtin::{AuditEntry, AuditRecord};
 use crate::tools::ToolEntry;
 use crate::{
-    Decision, ElicitationHook, EventObserver, HookContext, HookError, HookIssue, HookOutcome,
-    HookReport, IssueKind, Matcher, Phase, PostToolHook, ToolUseHook, UserInputHook, combine,
+    AuditLog, Blocked, Decision, ElicitationHook, EventObserver, HookContext, HookError, HookIssue,
+    HookOutcome, HookReport, IssueKind, LifecycleHook, Matcher, Phase, Plan, PostToolHook,
+    ToolUseHook, UserInputHook, Verdict, combine,
 };
 
 /// How long a hook may take by default before it counts as failed.
@@ -28,6 +30,7 @@ pub(crate) enum ToolHook {
     Post(Arc<dyn PostToolHook>),
     UserInput(Arc<dyn UserInputHook>),
     Elicitation(Arc<dyn ElicitationHook>),
+    Lifecycle(Arc<dyn LifecycleHook>),
 }
 
 /// A tool hook with its name, [`Matcher`] and timeout, ready to register.
@@ -74,6 +77,14 @@ impl HookEntry {
     /// hooks (see [`ElicitationHook`]).
     pub fn elicitation(name: impl Into<String>, hook: impl ElicitationHook) -> Self {
         HookEntry::with(name.into(), ToolHook::Elicitation(Arc::new(hook)))
+    }
+
+    /// The lifecycle `hook` under `name`: it runs in the six lifecycle
+    /// phases ([`Phase::PreRun`] to [`Phase::PostTurn`]) whose contexts its
+    /// matcher matches; use [`Matcher::phase`] to pick one. Lifecycle
+    /// contexts have an empty tool name, so a tool matcher excludes them.
+    pub fn lifecycle(name: impl Into<String>, hook: impl LifecycleHook) -> Self {
+        HookEntry::with(name.into(), ToolHook::Lifecycle(Arc::new(hook)))
     }
 
     fn with(name: String, hook: ToolHook) -> Self {
@@ -148,6 +159,10 @@ impl ObserverEntry {
 /// (error, timeout, panic) stops the chain with a decline, and when every
 /// hook defers the answer is a decline too: nothing is approved unless a
 /// hook said so. The rule itself is [`combine`].
+///
+/// The same set holds lifecycle hooks, run by [`before`](HookSet::before)
+/// and [`after`](HookSet::after), and may record what it decides in an
+/// [`AuditLog`] ([`audit`](HookSet::audit)).
 #[derive(Debug, Clone)]
 pub struct HookSet {
     pub(crate) hooks: Vec<HookEntry>,
@@ -155,6 +170,7 @@ pub struct HookSet {
     pub(crate) observers: Vec<ObserverEntry>,
     report: HookReport,
     concurrency: usize,
+    audit: Option<AuditLog>,
 }
 
 impl Default for HookSet {
@@ -172,6 +188,7 @@ impl HookSet {
             observers: Vec::new(),
             report: HookReport::default(),
             concurrency: DEFAULT_CONCURRENCY,
+            audit: None,
         }
     }
 
@@ -191,16 +208,47 @@ impl HookSet {
     /// user-input or elicitation hook, or a dynamic tool.
     pub fn serves_requests(&self) -> bool {
         self.has_tools()
-            || self
-                .hooks
-                .iter()
-                .any(|entry| !matches!(entry.hook, ToolHook::Post(_)))
+            || self.hooks.iter().any(|entry| {
+                matches!(
+                    entry.hook,
+                    ToolHook::Pre(_) | ToolHook::UserInput(_) | ToolHook::Elicitation(_)
+                )
+            })
     }
 
-    /// Whether anything here wants the event stream: post-tool hooks or
-    /// observers.
+    /// Records what the set decides in `log` (default: nothing is
+    /// recorded): every PreToolUse answer of [`decide`](HookSet::decide),
+    /// every post-tool result the approval loop sees, and every lifecycle
+    /// verdict or outcome of [`before`](HookSet::before) and
+    /// [`after`](HookSet::after). See [`AuditLog`] for the lines.
+    ///
+    /// Post-tool results come from the event stream, so, like post-tool
+    /// hooks, they are recorded only when the approval loop could take it
+    /// (see [`serve`](HookSet::serve)); with a log set, the loop takes it.
+    pub fn audit(mut self, log: AuditLog) -> Self {
+        self.audit = Some(log);
+        self
+    }
+
+    /// Queues an audit line, when an [`AuditLog`] is set; never waits.
+    pub(crate) fn record_audit(&self, record: AuditRecord) {
+        if let Some(log) = &self.audit {
+            log.record(record);
+        }
+    }
+
+    /// Whether any lifecycle hook is registered.
+    pub fn has_lifecycle_hooks(&self) -> bool {
+        self.hooks
+            .iter()
+            .any(|entry| matches!(entry.hook, ToolHook::Lifecycle(_)))
+    }
+
+    /// Whether anything here wants the event stream: post-tool hooks,
+    /// observers, or an audit log (for post-tool results).
     pub fn observes(&self) -> bool {
-        !self.observers.is_empty()
+        self.audit.is_some()
+            || !self.observers.is_empty()
             || self
                 .hooks
                 .iter()
@@ -232,7 +280,8 @@ impl HookSet {
 
     /// Runs the chain for `ctx` and returns its decision, never
     /// [`Decision::Defer`]. Each hook runs in a task of its own, so a
-    /// panic is caught; failures go to the [`HookReport`].
+    /// panic is caught; failures go to the [`HookReport`], and the answer
+    /// to the [`AuditLog`] when one is set.
     ///
     /// Must be called within a Tokio runtime.
     ///
@@ -240,7 +289,20 @@ impl HookSet {
     /// Dropping the future aborts the hook that is running; nothing is
     /// answered, as nothing is answered by this function.
     pub async fn decide(&self, ctx: &HookContext) -> Decision {
+        let (decision, hook) = self.decide_by(ctx).await;
+        self.record_audit(AuditRecord::new(
+            ctx,
+            AuditEntry::tool_decision(&decision, hook),
+        ));
+        decision
+    }
+
+    /// [`decide`](HookSet::decide) without the audit line, with the name
+    /// of the hook whose decision (or failure) is the answer, `None` when
+    /// no hook decided.
+    pub(crate) async fn decide_by(&self, ctx: &HookContext) -> (Decision, Option<&str>) {
         let mut outcomes = Vec::new();
+        let mut decider = None;
         for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
             let ToolHook::Pre(hook) = &entry.hook else {
                 continue;
@@ -255,6 +317,7 @@ impl HookSet {
             let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
             outcomes.push(outcome);
             if decided {
+                decider = Some(entry.name.as_str());
                 break;
             }
         }
@@ -263,14 +326,160 @@ impl HookSet {
             tool = %ctx.tool_name,
             id = %ctx.correlation_id,
             ?decision,
+            hook = decider,
             "hooks decided"
         );
-        decision
+        (decision, decider)
+    }
+
+    /// Runs the lifecycle hooks matching `ctx`, a context of
+    /// [`Phase::PreRun`], [`Phase::PreSessionStart`] or [`Phase::PreTurn`]
+    /// whose [`plan`](HookContext::plan) is what is about to start, and
+    /// returns the plan to start with.
+    ///
+    /// The hooks run in registration order, each in a task of its own with
+    /// its timeout, and each sees in `ctx.plan` the plan as the hooks
+    /// before it left it (and `cwd`/`model` taken from it, see
+    /// [`HookContext::with_plan`]). [`Verdict::Mutate`] replaces the plan;
+    /// the first [`Verdict::Block`] ends the chain. A missing plan counts
+    /// as [`Plan::new`]. The verdict goes to the [`AuditLog`] when one is
+    /// set: `block`, `mutate` (naming the last hook that changed the plan)
+    /// or `continue`.
+    ///
+    /// Must be called within a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`Blocked`], naming the hook and its reason, when a hook blocks;
+    /// when a hook fails (error, timeout or panic: the reason names which,
+    /// the details go to the [`HookReport`]) — a failure never lets the
+    /// step start; when a hook sets a prompt in a plan that had none (a
+    /// session start has no prompt to change); and when `ctx` is not in a
+    /// pre lifecycle phase (with an empty hook name).
+    ///
+    /// # Cancel safety
+    /// Dropping the future aborts the hook that is running; nothing
+    /// starts, as nothing is started by this function.
+    pub async fn before(&self, ctx: &HookContext) -> Result<Plan, Blocked> {
+        let result = self.run_before(ctx).await;
+        let entry = match &result {
+            Ok((_, None)) => AuditEntry::decision("continue", None, None),
+            Ok((_, Some(hook))) => AuditEntry::decision("mutate", None, Some(hook)),
+            Err(blocked) => {
+                let hook = (!blocked.hook.is_empty()).then_some(blocked.hook.as_str());
+                AuditEntry::decision("block", Some(&blocked.reason), hook)
+            }
+        };
+        self.record_audit(AuditRecord::new(ctx, entry));
+        result.map(|(plan, _)| plan)
+    }
+
+    /// The chain of [`before`](HookSet::before): the final plan and the
+    /// last hook that changed it.
+    async fn run_before(&self, ctx: &HookContext) -> Result<(Plan, Option<&str>), Blocked> {
+        let blocked = |hook: &str, reason: String| Blocked {
+            phase: ctx.phase,
+            hook: hook.to_owned(),
+            reason,
+        };
+        if !ctx.phase.is_pre_lifecycle() {
+            return Err(blocked(
+                "",
+                format!("{} is not a phase before a run, session or turn", ctx.phase),
+            ));
+        }
+        let had_prompt = ctx.plan.as_ref().is_some_and(|plan| plan.prompt.is_some());
+        let mut current = ctx.clone();
+        current.set_plan(ctx.plan.clone().unwrap_or_default());
+        let mut mutated_by = None;
+        for entry in &self.hooks {
+            let ToolHook::Lifecycle(hook) = &entry.hook else {
+                continue;
+            };
+            if !entry.matcher.matches(&current) {
+                continue;
+            }
+            let hook = Arc::clone(hook);
+            let owned = current.clone();
+            let run = async move { hook.on(&owned).await };
+            match self
+                .guarded(&entry.name, entry.timeout, &current, run)
+                .await
+            {
+                Ok(Verdict::Continue) => {}
+                Ok(Verdict::Mutate(plan)) => {
+                    if !had_prompt && plan.prompt.is_some() {
+                        return Err(blocked(
+                            &entry.name,
+                            "set a prompt where there is none to change (a session start \
+                             has no prompt)"
+                                .to_owned(),
+                        ));
+                    }
+                    current.set_plan(plan);
+                    mutated_by = Some(entry.name.as_str());
+                }
+                Ok(Verdict::Block { reason }) => return Err(blocked(&entry.name, reason)),
+                Err(kind) => {
+                    return Err(blocked(&entry.name, format!("the hook failed ({kind})")));
+                }
+            }
+        }
+        Ok((current.plan.unwrap_or_default(), mutated_by))
+    }
+
+    /// Runs the lifecycle hooks matching `ctx`, a context of
+    /// [`Phase::PostRun`], [`Phase::PostSessionStart`] or
+    /// [`Phase::PostTurn`] with its [`outcome`](HookContext::outcome), in
+    /// registration order; their verdicts are ignored and their failures
+    /// go to the [`HookReport`]. The outcome goes to the [`AuditLog`] when
+    /// one is set (status `unknown` without one). A context of another
+    /// phase runs nothing.
+    ///
+    /// Must be called within a Tokio runtime.
+    ///
+    /// # Cancel safety
+    /// Dropping the future aborts the hook that is running.
+    pub async fn after(&self, ctx: &HookContext) {
+        if !ctx.phase.is_post_lifecycle() {
+            tracing::debug!(phase = %ctx.phase, "not a post lifecycle phase; no hook runs");
+            return;
+        }
+        let status = ctx
+            .outcome
+            .as_ref()
+            .map_or("unknown", |outcome| outcome.status.as_str());
+        self.record_audit(AuditRecord::new(
+            ctx,
+            AuditEntry::Result {
+                status: status.to_owned(),
+                exit_code: None,
+                success: status == "completed",
+            },
+        ));
+        for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
+            let ToolHook::Lifecycle(hook) = &entry.hook else {
+                continue;
+            };
+            let hook = Arc::clone(hook);
+            let owned = ctx.clone();
+            let run = async move { hook.on(&owned).await };
+            let _ = self.guarded(&entry.name, entry.timeout, ctx, run).await;
+        }
     }
 
     /// Runs the post-tool hooks matching `ctx` in registration order;
-    /// failures go to the report.
+    /// failures go to the report, the result to the audit log.
     pub(crate) async fn after_tool_use(&self, ctx: &HookContext) {
+        if let Some(result) = &ctx.result {
+            self.record_audit(AuditRecord::new(
+                ctx,
+                AuditEntry::Result {
+                    status: result.status.clone(),
+                    exit_code: result.exit_code,
+                    success: result.success,
+                },
+            ));
+        }
         for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
             let ToolHook::Post(hook) = &entry.hook else {
                 continue;

@@ -14,6 +14,7 @@ use codexrt_protocol::types::{
 };
 use serde_json::Value;
 
+use crate::builtin::{AuditEntry, AuditRecord};
 use crate::{HookContext, HookError, HookIssue, HookSet, IssueKind, Phase};
 
 /// How long a dynamic tool may run by default before its call fails.
@@ -302,6 +303,7 @@ pub(crate) async fn call_tool_scoped(
             message: "no tool of that name is registered".to_owned(),
             correlation_id: call.call_id.clone(),
         });
+        base.record_audit(AuditRecord::new(&ctx, tool_result(false, "unknown")));
         return ToolOutput::failure(format!("unknown tool `{}`", call.tool)).into_response();
     };
     let tool = Arc::clone(&entry.tool);
@@ -313,7 +315,25 @@ pub(crate) async fn call_tool_scoped(
         Err(_) => ToolOutput::failure(format!("tool `{}` failed", entry.name)),
     };
     tracing::debug!(tool = %entry.name, id = %call.call_id, success = output.success(), "tool called");
+    let status = if output.success() {
+        "completed"
+    } else {
+        "failed"
+    };
+    owner.record_audit(AuditRecord::new(
+        &ctx,
+        tool_result(output.success(), status),
+    ));
     output.into_response()
+}
+
+/// The audit line of a tool call's end.
+fn tool_result(success: bool, status: &str) -> AuditEntry {
+    AuditEntry::Result {
+        status: status.to_owned(),
+        exit_code: None,
+        success,
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codexrt_hooks::{
-    Decision, HookContext, HookEntry, HookError, HookReport, HookSet, IssueKind, Matcher, Phase,
-    hook_fn,
+    AuditLog, Decision, HookContext, HookEntry, HookError, HookReport, HookSet, IssueKind, Matcher,
+    Phase, hook_fn,
 };
+use codexrt_testkit::TempDir;
+use serde_json::{Value, json};
 
 fn command(line: &str) -> HookContext {
     HookContext::new(Phase::PreToolUse, "t", "command").with_command(line)
@@ -215,14 +217,20 @@ impl XorShift {
 
 /// Random chains of real hooks (accepting, declining, deferring, failing,
 /// timing out, panicking): the chain approves only when the first hook
-/// that did not defer approved.
+/// that did not defer approved, and the audit log names that hook.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_chains_never_approve_what_no_hook_approved() {
+    let dir = TempDir::new("chain-audit").unwrap();
+    let log = AuditLog::create(dir.path().join("audit.jsonl")).unwrap();
+    let mut audited = Vec::new();
     let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
     for run in 0..300 {
         let len = (rng.next() % 5) as usize;
-        let mut hooks = HookSet::new().report_to(HookReport::new(16));
+        let mut hooks = HookSet::new()
+            .report_to(HookReport::new(16))
+            .audit(log.clone());
         let mut expected = Decision::decline("no hook decided");
+        let mut decider = Value::Null;
         let mut decided = false;
         for index in 0..len {
             let choice = rng.next() % 6;
@@ -256,12 +264,30 @@ async fn random_chains_never_approve_what_no_hook_approved() {
             hooks = hooks.hook(entry);
             if let (false, Some(outcome)) = (decided, outcome) {
                 expected = outcome;
+                decider = json!(format!("h{index}"));
                 decided = true;
             }
         }
         let decision = hooks.decide(&command("ls")).await;
         assert_eq!(decision, expected, "run {run}");
+        let (name, reason) = match &expected {
+            Decision::Accept => ("accept", Value::Null),
+            Decision::Decline { reason } => ("decline", json!(reason)),
+            other => panic!("unexpected {other:?}"),
+        };
+        audited.push(json!({"decision": name, "reason": reason, "hook": decider}));
     }
+    log.flush().await.unwrap();
+    let lines: Vec<Value> = std::fs::read_to_string(log.path())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let line: Value = serde_json::from_str(line).unwrap();
+            json!({"decision": line["decision"], "reason": line["reason"], "hook": line["hook"]})
+        })
+        .collect();
+    assert_eq!(lines, audited);
+    assert_eq!(log.dropped(), 0);
 }
 
 fn failed(kind: IssueKind) -> Decision {

@@ -5,10 +5,14 @@
 // Helpers outside `#[test]` functions fail the test the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+mod audit;
 mod chain;
+mod lifecycle;
 mod observe;
 mod real_codex;
 mod real_codex_requests;
 mod requests;
+mod rules;
 mod scope;
 mod serve;
+mod shell;

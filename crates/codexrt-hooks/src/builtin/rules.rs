@@ -1,0 +1,133 @@
+//! [`CommandRules`] and [`PathRules`]: allow and deny lists of [`glob`]
+//! patterns as ready-made PreToolUse hooks.
+
+use async_trait::async_trait;
+
+use crate::{Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, ToolUseHook, glob};
+
+/// Allow and deny lists for command lines, as a [`ToolUseHook`].
+///
+/// For the tool [`TOOL_COMMAND`]: when the command line matches any deny
+/// pattern the answer is a decline whose reason names the pattern; else,
+/// when it matches any allow pattern, an accept; else the hook defers. Deny
+/// wins whatever the order the rules were added in. A command whose line
+/// is unknown, and every other tool, is deferred. Patterns are [`glob`]s
+/// on the whole command line, such as `git status*`.
+///
+/// ```
+/// use codexrt_hooks::{CommandRules, HookEntry, HookSet};
+///
+/// let hooks = HookSet::new().hook(HookEntry::new(
+///     "commands",
+///     CommandRules::new().allow("git *").deny("git push*--force*"),
+/// ));
+/// # drop(hooks);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandRules {
+    allow: Vec<String>,
+    deny: Vec<String>,
+}
+
+impl CommandRules {
+    /// No rules: every command is deferred.
+    pub fn new() -> Self {
+        CommandRules::default()
+    }
+
+    /// Accepts command lines matching `pattern`, unless a deny rule matches
+    /// (default: none).
+    pub fn allow(mut self, pattern: impl Into<String>) -> Self {
+        self.allow.push(pattern.into());
+        self
+    }
+
+    /// Declines command lines matching `pattern` (default: none).
+    pub fn deny(mut self, pattern: impl Into<String>) -> Self {
+        self.deny.push(pattern.into());
+        self
+    }
+
+    /// The decision for `ctx`, as [`ToolUseHook::decide`] returns it.
+    pub fn check(&self, ctx: &HookContext) -> Decision {
+        if ctx.tool_name != TOOL_COMMAND {
+            return Decision::Defer;
+        }
+        let Some(command) = ctx.command.as_deref() else {
+            return Decision::Defer;
+        };
+        if let Some(rule) = self.deny.iter().find(|rule| glob(rule, command)) {
+            return Decision::decline(format!("the command matches the deny rule `{rule}`"));
+        }
+        if self.allow.iter().any(|rule| glob(rule, command)) {
+            return Decision::Accept;
+        }
+        Decision::Defer
+    }
+}
+
+#[async_trait]
+impl ToolUseHook for CommandRules {
+    async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
+        Ok(self.check(ctx))
+    }
+}
+
+/// Allow and deny lists for changed paths, as a [`ToolUseHook`].
+///
+/// For the tool [`TOOL_FILE_CHANGE`]: when any changed path matches a deny
+/// pattern the answer is a decline naming the path and the pattern; else,
+/// when there is at least one path and every path matches some allow
+/// pattern, an accept; else the hook defers. A file change whose paths are
+/// unknown (see the crate docs) is deferred, and so is every other tool.
+/// Patterns are [`glob`]s on the whole path as codex sends it (usually
+/// absolute), so `*/src/*.rs` rather than `src/*.rs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathRules {
+    allow: Vec<String>,
+    deny: Vec<String>,
+}
+
+impl PathRules {
+    /// No rules: every file change is deferred.
+    pub fn new() -> Self {
+        PathRules::default()
+    }
+
+    /// Accepts changes whose paths all match some allow pattern, unless a
+    /// deny rule matches (default: none).
+    pub fn allow(mut self, pattern: impl Into<String>) -> Self {
+        self.allow.push(pattern.into());
+        self
+    }
+
+    /// Declines changes where any path matches `pattern` (default: none).
+    pub fn deny(mut self, pattern: impl Into<String>) -> Self {
+        self.deny.push(pattern.into());
+        self
+    }
+
+    /// The decision for `ctx`, as [`ToolUseHook::decide`] returns it.
+    pub fn check(&self, ctx: &HookContext) -> Decision {
+        if ctx.tool_name != TOOL_FILE_CHANGE || ctx.paths.is_empty() {
+            return Decision::Defer;
+        }
+        for path in &ctx.paths {
+            if let Some(rule) = self.deny.iter().find(|rule| glob(rule, path)) {
+                return Decision::decline(format!("`{path}` matches the deny rule `{rule}`"));
+            }
+        }
+        let allowed = |path: &String| self.allow.iter().any(|rule| glob(rule, path));
+        if ctx.paths.iter().all(allowed) {
+            return Decision::Accept;
+        }
+        Decision::Defer
+    }
+}
+
+#[async_trait]
+impl ToolUseHook for PathRules {
+    async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
+        Ok(self.check(ctx))
+    }
+}
