@@ -5,10 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use codexrt_core::Runtime;
+use codexrt_hooks::{HookReport, Phase};
+use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection};
 
-use crate::profile::absolute_dir;
+use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
+use crate::profile::{absolute_dir, turn_start};
 use crate::run::{conclude, start_turn};
+use crate::session::SessionKind;
 use crate::{
     ClientConfig, ClientError, PromptRunError, PromptRunParams, PromptRunResult, RunProfile,
     Session, SessionConfig, Threads,
@@ -24,6 +28,7 @@ use crate::{
 pub struct Client {
     runtime: Runtime,
     config: Arc<ClientConfig>,
+    hooks: Arc<ClientHooks>,
 }
 
 impl Client {
@@ -56,7 +61,7 @@ impl Client {
     /// killed, not shut down gracefully.
     pub async fn connect(config: ClientConfig) -> Result<Client, ClientError> {
         let runtime = Runtime::spawn(config.runtime_config()).await?;
-        Ok(Client::from_parts(runtime, config))
+        Client::from_parts(runtime, config)
     }
 
     /// Runs the handshake over a connection of any transport (a WebSocket,
@@ -73,14 +78,31 @@ impl Client {
         config: ClientConfig,
     ) -> Result<Client, ClientError> {
         let runtime = Runtime::connect(connection, config.runtime_config()).await?;
-        Ok(Client::from_parts(runtime, config))
+        Client::from_parts(runtime, config)
     }
 
-    fn from_parts(runtime: Runtime, config: ClientConfig) -> Client {
-        Client {
+    fn from_parts(runtime: Runtime, config: ClientConfig) -> Result<Client, ClientError> {
+        let hooks = ClientHooks::new(config.hook_set().clone());
+        // The client's own hooks start the approval loop at once, so
+        // nothing codex asks before the first run escapes them.
+        hooks.start(&runtime, None)?;
+        Ok(Client {
             runtime,
             config: Arc::new(config),
-        }
+            hooks: Arc::new(hooks),
+        })
+    }
+
+    pub(crate) fn hooks(&self) -> &ClientHooks {
+        &self.hooks
+    }
+
+    /// The report of the client's hooks
+    /// ([`ClientConfig::hooks`](crate::ClientConfig::hooks)): their errors,
+    /// timeouts and panics. Hooks of a profile or session report to their
+    /// own [`HookSet::report`](codexrt_hooks::HookSet::report).
+    pub fn hook_report(&self) -> HookReport {
+        self.hooks.report()
     }
 
     /// The runtime underneath: typed calls of any method, the server's
@@ -136,54 +158,102 @@ impl Client {
     /// Starts a thread (`thread/start`), runs one turn (`turn/start`) and
     /// waits for it to end. `Ok` means the turn completed.
     ///
+    /// Hooks run around it (see the crate's [Hooks](crate#hooks)): PreRun
+    /// before the thread starts, PreTurn before the turn, PostTurn and
+    /// PostRun after it ended.
+    ///
     /// # Errors
     /// [`PromptRunError::EmptyPrompt`] (nothing sent);
+    /// [`PromptRunError::Blocked`] when a PreRun or PreTurn hook blocked
+    /// the run (PreRun: nothing sent);
     /// [`PromptRunError::Failed`] and [`PromptRunError::Interrupted`] with
     /// what the turn produced; [`PromptRunError::TimedOut`] after the
     /// profile's timeout (the turn is asked to stop);
-    /// [`PromptRunError::Client`] when a call fails or the connection dies.
+    /// [`PromptRunError::Client`] when a call fails or the connection dies,
+    /// or the hooks cannot start (the server's requests were taken).
     ///
     /// # Cancel safety
     /// Not cancel safe: a turn already started keeps running on the
-    /// server when the future is dropped.
+    /// server when the future is dropped, and the post hooks do not run.
     pub async fn run_with(
         &self,
         params: PromptRunParams,
     ) -> Result<PromptRunResult, PromptRunError> {
-        let (cwd, prompt, profile) = params.into_parts();
-        let input = profile.input(prompt)?;
-        let cwd = absolute_dir(&cwd)?;
-        let thread = self
-            .runtime
-            .call(profile.thread_start(cwd))
-            .await
-            .map_err(ClientError::from)?;
+        let (cwd, prompt, mut profile) = params.into_parts();
+        let extra = profile.shared_hooks();
+        self.hooks.start(&self.runtime, extra.as_deref())?;
+        let id = correlation_id("run");
+        let plan = profile.plan(Some(prompt), absolute_dir(&cwd)?);
+        let ctx = lifecycle_context(Phase::PreRun, "", &id, &plan);
+        let plan = self.hooks.before(extra.as_deref(), ctx).await?;
+        profile.apply(&plan);
+        let cwd = absolute_dir(plan.cwd.as_deref().map_or(cwd.as_path(), Path::new))?;
+        // Blank prompts fail before anything is sent.
+        profile.input(plan.prompt.clone().unwrap_or_default(), &[])?;
+
+        let start = ThreadStartParams {
+            dynamic_tools: self.hooks.tool_specs(extra.as_deref()),
+            ..profile.thread_start(cwd)
+        };
+        let thread = self.runtime.call(start).await.map_err(ClientError::from)?;
+        let thread_id = thread.thread.id;
+        let _scope = self
+            .hooks
+            .scope(&thread_id, extra.clone(), plan.model.clone());
+        let result = self
+            .run_turn(&thread_id, &profile, &plan, extra.clone())
+            .await;
+
+        let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
+        ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
+        let ctx = ctx.with_outcome(run_outcome(&result));
+        self.hooks.after(extra.as_deref(), &ctx).await;
+        result
+    }
+
+    /// The turn of a run, between its PreTurn and PostTurn hooks.
+    async fn run_turn(
+        &self,
+        thread_id: &str,
+        profile: &RunProfile,
+        thread_plan: &codexrt_hooks::Plan,
+        extra: Option<Arc<codexrt_hooks::HookSet>>,
+    ) -> Result<PromptRunResult, PromptRunError> {
+        let turn_id = correlation_id("turn");
+        let ctx = lifecycle_context(Phase::PreTurn, thread_id, &turn_id, thread_plan);
+        let plan = self.hooks.before(extra.as_deref(), ctx).await?;
+        let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
         let timeout = profile.timeout_or(self.config.turn_timeout_limit());
-        let params = profile.turn_start(thread.thread.id, input);
+        let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
         let turn = start_turn(&self.runtime, params, timeout).await?;
-        conclude(turn.handle.wait().await, turn.sent_at)
+        let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
+        ctx.turn_id = Some(turn.handle.turn_id().to_owned());
+        let post = PostTurn::new(self.clone(), extra, ctx);
+        let result = conclude(turn.handle.wait().await, turn.sent_at);
+        post.run(run_outcome(&result)).await;
+        result
     }
 
     /// Starts a new thread (`thread/start`) for a conversation of several
-    /// prompts.
+    /// prompts. PreSessionStart hooks run before (they may change the
+    /// session's settings or block it), PostSessionStart hooks after.
     ///
     /// # Errors
     /// [`ClientError::CurrentDir`] when a relative `cwd` cannot be
-    /// resolved; [`ClientError::Runtime`] when the call fails.
+    /// resolved; [`ClientError::Blocked`] when a PreSessionStart hook
+    /// blocked the session (nothing sent); [`ClientError::Hooks`] when the
+    /// hooks cannot start; [`ClientError::Runtime`] when the call fails.
     ///
     /// # Cancel safety
     /// Not cancel safe: the thread may have started on the server.
     pub async fn start_session(&self, config: SessionConfig) -> Result<Session, ClientError> {
-        let cwd = absolute_dir(config.cwd())?;
-        let started = self
-            .runtime
-            .call(config.profile().thread_start(cwd))
-            .await?;
-        Ok(Session::new(self.clone(), started.thread.id, config))
+        Session::open(self.clone(), SessionKind::Start, config).await
     }
 
     /// Resumes a stored thread (`thread/resume`) with the settings of
-    /// `config`; the conversation so far stays the model's context.
+    /// `config`; the conversation so far stays the model's context. The
+    /// session hooks run as for [`Client::start_session`]. Dynamic tools
+    /// are declared when a thread starts, not when it resumes.
     ///
     /// # Errors
     /// As for [`Client::start_session`].
@@ -195,10 +265,7 @@ impl Client {
         thread_id: impl Into<String>,
         config: SessionConfig,
     ) -> Result<Session, ClientError> {
-        let cwd = absolute_dir(config.cwd())?;
-        let params = config.profile().thread_resume(thread_id.into(), cwd);
-        let resumed = self.runtime.call(params).await?;
-        Ok(Session::new(self.clone(), resumed.thread.id, config))
+        Session::open(self.clone(), SessionKind::Resume(thread_id.into()), config).await
     }
 
     /// Shuts codex down: server requests still waiting are declined, then

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codexrt_core::{CompatibilityGuard, RuntimeConfig};
+use codexrt_hooks::HookSet;
 use codexrt_transport::EnvPolicy;
 
 /// Settings of a [`Client`](crate::Client).
@@ -29,6 +30,7 @@ pub struct ClientConfig {
     // the facade adds only what is its own.
     runtime: RuntimeConfig,
     turn_timeout: Duration,
+    hooks: HookSet,
 }
 
 impl Default for ClientConfig {
@@ -50,6 +52,7 @@ impl ClientConfig {
         ClientConfig {
             runtime: RuntimeConfig::new("codexrt", env!("CARGO_PKG_VERSION")),
             turn_timeout: Self::DEFAULT_TURN_TIMEOUT,
+            hooks: HookSet::new(),
         }
     }
 
@@ -164,6 +167,23 @@ impl ClientConfig {
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.runtime = self.runtime.shutdown_grace(grace);
         self
+    }
+
+    /// The client's hooks: they apply to every run and session, before
+    /// the hooks of a [`RunProfile`](crate::RunProfile) or
+    /// [`SessionConfig`](crate::SessionConfig). When they answer server
+    /// requests, declare tools or watch events, the client starts its
+    /// approval loop as it connects (see the crate's [Hooks](crate#hooks)).
+    /// The default is none.
+    #[must_use]
+    pub fn hooks(mut self, hooks: HookSet) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The client's hooks.
+    pub fn hook_set(&self) -> &HookSet {
+        &self.hooks
     }
 
     /// The client name sent in `initialize`.

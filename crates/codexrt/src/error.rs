@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codexrt_core::CoreError;
+use codexrt_hooks::{Blocked, HookError};
 use codexrt_protocol::types::TurnError;
 use codexrt_transport::TransportError;
 use semver::Version;
@@ -64,9 +65,24 @@ pub enum ClientError {
         /// The session's thread.
         thread_id: String,
     },
+    /// A pre hook (PreSessionStart, or PreRun / PreTurn reached through a
+    /// call that returns this type) blocked what was asked, or failed; the
+    /// reason is the hook's, or names the failure.
+    #[error(transparent)]
+    Blocked(#[from] Blocked),
+    /// The hooks could not start: someone else took the runtime's server
+    /// requests ([`HookError::RequestsTaken`]).
+    #[error("the hooks cannot start")]
+    Hooks(#[source] HookError),
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),
+}
+
+impl From<HookError> for ClientError {
+    fn from(error: HookError) -> Self {
+        ClientError::Hooks(error)
+    }
 }
 
 impl ClientError {
@@ -149,6 +165,10 @@ pub enum PromptRunError {
         /// What the turn produced.
         result: Box<PromptRunResult>,
     },
+    /// A PreRun or PreTurn hook blocked the prompt, or failed; nothing of
+    /// the blocked step was sent.
+    #[error(transparent)]
+    Blocked(#[from] Blocked),
     /// Starting the thread or the turn, or waiting for it, failed.
     #[error(transparent)]
     Client(#[from] ClientError),

@@ -71,12 +71,12 @@
 //!   [`SessionConfig`] sets another [`SandboxMode`](protocol::types::SandboxMode),
 //!   whatever codex's own configuration says.
 //! - **Approvals: declined unless you answer.** The approval policy is left
-//!   to codex's configuration unless set. The facade never answers the
-//!   server's requests itself: an approval, permission request, question or
-//!   tool call gets the runtime's safe answer (decline, grant nothing, no
-//!   input, a failed call) when nobody took
-//!   [`Runtime::server_requests`] (at once) or a taken request is not
-//!   answered within the server-request deadline.
+//!   to codex's configuration unless set. The facade answers the server's
+//!   requests only through hooks you registered (see [Hooks](#hooks)): an
+//!   approval, permission request, question or tool call no hook answers
+//!   gets the runtime's safe answer (decline, grant nothing, no input, a
+//!   failed call), at once when nobody took [`Runtime::server_requests`],
+//!   else when it is not answered within the server-request deadline.
 //! - **Finite time limits:** a turn 10 minutes
 //!   ([`ClientConfig::DEFAULT_TURN_TIMEOUT`], then it is interrupted and
 //!   reported as [`PromptRunError::TimedOut`]); a request 60 s; a server
@@ -91,14 +91,61 @@
 //!
 //! # Hooks
 //!
-//! Policy hooks (answering approvals by rule, dynamic tools) will come from
-//! the `codexrt-hooks` crate between the runtime and this facade; until it
-//! exists, [`ClientConfig`] has no hooks setting, and requests are answered
-//! through [`Runtime::server_requests`].
+//! Policy and integrations go in [`HookSet`]s from the [`hooks`] crate:
+//! lifecycle hooks, tool-use hooks, user-input and elicitation hooks,
+//! event observers and dynamic tools. There are three places for them:
+//!
+//! - [`ClientConfig::hooks`] — for everything the client runs;
+//! - [`RunProfile::hooks`] — for the thread of each run with that profile;
+//! - [`SessionConfig::hooks`] — for the session's thread (and its forks).
+//!
+//! Where both apply, the client's hooks come first: a chain is the
+//! client's matching hooks in registration order, then the profile's or
+//! session's, and the first hook that blocks or decides wins.
+//!
+//! **Lifecycle.** [`Client::run_with`] runs PreRun, then (after
+//! `thread/start`) PreTurn, and once the turn ended PostTurn and PostRun;
+//! [`Client::start_session`], [`Client::resume_session`] and
+//! [`Session::fork`] run PreSessionStart and PostSessionStart; every
+//! [`Session::ask`] and [`Session::ask_stream`] runs PreTurn and PostTurn.
+//! A pre hook sees the [`Plan`](hooks::Plan) — prompt (none before a
+//! session starts), model, reasoning effort, working directory, sandbox,
+//! approval policy, output schema, extra context — and may change it or
+//! block; a block, or a pre hook that fails, ends the call with
+//! [`PromptRunError::Blocked`] or [`ClientError::Blocked`] before the step
+//! is sent. What PreRun and PreSessionStart change goes into
+//! `thread/start`; what PreTurn changes goes into that `turn/start`, where
+//! codex keeps a new model, working directory, approval policy or sandbox
+//! for the thread's later turns. Extra context is sent as text after the
+//! prompt. Post hooks see the outcome; PostTurn runs after the post-tool
+//! hooks saw the turn's last items, and before the call returns.
+//!
+//! **Approval loop.** When some hook answers server requests (PreToolUse,
+//! user input, elicitation), declares a tool, or watches events, the
+//! client takes [`Runtime::server_requests`] once and answers them through
+//! the hooks for as long as it lives: at connect time for the client's own
+//! hooks, else at the first run or session whose hooks need it. From then
+//! on, requests nobody's hook decides get their safe answer, as before;
+//! taking the server requests yourself as well fails with
+//! [`ClientError::Hooks`]. codex asks for approval only as its approval
+//! policy says: set [`RunProfile::approval_policy`] (for example
+//! `untrusted`) for PreToolUse hooks to see every non-trivial command.
+//!
+//! **Dynamic tools.** The tools of the client's and the profile's or
+//! session's hooks are declared in `thread/start` (`dynamicTools`, an
+//! experimental field: the client needs
+//! [`ClientConfig::enable_experimental_api`], or the start is refused
+//! locally with [`CoreError::ExperimentalApiRequired`]). Resumed threads
+//! keep what codex stored; their calls are still answered.
+//!
+//! Hook failures (errors, timeouts, panics) never approve anything; they
+//! are collected in [`Client::hook_report`] (the client's hooks) and in
+//! each [`HookSet::report`] of a profile or session.
 
 mod client;
 mod config;
 mod error;
+mod policy;
 mod profile;
 mod run;
 mod session;
@@ -115,8 +162,13 @@ pub use stream::{AskStream, SessionEvent};
 pub use threads::Threads;
 
 pub use codexrt_core::{
-    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamKind, StreamedText, TurnTimings,
+    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamKind, StreamedText, TurnOptions,
+    TurnTimings,
 };
+/// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
+/// dynamic tools.
+pub use codexrt_hooks as hooks;
+pub use codexrt_hooks::{Blocked, HookSet};
 /// The typed wire protocol: params, responses, items and notifications.
 pub use codexrt_protocol as protocol;
 pub use codexrt_transport::{CloseReport, Connection, EnvPolicy};

@@ -3,11 +3,13 @@
 //! `thread/fork` and `turn/start` params.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use codexrt_hooks::{HookSet, Plan};
 use codexrt_protocol::types::{
-    AskForApproval, ReasoningEffort, SandboxMode, ThreadForkParams, ThreadResumeParams,
-    ThreadStartParams, TurnStartParams, UserInput, UserInputImage,
+    AskForApproval, ReasoningEffort, SandboxMode, SandboxPolicy, ThreadForkParams,
+    ThreadResumeParams, ThreadStartParams, TurnStartParams, UserInput, UserInputImage,
 };
 use serde_json::Value;
 
@@ -36,7 +38,7 @@ use crate::{ClientError, PromptRunError};
 ///     .local_image("screenshot.png");
 /// # let _ = profile;
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct RunProfile {
     model: Option<String>,
     effort: Option<ReasoningEffort>,
@@ -45,6 +47,9 @@ pub struct RunProfile {
     timeout: Option<Duration>,
     output_schema: Option<Value>,
     attachments: Vec<UserInput>,
+    /// Texts sent after the prompt, put there by lifecycle hooks.
+    extra_context: Vec<String>,
+    hooks: Option<Arc<HookSet>>,
 }
 
 impl RunProfile {
@@ -140,17 +145,71 @@ impl RunProfile {
         &self.attachments
     }
 
+    /// Hooks for what runs with this profile, after the client's own
+    /// ([`ClientConfig::hooks`](crate::ClientConfig::hooks)): lifecycle
+    /// hooks, tool-use hooks and dynamic tools that apply only to the
+    /// threads this profile starts. The default is none. See the crate's
+    /// [Hooks](crate#hooks) section.
+    #[must_use]
+    pub fn hooks(mut self, hooks: HookSet) -> Self {
+        self.hooks = Some(Arc::new(hooks));
+        self
+    }
+
+    /// The hooks set with [`RunProfile::hooks`], if any.
+    pub fn hook_set(&self) -> Option<&HookSet> {
+        self.hooks.as_deref()
+    }
+
+    pub(crate) fn shared_hooks(&self) -> Option<Arc<HookSet>> {
+        self.hooks.clone()
+    }
+
+    /// What lifecycle hooks see and may change: this profile's settings,
+    /// `prompt` (none before a session starts) and the working directory.
+    pub(crate) fn plan(&self, prompt: Option<String>, cwd: String) -> Plan {
+        let mut plan = Plan::default();
+        plan.prompt = prompt;
+        plan.model.clone_from(&self.model);
+        plan.effort.clone_from(&self.effort);
+        plan.cwd = Some(cwd);
+        plan.sandbox = Some(self.sandbox_or_default());
+        plan.approval_policy.clone_from(&self.approval_policy);
+        plan.output_schema.clone_from(&self.output_schema);
+        plan.extra_context.clone_from(&self.extra_context);
+        plan
+    }
+
+    /// Takes over the settings of a `plan` the hooks returned (everything
+    /// but the prompt and the working directory, which the caller keeps).
+    pub(crate) fn apply(&mut self, plan: &Plan) {
+        self.model.clone_from(&plan.model);
+        self.effort.clone_from(&plan.effort);
+        self.sandbox.clone_from(&plan.sandbox);
+        self.approval_policy.clone_from(&plan.approval_policy);
+        self.output_schema.clone_from(&plan.output_schema);
+        self.extra_context.clone_from(&plan.extra_context);
+    }
+
     pub(crate) fn timeout_or(&self, default: Duration) -> Duration {
         self.timeout.unwrap_or(default)
     }
 
-    /// The `input` of `turn/start`: the prompt (when not blank), then the
-    /// attachments.
-    pub(crate) fn input(&self, prompt: String) -> Result<Vec<UserInput>, PromptRunError> {
-        let mut input = Vec::with_capacity(1 + self.attachments.len());
+    /// The `input` of `turn/start`: the prompt (when not blank), the
+    /// hooks' extra context, then the attachments.
+    pub(crate) fn input(
+        &self,
+        prompt: String,
+        extra_context: &[String],
+    ) -> Result<Vec<UserInput>, PromptRunError> {
+        let mut input = Vec::with_capacity(1 + extra_context.len() + self.attachments.len());
         if !prompt.trim().is_empty() {
             input.push(text_input(prompt));
         }
+        if input.is_empty() && self.attachments.is_empty() {
+            return Err(PromptRunError::EmptyPrompt);
+        }
+        input.extend(extra_context.iter().cloned().map(text_input));
         input.extend(self.attachments.iter().cloned());
         if input.is_empty() {
             return Err(PromptRunError::EmptyPrompt);
@@ -193,16 +252,52 @@ impl RunProfile {
             ..ThreadForkParams::default()
         }
     }
+}
 
-    pub(crate) fn turn_start(&self, thread_id: String, input: Vec<UserInput>) -> TurnStartParams {
-        TurnStartParams {
-            thread_id,
-            input,
-            effort: self.effort.clone(),
-            output_schema: self.output_schema.clone(),
-            ..TurnStartParams::default()
-        }
+/// The `turn/start` of `plan` in a thread that started with `thread`: the
+/// effort and output schema of the plan, and the model, working directory,
+/// approval policy and sandbox only where a hook changed them (codex keeps
+/// such overrides for the thread's later turns). A setting a hook removed
+/// cannot be removed from a running thread and stays as it was.
+pub(crate) fn turn_start(
+    thread_id: String,
+    input: Vec<UserInput>,
+    thread: &Plan,
+    plan: &Plan,
+) -> TurnStartParams {
+    fn changed<T: Clone + PartialEq>(thread: &Option<T>, turn: &Option<T>) -> Option<T> {
+        if thread == turn { None } else { turn.clone() }
     }
+    TurnStartParams {
+        thread_id,
+        input,
+        effort: plan.effort.clone(),
+        output_schema: plan.output_schema.clone(),
+        model: changed(&thread.model, &plan.model),
+        cwd: changed(&thread.cwd, &plan.cwd),
+        approval_policy: changed(&thread.approval_policy, &plan.approval_policy),
+        sandbox_policy: changed(&thread.sandbox, &plan.sandbox).and_then(sandbox_policy),
+        ..TurnStartParams::default()
+    }
+}
+
+/// The turn-level policy of a thread-level sandbox mode, with codex's
+/// defaults for everything the mode does not say; `None` for a mode this
+/// version does not know, which has no policy to send.
+fn sandbox_policy(mode: SandboxMode) -> Option<SandboxPolicy> {
+    Some(match mode {
+        SandboxMode::ReadOnly => SandboxPolicy::ReadOnly {
+            network_access: None,
+        },
+        SandboxMode::WorkspaceWrite => SandboxPolicy::WorkspaceWrite {
+            exclude_slash_tmp: None,
+            exclude_tmpdir_env_var: None,
+            network_access: None,
+            writable_roots: None,
+        },
+        SandboxMode::DangerFullAccess => SandboxPolicy::DangerFullAccess,
+        _ => return None,
+    })
 }
 
 /// A text input without text elements.
@@ -232,7 +327,7 @@ pub(crate) fn absolute_dir(dir: &Path) -> Result<String, ClientError> {
 ///     .sandbox(SandboxMode::WorkspaceWrite);
 /// # let _ = config;
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     cwd: PathBuf,
     profile: RunProfile,
@@ -298,7 +393,31 @@ impl SessionConfig {
         self
     }
 
+    /// As [`RunProfile::hooks`]: hooks for this session's thread only,
+    /// after the client's own. The default is none.
+    #[must_use]
+    pub fn hooks(mut self, hooks: HookSet) -> Self {
+        self.profile = self.profile.hooks(hooks);
+        self
+    }
+
+    /// The hooks set with [`SessionConfig::hooks`], if any.
+    pub fn hook_set(&self) -> Option<&HookSet> {
+        self.profile.hook_set()
+    }
+
     pub(crate) fn profile(&self) -> &RunProfile {
         &self.profile
     }
+
+    /// Takes over what a PreSessionStart hook changed.
+    pub(crate) fn apply(&mut self, plan: &Plan) {
+        self.profile.apply(plan);
+        if let Some(cwd) = &plan.cwd {
+            self.cwd = PathBuf::from(cwd);
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,7 @@ use crate::{ClientError, PromptRunError, RunProfile};
 ///     .profile(RunProfile::new().model("gpt-5"));
 /// # let _ = params;
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PromptRunParams {
     cwd: PathBuf,
     prompt: String,

@@ -3,14 +3,27 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use codexrt_hooks::{Phase, Plan, ScopeGuard};
 use codexrt_protocol::types::{
-    Thread, ThreadReadParams, ThreadUnsubscribeParams, ThreadUnsubscribeStatus,
+    Thread, ThreadReadParams, ThreadStartParams, ThreadUnsubscribeParams, ThreadUnsubscribeStatus,
     TurnInterruptParams, TurnSteerParams,
 };
 
-use crate::profile::{absolute_dir, text_input};
+use crate::policy::{PostTurn, correlation_id, lifecycle_context, run_outcome};
+use crate::profile::{absolute_dir, text_input, turn_start};
 use crate::run::{StartedTurn, conclude, start_turn};
 use crate::{AskStream, Client, ClientError, PromptRunError, PromptRunResult, SessionConfig};
+
+/// How a session gets its thread.
+#[derive(Debug)]
+pub(crate) enum SessionKind {
+    /// `thread/start`.
+    Start,
+    /// `thread/resume` of this thread.
+    Resume(String),
+    /// `thread/fork` of this thread.
+    Fork(String),
+}
 
 /// A conversation on one thread, from [`Client::start_session`],
 /// [`Client::resume_session`] or [`Session::fork`]. Every ask is a turn of
@@ -30,6 +43,12 @@ struct Inner {
     config: SessionConfig,
     /// The turn an ask is waiting for, if any.
     running: Mutex<Option<String>>,
+    /// The thread's settings as the hooks see them before each turn: the
+    /// session's, with what PreSessionStart and earlier PreTurn hooks
+    /// changed for good.
+    plan: Mutex<Plan>,
+    /// Keeps the session's hooks in charge of its thread.
+    _scope: Option<ScopeGuard>,
 }
 
 /// Marks a turn as the session's running one until dropped, so that a
@@ -55,15 +74,59 @@ impl Drop for RunningTurn {
 }
 
 impl Session {
-    pub(crate) fn new(client: Client, thread_id: String, config: SessionConfig) -> Session {
-        Session {
+    /// Runs PreSessionStart, gets the thread as `kind` says, puts the
+    /// session's hooks in charge of it and runs PostSessionStart.
+    pub(crate) async fn open(
+        client: Client,
+        kind: SessionKind,
+        mut config: SessionConfig,
+    ) -> Result<Session, ClientError> {
+        let extra = config.profile().shared_hooks();
+        let hooks = client.hooks();
+        hooks.start(client.runtime(), extra.as_deref())?;
+        let id = correlation_id("session");
+        let known = match &kind {
+            SessionKind::Start => "",
+            SessionKind::Resume(thread_id) | SessionKind::Fork(thread_id) => thread_id,
+        };
+        let plan = config.profile().plan(None, absolute_dir(config.cwd())?);
+        let ctx = lifecycle_context(Phase::PreSessionStart, known, &id, &plan);
+        let mut plan = hooks.before(extra.as_deref(), ctx).await?;
+        config.apply(&plan);
+        let cwd = absolute_dir(config.cwd())?;
+        plan.cwd = Some(cwd.clone());
+        let profile = config.profile();
+        let runtime = client.runtime();
+        let thread_id = match kind {
+            SessionKind::Start => {
+                let params = ThreadStartParams {
+                    dynamic_tools: hooks.tool_specs(extra.as_deref()),
+                    ..profile.thread_start(cwd)
+                };
+                runtime.call(params).await?.thread.id
+            }
+            SessionKind::Resume(thread_id) => {
+                let params = profile.thread_resume(thread_id, cwd);
+                runtime.call(params).await?.thread.id
+            }
+            SessionKind::Fork(thread_id) => {
+                let params = profile.thread_fork(thread_id, cwd);
+                runtime.call(params).await?.thread.id
+            }
+        };
+        let scope = hooks.scope(&thread_id, extra.clone(), plan.model.clone());
+        let ctx = lifecycle_context(Phase::PostSessionStart, &thread_id, &id, &plan);
+        hooks.after(extra.as_deref(), &ctx).await;
+        Ok(Session {
             inner: Arc::new(Inner {
                 client,
                 thread_id,
                 config,
                 running: Mutex::new(None),
+                plan: Mutex::new(plan),
+                _scope: scope,
             }),
-        }
+        })
     }
 
     /// The session's thread.
@@ -95,10 +158,12 @@ impl Session {
     /// Not cancel safe: a turn already started keeps running on the server
     /// when the future is dropped; [`Session::running_turn`] forgets it.
     pub async fn ask(&self, prompt: impl Into<String>) -> Result<PromptRunResult, PromptRunError> {
-        let (turn, running) = self.start(prompt.into()).await?;
+        let (turn, running, post) = self.start(prompt.into()).await?;
         let waited = turn.handle.wait().await;
         drop(running);
-        conclude(waited, turn.sent_at)
+        let result = conclude(waited, turn.sent_at);
+        post.run(run_outcome(&result)).await;
+        result
     }
 
     /// Sends `prompt` as a new turn and streams its events: text deltas,
@@ -112,17 +177,45 @@ impl Session {
     /// # Cancel safety
     /// As for [`Session::ask`].
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
-        let (turn, running) = self.start(prompt.into()).await?;
-        Ok(AskStream::new(turn, running))
+        let (turn, running, post) = self.start(prompt.into()).await?;
+        Ok(AskStream::new(turn, running, post))
     }
 
-    async fn start(&self, prompt: String) -> Result<(StartedTurn, RunningTurn), PromptRunError> {
-        let profile = self.inner.config.profile();
-        let input = profile.input(prompt)?;
-        let timeout = profile.timeout_or(self.inner.client.config().turn_timeout_limit());
-        let params = profile.turn_start(self.inner.thread_id.clone(), input);
-        let turn = start_turn(self.inner.client.runtime(), params, timeout).await?;
+    /// Runs PreTurn and starts the turn.
+    async fn start(
+        &self,
+        prompt: String,
+    ) -> Result<(StartedTurn, RunningTurn, PostTurn), PromptRunError> {
+        let inner = &self.inner;
+        let profile = inner.config.profile();
+        let extra = profile.shared_hooks();
+        let hooks = inner.client.hooks();
+        let thread_plan = inner
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut ask = thread_plan.clone();
+        ask.prompt = Some(prompt);
+        let id = correlation_id("turn");
+        let ctx = lifecycle_context(Phase::PreTurn, &inner.thread_id, &id, &ask);
+        let plan = hooks.before(extra.as_deref(), ctx).await?;
+        let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
+        let timeout = profile.timeout_or(inner.client.config().turn_timeout_limit());
+        let params = turn_start(inner.thread_id.clone(), input, &thread_plan, &plan);
+        let turn = start_turn(inner.client.runtime(), params, timeout).await?;
+        {
+            // codex keeps a turn's overrides for the thread's later turns.
+            let mut kept = inner.plan.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.model.clone_from(&plan.model);
+            kept.cwd.clone_from(&plan.cwd);
+            kept.approval_policy.clone_from(&plan.approval_policy);
+            kept.sandbox.clone_from(&plan.sandbox);
+        }
         let turn_id = turn.handle.turn_id().to_owned();
+        let mut ctx = lifecycle_context(Phase::PostTurn, &inner.thread_id, &id, &plan);
+        ctx.turn_id = Some(turn_id.clone());
+        let post = PostTurn::new(inner.client.clone(), extra, ctx);
         *self
             .inner
             .running
@@ -132,7 +225,7 @@ impl Session {
             session: Arc::clone(&self.inner),
             turn_id,
         };
-        Ok((turn, running))
+        Ok((turn, running, post))
     }
 
     fn running_or_err(&self) -> Result<String, ClientError> {
@@ -180,26 +273,18 @@ impl Session {
     }
 
     /// Copies the thread into a new one (`thread/fork`) with this session's
-    /// settings, and returns a session on the copy.
+    /// settings, and returns a session on the copy. The session hooks run
+    /// as for [`Client::start_session`], and the copy gets this session's
+    /// hooks.
     ///
     /// # Errors
-    /// [`ClientError::CurrentDir`] when a relative working directory
-    /// cannot be resolved; [`ClientError::Runtime`] when the call fails.
+    /// As for [`Client::start_session`].
     ///
     /// # Cancel safety
     /// As for [`Session::interrupt`].
     pub async fn fork(&self) -> Result<Session, ClientError> {
-        let config = self.inner.config.clone();
-        let cwd = absolute_dir(config.cwd())?;
-        let params = config
-            .profile()
-            .thread_fork(self.inner.thread_id.clone(), cwd);
-        let forked = self.inner.client.runtime().call(params).await?;
-        Ok(Session::new(
-            self.inner.client.clone(),
-            forked.thread.id,
-            config,
-        ))
+        let kind = SessionKind::Fork(self.inner.thread_id.clone());
+        Session::open(self.inner.client.clone(), kind, self.inner.config.clone()).await
     }
 
     /// The thread with its turns (`thread/read`).

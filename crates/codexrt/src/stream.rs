@@ -9,6 +9,7 @@ use std::time::Instant;
 use codexrt_core::{CoreError, TurnEvent, TurnEvents, TurnOutcome};
 use codexrt_protocol::ServerNotification;
 
+use crate::policy::{PostTurn, run_outcome};
 use crate::run::{StartedTurn, conclude};
 use crate::session::RunningTurn;
 use crate::{PromptRunError, PromptRunResult};
@@ -58,6 +59,11 @@ pub struct AskStream {
     wait: Wait,
     waited: Option<Result<TurnOutcome, CoreError>>,
     sent_at: Instant,
+    /// The PostTurn hooks, until the turn ends; then their task, and the
+    /// result waiting for them.
+    post: Option<PostTurn>,
+    post_task: Option<tokio::task::JoinHandle<()>>,
+    result: Option<Result<PromptRunResult, PromptRunError>>,
     finished: bool,
     _running: RunningTurn,
 }
@@ -73,7 +79,7 @@ impl fmt::Debug for AskStream {
 }
 
 impl AskStream {
-    pub(crate) fn new(turn: StartedTurn, running: RunningTurn) -> AskStream {
+    pub(crate) fn new(turn: StartedTurn, running: RunningTurn, post: PostTurn) -> AskStream {
         let StartedTurn {
             mut handle,
             sent_at,
@@ -89,6 +95,9 @@ impl AskStream {
             wait: Box::pin(handle.wait()),
             waited: None,
             sent_at,
+            post: Some(post),
+            post_task: None,
+            result: None,
             finished: false,
             _running: running,
         }
@@ -104,16 +113,28 @@ impl AskStream {
         &self.turn_id
     }
 
-    /// The next event; after [`SessionEvent::Finished`], `None`.
+    /// The next event; after [`SessionEvent::Finished`], `None`. The
+    /// PostTurn hooks have run when `Finished` comes.
     ///
     /// # Cancel safety
     /// Cancel safe: events are taken only when returned, and the turn's
-    /// outcome is kept across calls.
+    /// outcome is kept across calls; PostTurn hooks run in a task of their
+    /// own, which a dropped call leaves running.
     pub async fn next(&mut self) -> Option<SessionEvent> {
         if self.finished {
             return None;
         }
         loop {
+            if self.result.is_some() {
+                if let Some(task) = &mut self.post_task {
+                    // The hooks' own failures are in their report; a join
+                    // error only means the task was aborted.
+                    let _ = task.await;
+                    self.post_task = None;
+                }
+                self.finished = true;
+                return self.result.take().map(SessionEvent::Finished);
+            }
             match &self.waited {
                 // A turn that ended closes its event queue soon after:
                 // drain it first, so the outcome comes last.
@@ -121,9 +142,14 @@ impl AskStream {
                 // A timeout or a dead connection may leave the queue open
                 // for good, so the outcome is reported at once.
                 Some(_) => {
-                    self.finished = true;
                     let waited = self.waited.take()?;
-                    return Some(SessionEvent::Finished(conclude(waited, self.sent_at)));
+                    let result = conclude(waited, self.sent_at);
+                    if let Some(post) = self.post.take() {
+                        let outcome = run_outcome(&result);
+                        self.post_task = Some(tokio::spawn(post.run(outcome)));
+                    }
+                    self.result = Some(result);
+                    continue;
                 }
                 None => {}
             }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
 mod connect;
+mod hooks;
 mod real_codex;
 mod run;
 mod sessions;

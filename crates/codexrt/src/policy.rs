@@ -1,0 +1,211 @@
+//! How the facade runs hooks: the client's [`HookSet`] and the ones of a
+//! profile or session, the approval loop (started once, when some hook
+//! needs it), the thread scopes, and the lifecycle phases around runs,
+//! sessions and turns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use codexrt_core::Runtime;
+use codexrt_hooks::{
+    ApprovalLoop, Blocked, HookContext, HookReport, HookSet, Phase, Plan, RunOutcome, ScopeGuard,
+    ThreadHooks,
+};
+use codexrt_protocol::types::DynamicToolSpec;
+
+use crate::{Client, ClientError, PromptRunError, PromptRunResult};
+
+/// The hooks of one [`Client`](crate::Client) and its clones.
+#[derive(Debug)]
+pub(crate) struct ClientHooks {
+    base: Arc<HookSet>,
+    scopes: ThreadHooks,
+    approvals: Mutex<Option<ApprovalLoop>>,
+}
+
+impl ClientHooks {
+    pub(crate) fn new(base: HookSet) -> ClientHooks {
+        ClientHooks {
+            base: Arc::new(base),
+            scopes: ThreadHooks::default(),
+            approvals: Mutex::new(None),
+        }
+    }
+
+    /// Whether `set` needs the approval loop: it answers server requests,
+    /// declares tools, or watches events.
+    fn needs_loop(set: &HookSet) -> bool {
+        set.serves_requests() || set.observes()
+    }
+
+    /// Starts the approval loop, once, when the client's hooks or `extra`
+    /// need it.
+    ///
+    /// # Errors
+    /// [`ClientError::Hooks`] when someone else took the runtime's server
+    /// requests.
+    pub(crate) fn start(
+        &self,
+        runtime: &Runtime,
+        extra: Option<&HookSet>,
+    ) -> Result<(), ClientError> {
+        if !Self::needs_loop(&self.base) && !extra.is_some_and(Self::needs_loop) {
+            return Ok(());
+        }
+        let mut approvals = self
+            .approvals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if approvals.is_none() {
+            let set = HookSet::clone(&self.base);
+            *approvals = Some(set.serve_scoped(runtime, self.scopes.clone())?);
+        }
+        Ok(())
+    }
+
+    /// The report of the client's hooks.
+    pub(crate) fn report(&self) -> HookReport {
+        self.base.report()
+    }
+
+    /// The `dynamicTools` of a new thread: the client's tools and then
+    /// `extra`'s, or `None` when there are none.
+    pub(crate) fn tool_specs(&self, extra: Option<&HookSet>) -> Option<Vec<DynamicToolSpec>> {
+        let mut specs = self.base.tool_specs();
+        if let Some(extra) = extra {
+            specs.extend(extra.tool_specs());
+        }
+        (!specs.is_empty()).then_some(specs)
+    }
+
+    /// Makes `extra` the hooks of `thread_id` until the guard is dropped.
+    pub(crate) fn scope(
+        &self,
+        thread_id: &str,
+        extra: Option<Arc<HookSet>>,
+        model: Option<String>,
+    ) -> Option<ScopeGuard> {
+        extra.map(|hooks| self.scopes.insert(thread_id, hooks, model))
+    }
+
+    /// Waits until the post-tool hooks and observers have seen every event
+    /// that arrived before this call (a no-op without the approval loop).
+    pub(crate) async fn settle(&self) {
+        let barrier = self
+            .approvals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(ApprovalLoop::barrier);
+        if let Some(barrier) = barrier {
+            barrier.await;
+        }
+    }
+
+    /// Runs the pre-phase chain of `ctx`: the client's lifecycle hooks,
+    /// then `extra`'s. Returns the plan as they left it.
+    ///
+    /// # Errors
+    /// [`Blocked`] when a hook blocked, or failed.
+    pub(crate) async fn before(
+        &self,
+        extra: Option<&HookSet>,
+        mut ctx: HookContext,
+    ) -> Result<Plan, Blocked> {
+        let plan = self.base.before(&ctx).await?;
+        match extra {
+            Some(extra) => {
+                ctx.plan = Some(plan);
+                extra.before(&ctx).await
+            }
+            None => Ok(plan),
+        }
+    }
+
+    /// Runs the post-phase hooks of `ctx`: the client's, then `extra`'s.
+    pub(crate) async fn after(&self, extra: Option<&HookSet>, ctx: &HookContext) {
+        self.base.after(ctx).await;
+        if let Some(extra) = extra {
+            extra.after(ctx).await;
+        }
+    }
+}
+
+/// A fresh correlation id for one run, session or turn, shared by its pre
+/// and post phases.
+pub(crate) fn correlation_id(kind: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{kind}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The context of a lifecycle phase.
+pub(crate) fn lifecycle_context(
+    phase: Phase,
+    thread_id: &str,
+    correlation_id: &str,
+    plan: &Plan,
+) -> HookContext {
+    let mut ctx = HookContext::new(phase, thread_id, "").with_plan(plan.clone());
+    ctx.cwd.clone_from(&plan.cwd);
+    ctx.model.clone_from(&plan.model);
+    correlation_id.clone_into(&mut ctx.correlation_id);
+    ctx.timestamp = SystemTime::now();
+    ctx
+}
+
+/// What a post phase sees of a prompt's end.
+pub(crate) fn run_outcome(result: &Result<PromptRunResult, PromptRunError>) -> RunOutcome {
+    let done = |status: &str, result: &PromptRunResult| {
+        let mut outcome = RunOutcome::new(status);
+        outcome.thread_id = Some(result.thread_id.clone());
+        outcome.turn_id = Some(result.turn_id.clone());
+        outcome.final_text.clone_from(&result.final_text);
+        outcome.error = result.error.as_ref().map(|error| error.message.clone());
+        outcome
+    };
+    match result {
+        Ok(result) => done("completed", result),
+        Err(PromptRunError::Failed { result }) => done("failed", result),
+        Err(PromptRunError::Interrupted { result }) => done("interrupted", result),
+        Err(PromptRunError::UnexpectedStatus { result }) => {
+            done(&result.status.to_string(), result)
+        }
+        Err(PromptRunError::TimedOut {
+            thread_id, turn_id, ..
+        }) => {
+            let mut outcome = RunOutcome::new("timedOut");
+            outcome.thread_id = Some(thread_id.clone());
+            outcome.turn_id = Some(turn_id.clone());
+            outcome
+        }
+        Err(error) => {
+            let mut outcome = RunOutcome::new("error");
+            outcome.error = Some(error.to_string());
+            outcome
+        }
+    }
+}
+
+/// The PostTurn phase of a turn that started, run once it ended.
+#[derive(Debug)]
+pub(crate) struct PostTurn {
+    client: Client,
+    extra: Option<Arc<HookSet>>,
+    ctx: HookContext,
+}
+
+impl PostTurn {
+    pub(crate) fn new(client: Client, extra: Option<Arc<HookSet>>, ctx: HookContext) -> PostTurn {
+        PostTurn { client, extra, ctx }
+    }
+
+    /// Lets the post-tool hooks see the turn's last items, then runs the
+    /// PostTurn hooks with `outcome`.
+    pub(crate) async fn run(self, outcome: RunOutcome) {
+        let hooks = self.client.hooks();
+        hooks.settle().await;
+        let ctx = self.ctx.with_outcome(outcome);
+        hooks.after(self.extra.as_deref(), &ctx).await;
+    }
+}
