@@ -14,6 +14,7 @@
 
 mod cases;
 mod harness;
+mod hooks;
 
 use std::fmt;
 
@@ -26,6 +27,11 @@ pub use cases::{
     session_keeps_context,
 };
 pub use harness::Harness;
+pub use hooks::{
+    dynamic_tool_round_trip, elicitation_answered, hook_accepts_command, hook_declines_command,
+    lifecycle_hooks_fire, panicking_hook_declined, post_tool_use_sees_result, shell_hook_decides,
+    slow_hook_declined, user_input_answered,
+};
 
 use super::ScenarioError;
 
@@ -74,11 +80,31 @@ pub enum FacadeScenario {
     MissingMethodRefusedLocally,
     /// [`output_schema_accepted`].
     OutputSchemaAccepted,
+    /// [`hook_declines_command`].
+    HookDeclinesCommand,
+    /// [`hook_accepts_command`].
+    HookAcceptsCommand,
+    /// [`slow_hook_declined`].
+    SlowHookDeclined,
+    /// [`panicking_hook_declined`].
+    PanickingHookDeclined,
+    /// [`post_tool_use_sees_result`].
+    PostToolUseSeesResult,
+    /// [`lifecycle_hooks_fire`].
+    LifecycleHooksFire,
+    /// [`dynamic_tool_round_trip`].
+    DynamicToolRoundTrip,
+    /// [`shell_hook_decides`].
+    ShellHookDecides,
+    /// [`elicitation_answered`].
+    ElicitationAnswered,
+    /// [`user_input_answered`].
+    UserInputAnswered,
 }
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 10] = [
+    pub const ALL: [FacadeScenario; 20] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -89,6 +115,16 @@ impl FacadeScenario {
         FacadeScenario::ConcurrentSessions,
         FacadeScenario::MissingMethodRefusedLocally,
         FacadeScenario::OutputSchemaAccepted,
+        FacadeScenario::HookDeclinesCommand,
+        FacadeScenario::HookAcceptsCommand,
+        FacadeScenario::SlowHookDeclined,
+        FacadeScenario::PanickingHookDeclined,
+        FacadeScenario::PostToolUseSeesResult,
+        FacadeScenario::LifecycleHooksFire,
+        FacadeScenario::DynamicToolRoundTrip,
+        FacadeScenario::ShellHookDecides,
+        FacadeScenario::ElicitationAnswered,
+        FacadeScenario::UserInputAnswered,
     ];
 
     /// The name: the test function's.
@@ -104,6 +140,16 @@ impl FacadeScenario {
             FacadeScenario::ConcurrentSessions => "concurrent_sessions",
             FacadeScenario::MissingMethodRefusedLocally => "missing_method_refused_locally",
             FacadeScenario::OutputSchemaAccepted => "output_schema_accepted",
+            FacadeScenario::HookDeclinesCommand => "hook_declines_command",
+            FacadeScenario::HookAcceptsCommand => "hook_accepts_command",
+            FacadeScenario::SlowHookDeclined => "slow_hook_declined",
+            FacadeScenario::PanickingHookDeclined => "panicking_hook_declined",
+            FacadeScenario::PostToolUseSeesResult => "post_tool_use_sees_result",
+            FacadeScenario::LifecycleHooksFire => "lifecycle_hooks_fire",
+            FacadeScenario::DynamicToolRoundTrip => "dynamic_tool_round_trip",
+            FacadeScenario::ShellHookDecides => "shell_hook_decides",
+            FacadeScenario::ElicitationAnswered => "elicitation_answered",
+            FacadeScenario::UserInputAnswered => "user_input_answered",
         }
     }
 
@@ -134,6 +180,16 @@ impl FacadeScenario {
                 missing_method_refused_locally(version).await
             }
             FacadeScenario::OutputSchemaAccepted => output_schema_accepted(version).await,
+            FacadeScenario::HookDeclinesCommand => hook_declines_command(version).await,
+            FacadeScenario::HookAcceptsCommand => hook_accepts_command(version).await,
+            FacadeScenario::SlowHookDeclined => slow_hook_declined(version).await,
+            FacadeScenario::PanickingHookDeclined => panicking_hook_declined(version).await,
+            FacadeScenario::PostToolUseSeesResult => post_tool_use_sees_result(version).await,
+            FacadeScenario::LifecycleHooksFire => lifecycle_hooks_fire(version).await,
+            FacadeScenario::DynamicToolRoundTrip => dynamic_tool_round_trip(version).await,
+            FacadeScenario::ShellHookDecides => shell_hook_decides(version).await,
+            FacadeScenario::ElicitationAnswered => elicitation_answered(version).await,
+            FacadeScenario::UserInputAnswered => user_input_answered(version).await,
         }
     }
 }
@@ -157,7 +213,10 @@ macro_rules! for_each_facade_case {
         $crate::for_each_facade_case!(@cases $run,
             [one_shot_run, session_keeps_context, ask_stream_deltas,
              approval_declined_by_default, interrupt, resume_after_restart, fork,
-             concurrent_sessions, missing_method_refused_locally, output_schema_accepted],
+             concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
+             hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
+             post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
+             user_input_answered],
             [facade_v0_150_0 = "0.150.0", facade_v0_160_1 = "0.160.1",
              facade_v0_169_0 = "0.169.0"]);
     };

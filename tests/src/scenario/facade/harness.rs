@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use codexrt::{Client, ClientConfig};
 use codexrt_testkit::{
-    Codex, CodexInstall, ModelServer, RecordSink, RecordingHandle, Script, TempDir,
+    Codex, CodexHome, CodexInstall, ModelServer, RecordSink, RecordingHandle, Script, TempDir,
+    mock_config_toml,
 };
 use semver::Version;
 
@@ -42,12 +43,27 @@ impl Harness {
     /// [`ScenarioError::Setup`] when codex cannot be installed or the model
     /// server cannot start.
     pub async fn start(version: &str, script: Script) -> Result<Harness, FacadeError> {
+        Harness::start_with_config(version, script, "").await
+    }
+
+    /// As [`start`](Harness::start), with `extra` appended to codex's
+    /// `config.toml` (after the scripted model's provider table), for
+    /// example an `[mcp_servers.NAME]` table.
+    ///
+    /// # Errors
+    /// As for [`start`](Harness::start).
+    pub async fn start_with_config(
+        version: &str,
+        script: Script,
+        extra: &str,
+    ) -> Result<Harness, FacadeError> {
         let expected: Version = version
             .parse()
             .map_err(|_| ScenarioError::unexpected("a semver codex version", version))?;
         let binary = CodexInstall::new(version).install().await?;
         let model = ModelServer::start(script).await?;
-        let codex = Codex::new(binary, &model)?;
+        let config = format!("{}\n{extra}", mock_config_toml(&model.base_url()));
+        let codex = Codex::with_home(binary, CodexHome::with_config(&config)?)?;
         // Codex runs commands through `bash -lc`, which reads `~/.bashrc`:
         // an empty `HOME` keeps the user's shell out of the runs.
         let user_home = TempDir::new("codexrt-user-home")?;
@@ -85,10 +101,21 @@ impl Harness {
     /// [`FacadeError::Client`] when it cannot start, and
     /// [`ScenarioError::Unexpected`] for a version mismatch.
     pub async fn connect(&self) -> Result<Client, FacadeError> {
+        self.connect_configured(|config| config).await
+    }
+
+    /// As [`connect`](Harness::connect), with the shared settings passed
+    /// through `configure` first (hooks, the experimental API).
+    ///
+    /// # Errors
+    /// As for [`connect`](Harness::connect).
+    pub async fn connect_configured(
+        &self,
+        configure: impl FnOnce(ClientConfig) -> ClientConfig,
+    ) -> Result<Client, FacadeError> {
         let command = self.codex.command();
         // `Client::connect` runs `<program> app-server` itself.
-        let mut config = self
-            .config()
+        let mut config = configure(self.config())
             .program(&command.program)
             .current_dir(&command.current_dir)
             .env("HOME", self.user_home.path());
