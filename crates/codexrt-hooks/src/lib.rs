@@ -73,11 +73,13 @@
 //!
 //! Hooks decide what codex asks about, and codex asks according to the
 //! turn's approval policy: with `never` nothing reaches the hooks, with
-//! `on-request` only what the model asks to escalate. Nothing here changes
-//! the policy silently. To route every non-trivial command through the
+//! `on-request` only what the model asks to escalate. Nothing in this
+//! crate changes the policy. To route every non-trivial command through the
 //! hooks, start turns with [`ask_before_commands`] (or threads with
 //! [`ask_before_commands_in_thread`]), which set
-//! `approvalPolicy: "untrusted"`.
+//! `approvalPolicy: "untrusted"`. (The `codexrt` facade does that itself
+//! for threads that PreToolUse hooks apply to, unless the caller set a
+//! policy; see [`HookSet::has_tool_use_hooks`].)
 //!
 //! # File changes
 //!

@@ -237,6 +237,13 @@ impl HookSet {
         }
     }
 
+    /// Whether any PreToolUse hook is registered.
+    pub fn has_tool_use_hooks(&self) -> bool {
+        self.hooks
+            .iter()
+            .any(|entry| matches!(entry.hook, ToolHook::Pre(_)))
+    }
+
     /// Whether any lifecycle hook is registered.
     pub fn has_lifecycle_hooks(&self) -> bool {
         self.hooks

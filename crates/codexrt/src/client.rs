@@ -184,6 +184,7 @@ impl Client {
         self.hooks.start(&self.runtime, extra.as_deref())?;
         let id = correlation_id("run");
         let plan = profile.plan(Some(prompt), absolute_dir(&cwd)?);
+        let plan = self.hooks.thread_plan(extra.as_deref(), plan);
         let ctx = lifecycle_context(Phase::PreRun, "", &id, &plan);
         let plan = self.hooks.before(extra.as_deref(), ctx).await?;
         profile.apply(&plan);

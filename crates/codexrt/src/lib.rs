@@ -71,7 +71,8 @@
 //!   [`SessionConfig`] sets another [`SandboxMode`](protocol::types::SandboxMode),
 //!   whatever codex's own configuration says.
 //! - **Approvals: declined unless you answer.** The approval policy is left
-//!   to codex's configuration unless set. The facade answers the server's
+//!   to codex's configuration unless set, or unless PreToolUse hooks apply
+//!   (then `untrusted`, see [Hooks](#hooks)). The facade answers the server's
 //!   requests only through hooks you registered (see [Hooks](#hooks)): an
 //!   approval, permission request, question or tool call no hook answers
 //!   gets the runtime's safe answer (decline, grant nothing, no input, a
@@ -127,9 +128,21 @@
 //! hooks, else at the first run or session whose hooks need it. From then
 //! on, requests nobody's hook decides get their safe answer, as before;
 //! taking the server requests yourself as well fails with
-//! [`ClientError::Hooks`]. codex asks for approval only as its approval
-//! policy says: set [`RunProfile::approval_policy`] (for example
-//! `untrusted`) for PreToolUse hooks to see every non-trivial command.
+//! [`ClientError::Hooks`].
+//!
+//! **When codex asks.** codex sends an approval request only when its
+//! approval policy says so; under `never`, or under a policy in its
+//! configuration that trusts the sandbox, PreToolUse hooks would never be
+//! asked. So when PreToolUse hooks apply to a new, resumed or forked thread
+//! (the client's, or the profile's or session's) and the
+//! [`RunProfile::approval_policy`] / [`SessionConfig::approval_policy`] is
+//! not set, the facade starts the thread with `approvalPolicy: "untrusted"`:
+//! codex then asks before every command that is not on its list of
+//! known-safe read-only ones, and before writes the sandbox does not allow,
+//! and the hooks decide. That is the only thing it changes, and a pre hook
+//! sees it in the plan (and may change it). A policy you set explicitly is
+//! sent as it is, `never` included: then codex asks nothing and the hooks
+//! decide nothing.
 //!
 //! **Dynamic tools.** The tools of the client's and the profile's or
 //! session's hooks are declared in `thread/start` (`dynamicTools`, an

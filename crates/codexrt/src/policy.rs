@@ -12,7 +12,7 @@ use codexrt_hooks::{
     ApprovalLoop, Blocked, HookContext, HookReport, HookSet, Phase, Plan, RunOutcome, ScopeGuard,
     ThreadHooks,
 };
-use codexrt_protocol::types::DynamicToolSpec;
+use codexrt_protocol::types::{AskForApproval, DynamicToolSpec};
 
 use crate::{Client, ClientError, PromptRunError, PromptRunResult};
 
@@ -62,6 +62,20 @@ impl ClientHooks {
             *approvals = Some(set.serve_scoped(runtime, self.scopes.clone())?);
         }
         Ok(())
+    }
+
+    /// The plan of a new thread: `plan` with the approval policy
+    /// `untrusted` when PreToolUse hooks apply (the client's or `extra`'s)
+    /// and the caller set no policy, so that codex asks them about every
+    /// command not on its list of known-safe ones, whatever its own
+    /// configuration says. An explicit policy is kept.
+    pub(crate) fn thread_plan(&self, extra: Option<&HookSet>, mut plan: Plan) -> Plan {
+        let asked =
+            self.base.has_tool_use_hooks() || extra.is_some_and(HookSet::has_tool_use_hooks);
+        if asked && plan.approval_policy.is_none() {
+            plan.approval_policy = Some(AskForApproval::Untrusted);
+        }
+        plan
     }
 
     /// The report of the client's hooks.

@@ -86,8 +86,10 @@ impl RunProfile {
     }
 
     /// When codex asks for approval (`approvalPolicy` of `thread/start`).
-    /// The default is codex's configured policy. Whatever the policy, an
-    /// approval request nobody answers is declined.
+    /// The default is codex's configured policy, or `untrusted` when
+    /// PreToolUse hooks apply (see the crate's [Hooks](crate#hooks)).
+    /// Whatever the policy, an approval request nobody answers is
+    /// declined.
     #[must_use]
     pub fn approval_policy(mut self, policy: AskForApproval) -> Self {
         self.approval_policy = Some(policy);

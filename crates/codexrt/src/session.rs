@@ -90,6 +90,7 @@ impl Session {
             SessionKind::Resume(thread_id) | SessionKind::Fork(thread_id) => thread_id,
         };
         let plan = config.profile().plan(None, absolute_dir(config.cwd())?);
+        let plan = hooks.thread_plan(extra.as_deref(), plan);
         let ctx = lifecycle_context(Phase::PreSessionStart, known, &id, &plan);
         let mut plan = hooks.before(extra.as_deref(), ctx).await?;
         config.apply(&plan);

@@ -196,3 +196,32 @@ async fn dynamic_tools_are_declared_on_thread_start() {
         })]
     );
 }
+
+#[tokio::test]
+async fn tool_use_hooks_make_codex_ask_unless_a_policy_is_set() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(Step::respond_to("thread/start", thread_opened("t2")))
+        .step(Step::expect_close());
+    let accept = codexrt::hooks::hook_fn(|_| async { Ok(codexrt::hooks::Decision::Accept) });
+    let hooks = HookSet::new().hook(HookEntry::new("a", accept));
+    let (client, fake) = connect_with(script, config().hooks(hooks)).await;
+    let client = client.unwrap();
+    let asked = client
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap();
+    let explicit = SessionConfig::new("/w")
+        .approval_policy(codexrt::protocol::types::AskForApproval::OnRequest);
+    let kept = client.start_session(explicit).await.unwrap();
+    drop((asked, kept));
+    let log = finish(client, fake).await;
+    assert_eq!(
+        params_of(&log, "thread/start"),
+        [
+            json!({"cwd": "/w", "sandbox": "read-only", "approvalPolicy": "untrusted"}),
+            json!({"cwd": "/w", "sandbox": "read-only", "approvalPolicy": "on-request"}),
+        ]
+    );
+}

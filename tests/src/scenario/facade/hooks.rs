@@ -46,12 +46,11 @@ fn tool_output(request: &ModelRequest) -> Result<String, FacadeError> {
     Ok(outputs[0].text.clone())
 }
 
-/// One run whose model asks to `touch file`, with `hooks` on the profile;
-/// returns whether the file exists afterwards and the tool output the
+/// One run whose model asks to `touch file`, with `profile`; returns whether the file exists afterwards and the tool output the
 /// model saw.
 async fn touch_run(
     version: &str,
-    hooks: HookSet,
+    profile: RunProfile,
     file: &str,
 ) -> Result<(bool, String), FacadeError> {
     let script = Script::replies([
@@ -61,7 +60,7 @@ async fn touch_run(
     let harness = Harness::start(version, script).await?;
     let client = harness.connect().await?;
     let result = client
-        .run_with_profile(harness.workspace(), "make a file", asking().hooks(hooks))
+        .run_with_profile(harness.workspace(), "make a file", profile)
         .await?;
     check_eq("the final text", result.text(), "Done.")?;
     let made = harness.workspace().join(file).exists();
@@ -73,13 +72,18 @@ async fn touch_run(
 }
 
 /// A PreToolUse hook declines the command: the file is not made and the
-/// model hears the command was rejected.
+/// model hears the command was rejected. The profile sets no approval
+/// policy: with PreToolUse hooks the facade makes codex ask (`untrusted`),
+/// else the writable sandbox would let the command run unasked.
 ///
 /// # Errors
 /// Any [`FacadeError`].
 pub async fn hook_declines_command(version: &str) -> Result<(), FacadeError> {
     let hooks = HookSet::new().hook(touch_hook("no-touch", Decision::decline("not here")));
-    let (made, output) = touch_run(version, hooks, "declined.txt").await?;
+    let profile = RunProfile::new()
+        .sandbox(SandboxMode::WorkspaceWrite)
+        .hooks(hooks);
+    let (made, output) = touch_run(version, profile, "declined.txt").await?;
     check("no file from the declined command", !made, "declined.txt")?;
     check(
         "the output says rejected",
@@ -95,7 +99,7 @@ pub async fn hook_declines_command(version: &str) -> Result<(), FacadeError> {
 /// Any [`FacadeError`].
 pub async fn hook_accepts_command(version: &str) -> Result<(), FacadeError> {
     let hooks = HookSet::new().hook(touch_hook("touch-ok", Decision::Accept));
-    let (made, output) = touch_run(version, hooks, "accepted.txt").await?;
+    let (made, output) = touch_run(version, asking().hooks(hooks), "accepted.txt").await?;
     check("the accepted command made its file", made, "accepted.txt")?;
     check(
         "the output does not say rejected",
@@ -119,7 +123,7 @@ pub async fn slow_hook_declined(version: &str) -> Result<(), FacadeError> {
     let hooks = HookSet::new()
         .hook(HookEntry::new("slow", slow).timeout(Duration::from_millis(300)))
         .report_to(report.clone());
-    let (made, output) = touch_run(version, hooks, "slow.txt").await?;
+    let (made, output) = touch_run(version, asking().hooks(hooks), "slow.txt").await?;
     check("no file after the timeout", !made, "slow.txt")?;
     check(
         "the output says rejected",
