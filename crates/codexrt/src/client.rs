@@ -198,9 +198,7 @@ impl Client {
         };
         let thread = self.runtime.call(start).await.map_err(ClientError::from)?;
         let thread_id = thread.thread.id;
-        let _scope = self
-            .hooks
-            .scope(&thread_id, extra.clone(), plan.model.clone());
+        let _scope = self.hooks.scope(&thread_id, extra.clone(), thread.model);
         let result = self
             .run_turn(&thread_id, &profile, &plan, extra.clone())
             .await;

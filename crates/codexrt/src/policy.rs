@@ -20,6 +20,8 @@ use crate::{Client, ClientError, PromptRunError, PromptRunResult};
 #[derive(Debug)]
 pub(crate) struct ClientHooks {
     base: Arc<HookSet>,
+    /// The scope of threads without hooks of their own.
+    none: Arc<HookSet>,
     scopes: ThreadHooks,
     approvals: Mutex<Option<ApprovalLoop>>,
 }
@@ -28,6 +30,7 @@ impl ClientHooks {
     pub(crate) fn new(base: HookSet) -> ClientHooks {
         ClientHooks {
             base: Arc::new(base),
+            none: Arc::new(HookSet::new()),
             scopes: ThreadHooks::default(),
             approvals: Mutex::new(None),
         }
@@ -93,14 +96,17 @@ impl ClientHooks {
         (!specs.is_empty()).then_some(specs)
     }
 
-    /// Makes `extra` the hooks of `thread_id` until the guard is dropped.
+    /// Makes `extra` (or no hooks) the hooks of `thread_id` until the
+    /// guard is dropped, with `model` (the one codex reported for the
+    /// thread) as the model every hook of the thread sees.
     pub(crate) fn scope(
         &self,
         thread_id: &str,
         extra: Option<Arc<HookSet>>,
-        model: Option<String>,
-    ) -> Option<ScopeGuard> {
-        extra.map(|hooks| self.scopes.insert(thread_id, hooks, model))
+        model: String,
+    ) -> ScopeGuard {
+        let hooks = extra.unwrap_or_else(|| Arc::clone(&self.none));
+        self.scopes.insert(thread_id, hooks, Some(model))
     }
 
     /// Waits until the post-tool hooks and observers have seen every event

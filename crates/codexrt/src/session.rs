@@ -48,7 +48,7 @@ struct Inner {
     /// changed for good.
     plan: Mutex<Plan>,
     /// Keeps the session's hooks in charge of its thread.
-    _scope: Option<ScopeGuard>,
+    _scope: ScopeGuard,
 }
 
 /// Marks a turn as the session's running one until dropped, so that a
@@ -98,24 +98,27 @@ impl Session {
         plan.cwd = Some(cwd.clone());
         let profile = config.profile();
         let runtime = client.runtime();
-        let thread_id = match kind {
+        let (thread_id, model) = match kind {
             SessionKind::Start => {
                 let params = ThreadStartParams {
                     dynamic_tools: hooks.tool_specs(extra.as_deref()),
                     ..profile.thread_start(cwd)
                 };
-                runtime.call(params).await?.thread.id
+                let started = runtime.call(params).await?;
+                (started.thread.id, started.model)
             }
             SessionKind::Resume(thread_id) => {
                 let params = profile.thread_resume(thread_id, cwd);
-                runtime.call(params).await?.thread.id
+                let resumed = runtime.call(params).await?;
+                (resumed.thread.id, resumed.model)
             }
             SessionKind::Fork(thread_id) => {
                 let params = profile.thread_fork(thread_id, cwd);
-                runtime.call(params).await?.thread.id
+                let forked = runtime.call(params).await?;
+                (forked.thread.id, forked.model)
             }
         };
-        let scope = hooks.scope(&thread_id, extra.clone(), plan.model.clone());
+        let scope = hooks.scope(&thread_id, extra.clone(), model);
         let ctx = lifecycle_context(Phase::PostSessionStart, &thread_id, &id, &plan);
         hooks.after(extra.as_deref(), &ctx).await;
         Ok(Session {

@@ -155,3 +155,51 @@ async fn post_tool_hooks_and_observers_see_completed_items() {
         .await
         .unwrap();
 }
+
+/// A post-tool hook slow enough that the items queue up behind it.
+struct Slow(Seen);
+
+#[async_trait]
+impl PostToolHook for Slow {
+    async fn after(&self, ctx: &HookContext) -> Result<(), HookError> {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        self.0.push(ctx.correlation_id.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_barrier_waits_until_the_post_tool_hooks_saw_every_item_received() {
+    let mut script = FakeScript::new().handshake(Handshake::new());
+    for n in 0..5 {
+        script = script.step(completed(command_item(&format!("c{n}"), "make", 0)));
+    }
+    let script = script
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    let seen = Seen::default();
+    let approvals = HookSet::new()
+        .hook(HookEntry::post_tool_use("slow", Slow(seen.clone())))
+        .serve(&runtime)
+        .unwrap();
+    // The answer comes after the five notifications, so they were all
+    // received when the call returns.
+    runtime.call(AccountLogoutParams).await.unwrap();
+    approvals.barrier().await;
+    assert_eq!(*seen.0.lock().unwrap(), ["c0", "c1", "c2", "c3", "c4"]);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_barrier_of_a_loop_that_observes_nothing_ends_at_once() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    let approvals = HookSet::new().serve(&runtime).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), approvals.barrier())
+        .await
+        .unwrap();
+    runtime.shutdown().await.unwrap();
+}

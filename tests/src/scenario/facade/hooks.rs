@@ -248,6 +248,11 @@ pub async fn post_tool_use_sees_result(version: &str) -> Result<(), FacadeError>
         ctx.thread_id.as_str(),
         result.thread_id.as_str(),
     )?;
+    check_eq(
+        "the model codex reported",
+        ctx.model.as_deref(),
+        Some("mock-model"),
+    )?;
     let outcome = ctx
         .result
         .as_ref()
