@@ -228,7 +228,7 @@ pub use input::{
     UserInputHook, elicitation_fn, user_input_fn,
 };
 pub use lifecycle::{Blocked, LifecycleFn, LifecycleHook, Plan, RunOutcome, Verdict, lifecycle_fn};
-pub use matcher::{Matcher, glob};
+pub use matcher::{Matcher, command_forms, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
 pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
 pub use scope::{ScopeGuard, ThreadHooks};

@@ -33,8 +33,10 @@ impl Matcher {
     }
 
     /// Only tool uses with a command line matching the [`glob`] `pattern`,
-    /// such as `git *` (default: no condition). A tool use without a
-    /// command line does not match.
+    /// such as `git *` (default: no condition): either the line as codex
+    /// reports it or, for a shell wrapper, the script inside it (see
+    /// [`command_forms`]). A tool use without a command line does not
+    /// match.
     pub fn command(mut self, pattern: impl Into<String>) -> Self {
         self.command = Some(pattern.into());
         self
@@ -56,15 +58,95 @@ impl Matcher {
                 .as_deref()
                 .is_none_or(|pattern| glob(pattern, &ctx.tool_name))
             && self.command.as_deref().is_none_or(|pattern| {
-                ctx.command
-                    .as_deref()
-                    .is_some_and(|command| glob(pattern, command))
+                ctx.command.as_deref().is_some_and(|command| {
+                    command_forms(command)
+                        .iter()
+                        .any(|form| glob(pattern, form))
+                })
             })
             && self
                 .path
                 .as_deref()
                 .is_none_or(|pattern| ctx.paths.iter().any(|path| glob(pattern, path)))
     }
+}
+
+/// The forms of a command line that command patterns are tried on: the
+/// line as codex reports it and, when that is a shell running a script
+/// (`/bin/bash -lc 'touch a.txt'`, `sh -c "make"`, `zsh -lc ls`), the script
+/// itself with its quoting undone (`touch a.txt`).
+///
+/// codex reports most commands inside such a wrapper, so a pattern like
+/// `touch *` would otherwise never match. The wrapper is recognised only
+/// in that exact shape (a `bash`, `sh` or `zsh` program, one `-c` or `-lc`
+/// flag, one argument); anything else yields the line alone.
+///
+/// ```
+/// use codexrt_hooks::command_forms;
+///
+/// assert_eq!(
+///     command_forms(r"/bin/bash -lc 'echo '\''hi'\'''"),
+///     [r"/bin/bash -lc 'echo '\''hi'\'''", "echo 'hi'"],
+/// );
+/// assert_eq!(command_forms("git status"), ["git status"]);
+/// ```
+pub fn command_forms(command: &str) -> Vec<String> {
+    let mut forms = vec![command.to_owned()];
+    if let Some(script) = wrapped_script(command) {
+        forms.push(script);
+    }
+    forms
+}
+
+/// The script of `<shell> -c|-lc <script>`, unquoted; `None` for any other
+/// shape.
+fn wrapped_script(command: &str) -> Option<String> {
+    let (program, rest) = command.split_once(' ')?;
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if !matches!(name, "bash" | "sh" | "zsh") {
+        return None;
+    }
+    let (flag, script) = rest.split_once(' ')?;
+    if !matches!(flag, "-c" | "-lc") {
+        return None;
+    }
+    unquote(script)
+}
+
+/// Undoes POSIX shell quoting of one word: `'...'` (with `'\''` for a
+/// quote inside), `"..."` (with backslash escapes), or a bare word without
+/// spaces or quotes. `None` when the text is not exactly one word.
+fn unquote(word: &str) -> Option<String> {
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' => break,
+                    c => out.push(c),
+                }
+            },
+            '"' => loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => match chars.next()? {
+                        c @ ('"' | '\\' | '$' | '`') => out.push(c),
+                        '\n' => {}
+                        c => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                    },
+                    c => out.push(c),
+                }
+            },
+            '\\' => out.push(chars.next()?),
+            c if c.is_whitespace() => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// Whether `text` matches `pattern`, where `*` stands for any run of

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use crate::{Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, ToolUseHook, glob};
+use crate::{
+    Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, ToolUseHook, command_forms,
+    glob,
+};
 
 /// Allow and deny lists for command lines, as a [`ToolUseHook`].
 ///
@@ -12,7 +15,16 @@ use crate::{Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, To
 /// when it matches any allow pattern, an accept; else the hook defers. Deny
 /// wins whatever the order the rules were added in. A command whose line
 /// is unknown, and every other tool, is deferred. Patterns are [`glob`]s
-/// on the whole command line, such as `git status*`.
+/// on the whole command line, such as `git status*`, tried on each of its
+/// [`command_forms`]: the line as codex reports it
+/// (`/bin/bash -lc 'git status'`) and the script inside the shell
+/// wrapper (`git status`).
+///
+/// An allow rule never approves a command that uses a shell operator
+/// (`;`, `&`, `|`, a backtick, `$(`, `>`, `<`, a line break) the rule does
+/// not itself contain: `git status*` does not approve
+/// `git status; rm -rf ~`, which is deferred instead. Deny rules have no
+/// such limit.
 ///
 /// ```
 /// use codexrt_hooks::{CommandRules, HookEntry, HookSet};
@@ -56,14 +68,35 @@ impl CommandRules {
         let Some(command) = ctx.command.as_deref() else {
             return Decision::Defer;
         };
-        if let Some(rule) = self.deny.iter().find(|rule| glob(rule, command)) {
-            return Decision::decline(format!("the command matches the deny rule `{rule}`"));
+        let forms = command_forms(command);
+        for form in &forms {
+            if let Some(rule) = self.deny.iter().find(|rule| glob(rule, form)) {
+                return Decision::decline(format!("the command matches the deny rule `{rule}`"));
+            }
         }
-        if self.allow.iter().any(|rule| glob(rule, command)) {
+        let allowed = |form: &String| {
+            self.allow
+                .iter()
+                .any(|rule| glob(rule, form) && !smuggles(rule, form))
+        };
+        if forms.iter().any(allowed) {
             return Decision::Accept;
         }
         Decision::Defer
     }
+}
+
+/// The shell operators that chain, substitute or redirect commands.
+const OPERATORS: [&str; 9] = [";", "&", "|", "`", "$(", ">", "<", "\n", "\r"];
+
+/// Whether `command` uses a shell operator that the allow `rule` does not
+/// spell out itself: then a `*` of the rule would be approving a second
+/// command (`git status; rm -rf ~` against `git status*`), so the rule does
+/// not apply.
+fn smuggles(rule: &str, command: &str) -> bool {
+    OPERATORS
+        .iter()
+        .any(|operator| command.contains(operator) && !rule.contains(operator))
 }
 
 #[async_trait]

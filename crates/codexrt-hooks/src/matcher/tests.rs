@@ -63,3 +63,41 @@ fn matcher_cases() {
         assert_eq!(matcher.matches(ctx), expected, "{matcher:?} on {ctx:?}");
     }
 }
+
+#[test]
+fn command_forms_unwrap_shell_scripts() {
+    let cases: [(&str, &[&str]); 9] = [
+        ("git status", &["git status"]),
+        (
+            "/bin/bash -lc 'touch a.txt'",
+            &["/bin/bash -lc 'touch a.txt'", "touch a.txt"],
+        ),
+        ("sh -c make", &["sh -c make", "make"]),
+        (
+            r#"/usr/bin/zsh -c "echo \"hi\" \$HOME""#,
+            &[r#"/usr/bin/zsh -c "echo \"hi\" \$HOME""#, r#"echo "hi" $HOME"#],
+        ),
+        (
+            r"bash -lc 'echo '\''x'\'''",
+            &[r"bash -lc 'echo '\''x'\'''", "echo 'x'"],
+        ),
+        // Not exactly one argument, or another program or flag: the line
+        // alone.
+        ("bash -lc ls -la", &["bash -lc ls -la"]),
+        ("bash -x 'ls'", &["bash -x 'ls'"]),
+        ("python -c 'print(1)'", &["python -c 'print(1)'"]),
+        ("bash -lc 'unterminated", &["bash -lc 'unterminated"]),
+    ];
+    for (command, expected) in cases {
+        assert_eq!(command_forms(command), expected, "{command:?}");
+    }
+}
+
+#[test]
+fn a_command_matcher_sees_the_script_inside_a_wrapper() {
+    let ctx = HookContext::new(Phase::PreToolUse, "t", "command")
+        .with_command("/bin/bash -lc 'touch a.txt'");
+    assert!(Matcher::any().command("touch *").matches(&ctx));
+    assert!(Matcher::any().command("/bin/bash *").matches(&ctx));
+    assert!(!Matcher::any().command("rm *").matches(&ctx));
+}

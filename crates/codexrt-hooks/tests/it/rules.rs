@@ -29,6 +29,18 @@ async fn command_rules() {
         ),
         (command("rm -rf /"), Decision::Defer),
         (command("gitk"), Decision::Defer),
+        // Inside codex's shell wrapper the script decides.
+        (command("/bin/bash -lc 'git status'"), Decision::Accept),
+        (
+            command("/bin/bash -lc 'git push origin main --force'"),
+            Decision::decline("the command matches the deny rule `git push*--force*`"),
+        ),
+        // A `*` of an allow rule does not approve a second command.
+        (command("git status; rm -rf ~"), Decision::Defer),
+        (command("/bin/bash -lc 'git log | sh'"), Decision::Defer),
+        (command("git log > /etc/passwd"), Decision::Defer),
+        (command("git log $(rm -rf ~)"), Decision::Defer),
+        (command("git log\nrm -rf ~"), Decision::Defer),
         (
             HookContext::new(Phase::PreToolUse, "t", "command"),
             Decision::Defer,
@@ -43,6 +55,9 @@ async fn command_rules() {
         assert_eq!(rules.check(&ctx), expected, "{ctx:?}");
         assert_eq!(rules.decide(&ctx).await.unwrap(), expected, "{ctx:?}");
     }
+    // A rule that spells the operator out may approve it.
+    let piped = CommandRules::new().allow("git log | head*");
+    assert_eq!(piped.check(&command("git log | head -5")), Decision::Accept);
     let denied_first = CommandRules::new().deny("git *").allow("git *");
     assert_eq!(
         denied_first.check(&command("git log")),
