@@ -202,11 +202,11 @@ impl Drop for ScopeGuard {
 
 /// The base set's entries matching `ctx`, then the scope's, each with the
 /// set whose report its failures go to.
-fn chain<'a>(
+pub(crate) fn chain<'a, 'c>(
     base: &'a HookSet,
     scope: Option<&'a HookSet>,
-    ctx: &'a HookContext,
-) -> impl Iterator<Item = (&'a HookSet, &'a HookEntry)> + 'a {
+    ctx: &'c HookContext,
+) -> impl Iterator<Item = (&'a HookSet, &'a HookEntry)> + use<'a, 'c> {
     [Some(base), scope]
         .into_iter()
         .flatten()
@@ -214,15 +214,17 @@ fn chain<'a>(
         .filter(|(_, entry)| entry.matcher.matches(ctx))
 }
 
-/// The PreToolUse decision for `ctx`: the base set's chain, then the
-/// scope's, as one chain under [`combine`].
-pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookContext) -> Decision {
-    let Some(scope) = scope else {
-        return base.decide(ctx).await;
-    };
+/// The PreToolUse answer of `entries` (already matched against `ctx`), in
+/// order, under [`combine`], with the name of the hook whose decision or
+/// failure it is (`None` when no hook decided). Each hook runs guarded by
+/// the set it belongs to, whose report gets its failure.
+pub(crate) async fn decide_chain<'a>(
+    entries: impl Iterator<Item = (&'a HookSet, &'a HookEntry)>,
+    ctx: &HookContext,
+) -> (Decision, Option<&'a str>) {
     let mut outcomes = Vec::new();
     let mut decider = None;
-    for (set, entry) in chain(base, Some(scope), ctx) {
+    for (set, entry) in entries {
         let ToolHook::Pre(hook) = &entry.hook else {
             continue;
         };
@@ -246,8 +248,18 @@ pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookCo
         id = %ctx.correlation_id,
         ?decision,
         hook = decider,
-        "hooks decided (with the thread's scope)"
+        "hooks decided"
     );
+    (decision, decider)
+}
+
+/// The PreToolUse decision for `ctx`: the base set's chain, then the
+/// scope's, as one chain under [`combine`].
+pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookContext) -> Decision {
+    let Some(scope) = scope else {
+        return base.decide(ctx).await;
+    };
+    let (decision, decider) = decide_chain(chain(base, Some(scope), ctx), ctx).await;
     // Both sets' logs see the chain's answer: each audits what it was
     // part of.
     for set in [base, scope] {

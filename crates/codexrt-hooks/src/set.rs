@@ -14,8 +14,8 @@ use crate::builtin::{AuditEntry, AuditRecord};
 use crate::tools::ToolEntry;
 use crate::{
     AuditLog, Blocked, Decision, ElicitationHook, EventObserver, HookContext, HookError, HookIssue,
-    HookOutcome, HookReport, IssueKind, LifecycleHook, Matcher, Phase, Plan, PostToolHook,
-    ToolUseHook, UserInputHook, Verdict, combine,
+    HookReport, IssueKind, LifecycleHook, Matcher, Phase, Plan, PostToolHook, ToolUseHook,
+    UserInputHook, Verdict,
 };
 
 /// How long a hook may take by default before it counts as failed.
@@ -308,35 +308,7 @@ impl HookSet {
     /// of the hook whose decision (or failure) is the answer, `None` when
     /// no hook decided.
     pub(crate) async fn decide_by(&self, ctx: &HookContext) -> (Decision, Option<&str>) {
-        let mut outcomes = Vec::new();
-        let mut decider = None;
-        for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
-            let ToolHook::Pre(hook) = &entry.hook else {
-                continue;
-            };
-            let hook = Arc::clone(hook);
-            let owned = ctx.clone();
-            let run = async move { hook.decide(&owned).await };
-            let outcome = match self.guarded(&entry.name, entry.timeout, ctx, run).await {
-                Ok(decision) => HookOutcome::Decided(decision),
-                Err(kind) => HookOutcome::Failed(kind),
-            };
-            let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
-            outcomes.push(outcome);
-            if decided {
-                decider = Some(entry.name.as_str());
-                break;
-            }
-        }
-        let decision = combine(outcomes);
-        tracing::debug!(
-            tool = %ctx.tool_name,
-            id = %ctx.correlation_id,
-            ?decision,
-            hook = decider,
-            "hooks decided"
-        );
-        (decision, decider)
+        crate::scope::decide_chain(crate::scope::chain(self, None, ctx), ctx).await
     }
 
     /// Runs the lifecycle hooks matching `ctx`, a context of

@@ -75,7 +75,10 @@ fn command_forms_unwrap_shell_scripts() {
         ("sh -c make", &["sh -c make", "make"]),
         (
             r#"/usr/bin/zsh -c "echo \"hi\" \$HOME""#,
-            &[r#"/usr/bin/zsh -c "echo \"hi\" \$HOME""#, r#"echo "hi" $HOME"#],
+            &[
+                r#"/usr/bin/zsh -c "echo \"hi\" \$HOME""#,
+                r#"echo "hi" $HOME"#,
+            ],
         ),
         (
             r"bash -lc 'echo '\''x'\'''",
