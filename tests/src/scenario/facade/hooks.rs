@@ -22,6 +22,41 @@ use serde_json::{Value, json};
 use super::{FacadeError, Harness};
 use crate::scenario::{ScenarioError, check, check_eq};
 
+/// What hooks saw, shared between the hook (which records) and the
+/// scenario (which checks). Cheap to clone.
+#[derive(Debug)]
+struct Recorded<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T> Clone for Recorded<T> {
+    fn clone(&self) -> Self {
+        Recorded(Arc::clone(&self.0))
+    }
+}
+
+impl<T: Clone> Recorded<T> {
+    fn new() -> Self {
+        Recorded(Arc::default())
+    }
+
+    /// Records `value`, from a hook.
+    fn push(&self, value: T) -> Result<(), HookError> {
+        self.0
+            .lock()
+            .map_err(|_| HookError::failed("the record's lock is poisoned"))?
+            .push(value);
+        Ok(())
+    }
+
+    /// Takes what was recorded so far.
+    fn take(&self) -> Result<Vec<T>, FacadeError> {
+        let mut seen = self
+            .0
+            .lock()
+            .map_err(|_| ScenarioError::unexpected("an intact lock", "poisoned"))?;
+        Ok(std::mem::take(&mut *seen))
+    }
+}
+
 /// A writable workspace where codex asks before every non-trivial
 /// command, so only the hooks decide whether a command runs.
 fn asking() -> RunProfile {
@@ -210,15 +245,12 @@ pub async fn post_tool_use_sees_result(version: &str) -> Result<(), FacadeError>
         Reply::message("It failed."),
     ]);
     let harness = Harness::start(version, script).await?;
-    let seen: Arc<Mutex<Vec<HookContext>>> = Arc::default();
-    let recorder = Arc::clone(&seen);
+    let seen = Recorded::new();
+    let recorder = seen.clone();
     let post = post_tool_fn(move |ctx| {
-        let recorder = Arc::clone(&recorder);
+        let recorder = recorder.clone();
         async move {
-            recorder
-                .lock()
-                .map_err(|_| HookError::failed("poisoned"))?
-                .push(ctx);
+            recorder.push(ctx)?;
             Ok(())
         }
     });
@@ -235,10 +267,7 @@ pub async fn post_tool_use_sees_result(version: &str) -> Result<(), FacadeError>
         .run_with_profile(harness.workspace(), "run it", asking().hooks(hooks))
         .await?;
     check_eq("the final text", result.text(), "It failed.")?;
-    let seen = seen
-        .lock()
-        .map_err(|_| ScenarioError::unexpected("a lock", "poisoned"))?
-        .clone();
+    let seen = seen.take()?;
     check_eq("the post-tool contexts", seen.len(), 1)?;
     let ctx = &seen[0];
     check_eq("the phase", ctx.phase, Phase::PostToolUseFailure)?;
@@ -274,14 +303,11 @@ pub async fn post_tool_use_sees_result(version: &str) -> Result<(), FacadeError>
 /// Records the phase of every lifecycle hook call, and in PreTurn
 /// replaces the prompt and adds context; blocks turns whose prompt says
 /// `forbidden`.
-fn lifecycle_recorder(phases: Arc<Mutex<Vec<Phase>>>) -> HookEntry {
+fn lifecycle_recorder(phases: Recorded<Phase>) -> HookEntry {
     let hook = lifecycle_fn(move |ctx: HookContext| {
-        let phases = Arc::clone(&phases);
+        let phases = phases.clone();
         async move {
-            phases
-                .lock()
-                .map_err(|_| HookError::failed("poisoned"))?
-                .push(ctx.phase);
+            phases.push(ctx.phase)?;
             let Some(mut plan) = ctx.plan.clone() else {
                 return Ok(Verdict::Continue);
             };
@@ -310,23 +336,17 @@ fn lifecycle_recorder(phases: Arc<Mutex<Vec<Phase>>>) -> HookEntry {
 pub async fn lifecycle_hooks_fire(version: &str) -> Result<(), FacadeError> {
     let script = Script::replies([Reply::message("Run done."), Reply::message("Ask done.")]);
     let harness = Harness::start(version, script).await?;
-    let phases: Arc<Mutex<Vec<Phase>>> = Arc::default();
-    let hooks = HookSet::new().hook(lifecycle_recorder(Arc::clone(&phases)));
+    let phases = Recorded::new();
+    let hooks = HookSet::new().hook(lifecycle_recorder(phases.clone()));
     let client = harness
         .connect_configured(|config| config.hooks(hooks))
         .await?;
-    let taken = |phases: &Arc<Mutex<Vec<Phase>>>| -> Result<Vec<Phase>, FacadeError> {
-        let mut phases = phases
-            .lock()
-            .map_err(|_| ScenarioError::unexpected("a lock", "poisoned"))?;
-        Ok(std::mem::take(&mut *phases))
-    };
 
     let result = client.run(harness.workspace(), "hello").await?;
     check_eq("the run's answer", result.text(), "Run done.")?;
     check_eq(
         "the run's phases",
-        taken(&phases)?,
+        phases.take()?,
         vec![
             Phase::PreRun,
             Phase::PreTurn,
@@ -365,7 +385,7 @@ pub async fn lifecycle_hooks_fire(version: &str) -> Result<(), FacadeError> {
     }
     check_eq(
         "the session's phases",
-        taken(&phases)?,
+        phases.take()?,
         vec![
             Phase::PreSessionStart,
             Phase::PostSessionStart,
@@ -563,15 +583,12 @@ pub async fn elicitation_answered(version: &str) -> Result<(), FacadeError> {
         Reply::message("Blue it is."),
     ]);
     let harness = Harness::start_with_config(version, script, &extra).await?;
-    let forms: Arc<Mutex<Vec<HookContext>>> = Arc::default();
-    let recorder = Arc::clone(&forms);
+    let forms = Recorded::new();
+    let recorder = forms.clone();
     let answer = elicitation_fn(move |ctx| {
-        let recorder = Arc::clone(&recorder);
+        let recorder = recorder.clone();
         async move {
-            recorder
-                .lock()
-                .map_err(|_| HookError::failed("poisoned"))?
-                .push(ctx);
+            recorder.push(ctx)?;
             Ok(Some(ElicitationAnswer::Accept {
                 content: Some(json!({"color": "blue"})),
             }))
@@ -589,10 +606,7 @@ pub async fn elicitation_answered(version: &str) -> Result<(), FacadeError> {
         .run_with_profile(harness.workspace(), "ask me for a color", profile)
         .await?;
     check_eq("the final text", result.text(), "Blue it is.")?;
-    let forms = forms
-        .lock()
-        .map_err(|_| ScenarioError::unexpected("a lock", "poisoned"))?
-        .clone();
+    let forms = forms.take()?;
     check_eq("the forms seen", forms.len(), 1)?;
     check_eq("the form's phase", forms[0].phase, Phase::OnElicitation)?;
     check_eq("the form's tool", forms[0].tool_name.as_str(), "mcp:elicit")?;
@@ -628,15 +642,12 @@ pub async fn user_input_answered(version: &str) -> Result<(), FacadeError> {
         Reply::message("Blue, then."),
     ]);
     let harness = Harness::start(version, script).await?;
-    let asked: Arc<Mutex<Vec<HookContext>>> = Arc::default();
-    let recorder = Arc::clone(&asked);
+    let asked = Recorded::new();
+    let recorder = asked.clone();
     let answer = user_input_fn(move |ctx, questions| {
-        let recorder = Arc::clone(&recorder);
+        let recorder = recorder.clone();
         async move {
-            recorder
-                .lock()
-                .map_err(|_| HookError::failed("poisoned"))?
-                .push(ctx);
+            recorder.push(ctx)?;
             Ok(Some(
                 questions
                     .iter()
@@ -681,10 +692,7 @@ pub async fn user_input_answered(version: &str) -> Result<(), FacadeError> {
         outcome.final_text.as_deref(),
         Some("Blue, then."),
     )?;
-    let asked = asked
-        .lock()
-        .map_err(|_| ScenarioError::unexpected("a lock", "poisoned"))?
-        .clone();
+    let asked = asked.take()?;
     check_eq("the questions asked", asked.len(), 1)?;
     check_eq("the phase", asked[0].phase, Phase::OnUserInput)?;
     check_eq(
