@@ -5,6 +5,7 @@
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
 
+mod examples;
 mod facade;
 
 use codexrt_tests::scenario::{Scenario, Target, VERSIONS};
