@@ -22,13 +22,15 @@ const WAIT: Duration = Duration::from_secs(60);
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Instantiates `examples_<version>::<example>` for every supported
-/// version and example, and records the lists for the completeness check.
+/// Instantiates `examples_<version>::<case>` for every supported version,
+/// each example and each extra case, and records the versions and
+/// examples for the completeness check.
 macro_rules! for_each_example {
-    ($examples:tt, [$($module:ident = $version:literal),*]) => {
+    ($examples:tt, $extras:tt, [$($module:ident = $version:literal),*]) => {
         $(
             mod $module {
                 for_each_example!(@tests $version, $examples);
+                for_each_example!(@tests $version, $extras);
             }
         )*
         for_each_example!(@cases [$($version),*], $examples);
@@ -67,6 +69,7 @@ for_each_example!(
         custom_transport,
         raw_rpc
     ],
+    [failure_exits_non_zero],
     [
         examples_v0_150_0 = "0.150.0",
         examples_v0_160_1 = "0.160.1",
@@ -119,6 +122,24 @@ async fn run(
     args: &[&str],
     script: Script,
 ) -> Result<Run, Box<dyn std::error::Error>> {
+    let (run, output) = run_unchecked(version, program, args, script).await?;
+    assert!(
+        output.status.success(),
+        "{program} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        run.stdout,
+        String::from_utf8_lossy(&output.stderr),
+    );
+    Ok(run)
+}
+
+/// As [`run`], whatever the program's exit status; with its output.
+async fn run_unchecked(
+    version: &str,
+    program: &str,
+    args: &[&str],
+    script: Script,
+) -> Result<(Run, Output), Box<dyn std::error::Error>> {
     let model = ModelServer::start(script).await?;
     let codex = Codex::new(CodexInstall::new(version).install().await?, &model)?;
     let command = codex.command();
@@ -138,20 +159,14 @@ async fn run(
     let output: Output = tokio::time::timeout(WAIT, child.output())
         .await
         .map_err(|_| format!("{program} did not finish within {WAIT:?}"))??;
-    let stdout = String::from_utf8(output.stdout)?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{program} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
-    Ok(Run {
-        stdout,
+    let run = Run {
+        stdout: String::from_utf8(output.stdout.clone())?,
         model,
         codex,
         tmp,
         _home: home,
-    })
+    };
+    Ok((run, output))
 }
 
 /// The text of every assistant message in `request`'s input.
@@ -441,5 +456,20 @@ async fn raw_rpc(version: &str) -> TestResult {
     let requests = run.requests();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].user_texts().contains(&"Say hi"));
+    Ok(())
+}
+
+/// A failing run makes the example fail: codex reports the model's HTTP
+/// error as a failed turn, and the program prints the error (the `Debug`
+/// form `main` gives a returned error) and exits with 1.
+async fn failure_exits_non_zero(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-quickstart");
+    let script = Script::replies([Reply::fail(400)]);
+    let (run, output) = run_unchecked(version, program, &["What is here?"], script).await?;
+    assert_eq!(output.status.code(), Some(1), "{}", output.status);
+    assert_eq!(run.stdout, "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: Failed"), "{stderr}");
+    assert_eq!(run.model.requests().len(), 1);
     Ok(())
 }
