@@ -38,13 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(Decision::Defer)
     });
     // codex reports a command line as its shell runs it, for example
-    // `/bin/bash -lc 'touch approved.txt'`, and the glob patterns must match
-    // the whole line: hence the leading `*`. A `*` also matches whatever is
-    // chained to a command, so lines with shell operators are denied.
-    // Deny wins over allow; a command matching neither is deferred, and
-    // with nobody else to decide, declined.
-    let mut rules = CommandRules::new().allow("*touch *").deny("*rm *");
-    for operator in [";", "&", "|", "`", "$(", ">"] {
+    // `/bin/bash -lc 'touch approved.txt'`, and a glob pattern must match
+    // the whole line: `*'touch *'` is any shell running a quoted command
+    // that starts with `touch`. A `*` also matches whatever is chained to
+    // a command, so lines with shell operators are denied. Deny wins over
+    // allow; a command matching neither is deferred, and with nobody else
+    // to decide, declined.
+    let mut rules = CommandRules::new().allow("*'touch *'").deny("*rm *");
+    for operator in [";", "&", "|", "`", "$(", ">", "\n"] {
         rules = rules.deny(format!("*{operator}*"));
     }
     let policy = HookSet::new()
