@@ -164,10 +164,17 @@ pub(crate) fn script_of(command: &str) -> String {
     let is_shell = ["bash", "sh", "zsh"]
         .iter()
         .any(|name| shell == *name || shell.ends_with(&format!("/{name}")));
+    if !is_shell {
+        return command.to_owned();
+    }
     let quoted = rest.len() >= 2 && rest.starts_with('\'') && rest.ends_with('\'');
-    if is_shell && quoted {
+    let bare =
+        !rest.is_empty() && !rest.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c));
+    if quoted {
         // Single quotes inside the script are written `'\''`.
         rest[1..rest.len() - 1].replace("'\\''", "'")
+    } else if bare {
+        rest.to_owned()
     } else {
         command.to_owned()
     }

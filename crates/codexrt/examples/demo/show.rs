@@ -132,20 +132,24 @@ impl Show {
 
     /// A command codex ran (or was refused to run).
     pub(crate) fn command(&self, run: &CommandRun) {
-        let (label, exit) = match run.exit_code {
-            Some(code) => ("ran", format!("exit {code}")),
-            None => ("not run", run.status.clone()),
-        };
         let seen = run
             .seen_by
             .as_deref()
-            .map(|hook| format!("  (post-tool hook \"{hook}\")"))
-            .unwrap_or_default();
+            .map(|hook| format!("post-tool hook \"{hook}\""));
+        let (label, head) = match (run.exit_code, seen) {
+            (Some(code), Some(seen)) => ("ran", format!("exit {code}  {}  ({seen})", run.command)),
+            (Some(code), None) => ("ran", format!("exit {code}  {}", run.command)),
+            (None, Some(seen)) => (
+                "not run",
+                format!("{}  ({}, seen by {seen})", run.command, run.status),
+            ),
+            (None, None) => ("not run", format!("{}  ({})", run.command, run.status)),
+        };
         let output = run.output.trim();
         let text = if output.is_empty() {
-            format!("{exit}  {}{seen}", run.command)
+            head
         } else {
-            format!("{exit}  {}{seen}\n{output}", run.command)
+            format!("{head}\n{output}")
         };
         self.line(
             label,

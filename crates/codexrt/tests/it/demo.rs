@@ -2,11 +2,12 @@
 //! Cargo, run against the real codex 0.169.0, judged by its output and
 //! exit status.
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use codexrt_testkit::{CodexInstall, TempDir};
+use codexrt_testkit::{CodexHome, CodexInstall, ModelServer, Reply, Script, TempDir};
 use serde_json::Value;
 
 /// Builds the example (a no-op when it is fresh) and returns its
@@ -161,4 +162,68 @@ async fn the_live_demo_without_a_login_says_how_to_log_in() {
     assert!(stderr.contains(" login\n"), "{stderr}");
     assert!(stderr.contains("login --with-api-key"), "{stderr}");
     assert!(text(&output.stdout).is_empty());
+}
+
+/// `--live` with a login (an API key saved by `codex login`) and a
+/// configuration that happens to point at the scripted model: the live
+/// mode's own hook lets codex read and refuses a command that writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_demo_approves_reading_and_declines_writing() {
+    let codex = pinned_codex().await;
+    let model = ModelServer::start(Script::replies([
+        Reply::exec_command("ls"),
+        Reply::exec_command("rm notes.txt"),
+        Reply::message("notes.txt describes codexrt."),
+    ]))
+    .await
+    .unwrap();
+    let codex_home = CodexHome::new(&model.base_url()).unwrap();
+    let home = TempDir::new("codexrt-demo-live-home").unwrap();
+    let mut login = Command::new(&codex)
+        .args(["login", "--with-api-key"])
+        .env("CODEX_HOME", codex_home.path())
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = login.stdin.take().unwrap();
+    stdin.write_all(b"sk-not-a-real-key\n").unwrap();
+    drop(stdin);
+    assert!(login.wait().unwrap().success());
+
+    let output = run_demo(&["--codex", codex.to_str().unwrap(), "--live"], |command| {
+        command
+            .env("HOME", home.path())
+            .env("CODEX_HOME", codex_home.path());
+    });
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("sandbox read-only"), "{stdout}");
+    assert!(
+        stdout.contains("approved  ls  (hook \"read-only\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("exit 0  ls"), "{stdout}");
+    assert!(
+        stdout.contains("declined  rm notes.txt  (hook \"read-only\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("notes.txt describes codexrt."), "{stdout}");
+    assert!(stdout.contains("status    completed"), "{stdout}");
+    assert!(
+        stdout.contains("not run   rm notes.txt  (declined"),
+        "{stdout}"
+    );
+    // What codex told the model about `rm`: the last tool output.
+    let outputs = model.last_request().unwrap().function_call_outputs();
+    let refused = &outputs.last().unwrap().text;
+    assert!(refused.contains("rejected"), "{refused}");
+    assert_eq!(model.script_errors(), []);
 }
