@@ -59,8 +59,8 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         json!({"event": "model", "kind": "live", "codexHome": info.codex_home}),
     );
 
-    // Reading is allowed; anything that could write, chain or redirect is
-    // declined. codex runs what it knows to be read-only without asking,
+    // Reading is allowed; anything that could write, chain (a newline
+    // separates commands too) or redirect is declined. codex runs what it knows to be read-only without asking,
     // so the hook may see nothing at all.
     let rules = CommandRules::new()
         .allow("ls")
@@ -69,6 +69,7 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         .allow("head *")
         .allow("wc *")
         .allow("pwd")
+        .deny("*\n*")
         .deny("*>*")
         .deny("*|*")
         .deny("*;*")

@@ -167,12 +167,18 @@ pub(crate) fn script_of(command: &str) -> String {
     if !is_shell {
         return command.to_owned();
     }
-    let quoted = rest.len() >= 2 && rest.starts_with('\'') && rest.ends_with('\'');
+    // Unwrapped only when the whole rest is one quoted word (single
+    // quotes inside written `'\''`) or one bare word; anything else stays
+    // as it is, wrapper included, so that no rule mistakes it for a
+    // simple command.
+    let inner = rest
+        .strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+        .filter(|inner| !inner.replace("'\\''", "").contains('\''));
     let bare =
         !rest.is_empty() && !rest.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c));
-    if quoted {
-        // Single quotes inside the script are written `'\''`.
-        rest[1..rest.len() - 1].replace("'\\''", "'")
+    if let Some(inner) = inner {
+        inner.replace("'\\''", "'")
     } else if bare {
         rest.to_owned()
     } else {
