@@ -3,6 +3,9 @@
 //! Commands:
 //! - `bench`: benchmarks that report ratios against baselines.
 //! - `compat`: the compatibility suite against real codex versions.
+//! - `demo`: a real codex session through the `codexrt` facade, against a
+//!   scripted model (no API key, no prior codex install) or, with `--live`,
+//!   the user's own codex login.
 //! - `fixtures`: check or re-record the golden transcripts of real codex.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
@@ -18,6 +21,7 @@ mod cmd;
 mod codegen;
 mod codex;
 mod compat;
+mod demo;
 mod fixtures;
 mod schema;
 mod test;
@@ -33,6 +37,7 @@ commands:
   bench   throughput of the stack against baselines, as ratios
   codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
   compat  [--version <version>] every scenario against real codex (all supported versions)
+  demo    [--live] [--json] a real codex session through the facade (scripted model, or your login)
   fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
   test    format check, clippy, the whole test suite and tidy (what CI runs)
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&root, &args[1..]),
         Some("codegen") => codegen::run(&root, &args[1..]),
         Some("compat") => compat::run(&root, &args[1..]),
+        Some("demo") => demo::run(&root, &args[1..]),
         Some("fixtures") => fixtures::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
