@@ -147,6 +147,21 @@
 //! last [`Runtime`] handle (a [`TurnHandle`] holds one) sends the safe answer
 //! to every waiting server request and tears the connection down without
 //! the ladder.
+//!
+//! # Boundaries
+//!
+//! The runtime decides nothing for you beyond documented, fail-closed
+//! defaults: it never approves a request, and it has no policy of its own.
+//! Deciding approvals, answering questions and serving tools through rules is
+//! `codexrt-hooks`'s job, and ergonomic entry points (one-shot runs,
+//! sessions, defaults such as a read-only sandbox) are the `codexrt` facade's.
+//! Below it, `codexrt-rpc` correlates messages and `codexrt-transport` owns
+//! the process; the runtime only consumes a
+//! [`Connection`](codexrt_transport::Connection).
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features.
 
 mod config;
 mod error;

@@ -196,6 +196,20 @@
 //! writes the lines from a queue of [`AUDIT_QUEUE`] (1024): a slow disk
 //! never delays an approval; lines beyond the queue are counted in
 //! [`AuditLog::dropped`]. [`AuditLog::flush`] waits for what was queued.
+//!
+//! # Boundaries
+//!
+//! Hooks are policy on top of `codexrt-core`: they see contexts and return
+//! decisions, answers or tool outputs, and the runtime sends them, exactly
+//! once. They cannot reach the transport or write to the server, and they do
+//! not start threads or turns: whoever does (the `codexrt` facade, or your
+//! code on a bare runtime) calls [`HookSet::before`] and [`HookSet::after`]
+//! and chooses the approval policy. The `codexrt` facade wires all of this up
+//! for you; the repository's `docs/hooks.md` is the user guide.
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features.
 
 mod builtin;
 mod context;

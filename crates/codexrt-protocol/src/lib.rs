@@ -55,6 +55,20 @@
 //! fails decoding here: unknown methods become `Unknown` variants of
 //! [`ServerNotification`] and [`ServerRequest`], unknown fields are ignored,
 //! unknown enum values and union variants are kept in `Unknown`.
+//!
+//! # Boundaries
+//!
+//! This crate is data: types, method names and the per-version capability
+//! tables. It sends nothing and holds no state; it does not refuse calls
+//! itself (`codexrt-core` consults [`method_availability`] and
+//! [`ClientRequest::experimental_fields`] before sending), and it does not
+//! frame or correlate messages (`codexrt-rpc`). Its generated files are never
+//! edited by hand: `cargo xtask codegen` writes them from the vendored
+//! schemas, and building the crate needs neither codex nor npm.
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features.
 
 mod availability;
 mod error;

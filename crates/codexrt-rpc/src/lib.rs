@@ -119,6 +119,18 @@
 //! every [`RpcClient`] and the [`IncomingReceiver`] are dropped, the loop ends
 //! and drops its share of the transport, which then tears the medium down
 //! (for a child process: kills it).
+//!
+//! # Boundaries
+//!
+//! This crate is the only one that parses frames, and it knows ids and
+//! envelopes, never method names: what a method means and what its params look
+//! like is `codexrt-protocol`'s, and deciding what to call and how to answer
+//! the server is `codexrt-core`'s. Below it, `codexrt-transport` owns the
+//! medium, its size limits and the close report this crate passes on.
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features.
 
 mod call;
 mod client;

@@ -112,6 +112,20 @@
 //! the turn (`turn/completed` with status `failed`, after an `error`
 //! notification); `turn/interrupt` during a stalled stream ends the turn as
 //! `interrupted`.
+//!
+//! # Boundaries
+//!
+//! This crate is for tests: use it as a dev-dependency (or in a test-only
+//! binary such as a fake app-server). Nothing in the library crates depends on
+//! it. It does not replace codex: the scripted model stands in for the
+//! OpenAI API, not for the app-server, and the fake app-server only plays what
+//! its script says. Decoding and driving the conversation stays with the
+//! crates under test.
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features. Installing codex
+//! ([`CodexInstall`]) needs `npm` on `PATH` the first time a version is used.
 
 mod codex;
 mod error;

@@ -28,6 +28,21 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Boundaries
+//!
+//! This crate moves bytes and owns the medium: frame size limits, buffering,
+//! the child process and its shutdown. It does not parse JSON, match answers
+//! to requests or know any method: that is `codexrt-rpc`, on top of it. It
+//! does not start `codex` by itself either: `codexrt-core` decides the program
+//! and arguments and hands them to [`StdioTransport`].
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features. [`StdioTransport`] (and
+//! [`EnvPolicy`], [`Spawned`]) exist on Unix only, because the shutdown ladder
+//! relies on process groups and signals; the memory and channel transports
+//! exist everywhere.
 
 mod connection;
 mod error;

@@ -154,6 +154,21 @@
 //! Hook failures (errors, timeouts, panics) never approve anything; they
 //! are collected in [`Client::hook_report`] (the client's hooks) and in
 //! each [`HookSet::report`] of a profile or session.
+//!
+//! # Boundaries
+//!
+//! The facade adds ergonomics, not behaviour: every wire decision is the
+//! runtime's ([`codexrt_core`]) or a hook's ([`hooks`]), and its own defaults
+//! are the ones under [Defaults](#defaults). It re-exports what most programs need
+//! ([`protocol`], [`hooks`], the runtime's [`Runtime`], [`CoreError`] and
+//! [`CompatibilityGuard`], the transport's [`Connection`] and
+//! [`CloseReport`]); for anything else, [`Client::runtime`] is the runtime
+//! itself. The repository's `docs/` folder has guides on hooks,
+//! compatibility and testing.
+//!
+//! # Feature flags
+//!
+//! None: the crate has no optional cargo features.
 
 mod client;
 mod config;
