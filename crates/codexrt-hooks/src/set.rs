@@ -158,7 +158,7 @@ impl ObserverEntry {
 /// [`Decision::Defer`]; that decision is the answer. A hook that fails
 /// (error, timeout, panic) stops the chain with a decline, and when every
 /// hook defers the answer is a decline too: nothing is approved unless a
-/// hook said so. The rule itself is [`combine`].
+/// hook said so. The rule itself is [`combine`](crate::combine).
 ///
 /// The same set holds lifecycle hooks, run by [`before`](HookSet::before)
 /// and [`after`](HookSet::after), and may record what it decides in an

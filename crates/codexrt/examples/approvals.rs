@@ -2,8 +2,7 @@
 //!
 //! A PreToolUse policy answers codex's approval requests: a hook that
 //! prints every command codex asks about (and leaves the decision to the
-//! next hook), then `CommandRules` that allow `touch` and deny `rm` and chained
-//! commands.
+//! next hook), then `CommandRules` that allow `touch` and deny `rm`.
 //! Anything no hook decides is declined. Every decision goes to an
 //! `AuditLog` in the system's temporary directory, which is read back and
 //! printed at the end.
@@ -38,16 +37,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(Decision::Defer)
     });
     // codex reports a command line as its shell runs it, for example
-    // `/bin/bash -lc 'touch approved.txt'`, and a glob pattern must match
-    // the whole line: `*'touch *'` is any shell running a quoted command
-    // that starts with `touch`. A `*` also matches whatever is chained to
-    // a command, so lines with shell operators are denied. Deny wins over
-    // allow; a command matching neither is deferred, and with nobody else
-    // to decide, declined.
-    let mut rules = CommandRules::new().allow("*'touch *'").deny("*rm *");
-    for operator in [";", "&", "|", "`", "$(", ">", "\n"] {
-        rules = rules.deny(format!("*{operator}*"));
-    }
+    // `/bin/bash -lc 'touch approved.txt'`; patterns are tried on that line
+    // and on the script inside it (`touch approved.txt`). Deny wins over
+    // allow, and an allow rule never approves a line that chains or
+    // redirects commands (`;`, `&&`, `|`, `>`, ...) unless the rule spells
+    // the operator out. A command matching neither is deferred and, with
+    // nobody else to decide, declined.
+    let rules = CommandRules::new().allow("touch *").deny("rm *");
     let policy = HookSet::new()
         .hook(HookEntry::new("announce", announce).matcher(Matcher::any().tool("command")))
         .hook(HookEntry::new("commands", rules))

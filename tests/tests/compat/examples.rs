@@ -271,7 +271,7 @@ async fn approvals(version: &str) -> TestResult {
          answer: Created approved.txt; deleting it was refused.\n\
          audit log (AUDIT):\n  \
          accept by commands\n  \
-         decline by commands: the command matches the deny rule `*rm *`\n"
+         decline by commands: the command matches the deny rule `rm *`\n"
     );
     // The accepted command ran, the declined one did not; the example
     // removed its log.

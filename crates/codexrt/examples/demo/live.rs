@@ -59,23 +59,18 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         json!({"event": "model", "kind": "live", "codexHome": info.codex_home}),
     );
 
-    // Reading is allowed; anything that could write, chain (a newline
-    // separates commands too) or redirect is declined. codex runs what it knows to be read-only without asking,
-    // so the hook may see nothing at all.
+    // Reading is allowed and everything else declined. An allow rule never
+    // approves a line that chains (`;`, `&&`, `|`, a line break) or
+    // redirects (`>`), so `cat a > b` is declined too. codex runs what it
+    // knows to be read-only without asking, so the hook may see nothing at
+    // all.
     let rules = CommandRules::new()
         .allow("ls")
         .allow("ls *")
         .allow("cat *")
         .allow("head *")
         .allow("wc *")
-        .allow("pwd")
-        .deny("*\n*")
-        .deny("*>*")
-        .deny("*|*")
-        .deny("*;*")
-        .deny("*&*")
-        .deny("*`*")
-        .deny("*$(*");
+        .allow("pwd");
     let (hooks, mut commands) = hooks("read-only", rules, show);
     let report = hooks.report();
     let session = client

@@ -75,7 +75,13 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
     // Only `echo` may run. The hooks make the facade start the thread with
     // the `untrusted` approval policy, so codex asks before the command
     // and the hook decides.
-    let (hooks, mut commands) = hooks("allow-echo", CommandRules::new().allow("echo *"), show);
+    let (hooks, mut commands) = hooks(
+        "allow-echo",
+        // The rule spells out the redirect: an allow rule never approves
+        // an operator it does not contain.
+        CommandRules::new().allow("echo * > greeting.txt"),
+        show,
+    );
     let report = hooks.report();
     let session = client
         .start_session(

@@ -5,7 +5,9 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt::hooks::{CommandRules, Decision, HookEntry, HookSet, Matcher, hook_fn, post_tool_fn};
+use codexrt::hooks::{
+    CommandRules, Decision, HookEntry, HookSet, Matcher, command_forms, hook_fn, post_tool_fn,
+};
 use codexrt::protocol::ServerNotification;
 use codexrt::protocol::types::ThreadItemKind;
 use codexrt::{PromptRunResult, Session, SessionEvent};
@@ -37,10 +39,9 @@ pub(crate) fn hooks(
         let rules = Arc::clone(&rules);
         let show = Arc::clone(&deciding);
         async move {
-            // The rules and the user see the script, not its shell wrapper.
-            let mut ctx = ctx;
+            // The user sees the script, not its shell wrapper; the rules
+            // look at both.
             let command = ctx.command.as_deref().map(script_of).unwrap_or_default();
-            ctx.command = Some(command.clone());
             show.section(3, "approval");
             show.line(
                 "asks",
@@ -158,30 +159,6 @@ pub(crate) async fn ask(
 /// (`/bin/bash -lc 'echo hi > a.txt'` is `echo hi > a.txt`); any other
 /// command line as it is.
 pub(crate) fn script_of(command: &str) -> String {
-    let Some((shell, rest)) = command.split_once(" -lc ") else {
-        return command.to_owned();
-    };
-    let is_shell = ["bash", "sh", "zsh"]
-        .iter()
-        .any(|name| shell == *name || shell.ends_with(&format!("/{name}")));
-    if !is_shell {
-        return command.to_owned();
-    }
-    // Unwrapped only when the whole rest is one quoted word (single
-    // quotes inside written `'\''`) or one bare word; anything else stays
-    // as it is, wrapper included, so that no rule mistakes it for a
-    // simple command.
-    let inner = rest
-        .strip_prefix('\'')
-        .and_then(|rest| rest.strip_suffix('\''))
-        .filter(|inner| !inner.replace("'\\''", "").contains('\''));
-    let bare =
-        !rest.is_empty() && !rest.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c));
-    if let Some(inner) = inner {
-        inner.replace("'\\''", "'")
-    } else if bare {
-        rest.to_owned()
-    } else {
-        command.to_owned()
-    }
+    // The last form is the script when there is a wrapper, else the line.
+    command_forms(command).pop().unwrap_or_default()
 }

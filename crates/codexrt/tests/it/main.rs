@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
 mod connect;
-mod demo;
 mod hooks;
 mod real_codex;
 mod run;
