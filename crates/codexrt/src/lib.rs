@@ -200,3 +200,9 @@ pub use codexrt_hooks::{Blocked, HookSet};
 /// The typed wire protocol: params, responses, items and notifications.
 pub use codexrt_protocol as protocol;
 pub use codexrt_transport::{CloseReport, Connection, EnvPolicy};
+
+/// The README's Rust code, compiled as doctests so the quickstart cannot
+/// drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
