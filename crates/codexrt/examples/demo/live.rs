@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use codexrt::hooks::CommandRules;
 use codexrt::protocol::types::SandboxMode;
-use codexrt::{Client, ClientConfig, SessionConfig};
+use codexrt::{Client, ClientConfig};
 use codexrt_testkit::TempDir;
 use serde_json::json;
 use tokio::process::Command;
 
-use crate::session::{ask, hooks};
+use crate::session::{ask, hooks, open_session};
 use crate::show::{Show, Summary};
 
 const NOTES: &str = "codexrt drives OpenAI Codex from Rust through `codex app-server`.\n\
@@ -73,28 +73,14 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         .allow("pwd");
     let (hooks, mut commands) = hooks("read-only", rules, show);
     let report = hooks.report();
-    let session = client
-        .start_session(
-            SessionConfig::new(workspace.path())
-                .sandbox(SandboxMode::ReadOnly)
-                .hooks(hooks),
-        )
-        .await?;
-    show.section(2, "session");
-    show.line(
-        "thread",
-        &format!(
-            "{}  (sandbox read-only, in {})",
-            session.thread_id(),
-            workspace.path().display()
-        ),
-        json!({
-            "event": "session",
-            "threadId": session.thread_id(),
-            "sandbox": "read-only",
-            "cwd": workspace.path(),
-        }),
-    );
+    let session = open_session(
+        &client,
+        workspace.path(),
+        SandboxMode::ReadOnly,
+        hooks,
+        show,
+    )
+    .await?;
     let last = ask(&session, PROMPT, show, &mut commands).await?;
     show.section(4, "result");
     show.summary(&Summary {

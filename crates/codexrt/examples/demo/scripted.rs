@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use codexrt::hooks::CommandRules;
 use codexrt::protocol::types::SandboxMode;
-use codexrt::{Client, ClientConfig, SessionConfig};
+use codexrt::{Client, ClientConfig};
 use codexrt_testkit::{CodexHome, ModelServer, Reply, Script, TempDir};
 use serde_json::json;
 
-use crate::session::{ask, hooks};
+use crate::session::{ask, hooks, open_session};
 use crate::show::{Show, Summary};
 
 /// The command the scripted model asks to run, and the file it writes.
@@ -83,28 +83,14 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         show,
     );
     let report = hooks.report();
-    let session = client
-        .start_session(
-            SessionConfig::new(workspace.path())
-                .sandbox(SandboxMode::WorkspaceWrite)
-                .hooks(hooks),
-        )
-        .await?;
-    show.section(2, "session");
-    show.line(
-        "thread",
-        &format!(
-            "{}  (sandbox workspace-write, in {})",
-            session.thread_id(),
-            workspace.path().display()
-        ),
-        json!({
-            "event": "session",
-            "threadId": session.thread_id(),
-            "sandbox": "workspace-write",
-            "cwd": workspace.path(),
-        }),
-    );
+    let session = open_session(
+        &client,
+        workspace.path(),
+        SandboxMode::WorkspaceWrite,
+        hooks,
+        show,
+    )
+    .await?;
     ask(&session, FIRST_PROMPT, show, &mut commands).await?;
     let last = ask(&session, SECOND_PROMPT, show, &mut commands).await?;
 

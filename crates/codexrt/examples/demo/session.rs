@@ -2,6 +2,7 @@
 //! one ask streamed to the terminal.
 
 use std::error::Error;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use codexrt::hooks::{
     CommandRules, Decision, HookEntry, HookSet, Matcher, command_forms, hook_fn, post_tool_fn,
 };
 use codexrt::protocol::ServerNotification;
-use codexrt::protocol::types::ThreadItemKind;
-use codexrt::{PromptRunResult, Session, SessionEvent};
+use codexrt::protocol::types::{SandboxMode, ThreadItemKind};
+use codexrt::{Client, PromptRunResult, Session, SessionConfig, SessionEvent};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -100,6 +101,39 @@ pub(crate) fn hooks(
 
 /// Sends `prompt` and shows the turn as it happens: the answer's deltas,
 /// each command's result, and returns the outcome.
+/// Starts the demo's session in `workspace` with `sandbox` and `hooks`,
+/// and shows its thread.
+pub(crate) async fn open_session(
+    client: &Client,
+    workspace: &Path,
+    sandbox: SandboxMode,
+    hooks: HookSet,
+    show: &Show,
+) -> Result<Session, Box<dyn Error>> {
+    let label = serde_json::to_value(&sandbox)?
+        .as_str()
+        .unwrap_or("unknown")
+        .to_owned();
+    let config = SessionConfig::new(workspace).sandbox(sandbox).hooks(hooks);
+    let session = client.start_session(config).await?;
+    show.section(2, "session");
+    show.line(
+        "thread",
+        &format!(
+            "{}  (sandbox {label}, in {})",
+            session.thread_id(),
+            workspace.display()
+        ),
+        json!({
+            "event": "session",
+            "threadId": session.thread_id(),
+            "sandbox": label,
+            "cwd": workspace,
+        }),
+    );
+    Ok(session)
+}
+
 pub(crate) async fn ask(
     session: &Session,
     prompt: &str,
