@@ -223,7 +223,11 @@ pub struct ToolResult {
     pub status: String,
     /// A command's exit code.
     pub exit_code: Option<i32>,
-    /// A command's aggregated output.
+    /// A command's output: the item's aggregated output or, when the item
+    /// carries none, what codex streamed for it
+    /// (`item/commandExecution/outputDelta`, up to 1 MiB). `None` when
+    /// codex reported neither, as codex 0.150 sometimes does for a command
+    /// that exits while it is starting.
     pub output: Option<String>,
 }
 

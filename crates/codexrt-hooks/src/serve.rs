@@ -323,6 +323,7 @@ impl Observers {
         let (tx, mut rx) = mpsc::channel::<Work>(OBSERVER_QUEUE);
         let hooks = Arc::clone(hooks);
         let task = tokio::spawn(async move {
+            let mut outputs = StreamedOutputs::default();
             while let Some(work) = rx.recv().await {
                 let event = match work {
                     Work::Event(event) => event,
@@ -339,10 +340,20 @@ impl Observers {
                         scope.hooks.observe(&event).await;
                     }
                 }
+                if let RuntimeEvent::Notification(
+                    ServerNotification::ItemCommandExecutionOutputDelta(delta),
+                ) = &*event
+                {
+                    outputs.append(&delta.item_id, &delta.delta);
+                }
                 if let RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) =
                     &*event
                 {
                     if let Some(mut ctx) = post_tool_context(completed) {
+                        let streamed = outputs.take(&ctx.correlation_id);
+                        if let Some(result) = ctx.result.as_mut().filter(|r| r.output.is_none()) {
+                            result.output = streamed;
+                        }
                         let scope = scopes.get(&completed.thread_id);
                         ctx.model = scope.as_ref().and_then(|scope| scope.model.clone());
                         hooks.after_tool_use(&ctx).await;
@@ -401,6 +412,39 @@ impl Observers {
         // Observer tasks catch their hooks' panics, so a join error only
         // means the task was aborted.
         let _ = self.task.await;
+    }
+}
+
+/// How many commands' streamed output the observer task keeps at once, and
+/// how much of each: the fallback for a completed command whose item
+/// carries no aggregated output (codex 0.150 sometimes sends none).
+const STREAMED_COMMANDS: usize = 256;
+const STREAMED_OUTPUT_CAP: usize = 1024 * 1024;
+
+/// The output of running commands as streamed in
+/// `item/commandExecution/outputDelta`, by item id, bounded.
+#[derive(Default)]
+struct StreamedOutputs {
+    items: HashMap<String, String>,
+}
+
+impl StreamedOutputs {
+    fn append(&mut self, item_id: &str, delta: &str) {
+        if !self.items.contains_key(item_id) && self.items.len() >= STREAMED_COMMANDS {
+            return;
+        }
+        let output = self.items.entry(item_id.to_owned()).or_default();
+        let room = STREAMED_OUTPUT_CAP.saturating_sub(output.len());
+        let mut end = delta.len().min(room);
+        while !delta.is_char_boundary(end) {
+            end -= 1;
+        }
+        output.push_str(&delta[..end]);
+    }
+
+    /// The output streamed for `item_id`, forgetting it.
+    fn take(&mut self, item_id: &str) -> Option<String> {
+        self.items.remove(item_id)
     }
 }
 

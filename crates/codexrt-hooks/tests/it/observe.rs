@@ -203,3 +203,42 @@ async fn a_barrier_of_a_loop_that_observes_nothing_ends_at_once() {
         .unwrap();
     runtime.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_command_without_aggregated_output_gets_its_streamed_output() {
+    let delta = |item: &str, text: &str| {
+        Step::notify(
+            "item/commandExecution/outputDelta",
+            json!({"delta": text, "itemId": item, "threadId": "t", "turnId": "u"}),
+        )
+    };
+    let mut bare = command_item("c1", "make", 2);
+    bare["aggregatedOutput"] = Value::Null;
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(delta("c1", "first "))
+        .step(delta("other", "not mine"))
+        .step(delta("c1", "second\n"))
+        .step(completed(bare))
+        // An item that carries its output keeps it.
+        .step(delta("c2", "streamed"))
+        .step(completed(command_item("c2", "ls", 0)))
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    let seen = Seen::default();
+    let approvals = HookSet::new()
+        .hook(HookEntry::post_tool_use("seen", seen.clone()))
+        .serve(&runtime)
+        .unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    approvals.barrier().await;
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        [
+            r#"PostToolUseFailure command Some("make") failed Some(2) Some("first second\n") [] c1"#,
+            r#"PostToolUse command Some("ls") completed Some(0) Some("out of ls") [] c2"#,
+        ]
+    );
+    runtime.shutdown().await.unwrap();
+}

@@ -288,13 +288,20 @@ pub async fn post_tool_use_sees_result(version: &str) -> Result<(), FacadeError>
         .ok_or_else(|| ScenarioError::unexpected("a tool result", "none"))?;
     check_eq("the exit code", outcome.exit_code, Some(3))?;
     check_eq("the success flag", outcome.success, false)?;
+    // codex 0.150 sometimes completes a command that exited while it was
+    // starting (`source: "unifiedExecStartup"`) without any output,
+    // aggregated or streamed; later versions always report it.
+    let reported = ctx.tool_input["aggregatedOutput"].is_string();
+    let output = outcome.output.as_deref();
+    let seen = if version == "0.150.0" && !reported {
+        output.is_none_or(|output| output.contains("hooked-output"))
+    } else {
+        output.is_some_and(|output| output.contains("hooked-output"))
+    };
     check(
         "the output",
-        outcome
-            .output
-            .as_deref()
-            .is_some_and(|output| output.contains("hooked-output")),
-        &outcome.output,
+        seen,
+        format!("{output:?} (item {})", ctx.tool_input),
     )?;
     check_eq("no hook issues", report.issues().len(), 0)?;
     harness.finish(client).await
