@@ -224,6 +224,13 @@ impl Client {
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
         let timeout = profile.timeout_or(self.config.turn_timeout_limit());
         let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
+        // The thread's hooks see the model the turn runs; this scope
+        // replaces the run's until the turn is over.
+        let _scope = plan
+            .model
+            .as_ref()
+            .filter(|_| plan.model != thread_plan.model)
+            .map(|model| self.hooks.scope(thread_id, extra.clone(), model.clone()));
         let turn = start_turn(&self.runtime, params, timeout).await?;
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());

@@ -47,8 +47,9 @@ struct Inner {
     /// session's, with what PreSessionStart and earlier PreTurn hooks
     /// changed for good.
     plan: Mutex<Plan>,
-    /// Keeps the session's hooks in charge of its thread.
-    _scope: ScopeGuard,
+    /// Keeps the session's hooks in charge of its thread, with the model
+    /// it runs.
+    scope: Mutex<ScopeGuard>,
 }
 
 /// Marks a turn as the session's running one until dropped, so that a
@@ -128,7 +129,7 @@ impl Session {
                 config,
                 running: Mutex::new(None),
                 plan: Mutex::new(plan),
-                _scope: scope,
+                scope: Mutex::new(scope),
             }),
         })
     }
@@ -207,6 +208,15 @@ impl Session {
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
         let timeout = profile.timeout_or(inner.client.config().turn_timeout_limit());
         let params = turn_start(inner.thread_id.clone(), input, &thread_plan, &plan);
+        if let Some(model) = plan
+            .model
+            .as_ref()
+            .filter(|_| plan.model != thread_plan.model)
+        {
+            // The thread's hooks see the model the turn runs from now on.
+            let scope = hooks.scope(&inner.thread_id, extra.clone(), model.clone());
+            *inner.scope.lock().unwrap_or_else(PoisonError::into_inner) = scope;
+        }
         let turn = start_turn(inner.client.runtime(), params, timeout).await?;
         {
             // codex keeps a turn's overrides for the thread's later turns.

@@ -225,3 +225,56 @@ async fn tool_use_hooks_make_codex_ask_unless_a_policy_is_set() {
         ]
     );
 }
+
+#[tokio::test]
+async fn tool_hooks_see_the_model_a_pre_turn_hook_chose() {
+    let approval = |id: u64| {
+        Step::request(
+            id,
+            "item/commandExecution/requestApproval",
+            json!({"itemId": "i", "startedAtMs": 0, "threadId": "t1", "turnId": "u1",
+                   "command": "make", "cwd": "/w"}),
+        )
+    };
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": {"id": "u1", "items": [], "status": "inProgress"}}),
+        ))
+        .step(approval(1))
+        .step(Step::expect_response(1))
+        .step(Step::expect_close());
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let recorder = Arc::clone(&seen);
+    let record = codexrt::hooks::hook_fn(move |ctx| {
+        let recorder = Arc::clone(&recorder);
+        async move {
+            recorder.lock().unwrap().push(ctx.model.clone());
+            Ok(codexrt::hooks::Decision::decline("recorded"))
+        }
+    });
+    let hooks = HookSet::new()
+        .hook(HookEntry::new("record", record))
+        .hook(mutate(Phase::PreTurn, |plan| {
+            plan.model = Some("from-pre-turn".to_owned());
+        }));
+    let (client, fake) = connect(script).await;
+    let session = client
+        .start_session(SessionConfig::new("/w").hooks(hooks))
+        .await
+        .unwrap();
+    let stream = session.ask_stream("go").await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    drop(stream);
+    assert_eq!(*seen.lock().unwrap(), [Some("from-pre-turn".to_owned())]);
+    drop(session);
+    finish(client, fake).await;
+}
