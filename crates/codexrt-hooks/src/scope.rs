@@ -33,6 +33,26 @@ struct Scopes {
     /// The approval loop serving these scopes, which removes a released
     /// scope only after the events queued before the release.
     control: Option<mpsc::Sender<Control>>,
+    /// How many scopes have observers: the loop encodes events to find
+    /// their thread only when some do, and asks for every event.
+    observing: usize,
+}
+
+impl Scopes {
+    /// Puts `scope` in place of whatever `thread_id` had.
+    fn put(&mut self, thread_id: String, generation: u64, scope: Scope) {
+        self.observing += usize::from(!scope.hooks.observers.is_empty());
+        if let Some((_, old, _)) = self.threads.insert(thread_id, (generation, scope, false)) {
+            self.observing -= usize::from(!old.hooks.observers.is_empty());
+        }
+    }
+
+    /// Removes the scope of `thread_id`, if any.
+    fn remove(&mut self, thread_id: &str) {
+        if let Some((_, old, _)) = self.threads.remove(thread_id) {
+            self.observing -= usize::from(!old.hooks.observers.is_empty());
+        }
+    }
 }
 
 /// The hook sets of individual threads, shared between whoever starts
@@ -79,10 +99,7 @@ impl ThreadHooks {
         let mut scopes = self.lock();
         let generation = scopes.next;
         scopes.next = scopes.next.wrapping_add(1);
-        scopes.threads.insert(
-            thread_id.clone(),
-            (generation, Scope { hooks, model }, false),
-        );
+        scopes.put(thread_id.clone(), generation, Scope { hooks, model });
         ScopeGuard {
             scopes: self.clone(),
             thread_id,
@@ -111,10 +128,7 @@ impl ThreadHooks {
     /// Whether some scope has observers, which then need each event's
     /// thread id.
     pub(crate) fn any_observers(&self) -> bool {
-        self.lock()
-            .threads
-            .values()
-            .any(|(_, scope, _)| !scope.hooks.observers.is_empty())
+        self.lock().observing > 0
     }
 
     /// Makes the loop behind `control` remove released scopes.
@@ -128,7 +142,15 @@ impl ThreadHooks {
     pub(crate) fn detach(&self) {
         let mut scopes = self.lock();
         scopes.control = None;
-        scopes.threads.retain(|_, (_, _, released)| !*released);
+        let released: Vec<String> = scopes
+            .threads
+            .iter()
+            .filter(|(_, (_, _, released))| *released)
+            .map(|(thread_id, _)| thread_id.clone())
+            .collect();
+        for thread_id in released {
+            scopes.remove(&thread_id);
+        }
     }
 
     /// Removes the scope of `thread_id` if it is still the insertion
@@ -140,7 +162,7 @@ impl ThreadHooks {
             .get(thread_id)
             .is_some_and(|(current, _, _)| *current == generation)
         {
-            scopes.threads.remove(thread_id);
+            scopes.remove(thread_id);
         }
     }
 
@@ -196,7 +218,7 @@ impl Drop for ScopeGuard {
                 return;
             }
         }
-        threads.remove(&self.thread_id);
+        scopes.remove(&self.thread_id);
     }
 }
 

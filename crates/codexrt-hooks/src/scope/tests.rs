@@ -216,3 +216,33 @@ async fn elicitation_failures_decline_and_deferring_leaves_none() {
         Some(ElicitationAnswer::Decline)
     );
 }
+
+/// An observer that looks at nothing.
+struct Quiet;
+
+#[async_trait::async_trait]
+impl crate::EventObserver for Quiet {
+    async fn on_event(&self, _event: &codexrt_core::RuntimeEvent) -> Result<(), HookError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_count_of_observing_scopes_follows_inserts_replacements_and_removals() {
+    let watching = || Arc::new(HookSet::new().observer(crate::ObserverEntry::new("q", Quiet)));
+    let scopes = ThreadHooks::default();
+    assert!(!scopes.any_observers());
+    let a = scopes.insert("a", watching(), None);
+    let b = scopes.insert("b", watching(), None);
+    assert!(scopes.any_observers());
+    // Replacing a's scope with one that does not observe, and dropping the
+    // replaced guard, leaves b alone observing.
+    let a2 = scopes.insert("a", Arc::new(HookSet::new()), None);
+    drop(a);
+    drop(b);
+    assert!(!scopes.any_observers());
+    assert_eq!(scopes.len(), 1);
+    drop(a2);
+    assert!(scopes.is_empty());
+    assert!(!scopes.any_observers());
+}
