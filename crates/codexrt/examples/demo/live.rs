@@ -83,14 +83,7 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
     .await?;
     let last = ask(&session, PROMPT, show, &mut commands).await?;
     show.section(4, "result");
-    show.summary(&Summary {
-        status: last.status.as_str(),
-        final_text: last.text(),
-        usage: last.usage.as_ref(),
-        turn: last.elapsed,
-        total: started.elapsed(),
-        hook_issues: report.issues().len(),
-    });
+    show.summary(&Summary::of(&last, started, report.issues().len()));
     client.shutdown().await?;
     Ok(())
 }

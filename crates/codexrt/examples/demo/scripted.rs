@@ -102,14 +102,7 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         &format!("{GREETING_FILE} contains \"{}\"", greeting.trim_end()),
         json!({"event": "file", "path": GREETING_FILE, "text": greeting}),
     );
-    show.summary(&Summary {
-        status: last.status.as_str(),
-        final_text: last.text(),
-        usage: last.usage.as_ref(),
-        turn: last.elapsed,
-        total: started.elapsed(),
-        hook_issues: report.issues().len(),
-    });
+    show.summary(&Summary::of(&last, started, report.issues().len()));
 
     client.shutdown().await?;
     let errors = model.script_errors();

@@ -5,8 +5,9 @@
 
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use codexrt::PromptRunResult;
 use codexrt::protocol::types::ThreadTokenUsage;
 use serde_json::{Value, json};
 
@@ -48,6 +49,21 @@ pub(crate) struct Summary<'a> {
     pub(crate) turn: Duration,
     pub(crate) total: Duration,
     pub(crate) hook_issues: usize,
+}
+
+impl<'a> Summary<'a> {
+    /// The summary of a session whose last answer is `last`, which started
+    /// at `started` and whose hooks reported `hook_issues` issues.
+    pub(crate) fn of(last: &'a PromptRunResult, started: Instant, hook_issues: usize) -> Self {
+        Summary {
+            status: last.status.as_str(),
+            final_text: last.text(),
+            usage: last.usage.as_ref(),
+            turn: last.elapsed,
+            total: started.elapsed(),
+            hook_issues,
+        }
+    }
 }
 
 impl Show {
