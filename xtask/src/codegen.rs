@@ -108,11 +108,11 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
         ),
         (
             generated.join("notification.rs"),
-            render_api::render_server_enum(&infos, Kind::ServerNotification, pinned),
+            render_api::render_server_enum(&infos, &lowered, Kind::ServerNotification, pinned),
         ),
         (
             generated.join("server_request.rs"),
-            render_api::render_server_enum(&infos, Kind::ServerRequest, pinned),
+            render_api::render_server_enum(&infos, &lowered, Kind::ServerRequest, pinned),
         ),
         (
             generated.join("versions.rs"),

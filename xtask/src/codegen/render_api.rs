@@ -391,7 +391,12 @@ pub(crate) fn render_client(
 
 /// `ServerNotification` or `ServerRequest`: an enum of every method of
 /// `kind` with its typed params, plus `Unknown`.
-pub(crate) fn render_server_enum(infos: &[MethodInfo], kind: Kind, pinned: &str) -> String {
+pub(crate) fn render_server_enum(
+    infos: &[MethodInfo],
+    lowered: &Lowered,
+    kind: Kind,
+    pinned: &str,
+) -> String {
     let (name, what, article) = match kind {
         Kind::ServerNotification => ("ServerNotification", "notification", "a"),
         _ => ("ServerRequest", "request", "a"),
@@ -486,8 +491,11 @@ pub(crate) fn render_server_enum(infos: &[MethodInfo], kind: Kind, pinned: &str)
     }
     let _ = writeln!(
         out,
-        "            Self::Unknown {{ method, .. }} => method,\n        }}\n    }}\n}}\n"
+        "            Self::Unknown {{ method, .. }} => method,\n        }}\n    }}\n"
     );
+    render_id_accessor(&mut out, lowered, &of_kind, "thread");
+    render_id_accessor(&mut out, lowered, &of_kind, "turn");
+    out.push_str("}\n\n");
     // RawValue has no PartialEq; unknown params compare by their JSON text.
     let _ = writeln!(
         out,
@@ -554,6 +562,75 @@ pub(crate) fn render_server_enum(infos: &[MethodInfo], kind: Kind, pinned: &str)
         }
     }
     out
+}
+
+/// How the params of a method carry the id of a thread or a turn.
+fn id_access(lowered: &Lowered, params: &str, what: &str) -> Option<String> {
+    let Some(model::Item {
+        shape: Shape::Struct { fields, .. },
+        ..
+    }) = lowered.items.get(params)
+    else {
+        return None;
+    };
+    let direct = |field: &Field| match (&field.ty, field.presence) {
+        (Ty::String, model::Presence::Required) => Some(format!("Some(&p.{})", field.rust)),
+        (Ty::String, _) => Some(format!("p.{}.as_deref()", field.rust)),
+        _ => None,
+    };
+    let wire = format!("{what}Id");
+    if let Some(access) = fields.iter().find(|f| f.wire == wire).and_then(direct) {
+        return Some(access);
+    }
+    // A turn's own notifications carry the whole turn, whose `id` is it.
+    let nested = fields.iter().find(|f| f.wire == what)?;
+    let (Ty::Named(name), model::Presence::Required) = (&nested.ty, nested.presence) else {
+        return None;
+    };
+    let Some(model::Item {
+        shape: Shape::Struct { fields, .. },
+        ..
+    }) = lowered.items.get(name)
+    else {
+        return None;
+    };
+    let id = fields.iter().find(|f| f.wire == "id")?;
+    match (&id.ty, id.presence) {
+        (Ty::String, model::Presence::Required) => {
+            Some(format!("Some(&p.{}.{})", nested.rust, id.rust))
+        }
+        _ => None,
+    }
+}
+
+/// `thread_id()` or `turn_id()`: the id a message's params name, read from
+/// the typed params, so that routing needs no second parse.
+fn render_id_accessor(out: &mut String, lowered: &Lowered, of_kind: &[&MethodInfo], what: &str) {
+    let _ = writeln!(
+        out,
+        "    /// The id of the {what} the params name (`{what}Id`{}), if they name one.\n\
+         \x20   pub fn {what}_id(&self) -> Option<&str> {{\n        match self {{",
+        if what == "turn" {
+            ", or the `turn` they carry"
+        } else {
+            ""
+        }
+    );
+    let mut none = Vec::new();
+    for info in of_kind {
+        match id_access(lowered, &info.params, what) {
+            Some(access) => {
+                let _ = writeln!(out, "            Self::{}(p) => {access},", info.variant);
+            }
+            None => none.push(format!("Self::{}(_)", info.variant)),
+        }
+    }
+    none.push("Self::Unknown { .. }".to_owned());
+    let _ = writeln!(
+        out,
+        "            {} => None,\n        }}\n    }}\n",
+        none.join("\n            | ")
+    );
 }
 
 /// The per-version presence table behind `method_availability`.

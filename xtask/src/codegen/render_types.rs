@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::lower::Lowered;
-use super::model::{EnumValue, Field, Item, Notes, Payload, Presence, Relaxed, Shape, Variant};
+use super::model::{EnumValue, Field, Item, Notes, Payload, Presence, Relaxed, Shape, Ty, Variant};
 
 /// The module doc: where the types come from and the mapping rules a user
 /// needs to read them.
@@ -138,6 +138,7 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
             }
             unknown_variant(out, true);
             let _ = writeln!(out, "}}");
+            render_id_accessor(out, name, variants);
         }
         Shape::External { variants } => {
             docs(out, "", &item.doc);
@@ -169,6 +170,41 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
             let _ = writeln!(out, "}}");
         }
     }
+}
+
+/// `id()` for a tagged union whose every variant has a required string
+/// `id`, such as the kinds of thread item: one match instead of encoding a
+/// value to find its id.
+fn render_id_accessor(out: &mut String, name: &str, variants: &[Variant]) {
+    let id_field = |variant: &Variant| match &variant.payload {
+        Payload::Struct(fields) => fields
+            .iter()
+            .find(|f| f.wire == "id" && f.ty == Ty::String && f.presence == Presence::Required)
+            .map(|f| f.rust.clone()),
+        _ => None,
+    };
+    let fields: Option<Vec<String>> = variants.iter().map(id_field).collect();
+    let Some(fields) = fields.filter(|fields| !fields.is_empty()) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nimpl {name} {{\n\
+         \x20   /// The `id` every variant carries; for [`{name}::Unknown`], its `id`\n\
+         \x20   /// member when that is a string.\n\
+         \x20   pub fn id(&self) -> Option<&str> {{\n        match self {{"
+    );
+    for (variant, field) in variants.iter().zip(&fields) {
+        let _ = writeln!(
+            out,
+            "            Self::{} {{ {field}, .. }} => Some({field}),",
+            variant.rust
+        );
+    }
+    let _ = writeln!(
+        out,
+        "            Self::Unknown(value) => value.get(\"id\").and_then(Value::as_str),\n        }}\n    }}\n}}"
+    );
 }
 
 fn unknown_variant(out: &mut String, untagged_attr: bool) {

@@ -523,6 +523,192 @@ impl ServerNotification {
             Self::Unknown { method, .. } => method,
         }
     }
+
+    /// The id of the thread the params name (`threadId`), if they name one.
+    pub fn thread_id(&self) -> Option<&str> {
+        match self {
+            Self::AutoApprovalReviewStrictReviewRequired(p) => Some(&p.thread_id),
+            Self::Error(p) => Some(&p.thread_id),
+            Self::GuardianWarning(p) => Some(&p.thread_id),
+            Self::HookCompleted(p) => Some(&p.thread_id),
+            Self::HookStarted(p) => Some(&p.thread_id),
+            Self::ItemAgentMessageDelta(p) => Some(&p.thread_id),
+            Self::ItemAutoApprovalReviewCompleted(p) => Some(&p.thread_id),
+            Self::ItemAutoApprovalReviewStarted(p) => Some(&p.thread_id),
+            Self::ItemCommandExecutionOutputDelta(p) => Some(&p.thread_id),
+            Self::ItemCommandExecutionTerminalInteraction(p) => Some(&p.thread_id),
+            Self::ItemCompleted(p) => Some(&p.thread_id),
+            Self::ItemFileChangeOutputDelta(p) => Some(&p.thread_id),
+            Self::ItemFileChangePatchUpdated(p) => Some(&p.thread_id),
+            Self::ItemMcpToolCallProgress(p) => Some(&p.thread_id),
+            Self::ItemPlanDelta(p) => Some(&p.thread_id),
+            Self::ItemReasoningSummaryPartAdded(p) => Some(&p.thread_id),
+            Self::ItemReasoningSummaryTextDelta(p) => Some(&p.thread_id),
+            Self::ItemReasoningTextDelta(p) => Some(&p.thread_id),
+            Self::ItemStarted(p) => Some(&p.thread_id),
+            Self::McpServerOauthLoginCompleted(p) => p.thread_id.as_deref(),
+            Self::McpServerStartupStatusUpdated(p) => p.thread_id.as_deref(),
+            Self::ModelRerouted(p) => Some(&p.thread_id),
+            Self::ModelSafetyBufferingUpdated(p) => Some(&p.thread_id),
+            Self::ModelVerification(p) => Some(&p.thread_id),
+            Self::ModelProviderAuthRecoveryCompleted(p) => Some(&p.thread_id),
+            Self::ModelProviderAuthRecoveryStarted(p) => Some(&p.thread_id),
+            Self::ServerRequestResolved(p) => Some(&p.thread_id),
+            Self::ThreadArchived(p) => Some(&p.thread_id),
+            Self::ThreadAttachmentUpdated(p) => Some(&p.thread_id),
+            Self::ThreadClosed(p) => Some(&p.thread_id),
+            Self::ThreadCompacted(p) => Some(&p.thread_id),
+            Self::ThreadDeleted(p) => Some(&p.thread_id),
+            Self::ThreadEnvironmentConnected(p) => Some(&p.thread_id),
+            Self::ThreadEnvironmentDisconnected(p) => Some(&p.thread_id),
+            Self::ThreadGoalCleared(p) => Some(&p.thread_id),
+            Self::ThreadGoalUpdated(p) => Some(&p.thread_id),
+            Self::ThreadNameUpdated(p) => Some(&p.thread_id),
+            Self::ThreadPredictionUpdated(p) => Some(&p.thread_id),
+            Self::ThreadProjectUpdated(p) => Some(&p.thread_id),
+            Self::ThreadQueueChanged(p) => Some(&p.thread_id),
+            Self::ThreadReadStateChanged(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeClosed(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeError(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeItemCompleted(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeItemStarted(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeItemTranscriptDelta(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeItemAdded(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeOutputAudioDelta(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeSdp(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeStarted(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeTranscriptDelta(p) => Some(&p.thread_id),
+            Self::ThreadRealtimeTranscriptDone(p) => Some(&p.thread_id),
+            Self::ThreadReverted(p) => Some(&p.thread_id),
+            Self::ThreadSectionChanged(p) => Some(&p.thread_id),
+            Self::ThreadSettingsUpdated(p) => Some(&p.thread_id),
+            Self::ThreadStarted(p) => Some(&p.thread.id),
+            Self::ThreadStatusChanged(p) => Some(&p.thread_id),
+            Self::ThreadTokenUsageUpdated(p) => Some(&p.thread_id),
+            Self::ThreadUnarchived(p) => Some(&p.thread_id),
+            Self::TurnCompleted(p) => Some(&p.thread_id),
+            Self::TurnDiffUpdated(p) => Some(&p.thread_id),
+            Self::TurnModerationMetadata(p) => Some(&p.thread_id),
+            Self::TurnPlanUpdated(p) => Some(&p.thread_id),
+            Self::TurnStarted(p) => Some(&p.thread_id),
+            Self::Warning(p) => p.thread_id.as_deref(),
+            Self::AccountGatewayOAuthChanged(_)
+            | Self::AccountLoginCompleted(_)
+            | Self::AccountRateLimitsUpdated(_)
+            | Self::AccountUpdated(_)
+            | Self::AppListUpdated(_)
+            | Self::CommandExecOutputDelta(_)
+            | Self::ConfigWarning(_)
+            | Self::DeprecationNotice(_)
+            | Self::ExternalAgentConfigImportCompleted(_)
+            | Self::ExternalAgentConfigImportProgress(_)
+            | Self::FsChanged(_)
+            | Self::FuzzyFileSearchSessionCompleted(_)
+            | Self::FuzzyFileSearchSessionUpdated(_)
+            | Self::McpServerEventStreamNotification(_)
+            | Self::ProcessExited(_)
+            | Self::ProcessOutputDelta(_)
+            | Self::ProjectChanged(_)
+            | Self::RemoteControlStatusChanged(_)
+            | Self::SkillsChanged(_)
+            | Self::WindowsWorldWritableWarning(_)
+            | Self::WindowsSandboxSetupCompleted(_)
+            | Self::Unknown { .. } => None,
+        }
+    }
+
+    /// The id of the turn the params name (`turnId`, or the `turn` they carry), if they name one.
+    pub fn turn_id(&self) -> Option<&str> {
+        match self {
+            Self::AutoApprovalReviewStrictReviewRequired(p) => Some(&p.turn_id),
+            Self::Error(p) => Some(&p.turn_id),
+            Self::HookCompleted(p) => p.turn_id.as_deref(),
+            Self::HookStarted(p) => p.turn_id.as_deref(),
+            Self::ItemAgentMessageDelta(p) => Some(&p.turn_id),
+            Self::ItemAutoApprovalReviewCompleted(p) => Some(&p.turn_id),
+            Self::ItemAutoApprovalReviewStarted(p) => Some(&p.turn_id),
+            Self::ItemCommandExecutionOutputDelta(p) => Some(&p.turn_id),
+            Self::ItemCommandExecutionTerminalInteraction(p) => Some(&p.turn_id),
+            Self::ItemCompleted(p) => Some(&p.turn_id),
+            Self::ItemFileChangeOutputDelta(p) => Some(&p.turn_id),
+            Self::ItemFileChangePatchUpdated(p) => Some(&p.turn_id),
+            Self::ItemMcpToolCallProgress(p) => Some(&p.turn_id),
+            Self::ItemPlanDelta(p) => Some(&p.turn_id),
+            Self::ItemReasoningSummaryPartAdded(p) => Some(&p.turn_id),
+            Self::ItemReasoningSummaryTextDelta(p) => Some(&p.turn_id),
+            Self::ItemReasoningTextDelta(p) => Some(&p.turn_id),
+            Self::ItemStarted(p) => Some(&p.turn_id),
+            Self::ModelRerouted(p) => Some(&p.turn_id),
+            Self::ModelSafetyBufferingUpdated(p) => Some(&p.turn_id),
+            Self::ModelVerification(p) => Some(&p.turn_id),
+            Self::ModelProviderAuthRecoveryCompleted(p) => Some(&p.turn_id),
+            Self::ModelProviderAuthRecoveryStarted(p) => Some(&p.turn_id),
+            Self::ThreadCompacted(p) => Some(&p.turn_id),
+            Self::ThreadGoalUpdated(p) => p.turn_id.as_deref(),
+            Self::ThreadTokenUsageUpdated(p) => Some(&p.turn_id),
+            Self::TurnCompleted(p) => Some(&p.turn.id),
+            Self::TurnDiffUpdated(p) => Some(&p.turn_id),
+            Self::TurnModerationMetadata(p) => Some(&p.turn_id),
+            Self::TurnPlanUpdated(p) => Some(&p.turn_id),
+            Self::TurnStarted(p) => Some(&p.turn.id),
+            Self::AccountGatewayOAuthChanged(_)
+            | Self::AccountLoginCompleted(_)
+            | Self::AccountRateLimitsUpdated(_)
+            | Self::AccountUpdated(_)
+            | Self::AppListUpdated(_)
+            | Self::CommandExecOutputDelta(_)
+            | Self::ConfigWarning(_)
+            | Self::DeprecationNotice(_)
+            | Self::ExternalAgentConfigImportCompleted(_)
+            | Self::ExternalAgentConfigImportProgress(_)
+            | Self::FsChanged(_)
+            | Self::FuzzyFileSearchSessionCompleted(_)
+            | Self::FuzzyFileSearchSessionUpdated(_)
+            | Self::GuardianWarning(_)
+            | Self::McpServerEventStreamNotification(_)
+            | Self::McpServerOauthLoginCompleted(_)
+            | Self::McpServerStartupStatusUpdated(_)
+            | Self::ProcessExited(_)
+            | Self::ProcessOutputDelta(_)
+            | Self::ProjectChanged(_)
+            | Self::RemoteControlStatusChanged(_)
+            | Self::ServerRequestResolved(_)
+            | Self::SkillsChanged(_)
+            | Self::ThreadArchived(_)
+            | Self::ThreadAttachmentUpdated(_)
+            | Self::ThreadClosed(_)
+            | Self::ThreadDeleted(_)
+            | Self::ThreadEnvironmentConnected(_)
+            | Self::ThreadEnvironmentDisconnected(_)
+            | Self::ThreadGoalCleared(_)
+            | Self::ThreadNameUpdated(_)
+            | Self::ThreadPredictionUpdated(_)
+            | Self::ThreadProjectUpdated(_)
+            | Self::ThreadQueueChanged(_)
+            | Self::ThreadReadStateChanged(_)
+            | Self::ThreadRealtimeClosed(_)
+            | Self::ThreadRealtimeError(_)
+            | Self::ThreadRealtimeItemCompleted(_)
+            | Self::ThreadRealtimeItemStarted(_)
+            | Self::ThreadRealtimeItemTranscriptDelta(_)
+            | Self::ThreadRealtimeItemAdded(_)
+            | Self::ThreadRealtimeOutputAudioDelta(_)
+            | Self::ThreadRealtimeSdp(_)
+            | Self::ThreadRealtimeStarted(_)
+            | Self::ThreadRealtimeTranscriptDelta(_)
+            | Self::ThreadRealtimeTranscriptDone(_)
+            | Self::ThreadReverted(_)
+            | Self::ThreadSectionChanged(_)
+            | Self::ThreadSettingsUpdated(_)
+            | Self::ThreadStarted(_)
+            | Self::ThreadStatusChanged(_)
+            | Self::ThreadUnarchived(_)
+            | Self::Warning(_)
+            | Self::WindowsWorldWritableWarning(_)
+            | Self::WindowsSandboxSetupCompleted(_)
+            | Self::Unknown { .. } => None,
+        }
+    }
 }
 
 impl PartialEq for ServerNotification {

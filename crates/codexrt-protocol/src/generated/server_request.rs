@@ -121,6 +121,42 @@ impl ServerRequest {
             Self::Unknown { method, .. } => method,
         }
     }
+
+    /// The id of the thread the params name (`threadId`), if they name one.
+    pub fn thread_id(&self) -> Option<&str> {
+        match self {
+            Self::CurrentTimeRead(p) => Some(&p.thread_id),
+            Self::ItemCommandExecutionRequestApproval(p) => Some(&p.thread_id),
+            Self::ItemFileChangeRequestApproval(p) => Some(&p.thread_id),
+            Self::ItemPermissionsRequestApproval(p) => Some(&p.thread_id),
+            Self::ItemToolCall(p) => Some(&p.thread_id),
+            Self::ItemToolRequestUserInput(p) => Some(&p.thread_id),
+            Self::McpServerElicitationRequest(p) => Some(&p.thread_id),
+            Self::AccountChatgptAuthTokensRefresh(_)
+            | Self::ApplyPatchApproval(_)
+            | Self::AttestationGenerate(_)
+            | Self::ExecCommandApproval(_)
+            | Self::Unknown { .. } => None,
+        }
+    }
+
+    /// The id of the turn the params name (`turnId`, or the `turn` they carry), if they name one.
+    pub fn turn_id(&self) -> Option<&str> {
+        match self {
+            Self::ItemCommandExecutionRequestApproval(p) => Some(&p.turn_id),
+            Self::ItemFileChangeRequestApproval(p) => Some(&p.turn_id),
+            Self::ItemPermissionsRequestApproval(p) => Some(&p.turn_id),
+            Self::ItemToolCall(p) => Some(&p.turn_id),
+            Self::ItemToolRequestUserInput(p) => Some(&p.turn_id),
+            Self::McpServerElicitationRequest(p) => p.turn_id.as_deref(),
+            Self::AccountChatgptAuthTokensRefresh(_)
+            | Self::ApplyPatchApproval(_)
+            | Self::AttestationGenerate(_)
+            | Self::CurrentTimeRead(_)
+            | Self::ExecCommandApproval(_)
+            | Self::Unknown { .. } => None,
+        }
+    }
 }
 
 impl PartialEq for ServerRequest {

@@ -14009,6 +14009,35 @@ pub enum ThreadItemKind {
     Unknown(Value),
 }
 
+impl ThreadItemKind {
+    /// The `id` every variant carries; for [`ThreadItemKind::Unknown`], its `id`
+    /// member when that is a string.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::UserMessage { id, .. } => Some(id),
+            Self::HookPrompt { id, .. } => Some(id),
+            Self::AgentMessage { id, .. } => Some(id),
+            Self::FunctionCallOutput { id, .. } => Some(id),
+            Self::Plan { id, .. } => Some(id),
+            Self::Reasoning { id, .. } => Some(id),
+            Self::CommandExecution { id, .. } => Some(id),
+            Self::FileChange { id, .. } => Some(id),
+            Self::McpToolCall { id, .. } => Some(id),
+            Self::DynamicToolCall { id, .. } => Some(id),
+            Self::CollabAgentToolCall { id, .. } => Some(id),
+            Self::SubAgentActivity { id, .. } => Some(id),
+            Self::WebSearch { id, .. } => Some(id),
+            Self::ImageView { id, .. } => Some(id),
+            Self::Sleep { id, .. } => Some(id),
+            Self::ImageGeneration { id, .. } => Some(id),
+            Self::EnteredReviewMode { id, .. } => Some(id),
+            Self::ExitedReviewMode { id, .. } => Some(id),
+            Self::ContextCompaction { id, .. } => Some(id),
+            Self::Unknown(value) => value.get("id").and_then(Value::as_str),
+        }
+    }
+}
+
 /// Used by [`ThreadItemsListParams`].
 ///
 /// Absent from servers older than 0.169.0.
