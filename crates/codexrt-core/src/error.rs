@@ -153,6 +153,17 @@ pub enum CoreError {
         /// The deadline that passed.
         deadline: Duration,
     },
+    /// `turn/start` answered with a turn that had already ended while
+    /// nobody was starting a turn on its thread, and whose notifications
+    /// were let go since (more than 16 such turns came after it), so its
+    /// outcome cannot be built.
+    #[error("turn {turn_id} of thread {thread_id} ended before it was claimed and was forgotten")]
+    TurnForgotten {
+        /// The thread.
+        thread_id: String,
+        /// The turn.
+        turn_id: String,
+    },
     /// Stopping the app-server failed; the connection is closed from this
     /// side all the same.
     #[error("failed to shut the app-server down")]

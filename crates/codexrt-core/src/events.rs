@@ -1,25 +1,25 @@
-//! The whole-runtime observer stream: every decoded server notification, in
-//! arrival order, through a bounded queue that reports overflow as
-//! [`RuntimeEvent::Lagged`] instead of dropping silently.
+//! Whole-runtime observers: any number of subscribers, each with its own
+//! bounded queue and method filter, fed by the router without waiting. An
+//! observer that falls behind loses events, and is told how many with
+//! [`RuntimeEvent::Lagged`]; the turns' own streams never lose anything.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use codexrt_protocol::ServerNotification;
 use tokio::sync::mpsc;
 
-/// How many events the observer queue holds.
+/// How many events an observer's queue holds unless its [`EventFilter`]
+/// says otherwise.
 pub const EVENT_QUEUE_CAPACITY: usize = 1024;
 
-/// One item of the observer stream.
-// The protocol's notification enum is large; boxing it would cost an
-// allocation per notification to save a copy, and the queue allocates its
-// slots in blocks on demand, not for its whole capacity.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
+/// One item of an observer stream.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum RuntimeEvent {
-    /// A notification from the server.
-    Notification(ServerNotification),
+    /// A notification from the server, shared by every observer that takes
+    /// it.
+    Notification(Arc<ServerNotification>),
     /// A notification of a known method whose params did not decode.
     Undecodable {
         /// The wire method.
@@ -27,99 +27,173 @@ pub enum RuntimeEvent {
         /// What the decoder found wrong.
         error: String,
     },
-    /// Notifications were dropped because the queue was full (here or in
-    /// the rpc layer); this report comes before the next event that fitted.
+    /// This observer's queue was full, and this many events meant for it
+    /// were dropped since the previous report; it comes before the next
+    /// event that fitted.
     Lagged {
-        /// How many notifications were dropped since the previous report.
+        /// How many events were dropped.
         dropped: u64,
     },
 }
 
-struct SinkState {
-    tx: Option<mpsc::Sender<RuntimeEvent>>,
-    rx: Option<mpsc::Receiver<RuntimeEvent>>,
-    taken: bool,
-    dropped: u64,
+/// Which events an observer takes, and how many it may fall behind.
+///
+/// ```
+/// use codexrt_core::EventFilter;
+///
+/// // Only items starting and completing, with room for 64 of them.
+/// let filter = EventFilter::all()
+///     .methods(["item/started", "item/completed"])
+///     .capacity(64);
+/// assert!(filter.wants("item/started"));
+/// assert!(!filter.wants("item/agentMessage/delta"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct EventFilter {
+    methods: Option<Vec<String>>,
+    capacity: usize,
 }
 
-/// The router's side of the observer queue. Pushing never waits.
-pub(crate) struct EventSink {
-    state: Mutex<SinkState>,
-}
-
-impl EventSink {
-    pub(crate) fn new() -> EventSink {
-        let (tx, rx) = mpsc::channel(EVENT_QUEUE_CAPACITY);
-        EventSink {
-            state: Mutex::new(SinkState {
-                tx: Some(tx),
-                rx: Some(rx),
-                taken: false,
-                dropped: 0,
-            }),
+impl EventFilter {
+    /// Every notification, with a queue of [`EVENT_QUEUE_CAPACITY`].
+    pub fn all() -> EventFilter {
+        EventFilter {
+            methods: None,
+            capacity: EVENT_QUEUE_CAPACITY,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, SinkState> {
-        // Held for a few assignments only; a poisoned lock guards consistent
-        // data.
-        self.state
+    /// Only notifications of these methods (and undecodable ones of these
+    /// methods). The default is every method.
+    #[must_use]
+    pub fn methods<S: Into<String>>(mut self, methods: impl IntoIterator<Item = S>) -> Self {
+        self.methods = Some(methods.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How many events the observer's queue holds (at least 1). The
+    /// default is [`EVENT_QUEUE_CAPACITY`].
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Whether notifications of `method` pass the filter.
+    pub fn wants(&self, method: &str) -> bool {
+        self.methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m == method))
+    }
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        EventFilter::all()
+    }
+}
+
+struct Subscriber {
+    filter: EventFilter,
+    tx: mpsc::Sender<RuntimeEvent>,
+    dropped: u64,
+}
+
+impl Subscriber {
+    /// Queues `event`, or counts it as dropped; false once the receiver is
+    /// gone.
+    fn push(&mut self, event: RuntimeEvent) -> bool {
+        if self.dropped > 0 {
+            let lagged = RuntimeEvent::Lagged {
+                dropped: self.dropped,
+            };
+            match self.tx.try_send(lagged) {
+                Ok(()) => self.dropped = 0,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.dropped += 1;
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        match self.tx.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.dropped += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The router's side of the observers. With none, the router's only cost
+/// is one atomic load per notification.
+#[derive(Default)]
+pub(crate) struct EventHub {
+    subscribers: Mutex<Vec<Subscriber>>,
+    count: AtomicUsize,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl EventHub {
+    fn lock(&self) -> MutexGuard<'_, Vec<Subscriber>> {
+        // Held for a few queue operations only, never across user code; a
+        // poisoned lock guards consistent data.
+        self.subscribers
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The observer stream, once.
-    pub(crate) fn take(&self) -> Option<EventReceiver> {
-        let mut state = self.lock();
-        let rx = state.rx.take()?;
-        state.taken = true;
-        Some(EventReceiver { rx })
+    /// A new observer stream. After the connection closed it ends at once.
+    pub(crate) fn subscribe(&self, filter: EventFilter) -> EventReceiver {
+        let (tx, rx) = mpsc::channel(filter.capacity);
+        let mut subscribers = self.lock();
+        if !self.closed.load(Ordering::Acquire) {
+            subscribers.push(Subscriber {
+                filter,
+                tx,
+                dropped: 0,
+            });
+            self.count.store(subscribers.len(), Ordering::Release);
+        }
+        EventReceiver { rx }
     }
 
-    /// Queues `event`, or counts it as dropped when the queue is full.
-    /// Before anyone takes the stream, events are discarded: nobody asked.
-    pub(crate) fn push(&self, event: RuntimeEvent) {
-        let mut state = self.lock();
-        if !state.taken {
+    /// Whether any observer takes notifications of `method`.
+    pub(crate) fn wants(&self, method: &str) -> bool {
+        self.count.load(Ordering::Acquire) > 0 && self.lock().iter().any(|s| s.filter.wants(method))
+    }
+
+    /// Hands `event` to every observer whose filter takes `method`.
+    pub(crate) fn push(&self, method: &str, event: RuntimeEvent) {
+        if self.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        let Some(tx) = state.tx.clone() else { return };
-        if state.dropped > 0 {
-            match tx.try_send(RuntimeEvent::Lagged {
-                dropped: state.dropped,
-            }) {
-                Ok(()) => state.dropped = 0,
-                Err(_) => {
-                    state.dropped += 1;
-                    return;
-                }
+        let mut subscribers = self.lock();
+        subscribers.retain_mut(|s| !s.filter.wants(method) || s.push(event.clone()));
+        self.count.store(subscribers.len(), Ordering::Release);
+    }
+
+    /// Ends every stream once its queued events are read; a last lag report
+    /// goes out if there is room for it.
+    pub(crate) fn close(&self) {
+        let mut subscribers = self.lock();
+        self.closed.store(true, Ordering::Release);
+        for subscriber in subscribers.drain(..) {
+            if subscriber.dropped > 0 {
+                let _ = subscriber.tx.try_send(RuntimeEvent::Lagged {
+                    dropped: subscriber.dropped,
+                });
             }
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(event) {
-            state.dropped += 1;
-        }
-    }
-
-    /// Counts notifications the rpc layer dropped.
-    pub(crate) fn push_lag(&self, dropped: u64) {
-        let mut state = self.lock();
-        if state.taken {
-            state.dropped += dropped;
-        }
-    }
-
-    /// Ends the stream once the queued events are read.
-    pub(crate) fn close(&self) {
-        let mut state = self.lock();
-        if let (Some(tx), dropped) = (state.tx.take(), state.dropped)
-            && dropped > 0
-        {
-            let _ = tx.try_send(RuntimeEvent::Lagged { dropped });
-        }
+        self.count.store(0, Ordering::Release);
     }
 }
 
-/// Receives [`RuntimeEvent`]s in arrival order.
+/// Receives [`RuntimeEvent`]s in arrival order, from
+/// [`Runtime::events`](crate::Runtime::events) or
+/// [`Runtime::events_with`](crate::Runtime::events_with).
 #[derive(Debug)]
 pub struct EventReceiver {
     rx: mpsc::Receiver<RuntimeEvent>,
@@ -133,6 +207,11 @@ impl EventReceiver {
     /// Cancel safe.
     pub async fn recv(&mut self) -> Option<RuntimeEvent> {
         self.rx.recv().await
+    }
+
+    /// The next event if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<RuntimeEvent> {
+        self.rx.try_recv().ok()
     }
 }
 

@@ -164,6 +164,7 @@
 //! None: the crate has no optional cargo features.
 
 mod config;
+mod delta;
 mod error;
 mod events;
 mod outcome;
@@ -177,8 +178,9 @@ mod turn_table;
 mod version;
 
 pub use config::{CODEX_BIN_ENV, RuntimeConfig};
+pub use delta::StreamDelta;
 pub use error::CoreError;
-pub use events::{EVENT_QUEUE_CAPACITY, EventReceiver, RuntimeEvent};
+pub use events::{EVENT_QUEUE_CAPACITY, EventFilter, EventReceiver, RuntimeEvent};
 pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings};
 pub use retry::{RetryPolicy, is_idempotent};
 pub use runtime::{Runtime, RuntimeState};

@@ -1,6 +1,10 @@
 //! What a finished turn amounts to ([`TurnOutcome`]), and the accumulator
 //! that builds it in the router from the turn's notifications, reassembling
-//! streamed deltas per item so that a lagging consumer still gets it whole.
+//! streamed deltas per item so that the outcome is whole whatever the
+//! consumer of the events did.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use codexrt_protocol::ServerNotification;
 use codexrt_protocol::types::{
@@ -21,6 +25,8 @@ pub enum StreamKind {
     CommandOutput,
     /// `item/fileChange/outputDelta`.
     FileChangeOutput,
+    /// `item/plan/delta`.
+    Plan,
 }
 
 /// The text of one item's stream, reassembled from its deltas in order.
@@ -80,27 +86,19 @@ pub struct TurnOutcome {
 pub(crate) struct Accumulator {
     items: Vec<ThreadItem>,
     streamed: Vec<StreamedText>,
+    /// The item id of each stream in `streamed`, shared with the deltas
+    /// queued for the reader so that a delta costs no copy of it.
+    stream_ids: Vec<Arc<str>>,
     token_usage: Option<ThreadTokenUsage>,
     error: Option<TurnError>,
 }
 
 impl Accumulator {
+    /// Records a notification other than a delta (deltas come through
+    /// [`Accumulator::delta`]).
     pub(crate) fn observe(&mut self, notification: &ServerNotification) {
         use ServerNotification as N;
         match notification {
-            N::ItemAgentMessageDelta(d) => {
-                self.delta(&d.item_id, StreamKind::AgentMessage, &d.delta)
-            }
-            N::ItemReasoningTextDelta(d) => self.delta(&d.item_id, StreamKind::Reasoning, &d.delta),
-            N::ItemReasoningSummaryTextDelta(d) => {
-                self.delta(&d.item_id, StreamKind::ReasoningSummary, &d.delta)
-            }
-            N::ItemCommandExecutionOutputDelta(d) => {
-                self.delta(&d.item_id, StreamKind::CommandOutput, &d.delta)
-            }
-            N::ItemFileChangeOutputDelta(d) => {
-                self.delta(&d.item_id, StreamKind::FileChangeOutput, &d.delta)
-            }
             N::ItemCompleted(done) => self.items.push(done.item.clone()),
             N::ThreadTokenUsageUpdated(usage) => self.token_usage = Some(usage.token_usage.clone()),
             N::Error(error) => self.error = Some(error.error.clone()),
@@ -108,29 +106,47 @@ impl Accumulator {
         }
     }
 
-    fn delta(&mut self, item_id: &str, kind: StreamKind, delta: &str) {
+    /// Appends a delta to its item's stream and returns the stream's item
+    /// id.
+    pub(crate) fn delta(&mut self, item_id: &str, kind: StreamKind, delta: &str) -> Arc<str> {
         // Searched from the end: deltas nearly always extend the newest stream.
         let existing = self
             .streamed
             .iter_mut()
+            .zip(&self.stream_ids)
             .rev()
-            .find(|s| s.kind == kind && s.item_id == item_id);
+            .find(|(s, _)| s.kind == kind && s.item_id == item_id);
         match existing {
-            Some(stream) => stream.text.push_str(delta),
-            None => self.streamed.push(StreamedText {
-                item_id: item_id.to_owned(),
-                kind,
-                text: delta.to_owned(),
-            }),
+            Some((stream, id)) => {
+                stream.text.push_str(delta);
+                Arc::clone(id)
+            }
+            None => {
+                let id: Arc<str> = Arc::from(item_id);
+                self.streamed.push(StreamedText {
+                    item_id: item_id.to_owned(),
+                    kind,
+                    text: delta.to_owned(),
+                });
+                self.stream_ids.push(Arc::clone(&id));
+                id
+            }
         }
     }
 
     /// The outcome once the server reported the turn finished. Items the
     /// final turn carries but no `item/completed` announced are added.
     pub(crate) fn finish(mut self, thread_id: &str, turn: &Turn) -> TurnOutcome {
-        for item in &turn.items {
-            if !self.items.iter().any(|seen| item_id(seen) == item_id(item)) {
-                self.items.push(item.clone());
+        if !turn.items.is_empty() {
+            let seen: HashSet<String> = self
+                .items
+                .iter()
+                .filter_map(|item| item.kind.id().map(str::to_owned))
+                .collect();
+            for item in &turn.items {
+                if item.kind.id().is_none_or(|id| !seen.contains(id)) {
+                    self.items.push(item.clone());
+                }
             }
         }
         let final_text = self
@@ -164,13 +180,6 @@ impl Accumulator {
             },
         }
     }
-}
-
-/// The id of an item, from its JSON form: every kind has an `id`, but the
-/// generated enum has no accessor for it.
-fn item_id(item: &ThreadItem) -> Option<String> {
-    let value = serde_json::to_value(item).ok()?;
-    value.get("id")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]

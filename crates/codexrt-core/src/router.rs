@@ -1,6 +1,7 @@
-//! The router: one task that consumes everything the server sends unasked,
-//! hands server requests to the user (or answers them safely) and
-//! notifications to the observer, and never waits on user code.
+//! The router: the rpc loop's inbound handler. It decodes everything the
+//! server sends unasked, right on the loop, routes notifications to their
+//! turns and to the observers, hands server requests to the user (or
+//! answers them safely), and never waits.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,13 +10,17 @@ use std::time::Duration;
 
 use codexrt_protocol::types::RequestId as WireRequestId;
 use codexrt_protocol::{ServerNotification, ServerRequest};
-use codexrt_rpc::{ErrorObject, Incoming, IncomingReceiver, IncomingRequest, RequestId, RpcClient};
-use tokio::sync::{mpsc, oneshot};
+use codexrt_rpc::{ErrorObject, InboundHandler, IncomingRequest, MalformedFrame, RequestId};
+use codexrt_transport::CloseReport;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 
-use crate::events::{EventSink, RuntimeEvent};
+use crate::StreamKind;
+use crate::delta::WireDelta;
+use crate::events::{EventHub, RuntimeEvent};
 use crate::safe_answer::SafeAnswer;
 use crate::server_request::{PendingServerRequest, ServerRequestHandle, Settled, Slot};
-use crate::turn_table::{Ids, TurnTable};
+use crate::turn_table::{RawIds, Route, TurnTable};
 
 /// How many server requests wait in the hand-off queue for the user. Beyond
 /// it a request gets its safe answer at once: the router never waits.
@@ -33,8 +38,8 @@ pub(crate) struct RouterShared {
     /// Set when the user took the request stream; until then every request
     /// gets its safe answer at once instead of waiting for its deadline.
     taken: AtomicBool,
-    pub(crate) events: EventSink,
-    pub(crate) turns: TurnTable,
+    pub(crate) events: EventHub,
+    pub(crate) turns: Arc<TurnTable>,
     deadline: Duration,
 }
 
@@ -58,8 +63,8 @@ impl RouterShared {
             requests_tx,
             requests_rx: Mutex::new(Some(requests_rx)),
             taken: AtomicBool::new(false),
-            events: EventSink::new(),
-            turns: TurnTable::default(),
+            events: EventHub::default(),
+            turns: Arc::default(),
             deadline,
         })
     }
@@ -99,60 +104,97 @@ impl RouterShared {
     }
 }
 
-/// Runs the router until the connection closes or the runtime is dropped
-/// (`stop` resolves), then settles what is left.
-pub(crate) async fn run(
-    mut incoming: IncomingReceiver,
-    rpc: RpcClient,
+/// The inbound handler the rpc loop calls: see the module docs.
+pub(crate) struct Router {
     shared: Arc<RouterShared>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    loop {
-        // Stopping comes first: once every runtime handle is gone, nobody
-        // can read what is still queued, and dropping the receiver lets the
-        // rpc layer tear the connection down.
-        let item = tokio::select! {
-            biased;
-            _ = &mut stop => {
-                shared.settle_all(Settled::Shutdown);
-                return;
-            }
-            item = incoming.recv() => item,
-        };
-        let Some(item) = item else { break };
-        match item {
-            Incoming::Request(request) => route_request(&shared, request),
-            Incoming::Notification(notification) => {
-                let params = notification.params.as_deref();
-                match ServerNotification::decode(&notification.method, params) {
-                    Ok(decoded) => {
-                        shared.turns.route(&Ids::read(params), &decoded);
-                        if let ServerNotification::ServerRequestResolved(resolved) = &decoded
-                            && let Some(id) = rpc_id(&resolved.request_id)
-                        {
-                            shared.settle_one(&id, Settled::Resolved);
-                        }
-                        shared.events.push(RuntimeEvent::Notification(decoded));
-                    }
-                    Err(error) => shared.events.push(RuntimeEvent::Undecodable {
-                        method: notification.method,
-                        error: error.source.to_string(),
-                    }),
-                }
-            }
-            Incoming::Lagged(report) => shared.events.push_lag(report.notifications),
-            Incoming::Malformed(frame) => {
-                tracing::warn!(%frame, "the server sent a malformed frame");
-            }
-            _ => {}
+    route: Route,
+}
+
+impl Router {
+    pub(crate) fn new(shared: Arc<RouterShared>) -> Router {
+        Router {
+            shared,
+            route: Route::default(),
         }
     }
-    // The receiver ends only after the connection closed, so the report is
-    // there already.
-    let report = rpc.closed().await;
-    shared.settle_all(Settled::ConnectionClosed);
-    shared.turns.close(report);
-    shared.events.close();
+
+    /// A delta on the fast path: read from the frame without building the
+    /// whole notification, routed without allocating; `false` when its
+    /// params do not fit, and the generic path then says why.
+    fn delta(&mut self, kind: StreamKind, method: &str, params: &RawValue) -> bool {
+        let Some((delta, index)) = WireDelta::read(kind, params) else {
+            return false;
+        };
+        let shared = &*self.shared;
+        if shared.events.wants(method)
+            && let Ok(notification) = ServerNotification::decode(method, Some(params))
+        {
+            let event = RuntimeEvent::Notification(Arc::new(notification));
+            shared.events.push(method, event);
+        }
+        shared.turns.route_delta(
+            &mut self.route,
+            &delta.thread_id,
+            &delta.turn_id,
+            (kind, index, &delta.item_id, &delta.delta),
+        );
+        true
+    }
+}
+
+impl InboundHandler for Router {
+    fn notification(&mut self, method: &str, params: Option<&RawValue>) {
+        if let (Some(kind), Some(raw)) = (StreamKind::of_method(method), params)
+            && self.delta(kind, method, raw)
+        {
+            return;
+        }
+        let shared = &*self.shared;
+        let decoded = match ServerNotification::decode(method, params) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                let event = RuntimeEvent::Undecodable {
+                    method: method.to_owned(),
+                    error: error.source.to_string(),
+                };
+                return shared.events.push(method, event);
+            }
+        };
+        if let ServerNotification::ServerRequestResolved(resolved) = &decoded
+            && let Some(id) = rpc_id(&resolved.request_id)
+        {
+            shared.settle_one(&id, Settled::Resolved);
+        }
+        if shared.events.wants(method) {
+            let event = RuntimeEvent::Notification(Arc::new(decoded.clone()));
+            shared.events.push(method, event);
+        }
+        let fallback = RawIds::of_unknown(&decoded);
+        shared.turns.route(&mut self.route, decoded, &fallback);
+    }
+
+    fn request(&mut self, request: IncomingRequest) {
+        route_request(&self.shared, request);
+    }
+
+    fn malformed(&mut self, frame: MalformedFrame) {
+        tracing::warn!(%frame, "the server sent a malformed frame");
+    }
+
+    fn closed(&mut self, report: &Arc<CloseReport>) {
+        self.shared.settle_all(Settled::ConnectionClosed);
+        self.shared.turns.close(report);
+        self.shared.events.close();
+    }
+}
+
+impl Drop for Router {
+    /// The loop ended: the connection closed (and `closed` ran), or every
+    /// runtime handle is gone, and then nobody can read what is left.
+    fn drop(&mut self) {
+        self.shared.settle_all(Settled::Shutdown);
+        self.shared.events.close();
+    }
 }
 
 fn rpc_id(id: &WireRequestId) -> Option<RequestId> {

@@ -15,10 +15,10 @@ use codexrt_protocol::{
 use codexrt_rpc::{RpcClient, RpcConfig};
 use codexrt_transport::{CloseReport, Connection, TransportError};
 use serde_json::Value;
-use tokio::sync::{OnceCell, oneshot};
+use tokio::sync::OnceCell;
 
-use crate::events::EventReceiver;
-use crate::router::{self, RouterShared};
+use crate::events::{EventFilter, EventReceiver};
+use crate::router::{Router, RouterShared};
 use crate::server_request::{ServerRequestReceiver, Settled};
 use crate::turn_table::TurnTable;
 use crate::{CoreError, RuntimeConfig, ServerInfo};
@@ -52,8 +52,6 @@ struct Inner {
     shutdown_grace: Duration,
     router: Arc<RouterShared>,
     shutdown: OnceCell<Result<Arc<CloseReport>, Arc<TransportError>>>,
-    /// Dropped with the last handle, which stops the router.
-    _stop: oneshot::Sender<()>,
 }
 
 impl Runtime {
@@ -91,15 +89,9 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> Result<Runtime, CoreError> {
         let rpc_config = RpcConfig::new().call_timeout(config.call_timeout);
-        let (rpc, incoming) = RpcClient::start(connection, rpc_config);
         let router = RouterShared::new(config.server_request_deadline);
-        let (stop_tx, stop_rx) = oneshot::channel();
-        tokio::spawn(router::run(
-            incoming,
-            rpc.clone(),
-            Arc::clone(&router),
-            stop_rx,
-        ));
+        let handler = Router::new(Arc::clone(&router));
+        let rpc = RpcClient::start_with_handler(connection, rpc_config, handler);
         match handshake(&rpc, &config).await {
             Ok(info) => Ok(Runtime {
                 inner: Arc::new(Inner {
@@ -109,7 +101,6 @@ impl Runtime {
                     shutdown_grace: config.shutdown_grace,
                     router,
                     shutdown: OnceCell::new(),
-                    _stop: stop_tx,
                 }),
             }),
             Err(error) => match rpc.shutdown(config.shutdown_grace).await {
@@ -122,7 +113,7 @@ impl Runtime {
         }
     }
 
-    pub(crate) fn turns(&self) -> &TurnTable {
+    pub(crate) fn turns(&self) -> &Arc<TurnTable> {
         &self.inner.router.turns
     }
 
@@ -220,11 +211,21 @@ impl Runtime {
             .map(|rx| ServerRequestReceiver { rx })
     }
 
-    /// The observer stream of every server notification, the first time it
-    /// is asked for; `None` afterwards. Notifications that arrive before it
-    /// is taken are not kept.
-    pub fn events(&self) -> Option<EventReceiver> {
-        self.inner.router.events.take()
+    /// A new observer stream of every server notification, from now on
+    /// (nothing earlier is kept), with a queue of
+    /// [`EVENT_QUEUE_CAPACITY`](crate::EVENT_QUEUE_CAPACITY). Any number
+    /// may be open at once, each with its own queue: an observer that
+    /// falls behind loses events of its own stream only, and is told how
+    /// many ([`RuntimeEvent::Lagged`](crate::RuntimeEvent::Lagged)). Turns
+    /// never lose anything, whatever observers do.
+    pub fn events(&self) -> EventReceiver {
+        self.events_with(EventFilter::all())
+    }
+
+    /// A new observer stream of the notifications `filter` takes, with its
+    /// queue size. See [`Runtime::events`].
+    pub fn events_with(&self, filter: EventFilter) -> EventReceiver {
+        self.inner.router.events.subscribe(filter)
     }
 
     /// Whether the connection is still open.

@@ -6,35 +6,37 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use codexrt_protocol::ServerNotification;
 use codexrt_protocol::types::{
     ThreadReadParams, TurnInterruptParams, TurnInterruptResponse, TurnStartParams, TurnStatus,
     TurnSteerParams, TurnSteerResponse, UserInput,
 };
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::turn_table::TurnShared;
-use crate::{CoreError, Runtime, TurnOutcome};
+use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 
-/// One item of a turn's event stream.
-// The protocol's notification enum is large; boxing it would cost an
-// allocation per notification to save a copy.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
+/// One item of a turn's event stream. Nothing is ever left out: every
+/// notification about the turn is here, in arrival order, with deltas as
+/// [`StreamDelta`]s that may join several when the reader falls behind.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum TurnEvent {
     /// A notification about this turn (or about its thread only, such as
-    /// `serverRequest/resolved`), in arrival order.
-    Notification(ServerNotification),
-    /// Transient events (deltas, progress) were dropped because the consumer
-    /// fell behind; lifecycle events never are. The turn's outcome is still
-    /// complete: deltas are reassembled in the router.
-    Lagged {
-        /// How many were dropped since the previous report.
-        dropped: u64,
-    },
+    /// `serverRequest/resolved`), other than a delta. Boxed: the
+    /// notification enum is large, and deltas, the bulk of a stream, are
+    /// not notifications here.
+    Notification(Box<ServerNotification>),
+    /// A piece of an item's streamed text (`item/agentMessage/delta`,
+    /// reasoning, command output, file-change output, plan).
+    Delta(StreamDelta),
 }
+
+/// How long a turn past its deadline waits for the answer to its
+/// `turn/interrupt` before `wait` returns.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
 
 /// Limits of a turn's [`TurnHandle::wait`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,10 +60,12 @@ impl TurnOptions {
         self
     }
 
-    /// When nothing arrived for the turn this long, `wait` asks the server
-    /// (`thread/read` with turns) and ends the turn from that answer if the
-    /// server considers it finished, in case `turn/completed` was lost. The
-    /// default is no watchdog.
+    /// When nothing arrived for the turn for a whole period of this length,
+    /// `wait` asks the server (`thread/read` with turns) and ends the turn
+    /// from that answer if the server considers it finished, in case
+    /// `turn/completed` was lost. Silence is checked once per period, so
+    /// the question goes out between one and two periods after the last
+    /// notification. The default is no watchdog.
     #[must_use]
     pub fn inactivity_watchdog(mut self, quiet: Duration) -> Self {
         self.inactivity = Some(quiet);
@@ -72,8 +76,8 @@ impl TurnOptions {
 /// A running turn.
 ///
 /// Notifications for it are routed here from the moment `turn/start` is
-/// sent: those that arrive before its answer are kept (up to 1024) and
-/// replayed. Dropping the handle does not stop the turn on the server.
+/// sent: those that arrive before its answer are kept, all of them, and
+/// handed over. Dropping the handle does not stop the turn on the server.
 #[derive(Debug)]
 pub struct TurnHandle {
     runtime: Runtime,
@@ -109,6 +113,10 @@ impl Runtime {
     ) -> Result<TurnHandle, CoreError> {
         let thread_id = params.thread_id.clone();
         let started = Instant::now();
+        // Until the turn is registered, whatever arrives for a new turn of
+        // this thread is kept whole for it; the guard ends that on every
+        // path, a dropped future included.
+        let _starting = self.turns().starting(&thread_id);
         let response = self.call(params).await?;
         let shared = self.turns().register(&thread_id, &response.turn.id);
         Ok(TurnHandle {
@@ -139,8 +147,8 @@ impl TurnHandle {
             return None;
         }
         Some(TurnEvents {
-            changed: self.shared.subscribe(),
             shared: Arc::clone(&self.shared),
+            batch: VecDeque::new(),
         })
     }
 
@@ -188,32 +196,40 @@ impl TurnHandle {
     /// Cancel safe until the outcome is returned: the handle is consumed, so
     /// a dropped `wait` loses only the handle, not the turn on the server.
     pub async fn wait(self) -> Result<TurnOutcome, CoreError> {
-        let mut changed = self.shared.subscribe();
+        let mut ended = self.shared.subscribe_end();
         let deadline_at = self.options.deadline.map(|limit| self.started + limit);
+        let mut heard = self.shared.activity();
         loop {
-            changed.borrow_and_update();
             if let Some(outcome) = self.shared.take_outcome() {
                 return outcome;
             }
-            let quiet_at = self
-                .options
-                .inactivity
-                .map(|quiet| self.shared.last_activity() + quiet);
+            let quiet_at = self.options.inactivity.map(|quiet| Instant::now() + quiet);
             tokio::select! {
                 // The sender lives in the shared state this handle holds, so
-                // the channel cannot close; a change means look again.
-                _ = changed.changed() => {}
+                // the channel cannot close; it changes once, when the turn
+                // ends, after the outcome is in place.
+                _ = ended.changed() => {}
                 () = sleep_until(deadline_at) => {
-                    // Best effort: the error below is what the caller needs.
-                    let _ = self.interrupt().await;
-                    self.runtime.turns().remove(&self.shared.thread_id, &self.shared.turn_id);
-                    return Err(CoreError::TurnDeadline {
+                    let error = || CoreError::TurnDeadline {
                         thread_id: self.shared.thread_id.clone(),
                         turn_id: self.shared.turn_id.clone(),
                         deadline: self.options.deadline.unwrap_or_default(),
-                    });
+                    };
+                    // Best effort, and bounded: the deadline is what the
+                    // caller asked for, so the interrupt may not hold the
+                    // answer back past a short grace.
+                    let _ = tokio::time::timeout(INTERRUPT_GRACE, self.interrupt()).await;
+                    self.runtime.turns().remove(&self.shared.thread_id, &self.shared.turn_id);
+                    self.shared.fail(error());
+                    return Err(error());
                 }
-                () = sleep_until(quiet_at) => self.reconcile().await?,
+                () = sleep_until(quiet_at) => {
+                    let now = self.shared.activity();
+                    if now == heard {
+                        self.reconcile().await?;
+                    }
+                    heard = now;
+                }
             }
         }
     }
@@ -238,7 +254,7 @@ impl TurnHandle {
                     .turns()
                     .remove(&self.shared.thread_id, &self.shared.turn_id);
             }
-            _ => self.shared.touch(),
+            _ => {}
         }
         Ok(())
     }
@@ -256,7 +272,8 @@ async fn sleep_until(at: Option<Instant>) {
 #[derive(Debug)]
 pub struct TurnEvents {
     shared: Arc<TurnShared>,
-    changed: watch::Receiver<u64>,
+    /// Events taken from the turn's queue in one go and not yet returned.
+    batch: VecDeque<TurnEvent>,
 }
 
 impl TurnEvents {
@@ -266,15 +283,23 @@ impl TurnEvents {
     /// Cancel safe: events are taken from the queue only when returned.
     pub async fn recv(&mut self) -> Option<TurnEvent> {
         loop {
-            self.changed.borrow_and_update();
-            match self.shared.pop_event() {
-                Ok(event) => return Some(event),
-                Err(true) => return None,
-                Err(false) => {}
+            if let Some(event) = self.try_next() {
+                return Some(event);
             }
-            if self.changed.changed().await.is_err() {
-                return None;
+            match self.shared.take_events(&mut self.batch) {
+                Ok(()) => {}
+                Err(true) => return None,
+                Err(false) => self.shared.queued().await,
             }
         }
+    }
+
+    /// The next event if one is queued, without waiting.
+    pub fn try_next(&mut self) -> Option<TurnEvent> {
+        if self.batch.is_empty() {
+            // An empty or ended queue both mean: nothing now.
+            let _ = self.shared.take_events(&mut self.batch);
+        }
+        self.batch.pop_front()
     }
 }

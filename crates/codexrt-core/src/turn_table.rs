@@ -1,6 +1,7 @@
-//! The router's side of turns: notifications demultiplexed by thread and
-//! turn id into per-turn queues, an early buffer for notifications that
-//! arrive before `turn/start` has answered, and the outcome of each turn.
+//! The router's side of turns: each turn's queue of events, which never
+//! drops anything and merges deltas when its reader falls behind; the
+//! table of turns by thread, which keeps what arrives for a turn before
+//! `turn/start` has answered; and the outcome each turn builds as it goes.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,24 +10,29 @@ use codexrt_protocol::ServerNotification;
 use codexrt_protocol::types::Turn;
 use codexrt_transport::CloseReport;
 use serde::Deserialize;
-use serde_json::value::RawValue;
-use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::sync::{Notify, watch};
 
-use crate::CoreError;
 use crate::outcome::{Accumulator, TurnOutcome};
 use crate::turn::TurnEvent;
+use crate::{CoreError, StreamDelta, StreamKind};
 
-/// How many transient events (deltas and other progress) a turn's queue
-/// holds; beyond it they are dropped and counted in a [`TurnEvent::Lagged`].
+/// How many transient events (deltas, progress) a turn's queue holds before
+/// it merges each new delta into the latest queued one of its stream.
+/// Lifecycle events, and progress that cannot be merged, are always queued.
 pub const TURN_EVENT_CAPACITY: usize = 256;
-/// How many turns not yet registered may have early notifications kept;
-/// the oldest is forgotten first.
-pub(crate) const EARLY_TURNS: usize = 16;
-/// How many early notifications are kept per turn not yet registered.
-pub(crate) const EARLY_PER_TURN: usize = 1024;
-
-type TurnKey = (String, String);
+/// How far back from the end of a full queue a delta looks for a piece of
+/// its own stream to join. Deltas of one item nearly always come in a run;
+/// a few interleaved streams (reasoning beside a message) fit as well.
+const MERGE_REACH: usize = 16;
+/// How many turns nobody is starting may have early notifications kept at
+/// once; the oldest is forgotten first. A turn this runtime starts is never
+/// forgotten: its notifications are kept until `turn/start` answers.
+pub(crate) const UNCLAIMED_TURNS: usize = 16;
+/// How many notifications are kept for a turn nobody is starting.
+pub(crate) const UNCLAIMED_EVENTS: usize = 1024;
+/// How many ended turns a thread remembers, so that stragglers for them
+/// are recognized and ignored.
+const ENDED_MEMORY: usize = 8;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Held for a few assignments only and never across user code or an
@@ -34,26 +40,34 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
-/// The thread and turn a notification is about, read from its raw params.
+/// The thread and turn a notification of a method this version does not
+/// know is about, read from its raw params: the typed params answer this
+/// for every known method.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct Ids {
+pub(crate) struct RawIds {
     #[serde(rename = "threadId")]
     thread_id: Option<String>,
     #[serde(rename = "turnId")]
     turn_id: Option<String>,
-    turn: Option<TurnRef>,
+    turn: Option<RawTurn>,
 }
 
-#[derive(Debug, Deserialize)]
-struct TurnRef {
+#[derive(Debug, Default, Deserialize)]
+struct RawTurn {
     id: Option<String>,
 }
 
-impl Ids {
-    pub(crate) fn read(params: Option<&RawValue>) -> Ids {
-        params
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .unwrap_or_default()
+impl RawIds {
+    /// The ids in `notification` when it is of an unknown method; nothing
+    /// otherwise.
+    pub(crate) fn of_unknown(notification: &ServerNotification) -> RawIds {
+        match notification {
+            ServerNotification::Unknown {
+                params: Some(params),
+                ..
+            } => serde_json::from_str(params.get()).unwrap_or_default(),
+            _ => RawIds::default(),
+        }
     }
 
     fn turn(&self) -> Option<&str> {
@@ -63,10 +77,9 @@ impl Ids {
     }
 }
 
-/// Lifecycle events are never dropped: there are a bounded number per item
+/// Lifecycle events are always queued: there are a bounded number per item
 /// (started, completed) and per turn (started, completed, errors, resolved
-/// requests), and the outcome keeps every completed item anyway, so a queue
-/// holding them is no bigger than the outcome itself.
+/// requests), and the outcome keeps every completed item anyway.
 fn is_lifecycle(notification: &ServerNotification) -> bool {
     matches!(
         notification,
@@ -79,94 +92,140 @@ fn is_lifecycle(notification: &ServerNotification) -> bool {
     )
 }
 
+fn is_transient(event: &TurnEvent) -> bool {
+    match event {
+        TurnEvent::Delta(_) => true,
+        TurnEvent::Notification(notification) => !is_lifecycle(notification),
+    }
+}
+
+/// What delivering to a turn did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivered {
+    /// Queued (or merged); the turn goes on.
+    Queued,
+    /// It ended the turn.
+    Ended,
+    /// The turn had already ended: ignored.
+    Ignored,
+}
+
 struct TurnState {
     queue: VecDeque<TurnEvent>,
+    /// Transient events in `queue`.
     transient: usize,
-    lagged: u64,
     accumulator: Accumulator,
     outcome: Option<Result<TurnOutcome, CoreError>>,
     ended: bool,
-    last_activity: Instant,
+    /// Counts every delivery, for the inactivity watchdog.
+    activity: u64,
+    /// Notifications not queued because the turn was unclaimed and its
+    /// queue held [`UNCLAIMED_EVENTS`] already.
+    unclaimed_dropped: u64,
 }
 
-/// One registered turn, shared by the router and the user's handle.
+/// One turn, shared by the router and the user's handle.
 pub(crate) struct TurnShared {
     pub(crate) thread_id: String,
     pub(crate) turn_id: String,
     state: Mutex<TurnState>,
-    changed: watch::Sender<u64>,
+    /// Wakes the reader of the events when something was queued.
+    ready: Notify,
+    /// Becomes true once, when the turn ends.
+    ended: watch::Sender<bool>,
 }
 
 impl TurnShared {
-    fn new(thread_id: String, turn_id: String) -> Arc<TurnShared> {
+    fn new(thread_id: &str, turn_id: &str) -> Arc<TurnShared> {
         Arc::new(TurnShared {
-            thread_id,
-            turn_id,
+            thread_id: thread_id.to_owned(),
+            turn_id: turn_id.to_owned(),
             state: Mutex::new(TurnState {
                 queue: VecDeque::new(),
                 transient: 0,
-                lagged: 0,
                 accumulator: Accumulator::default(),
                 outcome: None,
                 ended: false,
-                last_activity: Instant::now(),
+                activity: 0,
+                unclaimed_dropped: 0,
             }),
-            changed: watch::channel(0).0,
+            ready: Notify::new(),
+            ended: watch::channel(false).0,
         })
     }
 
-    fn bump(&self) {
-        self.changed
-            .send_modify(|version| *version = version.wrapping_add(1));
+    pub(crate) fn is(&self, thread_id: &str, turn_id: &str) -> bool {
+        self.turn_id == turn_id && self.thread_id == thread_id
     }
 
-    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
-    }
-
-    /// Records and queues a notification; returns whether it ended the turn.
-    fn deliver(&self, notification: ServerNotification) -> bool {
+    /// Records a delta and queues it, merged into the latest queued piece of
+    /// its stream when the queue is full.
+    pub(crate) fn deliver_delta(
+        &self,
+        kind: StreamKind,
+        index: i64,
+        item_id: &str,
+        text: &str,
+    ) -> Delivered {
         let mut state = lock(&self.state);
         if state.ended {
-            return false;
+            return Delivered::Ignored;
         }
-        state.last_activity = Instant::now();
+        state.activity += 1;
+        let item_id = state.accumulator.delta(item_id, kind, text);
+        if state.transient >= TURN_EVENT_CAPACITY && merge(&mut state, kind, index, &item_id, text)
+        {
+            return Delivered::Queued;
+        }
+        state.transient += 1;
+        state.queue.push_back(TurnEvent::Delta(StreamDelta {
+            item_id,
+            kind,
+            index,
+            text: text.to_owned(),
+            parts: 1,
+        }));
+        drop(state);
+        self.ready.notify_one();
+        Delivered::Queued
+    }
+
+    /// Records and queues a notification other than a delta.
+    pub(crate) fn deliver(&self, notification: ServerNotification) -> Delivered {
+        let mut state = lock(&self.state);
+        if state.ended {
+            return Delivered::Ignored;
+        }
+        state.activity += 1;
         state.accumulator.observe(&notification);
         let completed = match &notification {
             ServerNotification::TurnCompleted(done) => Some(done.turn.clone()),
             _ => None,
         };
-        let lifecycle = is_lifecycle(&notification);
-        if lifecycle || state.transient < TURN_EVENT_CAPACITY {
-            // The lag report goes before the next event that is queued, so
-            // the consumer learns of the gap where it is.
-            if state.lagged > 0 {
-                let dropped = std::mem::take(&mut state.lagged);
-                state.queue.push_back(TurnEvent::Lagged { dropped });
-            }
-            if !lifecycle {
-                state.transient += 1;
-            }
-            state.queue.push_back(TurnEvent::Notification(notification));
-        } else {
-            state.lagged += 1;
+        let event = TurnEvent::Notification(Box::new(notification));
+        if is_transient(&event) {
+            state.transient += 1;
         }
-        if let Some(turn) = &completed {
-            Self::finish_locked(&mut state, &self.thread_id, turn);
-        }
+        state.queue.push_back(event);
+        let delivered = match &completed {
+            Some(turn) => {
+                Self::finish_locked(&mut state, &self.thread_id, turn);
+                Delivered::Ended
+            }
+            None => Delivered::Queued,
+        };
         drop(state);
-        self.bump();
-        completed.is_some()
+        self.ready.notify_one();
+        if delivered == Delivered::Ended {
+            self.ended.send_replace(true);
+        }
+        delivered
     }
 
     fn finish_locked(state: &mut TurnState, thread_id: &str, turn: &Turn) {
         let accumulator = std::mem::take(&mut state.accumulator);
         state.outcome = Some(Ok(accumulator.finish(thread_id, turn)));
         state.ended = true;
-        if state.lagged > 0 {
-            let dropped = std::mem::take(&mut state.lagged);
-            state.queue.push_back(TurnEvent::Lagged { dropped });
-        }
     }
 
     /// Ends the turn from a `thread/read` answer, when `turn/completed`
@@ -178,7 +237,7 @@ impl TurnShared {
         }
         Self::finish_locked(&mut state, &self.thread_id, turn);
         drop(state);
-        self.bump();
+        self.wake_ended();
         true
     }
 
@@ -191,24 +250,40 @@ impl TurnShared {
         state.outcome = Some(Err(error));
         state.ended = true;
         drop(state);
-        self.bump();
+        self.wake_ended();
     }
 
-    /// The next queued event; `Err(true)` when the turn ended and the queue
-    /// is drained, `Err(false)` when more may come.
-    pub(crate) fn pop_event(&self) -> Result<TurnEvent, bool> {
+    fn wake_ended(&self) {
+        self.ready.notify_one();
+        self.ended.send_replace(true);
+    }
+
+    /// Moves every queued event into `into`; `Err(true)` when the turn
+    /// ended and nothing was queued, `Err(false)` when more may come.
+    pub(crate) fn take_events(&self, into: &mut VecDeque<TurnEvent>) -> Result<(), bool> {
         let mut state = lock(&self.state);
-        match state.queue.pop_front() {
-            Some(event) => {
-                if let TurnEvent::Notification(note) = &event
-                    && !is_lifecycle(note)
-                {
-                    state.transient -= 1;
-                }
-                Ok(event)
-            }
-            None => Err(state.ended),
+        if state.queue.is_empty() {
+            return Err(state.ended);
         }
+        // Swapping whole queues takes the lock once per batch rather than
+        // once per event, and leaves the router an empty queue to fill.
+        std::mem::swap(&mut state.queue, into);
+        state.transient = 0;
+        Ok(())
+    }
+
+    /// Resolves when something may have been queued (or the turn ended).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a wake that finds nobody waiting is kept for the next
+    /// call.
+    pub(crate) async fn queued(&self) {
+        self.ready.notified().await;
+    }
+
+    /// A receiver that sees `true` once the turn ended.
+    pub(crate) fn subscribe_end(&self) -> watch::Receiver<bool> {
+        self.ended.subscribe()
     }
 
     /// The outcome, once, after the turn ended.
@@ -220,13 +295,54 @@ impl TurnShared {
         lock(&self.state).ended
     }
 
-    pub(crate) fn last_activity(&self) -> Instant {
-        lock(&self.state).last_activity
+    /// How many notifications the turn received so far.
+    pub(crate) fn activity(&self) -> u64 {
+        lock(&self.state).activity
     }
 
-    pub(crate) fn touch(&self) {
-        lock(&self.state).last_activity = Instant::now();
+    /// Queues a notification for a turn nobody is starting yet, up to
+    /// [`UNCLAIMED_EVENTS`].
+    fn deliver_unclaimed(&self, notification: ServerNotification) -> Delivered {
+        let full = {
+            let state = lock(&self.state);
+            state.queue.len() >= UNCLAIMED_EVENTS
+        };
+        if full {
+            lock(&self.state).unclaimed_dropped += 1;
+            return Delivered::Queued;
+        }
+        self.deliver(notification)
     }
+}
+
+/// Joins `text` to the latest queued piece of the same stream, searching
+/// back from the end of the queue no further than [`MERGE_REACH`] events
+/// and never past a lifecycle event, so that the order of every stream and
+/// of every lifecycle event stays as it was sent. Returns whether it did.
+fn merge(
+    state: &mut TurnState,
+    kind: StreamKind,
+    index: i64,
+    item_id: &Arc<str>,
+    text: &str,
+) -> bool {
+    for event in state.queue.iter_mut().rev().take(MERGE_REACH) {
+        match event {
+            TurnEvent::Delta(queued)
+                if queued.kind == kind
+                    && queued.index == index
+                    && Arc::ptr_eq(&queued.item_id, item_id) =>
+            {
+                queued.text.push_str(text);
+                queued.parts = queued.parts.saturating_add(1);
+                return true;
+            }
+            TurnEvent::Delta(_) => {}
+            TurnEvent::Notification(notification) if !is_lifecycle(notification) => {}
+            TurnEvent::Notification(_) => return false,
+        }
+    }
+    false
 }
 
 impl std::fmt::Debug for TurnShared {
@@ -238,114 +354,322 @@ impl std::fmt::Debug for TurnShared {
     }
 }
 
+/// The turns of one thread.
 #[derive(Default)]
-struct EarlyTurn {
-    notifications: Vec<ServerNotification>,
-    dropped: u64,
+struct ThreadTurns {
+    /// Turns registered by `start_turn` and not ended.
+    active: Vec<Arc<TurnShared>>,
+    /// Turns the server spoke of before anyone registered them.
+    early: Vec<Arc<TurnShared>>,
+    /// How many `turn/start` calls on this thread have not finished
+    /// registering; while any has not, early turns are kept whole.
+    starting: usize,
+    /// Recently ended turns, whose stragglers are ignored.
+    ended: VecDeque<String>,
+}
+
+impl ThreadTurns {
+    fn is_idle(&self) -> bool {
+        self.active.is_empty() && self.early.is_empty() && self.starting == 0
+    }
+
+    fn remember_end(&mut self, turn_id: &str) {
+        self.active.retain(|turn| turn.turn_id != turn_id);
+        if self.ended.len() >= ENDED_MEMORY {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(turn_id.to_owned());
+    }
 }
 
 #[derive(Default)]
 struct TableState {
-    active: HashMap<TurnKey, Arc<TurnShared>>,
-    early: HashMap<TurnKey, EarlyTurn>,
-    early_order: VecDeque<TurnKey>,
+    threads: HashMap<String, ThreadTurns>,
+    /// Early turns of threads nobody is starting a turn on, oldest first.
+    unclaimed: VecDeque<Arc<TurnShared>>,
     closed: Option<Arc<CloseReport>>,
 }
 
-/// Every registered turn and the early buffer.
+/// Every turn by thread. The router looks up the turn of each notification
+/// here unless it is the same turn as the one before (see [`Route`]).
 #[derive(Default)]
 pub(crate) struct TurnTable {
     state: Mutex<TableState>,
 }
 
+/// The router's memory of the last turn it delivered to: a stream of deltas
+/// for one turn finds it without taking the table's lock.
+#[derive(Default)]
+pub(crate) struct Route {
+    last: Option<Arc<TurnShared>>,
+}
+
 impl TurnTable {
-    /// Routes a notification to its turn (or, with a thread id only, to
-    /// every registered turn of the thread), or keeps it for a turn not yet
-    /// registered.
-    pub(crate) fn route(&self, ids: &Ids, notification: &ServerNotification) {
-        let Some(thread_id) = ids.thread_id.as_deref() else {
-            return;
-        };
+    /// Records that a `turn/start` on `thread_id` is under way, until the
+    /// guard is dropped (after the turn is registered, or the call failed).
+    pub(crate) fn starting(self: &Arc<Self>, thread_id: &str) -> StartGuard {
         let mut table = lock(&self.state);
-        match ids.turn() {
-            Some(turn_id) => {
-                let key = (thread_id.to_owned(), turn_id.to_owned());
-                if let Some(turn) = table.active.get(&key).cloned() {
-                    if turn.deliver(notification.clone()) {
-                        table.active.remove(&key);
-                    }
-                    return;
-                }
-                if table.closed.is_some() {
-                    return;
-                }
-                if !table.early.contains_key(&key) {
-                    if table.early_order.len() >= EARLY_TURNS
-                        && let Some(oldest) = table.early_order.pop_front()
-                    {
-                        table.early.remove(&oldest);
-                    }
-                    table.early_order.push_back(key.clone());
-                }
-                let early = table.early.entry(key).or_default();
-                if early.notifications.len() < EARLY_PER_TURN {
-                    early.notifications.push(notification.clone());
-                } else {
-                    early.dropped += 1;
+        table
+            .threads
+            .entry(thread_id.to_owned())
+            .or_default()
+            .starting += 1;
+        StartGuard {
+            table: Arc::clone(self),
+            thread_id: thread_id.to_owned(),
+        }
+    }
+
+    /// The turn `(thread_id, turn_id)` that notifications go to, if anyone
+    /// wants them: a registered turn, or an early one kept for a start
+    /// under way (or, within limits, for nobody in particular).
+    fn find(&self, route: &mut Route, thread_id: &str, turn_id: &str) -> Target {
+        if let Some(last) = &route.last
+            && last.is(thread_id, turn_id)
+        {
+            return Target::Turn(Arc::clone(last));
+        }
+        let mut table = lock(&self.state);
+        if table.closed.is_some() {
+            return Target::Nobody;
+        }
+        let TableState {
+            threads, unclaimed, ..
+        } = &mut *table;
+        let thread = threads.entry(thread_id.to_owned()).or_default();
+        let found = thread
+            .active
+            .iter()
+            .chain(&thread.early)
+            .find(|turn| turn.turn_id == turn_id);
+        if let Some(turn) = found {
+            let turn = Arc::clone(turn);
+            route.last = Some(Arc::clone(&turn));
+            return if thread.starting > 0 || thread.active.iter().any(|t| Arc::ptr_eq(t, &turn)) {
+                Target::Turn(turn)
+            } else {
+                Target::Unclaimed(turn)
+            };
+        }
+        if thread.ended.iter().any(|ended| ended == turn_id) {
+            return Target::Nobody;
+        }
+        let turn = TurnShared::new(thread_id, turn_id);
+        thread.early.push(Arc::clone(&turn));
+        if thread.starting > 0 {
+            route.last = Some(Arc::clone(&turn));
+            return Target::Turn(turn);
+        }
+        unclaimed.push_back(Arc::clone(&turn));
+        if unclaimed.len() > UNCLAIMED_TURNS
+            && let Some(oldest) = unclaimed.pop_front()
+            && let Some(thread) = threads.get_mut(&oldest.thread_id)
+        {
+            thread.early.retain(|turn| !Arc::ptr_eq(turn, &oldest));
+        }
+        Target::Unclaimed(turn)
+    }
+
+    /// Routes a delta to its turn, if anyone wants it.
+    pub(crate) fn route_delta(
+        &self,
+        route: &mut Route,
+        thread_id: &str,
+        turn_id: &str,
+        delta: (StreamKind, i64, &str, &str),
+    ) {
+        let (kind, index, item_id, text) = delta;
+        match self.find(route, thread_id, turn_id) {
+            Target::Turn(turn) | Target::Unclaimed(turn) => {
+                if turn.deliver_delta(kind, index, item_id, text) == Delivered::Ignored {
+                    route.last = None;
                 }
             }
-            None => {
-                for turn in table
-                    .active
-                    .values()
-                    .filter(|turn| turn.thread_id == thread_id)
-                {
-                    turn.deliver(notification.clone());
+            Target::Nobody => {}
+        }
+    }
+
+    /// Routes a notification to its turn, or with a thread id only, to
+    /// every turn of the thread. The ids come from the typed params, or
+    /// for a method this version does not know, from `fallback`.
+    pub(crate) fn route(
+        &self,
+        route: &mut Route,
+        notification: ServerNotification,
+        fallback: &RawIds,
+    ) {
+        let target = {
+            let thread_id = notification.thread_id().or(fallback.thread_id.as_deref());
+            let Some(thread_id) = thread_id else { return };
+            let turn_id = notification.turn_id().or_else(|| fallback.turn());
+            match turn_id {
+                Some(turn_id) => self.find(route, thread_id, turn_id),
+                None => {
+                    let thread_id = thread_id.to_owned();
+                    return self.route_to_thread(&thread_id, notification);
                 }
+            }
+        };
+        let (turn, delivered) = match target {
+            Target::Turn(turn) => {
+                let delivered = turn.deliver(notification);
+                (turn, delivered)
+            }
+            Target::Unclaimed(turn) => {
+                let delivered = turn.deliver_unclaimed(notification);
+                (turn, delivered)
+            }
+            Target::Nobody => return,
+        };
+        match delivered {
+            Delivered::Queued => {}
+            Delivered::Ended | Delivered::Ignored => {
+                route.last = None;
+                self.forget(&turn.thread_id, &turn.turn_id);
             }
         }
     }
 
-    /// Registers a turn that `turn/start` just answered for and replays
+    fn route_to_thread(&self, thread_id: &str, notification: ServerNotification) {
+        let turns: Vec<Arc<TurnShared>> = {
+            let table = lock(&self.state);
+            match table.threads.get(thread_id) {
+                Some(thread) => thread.active.iter().chain(&thread.early).cloned().collect(),
+                None => return,
+            }
+        };
+        let Some((last, others)) = turns.split_last() else {
+            return;
+        };
+        for turn in others {
+            turn.deliver(notification.clone());
+        }
+        last.deliver(notification);
+    }
+
+    /// Forgets a registered turn that ended, remembering its id for
+    /// stragglers. An early turn that ended stays where it is until it is
+    /// claimed, or forgotten as unclaimed: its outcome waits for its handle.
+    fn forget(&self, thread_id: &str, turn_id: &str) {
+        let mut table = lock(&self.state);
+        let Some(thread) = table.threads.get_mut(thread_id) else {
+            return;
+        };
+        if thread.active.iter().any(|turn| turn.turn_id == turn_id) {
+            thread.remember_end(turn_id);
+        }
+    }
+
+    /// Registers a turn that `turn/start` just answered for, taking over
     /// what arrived for it before.
     pub(crate) fn register(&self, thread_id: &str, turn_id: &str) -> Arc<TurnShared> {
-        let turn = TurnShared::new(thread_id.to_owned(), turn_id.to_owned());
-        let key = (thread_id.to_owned(), turn_id.to_owned());
         let mut table = lock(&self.state);
         if let Some(report) = table.closed.clone() {
+            let turn = TurnShared::new(thread_id, turn_id);
             turn.fail(closed_error(report));
             return turn;
         }
-        let early = table.early.remove(&key).unwrap_or_default();
-        table.early_order.retain(|k| k != &key);
-        if early.dropped > 0 {
-            lock(&turn.state).lagged += early.dropped;
+        let TableState {
+            threads, unclaimed, ..
+        } = &mut *table;
+        unclaimed.retain(|turn| !turn.is(thread_id, turn_id));
+        let thread = threads.entry(thread_id.to_owned()).or_default();
+        let early = thread
+            .early
+            .iter()
+            .position(|turn| turn.turn_id == turn_id)
+            .map(|at| thread.early.remove(at));
+        let turn = early.unwrap_or_else(|| TurnShared::new(thread_id, turn_id));
+        let dropped = lock(&turn.state).unclaimed_dropped;
+        if dropped > 0 {
+            tracing::warn!(
+                thread_id,
+                turn_id,
+                dropped,
+                "a turn claimed late lost notifications that came while nobody was starting it"
+            );
         }
-        let mut ended = false;
-        for notification in early.notifications {
-            ended |= turn.deliver(notification);
-        }
-        if !ended {
-            table.active.insert(key, Arc::clone(&turn));
+        if turn.has_ended() {
+            thread.remember_end(turn_id);
+        } else if thread.ended.iter().any(|ended| ended == turn_id) {
+            // The turn ended (its `turn/completed` came and went) before
+            // anyone claimed it, which only happens when it was forgotten
+            // as unclaimed: its outcome cannot be rebuilt.
+            turn.fail(CoreError::TurnForgotten {
+                thread_id: thread_id.to_owned(),
+                turn_id: turn_id.to_owned(),
+            });
+        } else {
+            thread.active.push(Arc::clone(&turn));
         }
         turn
     }
 
     /// Forgets a turn whose handle ended it some other way.
     pub(crate) fn remove(&self, thread_id: &str, turn_id: &str) {
-        lock(&self.state)
-            .active
-            .remove(&(thread_id.to_owned(), turn_id.to_owned()));
+        let mut table = lock(&self.state);
+        if let Some(thread) = table.threads.get_mut(thread_id) {
+            thread.remember_end(turn_id);
+            if thread.is_idle() {
+                table.threads.remove(thread_id);
+            }
+        }
     }
 
-    /// Ends every registered turn: the connection is gone.
-    pub(crate) fn close(&self, report: Arc<CloseReport>) {
+    /// Ends every turn: the connection is gone.
+    pub(crate) fn close(&self, report: &Arc<CloseReport>) {
         let mut table = lock(&self.state);
-        table.closed = Some(Arc::clone(&report));
-        table.early.clear();
-        table.early_order.clear();
-        for (_, turn) in table.active.drain() {
-            turn.fail(closed_error(Arc::clone(&report)));
+        table.closed = Some(Arc::clone(report));
+        table.unclaimed.clear();
+        for (_, thread) in table.threads.drain() {
+            for turn in thread.active.iter().chain(&thread.early) {
+                turn.fail(closed_error(Arc::clone(report)));
+            }
+        }
+    }
+}
+
+enum Target {
+    /// A turn someone registered or is about to.
+    Turn(Arc<TurnShared>),
+    /// A turn nobody is starting: kept within limits.
+    Unclaimed(Arc<TurnShared>),
+    /// Nobody wants it.
+    Nobody,
+}
+
+/// Marks a `turn/start` under way on a thread; see [`TurnTable::starting`].
+pub(crate) struct StartGuard {
+    table: Arc<TurnTable>,
+    thread_id: String,
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        let mut table = lock(&self.table.state);
+        let TableState {
+            threads, unclaimed, ..
+        } = &mut *table;
+        let Some(thread) = threads.get_mut(&self.thread_id) else {
+            return;
+        };
+        thread.starting = thread.starting.saturating_sub(1);
+        if thread.starting == 0 {
+            // What is left early on this thread now waits for nobody.
+            unclaimed.extend(thread.early.iter().cloned());
+            while unclaimed.len() > UNCLAIMED_TURNS {
+                if let Some(oldest) = unclaimed.pop_front()
+                    && let Some(thread) = threads.get_mut(&oldest.thread_id)
+                {
+                    thread.early.retain(|turn| !Arc::ptr_eq(turn, &oldest));
+                }
+            }
+            if threads
+                .get(&self.thread_id)
+                .is_some_and(ThreadTurns::is_idle)
+            {
+                threads.remove(&self.thread_id);
+            }
         }
     }
 }

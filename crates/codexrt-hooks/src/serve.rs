@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use codexrt_core::{
-    EventReceiver, PendingServerRequest, Runtime, RuntimeEvent, ServerRequestHandle,
+    EventFilter, EventReceiver, PendingServerRequest, Runtime, RuntimeEvent, ServerRequestHandle,
     ServerRequestReceiver,
 };
-use codexrt_protocol::ServerNotification;
 use codexrt_protocol::ServerRequestParams;
 use codexrt_protocol::types::DynamicToolCallParams;
 use codexrt_protocol::types::{
@@ -23,6 +22,7 @@ use codexrt_protocol::types::{
     ThreadItemKind, ToolRequestUserInputAnswer, ToolRequestUserInputParams,
     ToolRequestUserInputResponse,
 };
+use codexrt_protocol::{ServerNotification, methods};
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -198,11 +198,25 @@ impl HookSet {
         scopes: ThreadHooks,
     ) -> Result<ApprovalLoop, HookError> {
         let requests = runtime.server_requests().ok_or(HookError::RequestsTaken)?;
-        let events = runtime.events();
+        // Observers and post-tool hooks see every event. Otherwise only the
+        // items starting and completing are read, for the paths of file
+        // changes: deltas, the bulk of every turn, cost the loop nothing.
+        let events = if self.observes() || scopes.is_shared() {
+            runtime.events()
+        } else {
+            let items = [methods::ITEM_STARTED, methods::ITEM_COMPLETED];
+            runtime.events_with(EventFilter::all().methods(items))
+        };
         let report = self.report();
         let (control, commands) = mpsc::channel(CONTROL_QUEUE);
         scopes.attach(control.clone());
-        let task = tokio::spawn(run(Arc::new(self), scopes, requests, events, commands));
+        let task = tokio::spawn(run(
+            Arc::new(self),
+            scopes,
+            requests,
+            Some(events),
+            commands,
+        ));
         Ok(ApprovalLoop {
             task,
             report,
@@ -340,15 +354,16 @@ impl Observers {
                         scope.hooks.observe(&event).await;
                     }
                 }
-                if let RuntimeEvent::Notification(
-                    ServerNotification::ItemCommandExecutionOutputDelta(delta),
-                ) = &*event
+                let notification = match &*event {
+                    RuntimeEvent::Notification(notification) => Some(&**notification),
+                    _ => None,
+                };
+                if let Some(ServerNotification::ItemCommandExecutionOutputDelta(delta)) =
+                    notification
                 {
                     outputs.append(&delta.item_id, &delta.delta);
                 }
-                if let RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) =
-                    &*event
-                {
+                if let Some(ServerNotification::ItemCompleted(completed)) = notification {
                     if let Some(mut ctx) = post_tool_context(completed) {
                         let streamed = outputs.take(&ctx.correlation_id);
                         if let Some(result) = ctx.result.as_mut().filter(|r| r.output.is_none()) {
@@ -454,7 +469,7 @@ fn event_thread(event: &RuntimeEvent) -> Option<String> {
         return None;
     };
     // A notification encodes as `{"method": .., "params": ..}`.
-    let encoded = serde_json::to_value(notification).ok()?;
+    let encoded = serde_json::to_value(&**notification).ok()?;
     match encoded.get("params")?.get("threadId")? {
         Value::String(thread) => Some(thread.clone()),
         _ => None,
@@ -476,8 +491,11 @@ struct FilePaths {
 
 impl FilePaths {
     fn observe(&mut self, event: &RuntimeEvent) {
-        match event {
-            RuntimeEvent::Notification(ServerNotification::ItemStarted(started)) => {
+        let RuntimeEvent::Notification(notification) = event else {
+            return;
+        };
+        match &**notification {
+            ServerNotification::ItemStarted(started) => {
                 if let ThreadItemKind::FileChange { changes, id, .. } = &started.item.kind {
                     if self.items.len() < TRACKED_FILE_CHANGES {
                         let paths = changes.iter().map(|change| change.path.clone()).collect();
@@ -485,7 +503,7 @@ impl FilePaths {
                     }
                 }
             }
-            RuntimeEvent::Notification(ServerNotification::ItemCompleted(completed)) => {
+            ServerNotification::ItemCompleted(completed) => {
                 if let ThreadItemKind::FileChange { id, .. } = &completed.item.kind {
                     self.items.remove(id);
                 }

@@ -13,12 +13,12 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
 
 use crate::call::{CANCEL_QUEUE, Caller, REGISTRATION_QUEUE, Shared};
-use crate::driver::Driver;
+use crate::driver::{Driver, Sink};
 use crate::encode::Encoder;
 use crate::incoming::IncomingReceiver;
 use crate::pending::{Outcome, Pending};
 use crate::responder::Replies;
-use crate::{CallOptions, RpcConfig, RpcError, RpcStats};
+use crate::{CallOptions, InboundHandler, RpcConfig, RpcError, RpcStats};
 
 /// A handle to an rpc connection: makes calls, sends notifications, and
 /// shuts the connection down.
@@ -39,6 +39,30 @@ impl RpcClient {
     /// When called outside a Tokio runtime: the loop and the reply writer are
     /// spawned tasks.
     pub fn start(connection: Connection, config: RpcConfig) -> (RpcClient, IncomingReceiver) {
+        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
+        let client = Self::spawn(connection, &config, Sink::Channel(incoming_tx));
+        (client, IncomingReceiver { rx: incoming_rx })
+    }
+
+    /// Starts the rpc loop over `connection` with `handler` taking
+    /// everything the peer sends unasked, on the loop itself: no queue and
+    /// no task between the frame and the handler, and nothing the peer
+    /// sends waits behind a slow reader. See [`InboundHandler`] for what a
+    /// handler must promise. [`RpcConfig::incoming_capacity`] does not
+    /// apply.
+    ///
+    /// # Panics
+    /// When called outside a Tokio runtime: the loop and the reply writer are
+    /// spawned tasks.
+    pub fn start_with_handler(
+        connection: Connection,
+        config: RpcConfig,
+        handler: impl InboundHandler,
+    ) -> RpcClient {
+        Self::spawn(connection, &config, Sink::Handler(Box::new(handler)))
+    }
+
+    fn spawn(connection: Connection, config: &RpcConfig, sink: Sink) -> RpcClient {
         let Connection {
             sender,
             receiver,
@@ -49,7 +73,6 @@ impl RpcClient {
         let shared = Arc::new(Shared::default());
         let (registrations_tx, registrations_rx) = mpsc::channel(REGISTRATION_QUEUE);
         let (cancels_tx, cancels_rx) = mpsc::channel(CANCEL_QUEUE);
-        let (incoming_tx, incoming_rx) = mpsc::channel(config.incoming_capacity);
         let (closed_tx, closed_rx) = watch::channel(None);
         let replies = Replies::spawn(sender.clone(), config.max_unanswered_requests, encoder);
         let reply_flusher = replies.flusher();
@@ -58,10 +81,9 @@ impl RpcClient {
             closer: closer.clone(),
             registrations: registrations_rx,
             cancels: cancels_rx,
-            incoming: incoming_tx,
+            sink,
             replies,
             pending: Pending::with_gauge(Arc::clone(&shared.counters.pending_calls)),
-            lag: Default::default(),
             shared: Arc::clone(&shared),
             closed: closed_tx,
         };
@@ -78,12 +100,9 @@ impl RpcClient {
             shared,
             reply_flusher,
         };
-        (
-            RpcClient {
-                caller: Arc::new(caller),
-            },
-            IncomingReceiver { rx: incoming_rx },
-        )
+        RpcClient {
+            caller: Arc::new(caller),
+        }
     }
 
     /// Calls `method` with `params` and decodes the result as `R`, with the

@@ -78,13 +78,14 @@ impl RpcConfig {
         self
     }
 
-    /// How many items (notifications, server requests, malformed-frame and lag
-    /// reports) the incoming queue holds before it overflows (at least 2, so
-    /// that a lag report and the next item fit). The default is
+    /// How many items (notifications, server requests, malformed-frame
+    /// reports) the queue of an [`IncomingReceiver`](crate::IncomingReceiver)
+    /// holds (at least 1); when it is full, the connection stops reading
+    /// until there is room. The default is
     /// [`RpcConfig::DEFAULT_INCOMING_CAPACITY`] (4096).
     #[must_use]
     pub fn incoming_capacity(mut self, capacity: usize) -> Self {
-        self.incoming_capacity = capacity.max(2);
+        self.incoming_capacity = capacity.max(1);
         self
     }
 

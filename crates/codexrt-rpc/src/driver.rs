@@ -1,7 +1,6 @@
 //! The rpc loop: the single owner of the pending-call table, and the router of
 //! every inbound frame.
 
-use std::mem;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use crate::incoming::IncomingRequest;
 use crate::pending::{Delivery, Outcome, Pending};
 use crate::responder::Replies;
 use crate::stats::bump;
-use crate::{ErrorObject, Incoming, LagReport, MalformedFrame, RequestId};
+use crate::{ErrorObject, InboundHandler, Incoming, MalformedFrame, Notification, RequestId};
 
 /// How long the loop waits for the transport's close report once the peer is
 /// gone, before it makes do with what it has: pending calls must fail
@@ -36,19 +35,68 @@ pub(crate) struct Driver {
     pub(crate) closer: Closer,
     pub(crate) registrations: mpsc::Receiver<Registration>,
     pub(crate) cancels: mpsc::Receiver<RequestId>,
-    pub(crate) incoming: mpsc::Sender<Incoming>,
+    pub(crate) sink: Sink,
     pub(crate) replies: Replies,
     pub(crate) pending: Pending,
-    /// What was dropped since the last `Lagged` item was delivered.
-    pub(crate) lag: LagReport,
     pub(crate) shared: Arc<Shared>,
     pub(crate) closed: watch::Sender<Option<Arc<CloseReport>>>,
+}
+
+/// Where traffic the peer sends unasked goes.
+pub(crate) enum Sink {
+    /// The queue of an [`IncomingReceiver`](crate::IncomingReceiver). When
+    /// it is full the loop stops reading frames until there is room: the
+    /// reader holds the peer back, and nothing is dropped.
+    Channel(mpsc::Sender<Incoming>),
+    /// A handler called on the loop itself, which never waits.
+    Handler(Box<dyn InboundHandler>),
+}
+
+impl Sink {
+    /// Whether someone still takes inbound traffic.
+    fn is_open(&self) -> bool {
+        match self {
+            Sink::Channel(tx) => !tx.is_closed(),
+            Sink::Handler(_) => true,
+        }
+    }
+
+    /// Whether the loop must wait for room before it reads the next frame.
+    fn is_full(&self) -> bool {
+        matches!(self, Sink::Channel(tx) if tx.capacity() == 0 && !tx.is_closed())
+    }
+
+    /// The queue of a channel sink.
+    fn channel(&self) -> Option<&mpsc::Sender<Incoming>> {
+        match self {
+            Sink::Channel(tx) => Some(tx),
+            Sink::Handler(_) => None,
+        }
+    }
+}
+
+/// Resolves once a full channel has room again (or closed); the permit is
+/// given back at once, and since only the loop sends, the room stays.
+async fn room(channel: Option<&mpsc::Sender<Incoming>>) {
+    if let Some(tx) = channel {
+        drop(tx.reserve().await);
+    }
+}
+
+/// Resolves when the receiver of a channel sink is dropped; never for a
+/// handler, which lives as long as the loop.
+async fn gone(channel: Option<&mpsc::Sender<Incoming>>) {
+    match channel {
+        Some(tx) => tx.closed().await,
+        None => std::future::pending().await,
+    }
 }
 
 enum Event {
     Register(Option<Registration>),
     Cancel(Option<RequestId>),
     Frame(Option<Inbound>),
+    Room,
     IncomingGone,
 }
 
@@ -56,14 +104,16 @@ impl Driver {
     pub(crate) async fn run(mut self) {
         let mut handles_alive = true;
         let mut cancels_open = true;
-        let mut incoming_alive = true;
         loop {
             if self.shared.sweep_requested.swap(false, Ordering::Acquire) {
                 self.pending.sweep();
             }
-            if !handles_alive && !incoming_alive {
-                // Nobody can call or listen anymore. Dropping the closer and
-                // the receiver lets the transport tear the medium down.
+            let listening = self.sink.channel().is_some_and(|tx| !tx.is_closed());
+            if !handles_alive && !listening {
+                // Nobody can call anymore, and no receiver listens (a
+                // handler belongs to whoever held the handles). Dropping the
+                // closer and the receiver lets the transport tear the medium
+                // down.
                 return;
             }
             // A caller registers its id before it writes its request, so a
@@ -73,15 +123,20 @@ impl Driver {
             // has been processed. The one gap left, a registration queued in
             // the instant between the two polls of one `select!` whose answer
             // already arrived, is closed in `catch_up`, which drains the
-            // queue before an answer's id is called unmatched. The loop never awaits a
-            // write or the incoming queue, so answers are never stuck behind
-            // unread notifications or a full outbound queue.
+            // queue before an answer's id is called unmatched. The loop never
+            // awaits a write. With a channel sink it waits for the receiver's
+            // room before it reads a frame (each frame yields at most one
+            // item), so nothing is ever dropped; a handler sink is called in
+            // place and never waits.
+            let full = self.sink.is_full();
+            let channel = self.sink.channel();
             let event = tokio::select! {
                 biased;
                 registration = self.registrations.recv(), if handles_alive => Event::Register(registration),
                 id = self.cancels.recv(), if cancels_open => Event::Cancel(id),
-                frame = self.receiver.recv() => Event::Frame(frame),
-                () = self.incoming.closed(), if incoming_alive => Event::IncomingGone,
+                () = room(channel), if full => Event::Room,
+                frame = self.receiver.recv(), if !full => Event::Frame(frame),
+                () = gone(channel), if listening => Event::IncomingGone,
             };
             match event {
                 Event::Register(Some(Registration { id, reply })) => {
@@ -92,36 +147,54 @@ impl Driver {
                 Event::Cancel(None) => cancels_open = false,
                 Event::Frame(Some(frame)) => self.on_frame(frame),
                 Event::Frame(None) => return self.peer_gone().await,
-                Event::IncomingGone => incoming_alive = false,
+                Event::Room | Event::IncomingGone => {}
             }
         }
     }
 
     fn on_frame(&mut self, frame: Inbound) {
-        let message = match frame {
-            Ok(frame) => envelope::parse(&frame),
-            Err(err) => Err(Rejected {
-                frame: MalformedFrame::from_transport(err),
-                answer_to: None,
-            }),
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => {
+                return self.on_rejected(Rejected {
+                    frame: MalformedFrame::from_transport(err),
+                    answer_to: None,
+                });
+            }
         };
-        match message {
-            Ok(Message::Response { id, outcome }) => self.on_response(&id, outcome),
-            Ok(Message::Request { id, method, params }) => self.on_request(id, method, params),
-            Ok(Message::Notification(notification)) => {
-                self.deliver(Incoming::Notification(notification));
+        match envelope::parse(&frame) {
+            Ok(Message::Response { id, outcome }) => {
+                self.on_response(&id, outcome.map(ToOwned::to_owned));
             }
-            Err(Rejected { frame, answer_to }) => {
-                bump(&self.shared.counters.malformed_frames);
-                tracing::debug!(malformed = %frame, "malformed frame");
-                if let Some(id) = answer_to {
-                    self.on_malformed_response(&id, &frame);
-                }
-                // Reported even when a call got it: the report stream is
-                // where every protocol violation can be seen, whoever else
-                // learns of it.
-                self.deliver(Incoming::Malformed(frame));
+            Ok(Message::Request { id, method, params }) => {
+                self.on_request(id, method.into_owned(), params.map(ToOwned::to_owned));
             }
+            Ok(Message::Notification { method, params }) => self.on_notification(&method, params),
+            Err(rejected) => self.on_rejected(rejected),
+        }
+    }
+
+    fn on_notification(&mut self, method: &str, params: Option<&RawValue>) {
+        match &mut self.sink {
+            Sink::Handler(handler) => handler.notification(method, params),
+            Sink::Channel(_) => self.deliver(Incoming::Notification(Notification {
+                method: method.to_owned(),
+                params: params.map(ToOwned::to_owned),
+            })),
+        }
+    }
+
+    fn on_rejected(&mut self, Rejected { frame, answer_to }: Rejected) {
+        bump(&self.shared.counters.malformed_frames);
+        tracing::debug!(malformed = %frame, "malformed frame");
+        if let Some(id) = answer_to {
+            self.on_malformed_response(&id, &frame);
+        }
+        // Reported even when a call got it: the report stream is where
+        // every protocol violation can be seen, whoever else learns of it.
+        match &mut self.sink {
+            Sink::Handler(handler) => handler.malformed(frame),
+            Sink::Channel(_) => self.deliver(Incoming::Malformed(frame)),
         }
     }
 
@@ -166,17 +239,22 @@ impl Driver {
     }
 
     fn on_request(&mut self, id: RequestId, method: String, params: Option<Box<RawValue>>) {
-        if self.incoming.is_closed() {
+        if !self.sink.is_open() {
             bump(&self.shared.counters.unhandled_requests);
             tracing::debug!(%id, method, "server request while nobody receives incoming traffic");
             self.reject(&id, ErrorObject::METHOD_NOT_FOUND, "method not found");
             return;
         }
         match self.replies.responder(id, method) {
-            Ok(responder) => self.deliver(Incoming::Request(IncomingRequest { params, responder })),
+            Ok(responder) => {
+                let request = IncomingRequest { params, responder };
+                match &mut self.sink {
+                    Sink::Handler(handler) => handler.request(request),
+                    Sink::Channel(_) => self.deliver(Incoming::Request(request)),
+                }
+            }
             Err((id, method)) => {
                 bump(&self.shared.counters.overloaded_requests);
-                self.lag.requests += 1;
                 tracing::warn!(%id, method, "too many unanswered server requests; refused");
                 self.reject(&id, ErrorObject::OVERLOADED, "client overloaded");
             }
@@ -190,63 +268,16 @@ impl Driver {
         }
     }
 
-    /// Queues an item for the user without waiting. On overflow the item is
-    /// dropped (a server request is refused) and counted in `lag`, which is
-    /// delivered first once there is room for it and the next item.
+    /// Queues an item on the channel sink. The loop made room before it
+    /// read the frame this item came from, and only the loop sends, so the
+    /// queue cannot be full; it can only be closed, and then the item is
+    /// discarded (a server request answered) and counted.
     fn deliver(&mut self, item: Incoming) {
-        if self.incoming.is_closed() {
-            return self.discard(item);
-        }
-        if !self.lag.is_empty() {
-            // Only the loop sends, so the room can only grow after this check.
-            if self.incoming.capacity() < 2 {
-                return self.overflow(item);
-            }
-            let lag = mem::take(&mut self.lag);
-            if let Err(TrySendError::Full(lag) | TrySendError::Closed(lag)) =
-                self.incoming.try_send(Incoming::Lagged(lag))
-            {
-                self.overflow(lag);
-            }
-        }
-        match self.incoming.try_send(item) {
-            Ok(()) => {}
-            Err(TrySendError::Full(item)) => self.overflow(item),
-            Err(TrySendError::Closed(item)) => self.discard(item),
-        }
-    }
-
-    /// Drops an item that did not fit into the incoming queue.
-    fn overflow(&mut self, item: Incoming) {
-        let counters = &self.shared.counters;
-        match item {
-            Incoming::Notification(notification) => {
-                bump(&counters.dropped_notifications);
-                self.lag.notifications += 1;
-                tracing::debug!(
-                    method = notification.method,
-                    "incoming queue full; notification dropped"
-                );
-            }
-            Incoming::Request(request) => {
-                bump(&counters.overloaded_requests);
-                self.lag.requests += 1;
-                tracing::warn!(id = %request.id(), method = request.method(), "incoming queue full; server request refused");
-                let (_, responder) = request.into_parts();
-                responder.respond_error(ErrorObject::new(
-                    ErrorObject::OVERLOADED,
-                    "client overloaded",
-                ));
-            }
-            Incoming::Malformed(_) => {
-                bump(&counters.dropped_malformed);
-                self.lag.malformed += 1;
-            }
-            Incoming::Lagged(lag) => {
-                self.lag.notifications += lag.notifications;
-                self.lag.requests += lag.requests;
-                self.lag.malformed += lag.malformed;
-            }
+        let Sink::Channel(tx) = &self.sink else {
+            return;
+        };
+        if let Err(TrySendError::Full(item) | TrySendError::Closed(item)) = tx.try_send(item) {
+            self.discard(item);
         }
     }
 
@@ -264,7 +295,6 @@ impl Driver {
                 ));
             }
             Incoming::Malformed(_) => bump(&counters.dropped_malformed),
-            Incoming::Lagged(_) => {}
         }
     }
 
@@ -286,13 +316,8 @@ impl Driver {
             self.pending.register(id, reply);
         }
         self.pending.close(&report);
-        if !self.lag.is_empty() {
-            let lag = mem::take(&mut self.lag);
-            // There is no later item for the report to precede, but a full
-            // queue must not swallow it: wait a bounded moment for room. The
-            // calls have already failed, so nothing else waits on the loop.
-            let _ =
-                tokio::time::timeout(REPORT_WAIT, self.incoming.send(Incoming::Lagged(lag))).await;
+        if let Sink::Handler(handler) = &mut self.sink {
+            handler.closed(&report);
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Inbound envelopes: each frame is parsed once and classified as a response,
 //! a request, a notification or a malformed frame (with the id of the call it
-//! answers, when it says so clearly).
+//! answers, when it says so clearly). The method and the raw members borrow
+//! the frame: nothing is copied until someone keeps it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use codexrt_transport::FrameError;
@@ -10,41 +12,45 @@ use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::{ErrorObject, Notification, RequestId};
+use crate::{ErrorObject, RequestId};
 
-/// A well-formed inbound message.
+/// A well-formed inbound message, borrowing the frame it was read from.
 #[derive(Debug)]
-pub(crate) enum Message {
+pub(crate) enum Message<'a> {
     /// The answer to one of our calls.
     Response {
         id: RequestId,
-        outcome: Result<Box<RawValue>, ErrorObject>,
+        outcome: Result<&'a RawValue, ErrorObject>,
     },
     /// A request from the peer, which expects an answer.
     Request {
         id: RequestId,
-        method: String,
-        params: Option<Box<RawValue>>,
+        method: Cow<'a, str>,
+        params: Option<&'a RawValue>,
     },
     /// A message from the peer that expects no answer.
-    Notification(Notification),
+    Notification {
+        method: Cow<'a, str>,
+        params: Option<&'a RawValue>,
+    },
 }
 
 /// The members this layer reads. Everything else (`jsonrpc`, `emittedAtMs`, …)
 /// is skipped by the parser without being stored.
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     // `Option<Option<_>>` tells an absent id (a notification) from `"id": null`
     // (which is malformed): serde maps both to `None` for a plain `Option`.
     #[serde(default, deserialize_with = "present")]
     id: Option<Option<RequestId>>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    params: Option<Box<RawValue>>,
+    // Borrowed unless the name holds an escape sequence.
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
     // `"result": null` is a successful answer, so it must not read as absent.
-    #[serde(default, deserialize_with = "present")]
-    result: Option<Box<RawValue>>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
     // `"error": null` reads as absent, as JSON-RPC 1.0 peers send it next to
     // a result.
     #[serde(default)]
@@ -84,7 +90,7 @@ where
 }
 
 /// Parses and classifies one inbound frame.
-pub(crate) fn parse(frame: &[u8]) -> Result<Message, Rejected> {
+pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
     let reject = |problem, answer_to| Rejected {
         frame: MalformedFrame::new(problem, frame),
         answer_to,
@@ -101,7 +107,7 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message, Rejected> {
         };
         return Err(reject(problem, None));
     }
-    let envelope: Envelope = match serde_json::from_slice(frame) {
+    let envelope: Envelope<'_> = match serde_json::from_slice(frame) {
         Ok(envelope) => envelope,
         Err(err) => {
             let problem = match err.classify() {
@@ -139,7 +145,7 @@ fn answer_id(frame: &[u8]) -> Option<RequestId> {
 
 /// Sorts a parsed envelope into a message, or says what is wrong with it and
 /// which call it answers, if any.
-fn classify(envelope: Envelope) -> Result<Message, (Malformation, Option<RequestId>)> {
+fn classify(envelope: Envelope<'_>) -> Result<Message<'_>, (Malformation, Option<RequestId>)> {
     let Envelope {
         id,
         method,
@@ -151,7 +157,7 @@ fn classify(envelope: Envelope) -> Result<Message, (Malformation, Option<Request
         (Some(_), _) if result.is_some() || error.is_some() => {
             Err((Malformation::MethodWithOutcome, None))
         }
-        (Some(method), None) => Ok(Message::Notification(Notification { method, params })),
+        (Some(method), None) => Ok(Message::Notification { method, params }),
         (Some(_), Some(None)) => Err((Malformation::NullId, None)),
         (Some(method), Some(Some(id))) => Ok(Message::Request { id, method, params }),
         (None, None) => Err((Malformation::NoMethodOrId, None)),

@@ -1,10 +1,43 @@
-//! What the peer sends unasked: notifications, server requests, and reports
-//! of what could not be delivered, all on one ordered queue.
+//! What the peer sends unasked: notifications, server requests and reports
+//! of malformed frames, either on one ordered queue ([`IncomingReceiver`]) or
+//! handed to an [`InboundHandler`] on the connection's loop.
 
+use std::sync::Arc;
+
+use codexrt_transport::CloseReport;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::{MalformedFrame, RequestId, Responder};
+
+/// Takes what the peer sends unasked, on the connection's loop itself, in
+/// arrival order: the way for a layer above to route traffic without a
+/// queue and a task in between. Given to
+/// [`RpcClient::start_with_handler`](crate::RpcClient::start_with_handler).
+///
+/// Every method runs on the loop, between two frames: while it runs, no
+/// answer reaches its call. So a handler must return promptly and never
+/// block; whatever it cannot finish at once it hands to a queue or a task
+/// of its own. The handler lives as long as the loop: until the connection
+/// closes (then [`closed`](InboundHandler::closed) is called, after every
+/// pending call failed) or every [`RpcClient`](crate::RpcClient) is dropped,
+/// whichever comes first; then it is dropped.
+pub trait InboundHandler: Send + 'static {
+    /// A notification. `params` borrows the frame; `None` when the member
+    /// was absent or `null`.
+    fn notification(&mut self, method: &str, params: Option<&RawValue>);
+
+    /// A request from the peer, to be answered through its [`Responder`]
+    /// (dropping it unanswered sends an internal error).
+    fn request(&mut self, request: IncomingRequest);
+
+    /// A frame that is not a valid message, or one the transport skipped.
+    fn malformed(&mut self, frame: MalformedFrame);
+
+    /// The connection closed; `report` says why. Called once, after every
+    /// pending call failed with the same report.
+    fn closed(&mut self, report: &Arc<CloseReport>);
+}
 
 /// One item from the peer, in arrival order. See the crate documentation for
 /// the buffering policy.
@@ -19,9 +52,6 @@ pub enum Incoming {
     /// Delivered also when the frame is an unreadable answer that failed a
     /// call with [`RpcError::MalformedResponse`](crate::RpcError::MalformedResponse).
     Malformed(MalformedFrame),
-    /// Items were dropped because the queue was full; this report comes
-    /// before the next item that fitted.
-    Lagged(LagReport),
 }
 
 /// A notification: a message from the peer that expects no answer.
@@ -65,31 +95,13 @@ impl IncomingRequest {
     }
 }
 
-/// How many items were dropped since the previous report because the
-/// incoming queue was full.
-///
-/// Dropped server requests were answered with
-/// [`ErrorObject::OVERLOADED`](crate::ErrorObject::OVERLOADED), whether the
-/// queue was full or too many server requests were unanswered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LagReport {
-    /// Notifications dropped.
-    pub notifications: u64,
-    /// Server requests answered with an overload error instead of delivered.
-    pub requests: u64,
-    /// Malformed-frame reports dropped.
-    pub malformed: u64,
-}
-
-impl LagReport {
-    /// Whether nothing was dropped.
-    pub fn is_empty(&self) -> bool {
-        *self == LagReport::default()
-    }
-}
-
 /// Receives [`Incoming`] items in arrival order.
+///
+/// Its queue is bounded ([`RpcConfig::incoming_capacity`](crate::RpcConfig::incoming_capacity)).
+/// When it is full, the connection stops reading until there is room: the
+/// peer is held back and nothing is dropped, but answers to calls that
+/// arrive behind the unread items wait too. A layer that must never hold
+/// answers back routes with an [`InboundHandler`] instead.
 ///
 /// Dropping it tells the connection that nobody handles traffic from the
 /// peer anymore: later server requests are answered with

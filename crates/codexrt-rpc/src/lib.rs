@@ -83,27 +83,28 @@
 //!
 //! # Incoming traffic and buffering
 //!
-//! Notifications, server requests, malformed-frame reports and lag reports
-//! arrive in order on one [`IncomingReceiver`], whose queue holds
-//! [`RpcConfig::incoming_capacity`] items (4096 by default). The loop never
-//! waits for that queue, so answers to calls are never held up by unread
-//! notifications. When the queue is full:
+//! Nothing the peer sends is dropped while someone takes it. There are two
+//! ways to take it:
 //!
-//! - a notification is dropped,
-//! - a server request is answered at once with [`ErrorObject::OVERLOADED`]
-//!   (-32001, "client overloaded"),
-//! - a malformed-frame report is dropped,
-//!
-//! and each is counted, both in [`RpcStats`] and in an [`Incoming::Lagged`]
-//! report that is delivered before the next item that fits. Nothing is
-//! dropped silently.
+//! - [`RpcClient::start`] gives an [`IncomingReceiver`]: notifications,
+//!   server requests and malformed-frame reports arrive in order on one
+//!   queue of [`RpcConfig::incoming_capacity`] items (4096 by default). When
+//!   the queue is full the loop stops reading frames until there is room,
+//!   which holds the peer back (its writes block once the pipe is full).
+//!   Answers that arrive behind the unread items wait for them too.
+//! - [`RpcClient::start_with_handler`] calls an [`InboundHandler`] on the
+//!   loop for each item, with the method and the params borrowed from the
+//!   frame: no copy, no queue, no task in between. The handler never waits,
+//!   so answers are routed the moment they are read, whatever else is
+//!   unread. This is how `codexrt-core` routes.
 //!
 //! Each server request comes with a [`Responder`] that answers it exactly
 //! once; dropping it unanswered replies with [`ErrorObject::INTERNAL_ERROR`].
 //! At most [`RpcConfig::max_unanswered_requests`] (256 by default) server
 //! requests may be handed out and unanswered (or answered but not yet
 //! written); beyond that, requests are answered with
-//! [`ErrorObject::OVERLOADED`] and counted like a full queue. The loop keeps
+//! [`ErrorObject::OVERLOADED`] and counted in
+//! [`RpcStats::overloaded_requests`]. The loop keeps
 //! 32 reply slots of its own for these error replies, so refusing a request
 //! never waits; if even those are taken because the peer stops reading while
 //! it keeps sending requests, the refusal is dropped and counted in
@@ -150,6 +151,6 @@ pub use config::{CallOptions, JsonRpcField, RpcConfig};
 pub use envelope::{Malformation, MalformedFrame};
 pub use error::{ErrorObject, RpcError};
 pub use id::RequestId;
-pub use incoming::{Incoming, IncomingReceiver, IncomingRequest, LagReport, Notification};
+pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification};
 pub use responder::Responder;
 pub use stats::RpcStats;

@@ -22,12 +22,11 @@ pub struct RpcStats {
     /// remembered. Dropped. An answer that cannot be read and matches no call
     /// is counted in `malformed_frames` only.
     pub unmatched_responses: u64,
-    /// Notifications dropped because the incoming queue was full or the
-    /// incoming receiver was gone.
+    /// Notifications discarded because the incoming receiver was gone.
     pub dropped_notifications: u64,
     /// Server requests answered at once with
-    /// [`ErrorObject::OVERLOADED`](crate::ErrorObject::OVERLOADED) because the
-    /// incoming queue was full or too many server requests were unanswered.
+    /// [`ErrorObject::OVERLOADED`](crate::ErrorObject::OVERLOADED) because
+    /// too many server requests were unanswered.
     pub overloaded_requests: u64,
     /// Server requests answered with
     /// [`ErrorObject::METHOD_NOT_FOUND`](crate::ErrorObject::METHOD_NOT_FOUND)
@@ -37,8 +36,8 @@ pub struct RpcStats {
     /// (whether or not their report fitted into the incoming queue) and
     /// answers that could not be read (whether or not they failed a call).
     pub malformed_frames: u64,
-    /// Malformed-frame reports dropped because the incoming queue was full or
-    /// the incoming receiver was gone.
+    /// Malformed-frame reports discarded because the incoming receiver was
+    /// gone.
     pub dropped_malformed: u64,
     /// Error replies the loop could not queue because the peer stopped reading
     /// and every reply slot was taken; those server requests stay unanswered.

@@ -18,9 +18,8 @@
 #![allow(clippy::print_stdout)]
 
 use codexrt::Runtime;
-use codexrt::protocol::ServerNotification;
 use codexrt::protocol::types::{SandboxMode, ThreadStartParams, TurnStartParams, UserInput};
-use codexrt_core::{RuntimeConfig, TurnEvent};
+use codexrt_core::{RuntimeConfig, StreamKind, TurnEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,13 +58,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut events = turn.events().ok_or("the turn's events were taken")?;
     while let Some(event) = events.recv().await {
         match event {
-            TurnEvent::Notification(ServerNotification::ItemAgentMessageDelta(delta)) => {
-                println!("  delta: {:?}", delta.delta);
+            TurnEvent::Delta(delta) if delta.kind == StreamKind::AgentMessage => {
+                println!("  delta: {:?}", delta.text);
             }
+            TurnEvent::Delta(delta) => println!("  {:?} delta: {:?}", delta.kind, delta.text),
             TurnEvent::Notification(notification) => {
                 println!("  notification: {}", notification.method());
             }
-            TurnEvent::Lagged { dropped } => println!("  ({dropped} events skipped)"),
             // Kinds added by later versions of the runtime.
             _ => {}
         }

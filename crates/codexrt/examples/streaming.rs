@@ -34,11 +34,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // Deltas rarely end in a newline: flush so they show up now.
                 std::io::stdout().flush()?;
             }
-            SessionEvent::Lagged { dropped } => {
-                // Only the live display missed pieces; the final result
-                // below is complete.
-                println!("\n[{dropped} deltas skipped]");
-            }
             SessionEvent::Finished(result) => finished = Some(result),
             // Item and turn notifications: not needed here.
             _ => {}

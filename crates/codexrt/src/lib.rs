@@ -190,8 +190,8 @@ pub use stream::{AskStream, SessionEvent};
 pub use threads::Threads;
 
 pub use codexrt_core::{
-    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamKind, StreamedText, TurnOptions,
-    TurnTimings,
+    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamDelta, StreamKind, StreamedText,
+    TurnOptions, TurnTimings,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
-use codexrt_core::{CoreError, TurnEvent, TurnEvents, TurnOutcome};
+use codexrt_core::{CoreError, StreamDelta, StreamKind, TurnEvent, TurnEvents, TurnOutcome};
 use codexrt_protocol::ServerNotification;
 
 use crate::policy::{PostTurn, run_outcome};
@@ -14,29 +15,28 @@ use crate::run::{StartedTurn, conclude};
 use crate::session::RunningTurn;
 use crate::{PromptRunError, PromptRunResult};
 
-/// One item of an [`AskStream`].
-// The protocol's notification enum is large; boxing it would cost an
-// allocation per notification to save a copy, as in codexrt-core.
+/// One item of an [`AskStream`]. Nothing is left out: every notification
+/// about the turn comes, in order; when the stream is read slowly, the
+/// pieces of a streamed text come joined into fewer, bigger ones.
+// `Finished` is large and comes once; boxing it would make every user
+// unwrap a box to reach the one result they wait for.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionEvent {
-    /// A piece of an agent message (`item/agentMessage/delta`). The pieces
-    /// of the last message joined are the final text.
+    /// A piece of an agent message (`item/agentMessage/delta`, or several
+    /// joined). The pieces of the last message joined are the final text.
     TextDelta {
         /// The agent message item the piece belongs to.
-        item_id: String,
+        item_id: Arc<str>,
         /// The piece.
         delta: String,
     },
+    /// A piece of another streamed text: reasoning, a reasoning summary,
+    /// command output, file-change output or a plan.
+    Delta(StreamDelta),
     /// Any other notification about the turn, in arrival order.
-    Notification(ServerNotification),
-    /// Transient events (deltas, progress) were dropped because the stream
-    /// was read too slowly; the outcome is still complete.
-    Lagged {
-        /// How many were dropped since the previous report.
-        dropped: u64,
-    },
+    Notification(Box<ServerNotification>),
     /// The turn ended: always the last item, as [`Session::ask`](crate::Session::ask)
     /// would have returned it.
     Finished(Result<PromptRunResult, PromptRunError>),
@@ -188,14 +188,14 @@ async fn next_event(events: &mut Option<TurnEvents>) -> Option<TurnEvent> {
 impl SessionEvent {
     fn from_turn_event(event: TurnEvent) -> Option<SessionEvent> {
         match event {
-            TurnEvent::Notification(ServerNotification::ItemAgentMessageDelta(delta)) => {
+            TurnEvent::Delta(delta) if delta.kind == StreamKind::AgentMessage => {
                 Some(SessionEvent::TextDelta {
                     item_id: delta.item_id,
-                    delta: delta.delta,
+                    delta: delta.text,
                 })
             }
+            TurnEvent::Delta(delta) => Some(SessionEvent::Delta(delta)),
             TurnEvent::Notification(notification) => Some(SessionEvent::Notification(notification)),
-            TurnEvent::Lagged { dropped } => Some(SessionEvent::Lagged { dropped }),
             // A kind of event a later core adds is not one this facade can
             // describe; skipping it loses nothing of the outcome.
             _ => None,

@@ -1,14 +1,15 @@
-//! Overflow of the observer queue becomes a visible `Lagged`.
+//! Observers: each has its own queue and filter; overflow of one becomes a
+//! visible `Lagged` in that stream only.
 
 use codexrt_protocol::ServerNotification;
 
 use super::*;
 
 fn note(n: usize) -> RuntimeEvent {
-    RuntimeEvent::Notification(ServerNotification::Unknown {
+    RuntimeEvent::Notification(Arc::new(ServerNotification::Unknown {
         method: format!("n/{n}"),
         params: None,
-    })
+    }))
 }
 
 fn describe(event: RuntimeEvent) -> String {
@@ -19,30 +20,55 @@ fn describe(event: RuntimeEvent) -> String {
     }
 }
 
+fn push(hub: &EventHub, n: usize) {
+    hub.push(&format!("n/{n}"), note(n));
+}
+
 #[tokio::test]
-async fn overflow_is_reported_before_the_next_event() {
-    let sink = EventSink::new();
-    sink.push(note(0)); // nobody took the stream yet: discarded
-    let mut rx = sink.take().unwrap();
-    assert!(sink.take().is_none());
-    for n in 0..EVENT_QUEUE_CAPACITY + 3 {
-        sink.push(note(n));
+async fn overflow_is_reported_before_the_next_event_of_that_observer_only() {
+    let hub = EventHub::default();
+    push(&hub, 0); // nobody observes yet: nothing kept
+    assert!(!hub.wants("n/0"));
+    let mut slow = hub.subscribe(EventFilter::all().capacity(4));
+    let mut fast = hub.subscribe(EventFilter::all());
+    let mut picky = hub.subscribe(EventFilter::all().methods(["n/2", "n/9999"]));
+    assert!(hub.wants("n/1"));
+    for n in 1..=9 {
+        push(&hub, n);
     }
-    sink.push_lag(2);
     let mut seen = Vec::new();
-    for _ in 0..EVENT_QUEUE_CAPACITY {
-        seen.push(describe(rx.recv().await.unwrap()));
+    for _ in 0..4 {
+        seen.push(describe(slow.recv().await.unwrap()));
     }
-    assert_eq!(seen.first().map(String::as_str), Some("n/0"));
-    assert_eq!(
-        seen.last().cloned(),
-        Some(format!("n/{}", EVENT_QUEUE_CAPACITY - 1))
-    );
-    sink.push(note(9999));
-    sink.close();
-    let mut rest = Vec::new();
-    while let Some(event) = rx.recv().await {
-        rest.push(describe(event));
-    }
-    assert_eq!(rest, ["lagged 5", "n/9999"]);
+    assert_eq!(seen, ["n/1", "n/2", "n/3", "n/4"]);
+    push(&hub, 9999);
+    hub.close();
+    let drain = |rx: &mut EventReceiver| {
+        let mut rest = Vec::new();
+        while let Some(event) = rx.try_recv() {
+            rest.push(describe(event));
+        }
+        rest
+    };
+    assert_eq!(drain(&mut slow), ["lagged 5", "n/9999"]);
+    let all: Vec<String> = (1..=9)
+        .map(|n| format!("n/{n}"))
+        .chain(["n/9999".to_owned()])
+        .collect();
+    assert_eq!(drain(&mut fast), all);
+    assert_eq!(drain(&mut picky), ["n/2", "n/9999"]);
+    assert!(slow.recv().await.is_none());
+    // After the close, a new observer ends at once.
+    assert!(hub.subscribe(EventFilter::all()).recv().await.is_none());
+}
+
+#[tokio::test]
+async fn a_dropped_observer_is_forgotten() {
+    let hub = EventHub::default();
+    let gone = hub.subscribe(EventFilter::all());
+    let mut kept = hub.subscribe(EventFilter::all().methods(["n/1"]));
+    drop(gone);
+    push(&hub, 1);
+    assert!(!hub.wants("n/2"));
+    assert_eq!(describe(kept.recv().await.unwrap()), "n/1");
 }

@@ -11,11 +11,27 @@ fn note(method: &str, params: Value) -> ServerNotification {
     ServerNotification::decode(method, Some(&raw)).unwrap()
 }
 
-fn delta(method: &str, item: &str, text: &str) -> ServerNotification {
-    note(
-        method,
-        json!({"threadId": "t", "turnId": "u", "itemId": item, "delta": text, "contentIndex": 0, "summaryIndex": 0}),
-    )
+/// What the router hands the accumulator for a delta notification.
+struct Delta(StreamKind, &'static str, &'static str);
+
+fn delta(method: &str, item: &'static str, text: &'static str) -> Delta {
+    Delta(StreamKind::of_method(method).unwrap(), item, text)
+}
+
+trait Observe<T> {
+    fn see(&mut self, what: T);
+}
+
+impl Observe<Delta> for Accumulator {
+    fn see(&mut self, Delta(kind, item, text): Delta) {
+        self.delta(item, kind, text);
+    }
+}
+
+impl Observe<ServerNotification> for Accumulator {
+    fn see(&mut self, notification: ServerNotification) {
+        self.observe(&notification);
+    }
 }
 
 fn turn(status: &str, items: Value) -> Turn {
@@ -35,7 +51,7 @@ fn deltas_are_reassembled_per_item_and_stream() {
         delta("item/fileChange/outputDelta", "f1", "patched"),
         delta("item/reasoning/summaryTextDelta", "r1", "sum"),
     ] {
-        acc.observe(&n);
+        acc.see(n);
     }
     let outcome = acc.finish("t", &turn("completed", json!([])));
     let streamed: Vec<_> = outcome
@@ -62,12 +78,12 @@ fn deltas_are_reassembled_per_item_and_stream() {
 #[test]
 fn the_completed_item_wins_and_turn_items_are_merged() {
     let mut acc = Accumulator::default();
-    acc.observe(&delta("item/agentMessage/delta", "m1", "Hel"));
-    acc.observe(&note(
+    acc.see(delta("item/agentMessage/delta", "m1", "Hel"));
+    acc.see(note(
         "item/completed",
         json!({"threadId": "t", "turnId": "u", "completedAtMs": 1, "item": {"type": "agentMessage", "id": "m1", "text": "Hello!"}}),
     ));
-    acc.observe(&note(
+    acc.see(note(
         "error",
         json!({"threadId": "t", "turnId": "u", "willRetry": false, "error": {"message": "boom", "codexErrorInfo": "internalServerError"}}),
     ));

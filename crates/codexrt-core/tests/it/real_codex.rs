@@ -72,10 +72,14 @@ async fn a_streamed_turn_end_to_end() {
     let mut completed = 0;
     while let Some(event) = events.recv().await {
         match event {
-            TurnEvent::Notification(ServerNotification::ItemAgentMessageDelta(delta)) => {
-                deltas.push_str(&delta.delta);
+            TurnEvent::Delta(delta) if delta.kind == StreamKind::AgentMessage => {
+                deltas.push_str(&delta.text);
             }
-            TurnEvent::Notification(ServerNotification::TurnCompleted(_)) => completed += 1,
+            TurnEvent::Notification(note) => {
+                if let ServerNotification::TurnCompleted(_) = *note {
+                    completed += 1;
+                }
+            }
             _ => {}
         }
     }

@@ -241,14 +241,18 @@ async fn resolved_by_the_server_settles_the_request() {
         Step::expect_close(),
     ]);
     let (runtime, fake) = connect(script).await;
-    let mut events = runtime.events().unwrap();
+    let mut events = runtime.events();
     let mut requests = runtime.server_requests().unwrap();
     runtime.call(AccountLogoutParams).await.unwrap();
     let handle = first_command_approval(&mut requests).await;
     // The router settles the request before it passes the notification on.
     loop {
         match events.recv().await {
-            Some(RuntimeEvent::Notification(ServerNotification::ServerRequestResolved(_))) => break,
+            Some(RuntimeEvent::Notification(note))
+                if matches!(*note, ServerNotification::ServerRequestResolved(_)) =>
+            {
+                break;
+            }
             Some(_) => {}
             None => panic!("the stream ended"),
         }
@@ -280,7 +284,7 @@ async fn shutdown_answers_waiting_requests_safely() {
 async fn peer_death_settles_waiting_requests() {
     let script = one_request(vec![Step::Exit { code: 1 }]);
     let (runtime, fake) = connect(script).await;
-    let mut events = runtime.events().unwrap();
+    let mut events = runtime.events();
     let mut requests = runtime.server_requests().unwrap();
     runtime.call(AccountLogoutParams).await.unwrap();
     let handle = first_command_approval(&mut requests).await;

@@ -1,5 +1,6 @@
 //! Turns over the fake: routing by thread and turn, early notifications,
-//! reassembly, lag, the watchdog, the deadline and process death.
+//! reassembly, merged deltas for a slow reader, the watchdog, the deadline
+//! and process death.
 
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ fn turn_completed(status: &str) -> Step {
 fn describe(event: TurnEvent) -> String {
     match event {
         TurnEvent::Notification(note) => note.method().to_owned(),
-        TurnEvent::Lagged { dropped } => format!("lagged {dropped}"),
+        TurnEvent::Delta(delta) if delta.parts == 1 => format!("delta {}", delta.text),
+        TurnEvent::Delta(delta) => format!("delta {} ({} parts)", delta.text, delta.parts),
         other => format!("{other:?}"),
     }
 }
@@ -90,8 +92,8 @@ async fn notifications_are_routed_to_their_turn_including_early_ones() {
         seen,
         [
             "turn/started",
-            "item/agentMessage/delta",
-            "item/agentMessage/delta",
+            "delta Hel",
+            "delta lo",
             "thread/tokenUsage/updated",
             "item/completed",
             "turn/completed",
@@ -113,7 +115,7 @@ async fn notifications_are_routed_to_their_turn_including_early_ones() {
 }
 
 #[tokio::test]
-async fn a_slow_consumer_sees_lagged_but_keeps_lifecycle_events_and_the_whole_text() {
+async fn a_consumer_that_reads_late_gets_every_delta_merged_and_every_lifecycle_event() {
     let extra = 44;
     let mut script = FakeScript::new()
         .handshake(Handshake::new())
@@ -141,8 +143,14 @@ async fn a_slow_consumer_sees_lagged_but_keeps_lifecycle_events_and_the_whole_te
     while let Some(event) = events.recv().await {
         seen.push(describe(event));
     }
-    let mut expected = vec!["item/agentMessage/delta".to_owned(); TURN_EVENT_CAPACITY];
-    expected.push(format!("lagged {extra}"));
+    // The queue holds TURN_EVENT_CAPACITY deltas; every later one joins the
+    // last of them.
+    let mut expected = vec!["delta x".to_owned(); TURN_EVENT_CAPACITY - 1];
+    expected.push(format!(
+        "delta {} ({} parts)",
+        "x".repeat(extra + 1),
+        extra + 1
+    ));
     expected.push("item/completed".to_owned());
     expected.push("turn/completed".to_owned());
     assert_eq!(seen, expected);

@@ -18,13 +18,17 @@ enum Parsed {
 }
 
 fn summarize(frame: &[u8]) -> Parsed {
-    let raw = |value: Option<Box<serde_json::value::RawValue>>| value.map(|v| v.get().to_owned());
+    let raw = |value: Option<&serde_json::value::RawValue>| value.map(|v| v.get().to_owned());
     match parse(frame) {
         Ok(Message::Response { id, outcome }) => {
             Parsed::Response(id, outcome.map(|result| result.get().to_owned()))
         }
-        Ok(Message::Request { id, method, params }) => Parsed::Request(id, method, raw(params)),
-        Ok(Message::Notification(n)) => Parsed::Notification(n.method, raw(n.params)),
+        Ok(Message::Request { id, method, params }) => {
+            Parsed::Request(id, method.into_owned(), raw(params))
+        }
+        Ok(Message::Notification { method, params }) => {
+            Parsed::Notification(method.into_owned(), raw(params))
+        }
         Err(Rejected {
             frame,
             answer_to: None,

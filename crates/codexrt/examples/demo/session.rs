@@ -151,7 +151,10 @@ pub(crate) async fn ask(
                 }
                 show.delta(&delta);
             }
-            SessionEvent::Notification(ServerNotification::ItemCompleted(done)) => {
+            SessionEvent::Notification(notification) => {
+                let ServerNotification::ItemCompleted(done) = *notification else {
+                    continue;
+                };
                 match done.item.kind {
                     ThreadItemKind::AgentMessage { text, .. } => show.answer(&text),
                     ThreadItemKind::CommandExecution {
