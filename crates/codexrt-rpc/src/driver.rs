@@ -100,10 +100,7 @@ impl Driver {
     fn on_frame(&mut self, frame: Inbound) {
         let message = match frame {
             Ok(frame) => envelope::parse(&frame),
-            Err(err) => Err(Rejected {
-                frame: MalformedFrame::from_transport(err),
-                answer_to: None,
-            }),
+            Err(err) => Err(Rejected::skipped(err)),
         };
         match message {
             Ok(Message::Response { id, outcome }) => self.on_response(&id, outcome),

@@ -479,9 +479,9 @@ fn transport_problems_become_reports() {
         seen: 12,
         prefix: Bytes::from_static(br#"{"id":4,"re"#),
     };
-    let report = MalformedFrame::from_transport(too_long());
+    let Rejected { frame, answer_to } = Rejected::skipped(too_long());
     assert_eq!(
-        report,
+        frame,
         MalformedFrame {
             problem: Malformation::Transport(too_long()),
             len: 0,
@@ -489,8 +489,19 @@ fn transport_problems_become_reports() {
         }
     );
     assert_eq!(
-        report.to_string(),
+        frame.to_string(),
         "inbound frame exceeds the limit of 10 bytes (at least 12 bytes) and was discarded"
+    );
+    // The id is there, but the prefix ends before a result or an error.
+    assert_eq!(answer_to, None);
+    let answer = FrameError::TooLong {
+        max_len: 10,
+        seen: 20,
+        prefix: Bytes::from_static(br#"{"id":4,"result":"x"#),
+    };
+    assert_eq!(
+        Rejected::skipped(answer).answer_to,
+        Some(RequestId::Integer(4))
     );
 }
 
