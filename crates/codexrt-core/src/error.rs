@@ -16,7 +16,8 @@ use crate::server_request::Settled;
 /// no ([`Peer`](CoreError::Peer), [`Overloaded`](CoreError::Overloaded)),
 /// the connection is gone ([`Closed`](CoreError::Closed)), it took too long
 /// ([`Timeout`](CoreError::Timeout)), an answer could not be read
-/// ([`Decode`](CoreError::Decode), [`MalformedResponse`](CoreError::MalformedResponse)),
+/// ([`Decode`](CoreError::Decode), [`MalformedResponse`](CoreError::MalformedResponse),
+/// [`FrameTooLarge`](CoreError::FrameTooLarge)),
 /// or the runtime refused locally before sending anything
 /// ([`MethodUnavailable`](CoreError::MethodUnavailable),
 /// [`ExperimentalApiRequired`](CoreError::ExperimentalApiRequired)).
@@ -132,6 +133,24 @@ pub enum CoreError {
         /// What is wrong with the answer.
         frame: MalformedFrame,
     },
+    /// The server's answer was longer than the transport's frame size limit
+    /// (64 MiB unless the transport was configured otherwise), so it was
+    /// discarded unread. The call fails as soon as the transport reports the
+    /// frame, not at its timeout; whether the server carried the request out
+    /// is unknown. See
+    /// [`RpcError::FrameTooLarge`](codexrt_rpc::RpcError::FrameTooLarge).
+    #[error(
+        "the answer to `{method}` exceeds the frame limit of {max_len} bytes (at least {seen} bytes)"
+    )]
+    FrameTooLarge {
+        /// The method that was called.
+        method: String,
+        /// How many bytes of the answer had arrived when the transport gave
+        /// up on it: a lower bound of its length.
+        seen: usize,
+        /// The transport's frame size limit in bytes.
+        max_len: usize,
+    },
     /// The params or a reply could not be encoded; nothing was sent.
     #[error("failed to encode a message for `{method}`")]
     Encode {
@@ -221,6 +240,15 @@ impl From<RpcError> for CoreError {
             RpcError::MalformedResponse { method, frame } => {
                 CoreError::MalformedResponse { method, frame }
             }
+            RpcError::FrameTooLarge {
+                method,
+                seen,
+                max_len,
+            } => CoreError::FrameTooLarge {
+                method,
+                seen,
+                max_len,
+            },
             RpcError::Closed { method, report } => CoreError::Closed { method, report },
             RpcError::Timeout { method, timeout } => CoreError::Timeout { method, timeout },
             RpcError::Decode { method, source } => CoreError::Decode { method, source },
@@ -231,3 +259,6 @@ impl From<RpcError> for CoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,7 +54,9 @@
 //! [`CoreError::Overloaded`] for -32001, the one [retryable](CoreError::is_retryable)
 //! kind), the connection being gone ([`CoreError::Closed`], with the exit
 //! status and stderr tail), a timeout ([`CoreError::Timeout`]) and answers
-//! that cannot be read ([`CoreError::Decode`], [`CoreError::MalformedResponse`]).
+//! that cannot be read ([`CoreError::Decode`], [`CoreError::MalformedResponse`],
+//! [`CoreError::FrameTooLarge`] for one over the transport's frame size
+//! limit).
 //!
 //! # Server requests fail closed
 //!

@@ -141,8 +141,9 @@ impl Runtime {
     /// [`CoreError::Peer`] and [`CoreError::Overloaded`] when the server
     /// says no; [`CoreError::Closed`] when the connection is gone (with the
     /// exit status and stderr tail); [`CoreError::Timeout`];
-    /// [`CoreError::Decode`] and [`CoreError::MalformedResponse`] when the
-    /// answer cannot be read; [`CoreError::Encode`] (nothing sent).
+    /// [`CoreError::Decode`], [`CoreError::MalformedResponse`] and
+    /// [`CoreError::FrameTooLarge`] when the answer cannot be read;
+    /// [`CoreError::Encode`] (nothing sent).
     ///
     /// # Cancel safety
     /// Dropping the future abandons the call; the request may already have

@@ -115,6 +115,8 @@ impl RpcClient {
     /// # Errors
     /// [`RpcError::Peer`] when the peer answers with an error,
     /// [`RpcError::MalformedResponse`] when its answer cannot be read,
+    /// [`RpcError::FrameTooLarge`] when its answer exceeds the transport's
+    /// frame size limit,
     /// [`RpcError::Closed`] when the connection is or becomes closed,
     /// [`RpcError::Timeout`] when no answer arrives in time,
     /// [`RpcError::Encode`] when `params` cannot be serialized (nothing is
@@ -194,10 +196,7 @@ impl RpcClient {
                     method: method.to_owned(),
                     error,
                 }),
-                Outcome::Malformed(frame) => Err(RpcError::MalformedResponse {
-                    method: method.to_owned(),
-                    frame,
-                }),
+                Outcome::Malformed(frame) => Err(RpcError::unreadable_answer(method, frame)),
                 Outcome::Closed(report) => Err(RpcError::Closed {
                     method: method.to_owned(),
                     report,

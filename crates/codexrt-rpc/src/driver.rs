@@ -155,12 +155,7 @@ impl Driver {
     fn on_frame(&mut self, frame: Inbound) {
         let frame = match frame {
             Ok(frame) => frame,
-            Err(err) => {
-                return self.on_rejected(Rejected {
-                    frame: MalformedFrame::from_transport(err),
-                    answer_to: None,
-                });
-            }
+            Err(err) => return self.on_rejected(Rejected::skipped(err)),
         };
         match envelope::parse(&frame) {
             Ok(Message::Response { id, outcome }) => {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::{ErrorObject, RequestId};
+use crate::{ErrorObject, RequestId, sniff};
 
 /// A well-formed inbound message, borrowing the frame it was read from.
 #[derive(Debug)]
@@ -65,6 +65,18 @@ pub(crate) struct Rejected {
     /// method: an answer that cannot be read must still end its call rather
     /// than leave it waiting for an answer that has already come.
     pub(crate) answer_to: Option<RequestId>,
+}
+
+impl Rejected {
+    /// A frame the transport skipped. An over-long frame still names the call
+    /// it answers when the first bytes the transport kept say so, so that the
+    /// call fails at once rather than wait for its timeout.
+    pub(crate) fn skipped(err: FrameError) -> Self {
+        Rejected {
+            answer_to: sniff::skipped_answer(&err),
+            frame: MalformedFrame::from_transport(err),
+        }
+    }
 }
 
 /// The members that tell whether a frame answers a call, read from a frame

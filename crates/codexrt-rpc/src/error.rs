@@ -4,18 +4,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt_transport::CloseReport;
+use codexrt_transport::{CloseReport, FrameError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::MalformedFrame;
+use crate::{Malformation, MalformedFrame};
 
 /// How a call, a notification or a reply failed.
 ///
 /// The kinds are kept apart so that callers can react to each: the peer
 /// answered with an error ([`Peer`](RpcError::Peer)), the peer's answer could
-/// not be read ([`MalformedResponse`](RpcError::MalformedResponse)), the
-/// connection is gone ([`Closed`](RpcError::Closed)), the answer took too
+/// not be read ([`MalformedResponse`](RpcError::MalformedResponse),
+/// [`FrameTooLarge`](RpcError::FrameTooLarge)), the connection is gone ([`Closed`](RpcError::Closed)), the answer took too
 /// long ([`Timeout`](RpcError::Timeout)), or a value could not be converted
 /// ([`Decode`](RpcError::Decode), [`Encode`](RpcError::Encode)).
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,30 @@ pub enum RpcError {
         method: String,
         /// What is wrong with the answer, with an excerpt of it.
         frame: MalformedFrame,
+    },
+    /// The peer's answer to the call was longer than the transport's frame
+    /// size limit, so it was discarded unread.
+    ///
+    /// The answer is recognised by the id among its first bytes (see
+    /// [Messages](crate#messages)), and the call fails as soon as the
+    /// transport reports the frame, which it does once the limit is passed,
+    /// before the rest of the frame has arrived. The transport's report is
+    /// also delivered as [`Incoming::Malformed`](crate::Incoming::Malformed)
+    /// (a [`Malformation::Transport`](crate::Malformation::Transport)) and
+    /// counted in [`RpcStats::malformed_frames`](crate::RpcStats::malformed_frames).
+    /// Raising the transport's limit (`StdioTransport::max_frame_len` for a
+    /// child process) is the remedy when such answers are expected.
+    #[error(
+        "the answer to `{method}` exceeds the frame limit of {max_len} bytes (at least {seen} bytes)"
+    )]
+    FrameTooLarge {
+        /// The method that was called.
+        method: String,
+        /// How many bytes of the answer had arrived when the transport gave
+        /// up on it: a lower bound of its length.
+        seen: usize,
+        /// The transport's frame size limit in bytes.
+        max_len: usize,
     },
     /// The connection closed before the call was answered, or was already
     /// closed. The report says why.
@@ -92,10 +116,29 @@ impl RpcError {
         match self {
             RpcError::Peer { method, .. }
             | RpcError::MalformedResponse { method, .. }
+            | RpcError::FrameTooLarge { method, .. }
             | RpcError::Closed { method, .. }
             | RpcError::Timeout { method, .. }
             | RpcError::Decode { method, .. }
             | RpcError::Encode { method, .. } => method,
+        }
+    }
+
+    /// The error of a call whose answer could not be read: an over-long
+    /// answer the transport skipped gets a kind of its own.
+    pub(crate) fn unreadable_answer(method: &str, frame: MalformedFrame) -> Self {
+        match frame.problem {
+            Malformation::Transport(FrameError::TooLong { seen, max_len, .. }) => {
+                RpcError::FrameTooLarge {
+                    method: method.to_owned(),
+                    seen,
+                    max_len,
+                }
+            }
+            _ => RpcError::MalformedResponse {
+                method: method.to_owned(),
+                frame,
+            },
         }
     }
 }

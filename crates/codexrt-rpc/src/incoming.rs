@@ -50,7 +50,8 @@ pub enum Incoming {
     Notification(Notification),
     /// A frame that is not a valid message, or one the transport skipped.
     /// Delivered also when the frame is an unreadable answer that failed a
-    /// call with [`RpcError::MalformedResponse`](crate::RpcError::MalformedResponse).
+    /// call with [`RpcError::MalformedResponse`](crate::RpcError::MalformedResponse)
+    /// or [`RpcError::FrameTooLarge`](crate::RpcError::FrameTooLarge).
     Malformed(MalformedFrame),
 }
 

@@ -67,11 +67,27 @@
 //! also counted in [`RpcStats::late_responses`]; one that matches no call is
 //! only a malformed frame.
 //!
+//! # Frame size limit
+//!
+//! The transport owns the limit on the size of a frame (64 MiB by default
+//! for a child process). It does not deliver a longer frame: it reports it
+//! as soon as the limit is passed, with the frame's first bytes (1 KiB), and
+//! skips the rest. This layer hands the report on as [`Incoming::Malformed`]
+//! (a [`Malformation::Transport`]), and reads those first bytes for the id
+//! of the call the frame answers, leniently, since the frame is cut: the
+//! top-level members in order must show an integer or string `id` and a
+//! `result` or `error` member, with no `method` before them. If they do and
+//! that call is waiting, it fails at once with [`RpcError::FrameTooLarge`]
+//! instead of waiting for its timeout. An answer whose `id` comes after a
+//! long member names no call; its call waits for its timeout as before.
+//!
 //! # Calls
 //!
 //! Every call ends exactly once: with its result, the peer's error
 //! ([`RpcError::Peer`]), an answer that cannot be read
-//! ([`RpcError::MalformedResponse`], see [Messages](#messages)), a timeout ([`RpcError::Timeout`], 60 s by default,
+//! ([`RpcError::MalformedResponse`], see [Messages](#messages)), an answer
+//! over the frame size limit ([`RpcError::FrameTooLarge`], see
+//! [Frame size limit](#frame-size-limit)), a timeout ([`RpcError::Timeout`], 60 s by default,
 //! see [`RpcConfig::call_timeout`] and [`CallOptions`]), or the closing of the
 //! connection ([`RpcError::Closed`], carrying the transport's
 //! [`CloseReport`](codexrt_transport::CloseReport)). When the peer goes away,
@@ -144,6 +160,7 @@ mod id;
 mod incoming;
 mod pending;
 mod responder;
+mod sniff;
 mod stats;
 
 pub use client::RpcClient;

@@ -4,6 +4,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::CloseReport;
 
 /// A problem with one inbound frame. The connection stays usable: the transport
@@ -11,13 +13,46 @@ use crate::CloseReport;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {
-    /// A frame grew past the maximum length; its bytes up to the next delimiter
-    /// were discarded.
-    #[error("inbound frame exceeds the limit of {max_len} bytes and was discarded")]
+    /// A frame grew past the maximum length. It is reported as soon as the
+    /// limit is passed, before the rest of it has arrived; its bytes up to the
+    /// next delimiter are discarded.
+    ///
+    /// The message names the sizes only: the frame's content comes from the
+    /// peer and stays out of it. The first bytes are kept in `prefix` for the
+    /// layer above, which may read them (for instance to tell which call an
+    /// over-long answer was for).
+    #[error(
+        "inbound frame exceeds the limit of {max_len} bytes (at least {seen} bytes) and was discarded"
+    )]
     TooLong {
         /// The configured maximum frame length in bytes.
         max_len: usize,
+        /// How many bytes of the frame had arrived when it was reported: more
+        /// than `max_len`, and a lower bound of the frame's length (its end may
+        /// not have arrived yet).
+        seen: usize,
+        /// The first bytes of the frame, at most [`FrameError::PREFIX_LEN`];
+        /// a copy, so keeping it does not keep the frame's buffer alive.
+        prefix: Bytes,
     },
+}
+
+impl FrameError {
+    /// How many bytes of an over-long frame [`FrameError::TooLong`] keeps in
+    /// its `prefix`: enough for the envelope members that open a message.
+    pub const PREFIX_LEN: usize = 1024;
+
+    /// [`FrameError::TooLong`] for a frame that starts with `start` (of which
+    /// at most [`PREFIX_LEN`](Self::PREFIX_LEN) bytes are copied) and of which
+    /// `seen` bytes had arrived.
+    pub(crate) fn too_long(start: &[u8], seen: usize, max_len: usize) -> Self {
+        let prefix = start.get(..Self::PREFIX_LEN).unwrap_or(start);
+        FrameError::TooLong {
+            max_len,
+            seen,
+            prefix: Bytes::copy_from_slice(prefix),
+        }
+    }
 }
 
 /// Errors of the transport layer.

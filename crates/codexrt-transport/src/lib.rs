@@ -10,7 +10,8 @@
 //! - [`StdioTransport`]: a child process spoken to over its stdin and stdout,
 //!   one frame per line, with a bounded stderr ring, its own process group and
 //!   a shutdown ladder (close stdin, SIGTERM, SIGKILL, always reap).
-//! - [`memory::pair`]: two connected in-memory connections, for tests.
+//! - [`memory::pair`]: two connected in-memory connections, for tests
+//!   ([`memory::pair_with_max_frame_len`] with a frame size limit).
 //! - Your own: [`Connection::channel`] hands you the [`Endpoint`] to drive.
 //!
 //! ```
@@ -28,6 +29,20 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Frame size limit
+//!
+//! Line-framed transports accept frames up to a maximum length
+//! ([`StdioTransport::max_frame_len`], 64 MiB by default). A longer frame is
+//! not delivered: the receiver gets one [`FrameError::TooLong`] as soon as the
+//! limit is passed, without waiting for the frame's end, and the frames after
+//! it as usual. The report carries the limit, how many bytes had arrived and
+//! the frame's first [`FrameError::PREFIX_LEN`] bytes (1 KiB), so that the
+//! layer above can tell what the frame was (for `codexrt-rpc`: which call it
+//! answered); its message leaves the peer's bytes out. The rest of the frame
+//! is read and thrown away. While reading, a connection holds at most the
+//! limit plus 64 KiB for a frame, and gives that memory back once the frame
+//! is delivered or reported.
 //!
 //! # Boundaries
 //!

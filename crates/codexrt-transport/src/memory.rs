@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::{CloseReason, CloseReport, Connection, Control, Endpoint, Inbound, ShutdownDone};
+use crate::{
+    CloseReason, CloseReport, Connection, Control, Endpoint, FrameError, Inbound, ShutdownDone,
+};
 
 /// Two connected in-memory connections: frames sent on one arrive, in order,
 /// on the other. `capacity` bounds each queue, in frames.
@@ -17,13 +19,36 @@ use crate::{CloseReason, CloseReport, Connection, Control, Endpoint, Inbound, Sh
 /// are still delivered before each receiver sees the end; sending after it
 /// fails.
 ///
+/// Frames of any length are delivered; see [`pair_with_max_frame_len`] for a
+/// pair that enforces a limit like the other transports.
+///
 /// # Panics
 /// When called outside a Tokio runtime: the pair is served by a spawned task.
 pub fn pair(capacity: usize) -> (Connection, Connection) {
+    pair_with_max_frame_len(capacity, usize::MAX)
+}
+
+/// Like [`pair`], but a frame longer than `max_frame_len` bytes arrives as
+/// [`FrameError::TooLong`] (with its first bytes), the way a line-framed
+/// transport reports it; the frames after it arrive as usual. Lets the
+/// layers above test how they handle over-long frames without a process.
+///
+/// # Panics
+/// When called outside a Tokio runtime: the pair is served by a spawned task.
+pub fn pair_with_max_frame_len(capacity: usize, max_frame_len: usize) -> (Connection, Connection) {
     let (left, left_end) = Connection::channel(capacity);
     let (right, right_end) = Connection::channel(capacity);
-    tokio::spawn(serve(left_end, right_end));
+    tokio::spawn(serve(left_end, right_end, max_frame_len));
     (left, right)
+}
+
+/// The frame as its receiver gets it.
+fn as_received(frame: Bytes, max_frame_len: usize) -> Inbound {
+    if frame.len() > max_frame_len {
+        Err(FrameError::too_long(&frame, frame.len(), max_frame_len))
+    } else {
+        Ok(frame)
+    }
 }
 
 /// One direction of the pair: a frame taken from `from` waits in `pending`
@@ -45,7 +70,7 @@ enum Side {
     Right,
 }
 
-async fn serve(mut left: Endpoint, mut right: Endpoint) {
+async fn serve(mut left: Endpoint, mut right: Endpoint, max_frame_len: usize) {
     let mut to_right = Lane { pending: None };
     let mut to_left = Lane { pending: None };
     let (mut left_closers, mut right_closers) = (true, true);
@@ -53,8 +78,8 @@ async fn serve(mut left: Endpoint, mut right: Endpoint) {
         let event = tokio::select! {
             frame = left.outbound.recv(), if to_right.pending.is_none() => Event::Frame(Side::Left, frame),
             frame = right.outbound.recv(), if to_left.pending.is_none() => Event::Frame(Side::Right, frame),
-            ok = deliver(&right.inbound, &mut to_right), if to_right.pending.is_some() => Event::Delivered(Side::Right, ok),
-            ok = deliver(&left.inbound, &mut to_left), if to_left.pending.is_some() => Event::Delivered(Side::Left, ok),
+            ok = deliver(&right.inbound, &mut to_right, max_frame_len), if to_right.pending.is_some() => Event::Delivered(Side::Right, ok),
+            ok = deliver(&left.inbound, &mut to_left, max_frame_len), if to_left.pending.is_some() => Event::Delivered(Side::Left, ok),
             request = left.control.recv(), if left_closers => Event::Control(Side::Left, request),
             request = right.control.recv(), if right_closers => Event::Control(Side::Right, request),
         };
@@ -92,12 +117,17 @@ async fn serve(mut left: Endpoint, mut right: Endpoint) {
     left.outbound.close();
     right.outbound.close();
     tokio::join!(
-        drain(&mut left.outbound, &right.inbound, to_right),
-        drain(&mut right.outbound, &left.inbound, to_left),
+        drain(&mut left.outbound, &right.inbound, to_right, max_frame_len),
+        drain(&mut right.outbound, &left.inbound, to_left, max_frame_len),
     );
 }
 
-async fn drain(outbound: &mut mpsc::Receiver<Bytes>, inbound: &mpsc::Sender<Inbound>, lane: Lane) {
+async fn drain(
+    outbound: &mut mpsc::Receiver<Bytes>,
+    inbound: &mpsc::Sender<Inbound>,
+    lane: Lane,
+    max_frame_len: usize,
+) {
     let mut next = lane.pending;
     loop {
         // Not `next.take().or(outbound.recv().await)`: the argument of `or`
@@ -110,17 +140,21 @@ async fn drain(outbound: &mut mpsc::Receiver<Bytes>, inbound: &mpsc::Sender<Inbo
                 None => return,
             },
         };
-        if inbound.send(Ok(frame)).await.is_err() {
+        if inbound
+            .send(as_received(frame, max_frame_len))
+            .await
+            .is_err()
+        {
             return;
         }
     }
 }
 
-async fn deliver(inbound: &mpsc::Sender<Inbound>, lane: &mut Lane) -> bool {
+async fn deliver(inbound: &mpsc::Sender<Inbound>, lane: &mut Lane, max_frame_len: usize) -> bool {
     match inbound.reserve().await {
         Ok(permit) => {
             if let Some(frame) = lane.pending.take() {
-                permit.send(Ok(frame));
+                permit.send(as_received(frame, max_frame_len));
             }
             true
         }

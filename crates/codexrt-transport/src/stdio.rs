@@ -202,8 +202,10 @@ impl StdioTransport {
     }
 
     /// The longest line accepted from the child's stdout, in bytes; longer
-    /// ones are reported once as [`FrameError::TooLong`](crate::FrameError)
-    /// and skipped. Default: [`DEFAULT_MAX_FRAME_LEN`] (64 MiB).
+    /// ones are reported once as [`FrameError::TooLong`](crate::FrameError),
+    /// with their first bytes, as soon as they pass the limit, and skipped.
+    /// Reading a line holds at most this much plus 64 KiB. Default:
+    /// [`DEFAULT_MAX_FRAME_LEN`] (64 MiB).
     pub fn max_frame_len(mut self, bytes: usize) -> Self {
         self.max_frame_len = bytes;
         self

@@ -19,10 +19,12 @@
 //! pwd                             print the working directory, exit 0
 //! rpc-server <stderr-per-request> a JSON-RPC peer: answers each request `{"id","method","params"}`
 //!                                 with `{"id","result":{"method","params"}}`, except method
-//!                                 `hang`, which is never answered; writes the next
-//!                                 <stderr-per-request> bytes of the stderr flood before each
-//!                                 answer; sends `{"method":"tick","params":{"n":..}}` after
-//!                                 every answer
+//!                                 `hang`, which is never answered, and method `big` with
+//!                                 params `{"len":<n>}`, answered with
+//!                                 `{"id","result":{"pad":"xx.."}}`, <n> bytes of padding;
+//!                                 writes the next <stderr-per-request> bytes of the stderr
+//!                                 flood before each answer; sends
+//!                                 `{"method":"tick","params":{"n":..}}` after every answer
 //! ```
 
 use std::io::{self, BufRead, Write};
@@ -142,10 +144,16 @@ fn rpc_server(stderr_per_request: u64) -> io::Result<()> {
             continue;
         }
         flood.write_next(stderr_per_request, &mut stderr)?;
-        let answer = serde_json::json!({
-            "id": request["id"],
-            "result": {"method": request["method"], "params": request["params"]},
-        });
+        let result = if request["method"] == "big" {
+            let len = request["params"]["len"]
+                .as_u64()
+                .and_then(|len| usize::try_from(len).ok())
+                .ok_or_else(|| io::Error::other("`big` needs params {\"len\": <n>}"))?;
+            serde_json::json!({"pad": "x".repeat(len)})
+        } else {
+            serde_json::json!({"method": request["method"], "params": request["params"]})
+        };
+        let answer = serde_json::json!({"id": request["id"], "result": result});
         ticks += 1;
         let tick = serde_json::json!({"method": "tick", "params": {"n": ticks}});
         writeln!(out, "{answer}\n{tick}")?;

@@ -1,14 +1,15 @@
 //! The rpc layer over the stdio transport against a real child process
 //! (`test-child rpc-server`): calls keep completing through a stderr flood,
-//! and a child's death fails every pending call with its close report.
+//! an answer over the frame size limit fails its call at once, and a child's
+//! death fails every pending call with its close report.
 
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt_rpc::{Incoming, RpcClient, RpcConfig, RpcError};
+use codexrt_rpc::{Incoming, Malformation, RpcClient, RpcConfig, RpcError};
 use codexrt_tests::flood::Flood;
-use codexrt_transport::{CloseReason, CloseReport, Spawned, StdioTransport};
+use codexrt_transport::{CloseReason, CloseReport, FrameError, Spawned, StdioTransport};
 use serde_json::{Value, json};
 use tokio::time::{Instant, timeout};
 
@@ -103,6 +104,83 @@ async fn calls_keep_completing_through_a_100_mb_stderr_flood() {
         .expect("ticks stalled")
         .expect("tick task");
     assert_eq!(ticks, (1..=CALLS).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_answer_fails_its_call_at_once_while_others_complete() {
+    const LIMIT: usize = 1 << 20;
+    let Spawned { connection, .. } = StdioTransport::new(CHILD)
+        .args(["rpc-server", "0"])
+        .max_frame_len(LIMIT)
+        .spawn()
+        .await
+        .expect("spawn test-child");
+    // Failing with the timeout would be `Timeout`, not `FrameTooLarge`.
+    let config = RpcConfig::new().call_timeout(Duration::from_secs(30));
+    let (client, mut incoming) = RpcClient::start(connection, config);
+    let reports = tokio::spawn(async move {
+        let mut reports = Vec::new();
+        while let Some(item) = incoming.recv().await {
+            match item {
+                Incoming::Notification(tick) if tick.method == "tick" => {}
+                Incoming::Malformed(report) => reports.push(report),
+                other => panic!("unexpected incoming item {other:?}"),
+            }
+        }
+        reports
+    });
+
+    // Calls before and after the big one in the child's queue.
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let client = client.clone();
+        calls.spawn(async move {
+            let result: Value = client.call("echo", json!({"n": n})).await?;
+            assert_eq!(result, echoed("echo", json!({"n": n})));
+            Ok::<_, RpcError>(())
+        });
+    }
+    let big = client.call::<Value>("big", json!({"len": 8 * LIMIT}));
+    match timeout(PATIENCE, big).await.expect("the call stalled") {
+        Err(RpcError::FrameTooLarge {
+            method,
+            seen,
+            max_len,
+        }) => {
+            assert_eq!((method.as_str(), max_len), ("big", LIMIT));
+            assert!(seen > LIMIT && seen < 8 * LIMIT, "seen {seen}");
+        }
+        other => panic!("expected a frame-too-large error, got {other:?}"),
+    }
+    timeout(PATIENCE, async {
+        while let Some(done) = calls.join_next().await {
+            done.expect("a calling task").expect("an echo call");
+        }
+    })
+    .await
+    .expect("calls stalled");
+    let after: Value = client.call("after", ()).await.expect("a call after");
+    assert_eq!(after, echoed("after", Value::Null));
+
+    client
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+    drop(client);
+    let reports = timeout(PATIENCE, reports)
+        .await
+        .expect("incoming stalled")
+        .expect("incoming task");
+    match reports.as_slice() {
+        [report] => assert!(
+            matches!(
+                &report.problem,
+                Malformation::Transport(FrameError::TooLong { max_len: LIMIT, .. })
+            ),
+            "{report:?}"
+        ),
+        other => panic!("expected one malformed-frame report, got {other:?}"),
+    }
 }
 
 /// The exit status and reason of a report, for whole-value comparison.

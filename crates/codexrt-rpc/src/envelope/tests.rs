@@ -1,5 +1,6 @@
 //! Tests of inbound parsing and classification.
 
+use bytes::Bytes;
 use codexrt_transport::FrameError;
 
 use super::{Malformation, MalformedFrame, Message, Rejected, parse};
@@ -477,18 +478,34 @@ fn reports_keep_a_bounded_lossy_excerpt() {
 
 #[test]
 fn transport_problems_become_reports() {
-    let report = MalformedFrame::from_transport(FrameError::TooLong { max_len: 10 });
+    let too_long = || FrameError::TooLong {
+        max_len: 10,
+        seen: 12,
+        prefix: Bytes::from_static(br#"{"id":4,"re"#),
+    };
+    let Rejected { frame, answer_to } = Rejected::skipped(too_long());
     assert_eq!(
-        report,
+        frame,
         MalformedFrame {
-            problem: Malformation::Transport(FrameError::TooLong { max_len: 10 }),
+            problem: Malformation::Transport(too_long()),
             len: 0,
             excerpt: String::new(),
         }
     );
     assert_eq!(
-        report.to_string(),
-        "inbound frame exceeds the limit of 10 bytes and was discarded"
+        frame.to_string(),
+        "inbound frame exceeds the limit of 10 bytes (at least 12 bytes) and was discarded"
+    );
+    // The id is there, but the prefix ends before a result or an error.
+    assert_eq!(answer_to, None);
+    let answer = FrameError::TooLong {
+        max_len: 10,
+        seen: 20,
+        prefix: Bytes::from_static(br#"{"id":4,"result":"x"#),
+    };
+    assert_eq!(
+        Rejected::skipped(answer).answer_to,
+        Some(RequestId::Integer(4))
     );
 }
 

@@ -4,11 +4,12 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt_transport::{CloseReason, CloseReport};
+use bytes::Bytes;
+use codexrt_transport::{CloseReason, CloseReport, FrameError};
 use serde_json::value::RawValue;
 
 use super::{ErrorObject, RpcError};
-use crate::envelope::parse;
+use crate::envelope::{Rejected, parse};
 
 fn json_error() -> serde_json::Error {
     serde_json::from_str::<u8>("x").unwrap_err()
@@ -37,6 +38,15 @@ fn messages_name_the_method_and_keep_the_cause_once() {
             frame: parse(br#"{"id":1}"#).unwrap_err().frame,
         },
         r#"the answer to `thread/start` could not be read: malformed frame of 8 bytes (an id without a method, a result or an error), starting with "{\"id\":1}""#,
+        None,
+    );
+    check(
+        &RpcError::FrameTooLarge {
+            method: method(),
+            seen: 8_454_144,
+            max_len: 8_388_608,
+        },
+        "the answer to `thread/start` exceeds the frame limit of 8388608 bytes (at least 8454144 bytes)",
         None,
     );
     let report =
@@ -97,4 +107,27 @@ fn error_objects_compare_data_by_text() {
         ErrorObject::new(1, "m").with_data(data("[ 1 ]"))
     );
     assert_eq!(plain.to_string(), "error 1: m");
+}
+
+#[test]
+fn an_answer_the_transport_skipped_gets_its_own_kind() {
+    let prefix = Bytes::from_static(br#"{"id":1,"result":"xxxx"#);
+    let skipped = Rejected::skipped(FrameError::TooLong {
+        max_len: 16,
+        seen: 22,
+        prefix,
+    });
+    match RpcError::unreadable_answer("m", skipped.frame) {
+        RpcError::FrameTooLarge {
+            method,
+            seen,
+            max_len,
+        } => assert_eq!((method.as_str(), seen, max_len), ("m", 22, 16)),
+        other => panic!("expected a frame-too-large error, got {other:?}"),
+    }
+    let unreadable = parse(br#"{"id":1}"#).unwrap_err().frame;
+    assert!(matches!(
+        RpcError::unreadable_answer("m", unreadable),
+        RpcError::MalformedResponse { .. }
+    ));
 }

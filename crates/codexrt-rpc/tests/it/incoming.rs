@@ -285,11 +285,12 @@ async fn malformed_frames_are_reported_and_the_connection_keeps_working() {
 async fn frames_the_transport_skipped_are_reported() {
     let (connection, endpoint) = Connection::channel(8);
     let (client, mut incoming) = RpcClient::start(connection, RpcConfig::new());
-    endpoint
-        .inbound
-        .send(Err(FrameError::TooLong { max_len: 8 }))
-        .await
-        .unwrap();
+    let too_long = || FrameError::TooLong {
+        max_len: 8,
+        seen: 9,
+        prefix: Bytes::from_static(br#"{"id":1,"r"#),
+    };
+    endpoint.inbound.send(Err(too_long())).await.unwrap();
     endpoint
         .inbound
         .send(Ok(Bytes::from_static(br#"{"method":"after"}"#)))
@@ -299,11 +300,7 @@ async fn frames_the_transport_skipped_are_reported() {
         Incoming::Malformed(report) => {
             assert_eq!(
                 (report.problem, report.len, report.excerpt),
-                (
-                    Malformation::Transport(FrameError::TooLong { max_len: 8 }),
-                    0,
-                    String::new()
-                )
+                (Malformation::Transport(too_long()), 0, String::new())
             );
         }
         other => panic!("expected a malformed-frame report, got {other:?}"),

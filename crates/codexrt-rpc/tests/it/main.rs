@@ -9,6 +9,7 @@ mod calls;
 mod close;
 mod incoming;
 mod malformed_answers;
+mod oversize;
 mod server_requests;
 mod support;
 mod wire;

@@ -39,7 +39,9 @@ pub enum Frame {
     /// are replaced with U+FFFD.
     Raw(String),
     /// A frame the transport skipped because it was longer than `max_len`
-    /// bytes (`"too_long"`); only inbound frames can be skipped.
+    /// bytes (`"too_long"`); only inbound frames can be skipped. Only the
+    /// limit is kept, not the frame's first bytes: replayed, the report
+    /// names no call.
     TooLong {
         /// The transport's frame size limit.
         max_len: usize,
@@ -60,7 +62,7 @@ impl Frame {
     pub fn from_inbound(item: &Inbound) -> Frame {
         match item {
             Ok(bytes) => Frame::from_bytes(bytes),
-            Err(FrameError::TooLong { max_len }) => Frame::TooLong { max_len: *max_len },
+            Err(FrameError::TooLong { max_len, .. }) => Frame::TooLong { max_len: *max_len },
             // `FrameError` may grow; a skipped frame of an unknown kind is
             // kept visible as text rather than left out of the transcript.
             Err(other) => Frame::Raw(format!("<skipped frame: {other}>")),
@@ -73,7 +75,13 @@ impl Frame {
         match self {
             Frame::Json(value) => Ok(Bytes::from(value.to_string())),
             Frame::Raw(text) => Ok(Bytes::from(text.clone())),
-            Frame::TooLong { max_len } => Err(FrameError::TooLong { max_len: *max_len }),
+            // The transcript keeps the limit only: the report comes back
+            // with one byte over it seen and no prefix, so it names no call.
+            Frame::TooLong { max_len } => Err(FrameError::TooLong {
+                max_len: *max_len,
+                seen: max_len.saturating_add(1),
+                prefix: Bytes::new(),
+            }),
         }
     }
 

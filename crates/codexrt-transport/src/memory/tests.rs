@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::pair;
-use crate::CloseReason;
+use super::{pair, pair_with_max_frame_len};
+use crate::{CloseReason, FrameError};
 
 fn frames(n: usize) -> Vec<Bytes> {
     (0..n).map(|i| Bytes::from(format!("frame {i}"))).collect()
@@ -170,4 +170,40 @@ async fn dropping_only_the_closers_keeps_the_pair_working() {
         right_closer.closed().await.reason,
         CloseReason::PeerClosed
     ));
+}
+
+#[tokio::test]
+async fn frames_over_the_limit_arrive_as_reports() {
+    let (left, mut right) = pair_with_max_frame_len(4, 8);
+    let long = Bytes::from(vec![b'x'; 2000]);
+    let sent = [
+        Bytes::from_static(b"12345678"),
+        Bytes::from_static(b"123456789"),
+        long.clone(),
+        Bytes::from_static(b"ok"),
+    ];
+    for frame in sent {
+        left.sender.send(frame).await.expect("open");
+    }
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(right.receiver.recv().await.expect("open"));
+    }
+    assert_eq!(
+        got,
+        vec![
+            Ok(Bytes::from_static(b"12345678")),
+            Err(FrameError::TooLong {
+                max_len: 8,
+                seen: 9,
+                prefix: Bytes::from_static(b"123456789"),
+            }),
+            Err(FrameError::TooLong {
+                max_len: 8,
+                seen: 2000,
+                prefix: long.slice(..FrameError::PREFIX_LEN),
+            }),
+            Ok(Bytes::from_static(b"ok")),
+        ]
+    );
 }
