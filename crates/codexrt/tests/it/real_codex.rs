@@ -11,6 +11,11 @@ use serde_json::json;
 /// A scripted model, codex 0.169.0 pointed at it, and a client of that
 /// codex spawned through `ClientConfig`.
 async fn start(replies: Vec<Reply>) -> (ModelServer, Codex, Client) {
+    start_with(replies, Duration::from_secs(60)).await
+}
+
+/// [`start`] with the given limit on each turn.
+async fn start_with(replies: Vec<Reply>, turn_timeout: Duration) -> (ModelServer, Codex, Client) {
     let model = ModelServer::start(Script::replies(replies)).await.unwrap();
     let binary = CodexInstall::new("0.169.0").install().await.unwrap();
     let codex = Codex::new(binary, &model).unwrap();
@@ -19,7 +24,7 @@ async fn start(replies: Vec<Reply>) -> (ModelServer, Codex, Client) {
         .client_info("codexrt-facade-tests", "0.0.1")
         .program(&command.program)
         .current_dir(&command.current_dir)
-        .turn_timeout(Duration::from_secs(60))
+        .turn_timeout(turn_timeout)
         .shutdown_grace(Duration::from_secs(5));
     for (key, value) in command.env {
         config = config.env(key, value);
@@ -146,6 +151,121 @@ async fn the_output_schema_reaches_the_model() {
     assert_eq!(
         body["text"]["format"],
         json!({"type": "json_schema", "name": "codex_output_schema", "strict": true, "schema": schema})
+    );
+    assert_eq!(model.script_errors(), []);
+    client.shutdown().await.unwrap();
+}
+
+/// A thread that keeps one core busy until it is told to stop, so that the
+/// client, codex and the model server fight for what is left.
+struct Busy {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Busy {
+    fn start() -> Busy {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = std::sync::Arc::clone(&stop);
+            move || {
+                let mut spins = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    spins = std::hint::black_box(spins.wrapping_add(1));
+                }
+                spins
+            }
+        });
+        Busy {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_sessions_of_100k_deltas_at_once_lose_nothing_on_a_starved_machine() {
+    const SESSIONS: usize = 8;
+    const DELTAS: usize = 100_000;
+    // A different text per session, one character per delta.
+    let texts: Vec<String> = (0..SESSIONS)
+        .map(|session| {
+            (0..DELTAS)
+                .map(|n| char::from(b'a' + ((n * 7 + session) % 26) as u8))
+                .collect()
+        })
+        .collect();
+    let replies = texts
+        .iter()
+        .map(|text| Reply::message(text.clone()).deltas(DELTAS))
+        .collect();
+    // codex itself needs a while to stream 800,000 deltas on one free core.
+    let (model, codex, client) = start_with(replies, Duration::from_secs(600)).await;
+    let _busy = Busy::start();
+    let mut asks = Vec::new();
+    for _ in 0..SESSIONS {
+        let session = client
+            .start_session(SessionConfig::new(codex.workspace()))
+            .await
+            .unwrap();
+        asks.push(tokio::spawn(async move {
+            let mut stream = session.ask_stream("stream a lot").await.unwrap();
+            let mut deltas = String::new();
+            let mut pieces = 0usize;
+            let mut result = None;
+            while let Some(event) = stream.next().await {
+                match event {
+                    SessionEvent::TextDelta { delta, .. } => {
+                        pieces += 1;
+                        deltas.push_str(&delta);
+                    }
+                    SessionEvent::Finished(finished) => result = Some(finished.unwrap()),
+                    _ => {}
+                }
+            }
+            (deltas, pieces, result.unwrap())
+        }));
+    }
+    let mut finals = Vec::new();
+    for ask in asks {
+        let (deltas, pieces, result) = ask.await.unwrap();
+        let text = result.text().to_owned();
+        assert_eq!(text.len(), DELTAS);
+        // What the stream showed, what the outcome reassembled and what
+        // codex said the message was are the same text, to the byte.
+        assert!(
+            deltas == text,
+            "the streamed pieces differ from the message"
+        );
+        let streamed = result
+            .streamed
+            .iter()
+            .find(|s| s.kind == codexrt::StreamKind::AgentMessage)
+            .map(|s| s.text.as_str());
+        assert!(
+            streamed == Some(text.as_str()),
+            "the reassembled text differs"
+        );
+        assert!(pieces >= 1 && pieces <= DELTAS);
+        finals.push(text);
+    }
+    // Each session got one of the scripted texts, and each text went to one
+    // session.
+    finals.sort();
+    let mut expected = texts;
+    expected.sort();
+    assert!(
+        finals == expected,
+        "the sessions' texts are not the scripted ones"
     );
     assert_eq!(model.script_errors(), []);
     client.shutdown().await.unwrap();
