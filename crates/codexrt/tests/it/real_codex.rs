@@ -255,7 +255,7 @@ async fn eight_sessions_of_100k_deltas_at_once_lose_nothing_on_a_starved_machine
             streamed == Some(text.as_str()),
             "the reassembled text differs"
         );
-        assert!(pieces >= 1 && pieces <= DELTAS);
+        assert!((1..=DELTAS).contains(&pieces));
         finals.push(text);
     }
     // Each session got one of the scripted texts, and each text went to one
