@@ -60,8 +60,9 @@
 //!
 //! # Server requests fail closed
 //!
-//! A router task reads everything the server sends unasked and never waits
-//! on user code. Each server request is decoded and handed to the user
+//! The router reads everything the server sends unasked, on the rpc loop
+//! itself (an [`InboundHandler`](codexrt_rpc::InboundHandler)), and never
+//! waits on user code. Each server request is decoded and handed to the user
 //! through [`Runtime::server_requests`] (a queue of 64; a full queue means
 //! the safe answer at once) as a [`PendingServerRequest`] whose
 //! [`ServerRequestHandle`] answers exactly once with the response type of
@@ -106,27 +107,41 @@
 //! deadline and an inactivity watchdog that asks `thread/read` whether the
 //! turn ended when `turn/completed` does not come.
 //!
-//! Bounds, all fixed numbers:
+//! **Nothing about a turn is ever dropped**, however slowly its events are
+//! read, or whether they are read at all:
 //!
-//! - A turn's queue holds up to [`TURN_EVENT_CAPACITY`] (256) transient
-//!   events (deltas, progress); beyond that they are dropped and counted in
-//!   a [`TurnEvent::Lagged`] placed before the next queued event. Lifecycle
-//!   events (`turn/started`, `turn/completed`, `item/started`,
-//!   `item/completed`, `error`, `serverRequest/resolved`) are never
-//!   dropped: there are a fixed few per item and per turn, and the outcome
-//!   keeps every completed item anyway, so they add at most the size of the
-//!   outcome itself.
-//! - Agent-message, reasoning, command-output and file-change deltas are
-//!   reassembled per item in the router, so the outcome is complete even
-//!   for a consumer that lagged or never read the events.
-//! - Notifications that arrive before `turn/start` has answered are kept
-//!   for up to 16 turns, 1024 per turn (counted as lag beyond that), and
-//!   replayed into the turn when it is registered.
-//! - [`Runtime::events`] is a whole-runtime observer stream of every decoded
-//!   notification, bounded at [`EVENT_QUEUE_CAPACITY`] (1024); overflow, here
-//!   or in the rpc layer (4096 items), becomes a [`RuntimeEvent::Lagged`]
-//!   before the next event that fits. It gives no lifecycle guarantee: use
-//!   the turn streams for that.
+//! - Deltas (agent message, reasoning, reasoning summary, command output,
+//!   file-change output, plan) arrive as [`StreamDelta`]s. Once a turn's
+//!   queue holds [`TURN_EVENT_CAPACITY`] (256) transient events, each new
+//!   delta is joined to the latest queued piece of its own stream instead
+//!   of being queued: the reader gets fewer, bigger pieces
+//!   ([`StreamDelta::parts`] says how many), and each stream's text joined
+//!   is exactly what the server sent. A piece is never joined across a
+//!   lifecycle event, so the order of lifecycle events and text is kept.
+//! - Every other notification is always queued. Lifecycle events
+//!   (`turn/started`, `turn/completed`, `item/started`, `item/completed`,
+//!   `error`, `serverRequest/resolved`) come a fixed few per item and per
+//!   turn; the rest (token usage, diffs, plans, progress) are few as well.
+//!   So a queue's memory is bounded by the turn's own content, not by how
+//!   many events the server sent.
+//! - Deltas are also reassembled per item for the outcome, which is
+//!   complete whatever the reader did.
+//! - Notifications that arrive while `turn/start` has not answered yet are
+//!   all kept for the turn and handed to its handle. For turns nobody is
+//!   starting (a turn another client started, a raw `turn/start`), up to 16
+//!   turns of 1024 notifications are kept, in case a later `turn/start`
+//!   returns one of them.
+//! - A turn's reader never holds up anything else: the router does not
+//!   wait for any queue, so answers to calls, server requests and other
+//!   turns' events go on while one reader sleeps.
+//!
+//! [`Runtime::events`] (and [`Runtime::events_with`], with an
+//! [`EventFilter`]) opens an observer stream of every decoded
+//! notification; any number can be open, each with its own queue
+//! ([`EVENT_QUEUE_CAPACITY`], 1024, by default). Observers are the one place
+//! where events can be lost: one that falls behind gets a
+//! [`RuntimeEvent::Lagged`] with the count before its next event, and
+//! nothing else is affected. With no observer, nothing is copied for them.
 //!
 //! When the server process dies, every pending call fails with
 //! [`CoreError::Closed`], every running turn's `wait` returns it, and every

@@ -84,11 +84,12 @@
 //! # File changes
 //!
 //! A file-change approval does not carry the paths; the item's
-//! `item/started` notification does. The approval loop reads core's
-//! [`events`](codexrt_core::Runtime::events) stream, when nobody has taken
-//! it, to remember the paths of file changes in flight. If the events were
-//! taken elsewhere, or an event was lost to overflow, the paths are empty
-//! and path matchers do not match: fail closed.
+//! `item/started` notification does. The approval loop opens an observer
+//! stream of its own on core ([`events_with`](codexrt_core::Runtime::events_with),
+//! only `item/started` and `item/completed` unless observers or post-tool
+//! hooks need every event) to remember the paths of file changes in
+//! flight. If an event was lost to overflow of that stream, the paths are
+//! empty and path matchers do not match: fail closed.
 //!
 //! # After the tool: post-tool hooks and observers
 //!
@@ -107,7 +108,9 @@
 //! Their failures go to the report and change nothing else. Events wait
 //! for them in a queue of 1024; beyond that they are dropped and the
 //! observers see a `Lagged` report, so a slow observer never holds up an
-//! approval. Without the event stream (taken elsewhere) neither runs.
+//! approval. The loop's stream is its own: the user's observers
+//! ([`Runtime::events`](codexrt_core::Runtime::events)) and the turns'
+//! streams are not affected by it, nor it by them.
 //!
 //! # Dynamic tools
 //!

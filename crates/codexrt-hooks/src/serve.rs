@@ -130,14 +130,14 @@ impl HookSet {
     /// once, each in a task of its own. Every other request is dropped
     /// unanswered, which gives it core's safe answer.
     ///
-    /// The loop also takes the [`events`](Runtime::events) stream when
-    /// nobody has taken it yet: approval requests for file changes do not
-    /// carry the paths, which come in the item's `item/started`. Without
-    /// the event stream a file change's paths are empty, so a hook with a
-    /// path matcher is not asked and the chain falls back to its safe
-    /// answer unless another hook decides. The same stream feeds the
-    /// observers and post-tool hooks (see the crate docs), which therefore
-    /// do not run without it.
+    /// The loop also opens an observer stream of its own
+    /// ([`events_with`](Runtime::events_with)): approval requests for file
+    /// changes do not carry the paths, which come in the item's
+    /// `item/started`. When the set has observers, post-tool hooks or an
+    /// audit log (or the scopes may get some), the stream has every event
+    /// and feeds them too (see the crate docs); otherwise it has only
+    /// `item/started` and `item/completed`, so deltas cost the loop
+    /// nothing. Other observers of the runtime are not affected.
     ///
     /// How a [`Decision`] is sent, per kind:
     ///
