@@ -246,12 +246,15 @@ pub(crate) async fn decide_chain<'a>(
 ) -> (Decision, Option<&'a str>) {
     let mut outcomes = Vec::new();
     let mut decider = None;
+    // One copy of the context for every hook of the chain: each runs in a
+    // task of its own, which must own what it reads.
+    let mut shared: Option<Arc<HookContext>> = None;
     for (set, entry) in entries {
         let ToolHook::Pre(hook) = &entry.hook else {
             continue;
         };
         let hook = Arc::clone(hook);
-        let owned = ctx.clone();
+        let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
         let run = async move { hook.decide(&owned).await };
         let outcome = match set.guarded(&entry.name, entry.timeout, ctx, run).await {
             Ok(decision) => HookOutcome::Decided(decision),
@@ -285,10 +288,7 @@ pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookCo
     // Both sets' logs see the chain's answer: each audits what it was
     // part of.
     for set in [base, scope] {
-        set.record_audit(AuditRecord::new(
-            ctx,
-            AuditEntry::tool_decision(&decision, decider),
-        ));
+        set.record_audit(|| AuditRecord::new(ctx, AuditEntry::tool_decision(&decision, decider)));
     }
     decision
 }

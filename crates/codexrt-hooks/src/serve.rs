@@ -533,11 +533,12 @@ async fn answer(
     match request {
         PendingServerRequest::CommandExecutionApproval(handle) => {
             let params = handle.params();
-            let mut ctx = context(&handle, TOOL_COMMAND, &params.thread_id);
+            let mut ctx = bare_context(&handle, TOOL_COMMAND, &params.thread_id);
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.cwd.clone_from(&params.cwd);
             ctx.command.clone_from(&params.command);
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            with_input(&mut ctx, hooks, &scope, &handle);
             let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => CommandExecutionApprovalDecision::Accept,
                 Decision::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
@@ -551,10 +552,11 @@ async fn answer(
         }
         PendingServerRequest::FileChangeApproval(handle) => {
             let params = handle.params();
-            let mut ctx = context(&handle, TOOL_FILE_CHANGE, &params.thread_id);
+            let mut ctx = bare_context(&handle, TOOL_FILE_CHANGE, &params.thread_id);
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.paths = file_paths;
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            with_input(&mut ctx, hooks, &scope, &handle);
             let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => FileChangeApprovalDecision::Accept,
                 Decision::AcceptForSession => FileChangeApprovalDecision::AcceptForSession,
@@ -568,10 +570,11 @@ async fn answer(
         }
         PendingServerRequest::PermissionsApproval(handle) => {
             let params = handle.params();
-            let mut ctx = context(&handle, TOOL_PERMISSIONS, &params.thread_id);
+            let mut ctx = bare_context(&handle, TOOL_PERMISSIONS, &params.thread_id);
             ctx.turn_id = Some(params.turn_id.clone());
             ctx.cwd = Some(params.cwd.clone());
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            with_input(&mut ctx, hooks, &scope, &handle);
             let scope = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => PermissionGrantScope::Turn,
                 Decision::AcceptForSession => PermissionGrantScope::Session,
@@ -663,10 +666,9 @@ async fn answer(
                 "unanswered"
             };
             for set in [Some(hooks), scoped(&scope)].into_iter().flatten() {
-                set.record_audit(AuditRecord::new(
-                    &ctx,
-                    AuditEntry::decision(verdict, None, None),
-                ));
+                set.record_audit(|| {
+                    AuditRecord::new(&ctx, AuditEntry::decision(verdict, None, None))
+                });
             }
             // Nothing answered: dropping the handle sends no input.
             let Some(answers) = answered else { return };
@@ -706,13 +708,42 @@ fn context<P: ServerRequestParams>(
     tool_name: &str,
     thread_id: &str,
 ) -> HookContext {
+    let mut ctx = bare_context(handle, tool_name, thread_id);
+    ctx.tool_input = tool_input(handle);
+    ctx
+}
+
+/// The context without the request's params as JSON, which only a hook
+/// that will run needs: see [`with_input`].
+fn bare_context<P: ServerRequestParams>(
+    handle: &ServerRequestHandle<P>,
+    tool_name: &str,
+    thread_id: &str,
+) -> HookContext {
     let mut ctx = HookContext::new(Phase::PreToolUse, thread_id, tool_name);
-    // Encoding a decoded request cannot fail (its fields are plain JSON
-    // data); if it ever did, hooks see `null` and the chain still decides.
-    ctx.tool_input = serde_json::to_value(handle.params()).unwrap_or(Value::Null);
     ctx.correlation_id = handle.id().to_string();
     ctx.timestamp = SystemTime::now();
     ctx
+}
+
+fn tool_input<P: ServerRequestParams>(handle: &ServerRequestHandle<P>) -> Value {
+    // Encoding a decoded request cannot fail (its fields are plain JSON
+    // data); if it ever did, hooks see `null` and the chain still decides.
+    serde_json::to_value(handle.params()).unwrap_or(Value::Null)
+}
+
+/// Puts the request's params into `ctx` when some hook of the chain
+/// matches it (matchers never read them), so that a request no hook
+/// looks at is not encoded.
+fn with_input<P: ServerRequestParams>(
+    ctx: &mut HookContext,
+    hooks: &HookSet,
+    scope: &Option<Scope>,
+    handle: &ServerRequestHandle<P>,
+) {
+    if scope::chain(hooks, scoped(scope), ctx).next().is_some() {
+        ctx.tool_input = tool_input(handle);
+    }
 }
 
 fn send<P: ServerRequestParams>(handle: ServerRequestHandle<P>, response: P::Response) {

@@ -231,9 +231,10 @@ impl HookSet {
     }
 
     /// Queues an audit line, when an [`AuditLog`] is set; never waits.
-    pub(crate) fn record_audit(&self, record: AuditRecord) {
+    /// Without a log the line is not even built.
+    pub(crate) fn record_audit(&self, record: impl FnOnce() -> AuditRecord) {
         if let Some(log) = &self.audit {
-            log.record(record);
+            log.record(record());
         }
     }
 
@@ -297,10 +298,7 @@ impl HookSet {
     /// answered, as nothing is answered by this function.
     pub async fn decide(&self, ctx: &HookContext) -> Decision {
         let (decision, hook) = self.decide_by(ctx).await;
-        self.record_audit(AuditRecord::new(
-            ctx,
-            AuditEntry::tool_decision(&decision, hook),
-        ));
+        self.record_audit(|| AuditRecord::new(ctx, AuditEntry::tool_decision(&decision, hook)));
         decision
     }
 
@@ -348,7 +346,7 @@ impl HookSet {
                 AuditEntry::decision("block", Some(&blocked.reason), hook)
             }
         };
-        self.record_audit(AuditRecord::new(ctx, entry));
+        self.record_audit(|| AuditRecord::new(ctx, entry));
         result.map(|(plan, _)| plan)
     }
 
@@ -427,14 +425,16 @@ impl HookSet {
             .outcome
             .as_ref()
             .map_or("unknown", |outcome| outcome.status.as_str());
-        self.record_audit(AuditRecord::new(
-            ctx,
-            AuditEntry::Result {
-                status: status.to_owned(),
-                exit_code: None,
-                success: status == "completed",
-            },
-        ));
+        self.record_audit(|| {
+            AuditRecord::new(
+                ctx,
+                AuditEntry::Result {
+                    status: status.to_owned(),
+                    exit_code: None,
+                    success: status == "completed",
+                },
+            )
+        });
         for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
             let ToolHook::Lifecycle(hook) = &entry.hook else {
                 continue;
@@ -450,14 +450,16 @@ impl HookSet {
     /// failures go to the report, the result to the audit log.
     pub(crate) async fn after_tool_use(&self, ctx: &HookContext) {
         if let Some(result) = &ctx.result {
-            self.record_audit(AuditRecord::new(
-                ctx,
-                AuditEntry::Result {
-                    status: result.status.clone(),
-                    exit_code: result.exit_code,
-                    success: result.success,
-                },
-            ));
+            self.record_audit(|| {
+                AuditRecord::new(
+                    ctx,
+                    AuditEntry::Result {
+                        status: result.status.clone(),
+                        exit_code: result.exit_code,
+                        success: result.success,
+                    },
+                )
+            });
         }
         for entry in self.hooks.iter().filter(|entry| entry.matcher.matches(ctx)) {
             let ToolHook::Post(hook) = &entry.hook else {

@@ -303,7 +303,7 @@ pub(crate) async fn call_tool_scoped(
             message: "no tool of that name is registered".to_owned(),
             correlation_id: call.call_id.clone(),
         });
-        base.record_audit(AuditRecord::new(&ctx, tool_result(false, "unknown")));
+        base.record_audit(|| AuditRecord::new(&ctx, tool_result(false, "unknown")));
         return ToolOutput::failure(format!("unknown tool `{}`", call.tool)).into_response();
     };
     let tool = Arc::clone(&entry.tool);
@@ -320,10 +320,7 @@ pub(crate) async fn call_tool_scoped(
     } else {
         "failed"
     };
-    owner.record_audit(AuditRecord::new(
-        &ctx,
-        tool_result(output.success(), status),
-    ));
+    owner.record_audit(|| AuditRecord::new(&ctx, tool_result(output.success(), status)));
     output.into_response()
 }
 

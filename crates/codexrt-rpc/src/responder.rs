@@ -2,7 +2,7 @@
 //! and the bounded reply path that lets it reply from `Drop`.
 
 use bytes::Bytes;
-use codexrt_transport::FrameSender;
+use codexrt_transport::{FrameSender, TrySendError};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc::{self, OwnedPermit};
@@ -22,10 +22,10 @@ const LOOP_REPLY_SLOTS: usize = 32;
 /// without a reply"), so the peer never waits for an answer that will not
 /// come.
 ///
-/// Replying never waits: the responder holds a slot of the bounded reply
-/// queue, reserved when the request was handed out, and a small task writes
-/// queued replies to the connection in order. If the connection is closed,
-/// the reply is discarded.
+/// Replying never waits: the reply goes straight to the transport when its
+/// queue has room, and otherwise into a slot of the bounded reply queue,
+/// reserved when the request was handed out, which a small task writes out
+/// in order. If the connection is closed, the reply is discarded.
 #[derive(Debug)]
 pub struct Responder {
     id: RequestId,
@@ -33,6 +33,8 @@ pub struct Responder {
     encoder: Encoder,
     // `None` once the reply was queued (or the request abandoned).
     permit: Option<OwnedPermit<Reply>>,
+    /// The transport's own queue, for the direct way.
+    direct: FrameSender,
 }
 
 /// An item of the reply queue.
@@ -109,8 +111,21 @@ impl Responder {
     }
 
     fn send(&mut self, frame: Bytes) {
-        if let Some(permit) = self.permit.take() {
-            permit.send(Reply::Frame(frame));
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        // Straight to the transport saves the reply a hop through the
+        // writer task, the common case; the reserved slot is the fallback
+        // that keeps replying from ever waiting. Replies to different
+        // requests may so overtake each other, which JSON-RPC allows, and a
+        // flush still waits for every reply given before it: a direct one is
+        // with the transport already.
+        match self.direct.try_send(frame) {
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(frame)) => {
+                permit.send(Reply::Frame(frame));
+            }
+            Err(_) => {}
         }
     }
 }
@@ -142,14 +157,20 @@ impl Drop for Responder {
 pub(crate) struct Replies {
     tx: mpsc::Sender<Reply>,
     encoder: Encoder,
+    direct: FrameSender,
 }
 
 impl Replies {
     /// Creates the reply queue and spawns its writer task.
     pub(crate) fn spawn(sender: FrameSender, max_unanswered: usize, encoder: Encoder) -> Self {
         let (tx, rx) = mpsc::channel(max_unanswered.saturating_add(LOOP_REPLY_SLOTS));
+        let direct = sender.clone();
         tokio::spawn(write_replies(rx, sender));
-        Replies { tx, encoder }
+        Replies {
+            tx,
+            encoder,
+            direct,
+        }
     }
 
     /// A responder for a request, or the request's id and method back when
@@ -170,6 +191,7 @@ impl Replies {
                 method,
                 encoder: self.encoder,
                 permit: Some(permit),
+                direct: self.direct.clone(),
             }),
             Err(_) => Err((id, method)),
         }

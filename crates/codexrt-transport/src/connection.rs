@@ -171,10 +171,36 @@ impl FrameSender {
         self.tx.send(frame).await.map_err(|err| SendError(err.0))
     }
 
+    /// Queues one frame for the peer if there is room now, without waiting.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when the queue is full and
+    /// [`TrySendError::Closed`] when the connection is closed; either hands
+    /// the frame back.
+    pub fn try_send(&self, frame: Bytes) -> Result<(), TrySendError> {
+        self.tx.try_send(frame).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(frame) => TrySendError::Full(frame),
+            mpsc::error::TrySendError::Closed(frame) => TrySendError::Closed(frame),
+        })
+    }
+
     /// Whether the transport stopped taking frames.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+}
+
+/// Why [`FrameSender::try_send`] did not queue a frame; the frame is handed
+/// back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrySendError {
+    /// The queue is full; [`FrameSender::send`] would wait for room.
+    #[error("the outbound queue is full")]
+    Full(Bytes),
+    /// The connection is closed; [`Closer::closed`] says why.
+    #[error("connection closed")]
+    Closed(Bytes),
 }
 
 /// Receives frames from the peer, in the order the medium delivered them.

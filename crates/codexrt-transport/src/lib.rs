@@ -69,7 +69,7 @@ mod stdio;
 
 pub use connection::{
     Closer, Connection, Control, DEFAULT_CHANNEL_CAPACITY, Endpoint, FrameReceiver, FrameSender,
-    Inbound, ReportPublisher, SendError, ShutdownDone,
+    Inbound, ReportPublisher, SendError, ShutdownDone, TrySendError,
 };
 pub use error::{FrameError, TransportError};
 pub use report::{CloseReason, CloseReport};
