@@ -181,6 +181,7 @@
 //! None: the crate has no optional cargo features.
 
 mod config;
+mod deadlines;
 mod delta;
 mod error;
 mod events;

@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::StreamKind;
+use crate::deadlines::Deadlines;
 use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
 use crate::safe_answer::SafeAnswer;
@@ -40,7 +41,7 @@ pub(crate) struct RouterShared {
     taken: AtomicBool,
     pub(crate) events: EventHub,
     pub(crate) turns: Arc<TurnTable>,
-    deadline: Duration,
+    deadlines: Arc<Deadlines>,
 }
 
 impl std::fmt::Debug for RouterShared {
@@ -65,7 +66,7 @@ impl RouterShared {
             taken: AtomicBool::new(false),
             events: EventHub::default(),
             turns: Arc::default(),
-            deadline,
+            deadlines: Deadlines::start(deadline),
         })
     }
 
@@ -182,6 +183,7 @@ impl InboundHandler for Router {
     }
 
     fn closed(&mut self, report: &Arc<CloseReport>) {
+        self.shared.deadlines.close();
         self.shared.settle_all(Settled::ConnectionClosed);
         self.shared.turns.close(report);
         self.shared.events.close();
@@ -192,6 +194,7 @@ impl Drop for Router {
     /// The loop ended: the connection closed (and `closed` ran), or every
     /// runtime handle is gone, and then nobody can read what is left.
     fn drop(&mut self) {
+        self.shared.deadlines.close();
         self.shared.settle_all(Settled::Shutdown);
         self.shared.events.close();
     }
@@ -245,15 +248,7 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
     if shared.requests_tx.try_send(pending).is_err() {
         return;
     }
-    let deadline = shared.deadline;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = slot.done.notified() => {}
-            _ = tokio::time::sleep(deadline) => {
-                slot.settle(Settled::DeadlineElapsed);
-            }
-        }
-    });
+    shared.deadlines.arm(&slot);
 }
 
 fn typed(request: ServerRequest, slot: Arc<Slot>) -> Option<PendingServerRequest> {

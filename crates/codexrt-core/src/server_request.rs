@@ -13,7 +13,7 @@ use codexrt_protocol::types::{
     PermissionsRequestApprovalParams, ToolRequestUserInputParams,
 };
 use codexrt_rpc::{RequestId, Responder};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::CoreError;
 use crate::safe_answer::SafeAnswer;
@@ -61,8 +61,6 @@ pub(crate) struct Slot {
     id: RequestId,
     safe: SafeAnswer,
     state: Mutex<SlotState>,
-    /// Wakes the deadline timer once the request is answered or settled.
-    pub(crate) done: Notify,
 }
 
 impl Slot {
@@ -72,7 +70,6 @@ impl Slot {
             id: responder.id().clone(),
             safe: SafeAnswer::for_method(responder.method()),
             state: Mutex::new(SlotState::Waiting(responder)),
-            done: Notify::new(),
         })
     }
 
@@ -92,10 +89,7 @@ impl Slot {
     fn take(&self, next: SlotState) -> Result<Responder, Option<Settled>> {
         let mut state = self.lock();
         match std::mem::replace(&mut *state, next) {
-            SlotState::Waiting(responder) => {
-                self.done.notify_one();
-                Ok(responder)
-            }
+            SlotState::Waiting(responder) => Ok(responder),
             previous => {
                 let settled = match &previous {
                     SlotState::Settled(settled) => Some(*settled),
