@@ -34,7 +34,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  bench   throughput of the stack against baselines, as ratios
+  bench   [--quick] throughput of the stack and of three clients against baselines, as ratios
   codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
   compat  [--version <version>] every scenario against real codex (all supported versions)
   demo    [--live] [--json] a real codex session through the facade (scripted model, or your login)

@@ -61,6 +61,12 @@
 //! Cargo integration test, `env!("CARGO_BIN_EXE_fake-app-server")` names
 //! it).
 //!
+//! For load rather than faults, [`Traffic`] plays the same codex-shaped
+//! turn (a long stream of deltas, or a run of command approvals) for every
+//! `turn/start`, at the speed of the pipe; `fake-app-server --traffic ..`
+//! serves it over stdio, and `cargo xtask bench` measures clients against
+//! it.
+//!
 //! In process, with codexrt-rpc:
 //!
 //! ```
@@ -96,6 +102,7 @@ mod script;
 mod stdio;
 #[cfg(test)]
 mod tests;
+mod traffic;
 
 use std::fmt;
 use std::sync::Arc;
@@ -106,6 +113,7 @@ use serde_json::Value;
 pub use handshake::Handshake;
 pub use script::{DEFAULT_EXPECT_TIMEOUT, FakeScript, Step};
 pub use stdio::{StdioFake, run_stdio};
+pub use traffic::{Traffic, TrafficArgsError, TrafficReport};
 
 use crate::{Direction, Frame, Line, Transcript};
 use journal::Journal;

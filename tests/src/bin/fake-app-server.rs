@@ -1,27 +1,49 @@
-//! `fake-app-server`: the testkit's scripted fake `codex app-server` as a
-//! child process, for the stdio-level faults the in-process fake cannot show
-//! (stderr floods, death by SIGKILL, SIGTERM ignored).
+//! `fake-app-server`: the testkit's fake `codex app-server` as a child
+//! process, either scripted, for the stdio-level faults the in-process fake
+//! cannot show (stderr floods, death by SIGKILL, SIGTERM ignored), or as a
+//! source of codex-shaped traffic at native speed, for benchmarks.
 //!
 //! ```text
 //! fake-app-server <script.json> [--record <out.jsonl>]
+//! fake-app-server [app-server] --traffic stream [--deltas N] [--delta-bytes B] [--empty-final]
+//! fake-app-server [app-server] --traffic approvals [--approvals N]
 //! ```
 //!
 //! The script is a `codexrt_testkit::fake::FakeScript` in JSON; with
 //! `--record`, every frame the client sends is appended to the file as a
-//! transcript line. Exit status 2 means the arguments or the script were
-//! unusable; otherwise the script decides (70 for a failed step).
+//! transcript line. With `--traffic`, the program serves
+//! `codexrt_testkit::fake::Traffic`; a leading `app-server` is skipped, so
+//! that a runtime configured with this program starts it as it would start
+//! codex. Exit status 2 means the arguments or the script were unusable;
+//! otherwise the script decides (70 for a failed step, or for traffic that
+//! could not be written).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use codexrt_testkit::fake::{FakeScript, StdioFake};
+use codexrt_testkit::fake::{FakeScript, StdioFake, Traffic};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (script, record) = match args.as_slice() {
+    let args = match args.split_first() {
+        Some((first, rest)) if first == "app-server" => rest,
+        _ => &args[..],
+    };
+    if args.iter().any(|arg| arg == "--traffic") {
+        return match Traffic::from_args(args) {
+            Ok(traffic) => traffic.run_stdio(),
+            Err(err) => usage(&err.to_string()),
+        };
+    }
+    let (script, record) = match args {
         [script] => (script, None),
         [script, flag, record] if flag == "--record" => (script, Some(record)),
-        _ => return usage("usage: fake-app-server <script.json> [--record <out.jsonl>]"),
+        _ => {
+            return usage(
+                "usage: fake-app-server <script.json> [--record <out.jsonl>] \
+                 | [app-server] --traffic <stream|approvals> ..",
+            );
+        }
     };
     let script = match FakeScript::load(script) {
         Ok(script) => script,

@@ -1,0 +1,193 @@
+//! The harness: runs every client in every setup as a process of its own,
+//! round robin, collects their result lines and hands them to the report.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::report::{self, Results};
+use crate::scenario::{Client, RESULT_PREFIX, RunResult, Scenario, Sizes};
+
+/// A scenario, and whether client and server share one CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Setup {
+    pub(crate) scenario: Scenario,
+    pub(crate) pinned: bool,
+}
+
+impl Setup {
+    pub(crate) const ALL: [Setup; 6] = [
+        Setup::free(Scenario::Stream),
+        Setup::free(Scenario::StreamEmptyFinal),
+        Setup::free(Scenario::Approvals),
+        Setup {
+            scenario: Scenario::Approvals,
+            pinned: true,
+        },
+        Setup::free(Scenario::SlowConsumer),
+        Setup::free(Scenario::Sessions),
+    ];
+
+    const fn free(scenario: Scenario) -> Setup {
+        Setup {
+            scenario,
+            pinned: false,
+        }
+    }
+
+    pub(crate) fn label(self) -> String {
+        if self.pinned {
+            format!("{} (1 CPU)", self.scenario.name())
+        } else {
+            self.scenario.name().to_owned()
+        }
+    }
+
+    /// Whether `client` takes part: the baseline holds one conversation.
+    pub(crate) fn runs(self, client: Client) -> bool {
+        !(self.scenario == Scenario::Sessions && client == Client::Baseline)
+    }
+}
+
+pub(crate) fn run(quick: bool) -> ExitCode {
+    let sizes = Sizes::new(quick);
+    let runs = if quick { 1 } else { 5 };
+    let pinning = taskset_available();
+    println!(
+        "inbound: baseline, core and facade against `fake-app-server --traffic`, \
+         {runs} run(s) each, round robin{}\n",
+        if quick {
+            " (--quick: smaller counts)"
+        } else {
+            ""
+        }
+    );
+    if !pinning {
+        println!("taskset was not found: the 1-CPU approvals are skipped\n");
+    }
+    let mut results: Results = HashMap::new();
+    for run in 1..=runs {
+        for setup in Setup::ALL {
+            if setup.pinned && !pinning {
+                continue;
+            }
+            for client in Client::ALL.into_iter().filter(|client| setup.runs(*client)) {
+                let result = launch(client, setup, &sizes);
+                report::progress(run, runs, setup, client, &result);
+                results.entry((client, setup)).or_default().push(result);
+            }
+        }
+    }
+    println!();
+    let wrong = report::print(&results, &sizes, runs, pinning);
+    if wrong {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn taskset_available() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Runs one client once and reads its result line.
+fn launch(client: Client, setup: Setup, sizes: &Sizes) -> RunResult {
+    let exe = std::env::current_exe().expect("the path of this program");
+    let mut command = if setup.pinned {
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "0"]).arg(exe);
+        taskset
+    } else {
+        Command::new(exe)
+    };
+    command
+        .args(["client", client.name(), setup.scenario.name(), sizes.name()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => return failed(format!("cannot start the run: {err}")),
+    };
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    // Runs fail by themselves when a turn stalls; this is for a client
+    // stuck elsewhere.
+    let limit = if sizes.quick {
+        Duration::from_secs(120)
+    } else {
+        Duration::from_secs(300)
+    };
+    let status = wait(&mut child, limit);
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(RESULT_PREFIX));
+    match (status, line) {
+        (Ok(_), Some(line)) => serde_json::from_str(line)
+            .unwrap_or_else(|err| failed(format!("an unreadable result ({err}): {line}"))),
+        (Ok(status), None) => failed(format!(
+            "the run ended ({status}) without a result; stderr: {}",
+            tail(&stderr)
+        )),
+        (Err(()), _) => failed(format!(
+            "the run took longer than {} s and was killed; stderr: {}",
+            limit.as_secs(),
+            tail(&stderr)
+        )),
+    }
+}
+
+fn failed(failure: String) -> RunResult {
+    RunResult {
+        seconds: 0.0,
+        items: 0,
+        single_session_seconds: None,
+        peak_rss_kib: None,
+        failure: Some(failure),
+    }
+}
+
+/// Reads a pipe to its end on a thread, so the child never blocks on it.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Waits for the child, killing it past `limit`.
+fn wait(child: &mut Child, limit: Duration) -> Result<std::process::ExitStatus, ()> {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.is_empty() {
+        return "(empty)".to_owned();
+    }
+    lines[lines.len().saturating_sub(5)..].join(" | ")
+}
