@@ -63,7 +63,11 @@ impl Deadlines {
         if queue.closed {
             return;
         }
-        while queue.entries.front().is_some_and(|(_, slot)| !waiting(slot)) {
+        while queue
+            .entries
+            .front()
+            .is_some_and(|(_, slot)| !waiting(slot))
+        {
             queue.entries.pop_front();
         }
         if queue.entries.len() >= SWEEP_AT {

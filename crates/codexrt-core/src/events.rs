@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use codexrt_protocol::ServerNotification;
+use codexrt_protocol::{ServerNotification, methods};
 use tokio::sync::mpsc;
 
 /// How many events an observer's queue holds unless its [`EventFilter`]
@@ -128,12 +128,32 @@ impl Subscriber {
 }
 
 /// The router's side of the observers. With none, the router's only cost
-/// is one atomic load per notification.
+/// is one atomic load per notification; with none that takes deltas, a
+/// delta costs one atomic load too.
 #[derive(Default)]
 pub(crate) struct EventHub {
     subscribers: Mutex<Vec<Subscriber>>,
     count: AtomicUsize,
+    /// How many observers take some kind of delta.
+    delta_count: AtomicUsize,
     closed: std::sync::atomic::AtomicBool,
+}
+
+/// The methods of the delta notifications, which the router reads on a
+/// fast path of their own.
+const DELTA_METHODS: &[&str] = &[
+    methods::ITEM_AGENT_MESSAGE_DELTA,
+    methods::ITEM_REASONING_TEXT_DELTA,
+    methods::ITEM_REASONING_SUMMARY_TEXT_DELTA,
+    methods::ITEM_COMMAND_EXECUTION_OUTPUT_DELTA,
+    methods::ITEM_FILE_CHANGE_OUTPUT_DELTA,
+    methods::ITEM_PLAN_DELTA,
+];
+
+impl EventFilter {
+    fn wants_deltas(&self) -> bool {
+        DELTA_METHODS.iter().any(|method| self.wants(method))
+    }
 }
 
 impl EventHub {
@@ -155,14 +175,29 @@ impl EventHub {
                 tx,
                 dropped: 0,
             });
-            self.count.store(subscribers.len(), Ordering::Release);
+            self.recount(&subscribers);
         }
         EventReceiver { rx }
+    }
+
+    fn recount(&self, subscribers: &[Subscriber]) {
+        let deltas = subscribers
+            .iter()
+            .filter(|s| s.filter.wants_deltas())
+            .count();
+        self.delta_count.store(deltas, Ordering::Release);
+        self.count.store(subscribers.len(), Ordering::Release);
     }
 
     /// Whether any observer takes notifications of `method`.
     pub(crate) fn wants(&self, method: &str) -> bool {
         self.count.load(Ordering::Acquire) > 0 && self.lock().iter().any(|s| s.filter.wants(method))
+    }
+
+    /// Whether any observer takes notifications of `method`, a delta
+    /// method: a single atomic load when no observer takes deltas at all.
+    pub(crate) fn wants_delta(&self, method: &str) -> bool {
+        self.delta_count.load(Ordering::Acquire) > 0 && self.wants(method)
     }
 
     /// Hands `event` to every observer whose filter takes `method`.
@@ -171,8 +206,11 @@ impl EventHub {
             return;
         }
         let mut subscribers = self.lock();
+        let before = subscribers.len();
         subscribers.retain_mut(|s| !s.filter.wants(method) || s.push(event.clone()));
-        self.count.store(subscribers.len(), Ordering::Release);
+        if subscribers.len() != before {
+            self.recount(&subscribers);
+        }
     }
 
     /// Ends every stream once its queued events are read; a last lag report
@@ -187,7 +225,7 @@ impl EventHub {
                 });
             }
         }
-        self.count.store(0, Ordering::Release);
+        self.recount(&subscribers);
     }
 }
 

@@ -127,7 +127,7 @@ impl Router {
             return false;
         };
         let shared = &*self.shared;
-        if shared.events.wants(method)
+        if shared.events.wants_delta(method)
             && let Ok(notification) = ServerNotification::decode(method, Some(params))
         {
             let event = RuntimeEvent::Notification(Arc::new(notification));
@@ -176,6 +176,10 @@ impl InboundHandler for Router {
 
     fn request(&mut self, request: IncomingRequest) {
         route_request(&self.shared, request);
+    }
+
+    fn idle(&mut self) {
+        self.route.wake_readers();
     }
 
     fn malformed(&mut self, frame: MalformedFrame) {

@@ -102,8 +102,11 @@ fn is_transient(event: &TurnEvent) -> bool {
 /// What delivering to a turn did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivered {
-    /// Queued (or merged); the turn goes on.
+    /// Queued (or merged) behind other queued events; the turn goes on.
     Queued,
+    /// Queued into an empty queue, whose reader may be waiting: it needs a
+    /// [`TurnShared::wake`], which the router gives once per batch.
+    First,
     /// It ended the turn.
     Ended,
     /// The turn had already ended: ignored.
@@ -178,6 +181,7 @@ impl TurnShared {
             return Delivered::Queued;
         }
         state.transient += 1;
+        let was_empty = state.queue.is_empty();
         state.queue.push_back(TurnEvent::Delta(StreamDelta {
             item_id,
             kind,
@@ -185,9 +189,13 @@ impl TurnShared {
             text: text.to_owned(),
             parts: 1,
         }));
-        drop(state);
-        self.ready.notify_one();
-        Delivered::Queued
+        // The reader waits only after it found the queue empty, and takes
+        // all of it at once: only the first event after that needs a wake.
+        if was_empty {
+            Delivered::First
+        } else {
+            Delivered::Queued
+        }
     }
 
     /// Records and queues a notification other than a delta.
@@ -206,18 +214,19 @@ impl TurnShared {
         if is_transient(&event) {
             state.transient += 1;
         }
+        let was_empty = state.queue.is_empty();
         state.queue.push_back(event);
         let delivered = match &completed {
             Some(turn) => {
                 Self::finish_locked(&mut state, &self.thread_id, turn);
                 Delivered::Ended
             }
+            None if was_empty => Delivered::First,
             None => Delivered::Queued,
         };
         drop(state);
-        self.ready.notify_one();
         if delivered == Delivered::Ended {
-            self.ended.send_replace(true);
+            self.wake_ended();
         }
         delivered
     }
@@ -251,6 +260,11 @@ impl TurnShared {
         state.ended = true;
         drop(state);
         self.wake_ended();
+    }
+
+    /// Wakes the reader of the events, if it waits.
+    pub(crate) fn wake(&self) {
+        self.ready.notify_one();
     }
 
     fn wake_ended(&self) {
@@ -402,6 +416,30 @@ pub(crate) struct TurnTable {
 #[derive(Default)]
 pub(crate) struct Route {
     last: Option<Arc<TurnShared>>,
+    /// Turns whose readers get a wake at the end of the batch.
+    wake: Vec<Arc<TurnShared>>,
+}
+
+impl Route {
+    fn after(&mut self, turn: &Arc<TurnShared>, delivered: Delivered) {
+        match delivered {
+            Delivered::First => {
+                if !self.wake.iter().any(|waiting| Arc::ptr_eq(waiting, turn)) {
+                    self.wake.push(Arc::clone(turn));
+                }
+            }
+            Delivered::Queued => {}
+            Delivered::Ended | Delivered::Ignored => self.last = None,
+        }
+    }
+
+    /// Wakes the readers of every turn that got its first queued event
+    /// since the last batch ended.
+    pub(crate) fn wake_readers(&mut self) {
+        for turn in self.wake.drain(..) {
+            turn.wake();
+        }
+    }
 }
 
 impl TurnTable {
@@ -481,9 +519,8 @@ impl TurnTable {
         let (kind, index, item_id, text) = delta;
         match self.find(route, thread_id, turn_id) {
             Target::Turn(turn) | Target::Unclaimed(turn) => {
-                if turn.deliver_delta(kind, index, item_id, text) == Delivered::Ignored {
-                    route.last = None;
-                }
+                let delivered = turn.deliver_delta(kind, index, item_id, text);
+                route.after(&turn, delivered);
             }
             Target::Nobody => {}
         }
@@ -521,12 +558,9 @@ impl TurnTable {
             }
             Target::Nobody => return,
         };
-        match delivered {
-            Delivered::Queued => {}
-            Delivered::Ended | Delivered::Ignored => {
-                route.last = None;
-                self.forget(&turn.thread_id, &turn.turn_id);
-            }
+        route.after(&turn, delivered);
+        if matches!(delivered, Delivered::Ended | Delivered::Ignored) {
+            self.forget(&turn.thread_id, &turn.turn_id);
         }
     }
 
@@ -541,10 +575,15 @@ impl TurnTable {
         let Some((last, others)) = turns.split_last() else {
             return;
         };
+        // Rare enough to wake at once.
         for turn in others {
-            turn.deliver(notification.clone());
+            if turn.deliver(notification.clone()) == Delivered::First {
+                turn.wake();
+            }
         }
-        last.deliver(notification);
+        if last.deliver(notification) == Delivered::First {
+            last.wake();
+        }
     }
 
     /// Forgets a registered turn that ended, remembering its id for

@@ -23,6 +23,12 @@ use crate::{ErrorObject, InboundHandler, Incoming, MalformedFrame, Notification,
 /// promptly even if a transport is slow to report.
 const REPORT_WAIT: Duration = Duration::from_millis(500);
 
+/// How many ready frames the loop handles in one go before it tells a
+/// handler the batch is over and looks at its other queues again: enough to
+/// wake a reader once per read from the pipe rather than once per message,
+/// few enough that a flood never keeps a reader waiting long.
+const BATCH: usize = 128;
+
 /// A call announcing itself to the loop before its request is written.
 #[derive(Debug)]
 pub(crate) struct Registration {
@@ -145,10 +151,32 @@ impl Driver {
                 Event::Register(None) => handles_alive = false,
                 Event::Cancel(Some(id)) => self.pending.cancel(&id),
                 Event::Cancel(None) => cancels_open = false,
-                Event::Frame(Some(frame)) => self.on_frame(frame),
+                Event::Frame(Some(frame)) => {
+                    self.on_frame(frame);
+                    self.drain();
+                }
                 Event::Frame(None) => return self.peer_gone().await,
                 Event::Room | Event::IncomingGone => {}
             }
+        }
+    }
+
+    /// Handles the frames that are ready now, as long as the sink can take
+    /// them, then tells a handler that the batch is over. Registrations
+    /// queued meanwhile are taken in `catch_up` before an answer is called
+    /// unmatched, so the batch cannot misroute one.
+    fn drain(&mut self) {
+        for _ in 0..BATCH {
+            if self.sink.is_full() {
+                break;
+            }
+            match self.receiver.try_recv() {
+                Some(frame) => self.on_frame(frame),
+                None => break,
+            }
+        }
+        if let Sink::Handler(handler) = &mut self.sink {
+            handler.idle();
         }
     }
 

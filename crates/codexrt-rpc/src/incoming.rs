@@ -37,6 +37,12 @@ pub trait InboundHandler: Send + 'static {
     /// The connection closed; `report` says why. Called once, after every
     /// pending call failed with the same report.
     fn closed(&mut self, report: &Arc<CloseReport>);
+
+    /// Every frame that was ready has been handled, and the loop is about
+    /// to wait for more: the moment to wake whoever waits for what the
+    /// handler queued, once for the whole batch rather than once per
+    /// message. The default does nothing.
+    fn idle(&mut self) {}
 }
 
 /// One item from the peer, in arrival order. See the crate documentation for

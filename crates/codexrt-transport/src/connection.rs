@@ -219,6 +219,13 @@ impl FrameReceiver {
     pub async fn recv(&mut self) -> Option<Inbound> {
         self.rx.recv().await
     }
+
+    /// The next inbound frame (or frame error) if one is ready, without
+    /// waiting; `None` when none is ready now or the connection is closed
+    /// (then [`recv`](FrameReceiver::recv) says which).
+    pub fn try_recv(&mut self) -> Option<Inbound> {
+        self.rx.try_recv().ok()
+    }
 }
 
 /// Shuts a connection down and tells why it closed. Cheap to clone.

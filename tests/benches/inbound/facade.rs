@@ -90,16 +90,16 @@ async fn ask(session: &codexrt::Session, scenario: Scenario) -> Result<Turn, Str
             consumer.event().await;
             match event {
                 SessionEvent::TextDelta { delta, .. } => turn.text.push_str(&delta),
-                SessionEvent::Notification(ServerNotification::ItemCompleted(completed)) => {
-                    if let ThreadItemKind::CommandExecution {
-                        status: CommandExecutionStatus::Completed,
-                        ..
-                    } = completed.item.kind
+                SessionEvent::Notification(notification) => {
+                    if let ServerNotification::ItemCompleted(completed) = *notification
+                        && let ThreadItemKind::CommandExecution {
+                            status: CommandExecutionStatus::Completed,
+                            ..
+                        } = completed.item.kind
                     {
                         turn.commands_completed += 1;
                     }
                 }
-                SessionEvent::Lagged { dropped } => turn.lagged += dropped,
                 SessionEvent::Finished(Ok(_)) => turn.completed = true,
                 SessionEvent::Finished(Err(err)) => turn.ending = Some(err.to_string()),
                 _ => {}

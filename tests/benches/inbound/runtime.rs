@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use codexrt_core::{PendingServerRequest, Runtime, RuntimeConfig, TurnEvent};
+use codexrt_core::{PendingServerRequest, Runtime, RuntimeConfig, StreamKind, TurnEvent};
 use codexrt_protocol::ServerNotification;
 use codexrt_protocol::types::{
     CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse,
@@ -116,19 +116,19 @@ async fn turn(runtime: &Runtime, thread_id: String, scenario: Scenario) -> Resul
         while let Some(event) = events.recv().await {
             consumer.event().await;
             match event {
-                TurnEvent::Notification(ServerNotification::ItemAgentMessageDelta(delta)) => {
-                    turn.text.push_str(&delta.delta);
+                TurnEvent::Delta(delta) if delta.kind == StreamKind::AgentMessage => {
+                    turn.text.push_str(&delta.text);
                 }
-                TurnEvent::Notification(ServerNotification::ItemCompleted(completed)) => {
-                    if let ThreadItemKind::CommandExecution {
-                        status: CommandExecutionStatus::Completed,
-                        ..
-                    } = completed.item.kind
+                TurnEvent::Notification(notification) => {
+                    if let ServerNotification::ItemCompleted(completed) = *notification
+                        && let ThreadItemKind::CommandExecution {
+                            status: CommandExecutionStatus::Completed,
+                            ..
+                        } = completed.item.kind
                     {
                         turn.commands_completed += 1;
                     }
                 }
-                TurnEvent::Lagged { dropped } => turn.lagged += dropped,
                 _ => {}
             }
         }
