@@ -216,8 +216,6 @@ pub(crate) struct Turn {
     /// Approvals the client answered itself (the facade's hook answers
     /// for it, unseen).
     pub(crate) approvals_answered: Option<u64>,
-    /// Deltas the client was told it lost (`Lagged`).
-    pub(crate) lagged: u64,
     /// Whether the turn ended `completed`.
     pub(crate) completed: bool,
     /// How it ended otherwise, when the client was told.
@@ -238,12 +236,6 @@ impl Turn {
         if !self.completed {
             let ending = self.ending.as_deref().unwrap_or("no end was seen");
             problems.push(format!("the turn did not complete ({ending})"));
-        }
-        if self.lagged > 0 {
-            problems.push(format!(
-                "{} events reported lost (Lagged)",
-                count(self.lagged)
-            ));
         }
         if scenario == Scenario::Approvals {
             let expected = sizes.approvals;
