@@ -206,9 +206,13 @@ impl TurnShared {
         }
         state.activity += 1;
         state.accumulator.observe(&notification);
-        let completed = match &notification {
-            ServerNotification::TurnCompleted(done) => Some(done.turn.clone()),
-            _ => None,
+        // The outcome is built from the notification before it is queued,
+        // so the turn it carries (with every item's text) is not copied.
+        let ended = if let ServerNotification::TurnCompleted(done) = &notification {
+            Self::finish_locked(&mut state, &self.thread_id, &done.turn);
+            true
+        } else {
+            false
         };
         let event = TurnEvent::Notification(Box::new(notification));
         if is_transient(&event) {
@@ -216,13 +220,12 @@ impl TurnShared {
         }
         let was_empty = state.queue.is_empty();
         state.queue.push_back(event);
-        let delivered = match &completed {
-            Some(turn) => {
-                Self::finish_locked(&mut state, &self.thread_id, turn);
-                Delivered::Ended
-            }
-            None if was_empty => Delivered::First,
-            None => Delivered::Queued,
+        let delivered = if ended {
+            Delivered::Ended
+        } else if was_empty {
+            Delivered::First
+        } else {
+            Delivered::Queued
         };
         drop(state);
         if delivered == Delivered::Ended {

@@ -203,10 +203,12 @@ impl Client {
             .run_turn(&thread_id, &profile, &plan, extra.clone())
             .await;
 
-        let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
-        ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
-        let ctx = ctx.with_outcome(run_outcome(&result));
-        self.hooks.after(extra.as_deref(), &ctx).await;
+        if self.hooks.has_lifecycle(extra.as_deref()) {
+            let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
+            ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
+            let ctx = ctx.with_outcome(run_outcome(&result));
+            self.hooks.after(extra.as_deref(), &ctx).await;
+        }
         result
     }
 
@@ -236,7 +238,8 @@ impl Client {
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());
         let post = PostTurn::new(self.clone(), extra, ctx);
         let result = conclude(turn.handle.wait().await, turn.sent_at);
-        post.run(run_outcome(&result)).await;
+        let outcome = post.outcome(&result);
+        post.run(outcome).await;
         result
     }
 

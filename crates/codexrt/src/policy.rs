@@ -143,6 +143,15 @@ impl ClientHooks {
         }
     }
 
+    /// Whether anything (the client's hooks or `extra`'s) could see a post
+    /// phase: a lifecycle hook, or an audit log that records its outcome
+    /// (`observes` covers it). Only then is the outcome worth building,
+    /// which copies the final text.
+    pub(crate) fn has_lifecycle(&self, extra: Option<&HookSet>) -> bool {
+        let sees = |set: &HookSet| set.has_lifecycle_hooks() || set.observes();
+        sees(&self.base) || extra.is_some_and(sees)
+    }
+
     /// Runs the post-phase hooks of `ctx`: the client's, then `extra`'s.
     pub(crate) async fn after(&self, extra: Option<&HookSet>, ctx: &HookContext) {
         self.base.after(ctx).await;
@@ -220,12 +229,26 @@ impl PostTurn {
         PostTurn { client, extra, ctx }
     }
 
+    /// What the PostTurn hooks see of `result`, when there are any.
+    pub(crate) fn outcome(
+        &self,
+        result: &Result<PromptRunResult, PromptRunError>,
+    ) -> Option<RunOutcome> {
+        let hooks = self.client.hooks();
+        hooks
+            .has_lifecycle(self.extra.as_deref())
+            .then(|| run_outcome(result))
+    }
+
     /// Lets the post-tool hooks see the turn's last items, then runs the
-    /// PostTurn hooks with `outcome`.
-    pub(crate) async fn run(self, outcome: RunOutcome) {
+    /// PostTurn hooks with `outcome` (from [`PostTurn::outcome`]; `None`
+    /// when there are none).
+    pub(crate) async fn run(self, outcome: Option<RunOutcome>) {
         let hooks = self.client.hooks();
         hooks.settle().await;
-        let ctx = self.ctx.with_outcome(outcome);
-        hooks.after(self.extra.as_deref(), &ctx).await;
+        if let Some(outcome) = outcome {
+            let ctx = self.ctx.with_outcome(outcome);
+            hooks.after(self.extra.as_deref(), &ctx).await;
+        }
     }
 }

@@ -9,7 +9,7 @@ use codexrt_protocol::types::{
     TurnInterruptParams, TurnSteerParams,
 };
 
-use crate::policy::{PostTurn, correlation_id, lifecycle_context, run_outcome};
+use crate::policy::{PostTurn, correlation_id, lifecycle_context};
 use crate::profile::{absolute_dir, text_input, turn_start};
 use crate::run::{StartedTurn, conclude, start_turn};
 use crate::{AskStream, Client, ClientError, PromptRunError, PromptRunResult, SessionConfig};
@@ -167,7 +167,8 @@ impl Session {
         let waited = turn.handle.wait().await;
         drop(running);
         let result = conclude(waited, turn.sent_at);
-        post.run(run_outcome(&result)).await;
+        let outcome = post.outcome(&result);
+        post.run(outcome).await;
         result
     }
 

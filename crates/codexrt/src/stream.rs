@@ -10,7 +10,7 @@ use std::time::Instant;
 use codexrt_core::{CoreError, StreamDelta, StreamKind, TurnEvent, TurnEvents, TurnOutcome};
 use codexrt_protocol::ServerNotification;
 
-use crate::policy::{PostTurn, run_outcome};
+use crate::policy::PostTurn;
 use crate::run::{StartedTurn, conclude};
 use crate::session::RunningTurn;
 use crate::{PromptRunError, PromptRunResult};
@@ -145,7 +145,7 @@ impl AskStream {
                     let waited = self.waited.take()?;
                     let result = conclude(waited, self.sent_at);
                     if let Some(post) = self.post.take() {
-                        let outcome = run_outcome(&result);
+                        let outcome = post.outcome(&result);
                         self.post_task = Some(tokio::spawn(post.run(outcome)));
                     }
                     self.result = Some(result);
