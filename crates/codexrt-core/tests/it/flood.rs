@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use codexrt_core::{PendingServerRequest, Runtime, StreamKind, TurnEvent, TurnEvents, TurnOutcome};
+use codexrt_core::{
+    PendingServerRequest, Runtime, StreamKind, TurnEvent, TurnEvents, TurnHandle, TurnOutcome,
+};
 use codexrt_protocol::types::{TurnStartParams, TurnStatus};
 use codexrt_transport::{Closer, Connection, FrameReceiver, FrameSender, memory};
 use serde_json::{Value, json};
@@ -74,7 +76,10 @@ async fn connect() -> (Runtime, Peer) {
         receiver,
         _closer: closer,
     };
-    let (runtime, ()) = tokio::join!(Runtime::connect(client, config()), peer.handshake());
+    // Floods take long in debug builds on a loaded machine; a call here may
+    // wait behind one, and only its outcome is in question, not its speed.
+    let config = config().call_timeout(Duration::from_secs(600));
+    let (runtime, ()) = tokio::join!(Runtime::connect(client, config), peer.handshake());
     (runtime.unwrap(), peer)
 }
 
@@ -185,21 +190,23 @@ async fn read_all(mut events: TurnEvents, reader: Reader) -> Seen {
     seen
 }
 
-/// One turn of `count` agent-message deltas, each a different piece, with
-/// the whole text in `item/completed`; the reader reads as `reader` says.
-async fn flood_one_turn(count: u64, reader: Reader) {
-    let (runtime, mut peer) = connect().await;
+/// Starts a turn on thread `t1`, which the peer answers as turn `u1`.
+async fn start_turn_u1(runtime: &Runtime, peer: &mut Peer) -> TurnHandle {
     let start = tokio::spawn({
         let runtime = runtime.clone();
         async move { runtime.start_turn(start_params("t1")).await }
     });
     let request = peer.expect("turn/start").await;
-    peer.respond(
-        &request["id"],
-        json!({"turn": turn_json("u1", "inProgress")}),
-    )
-    .await;
-    let mut handle = start.await.unwrap().unwrap();
+    let result = json!({"turn": turn_json("u1", "inProgress")});
+    peer.respond(&request["id"], result).await;
+    start.await.unwrap().unwrap()
+}
+
+/// One turn of `count` agent-message deltas, each a different piece, with
+/// the whole text in `item/completed`; the reader reads as `reader` says.
+async fn flood_one_turn(count: u64, reader: Reader) {
+    let (runtime, mut peer) = connect().await;
+    let mut handle = start_turn_u1(&runtime, &mut peer).await;
     let events = handle.events().unwrap();
     let writer = tokio::spawn(async move {
         let mut text = String::new();
@@ -284,17 +291,7 @@ async fn answers_and_requests_behind_an_unread_flood_are_handled_at_once() {
     const FLOOD: u64 = 100_000;
     let (runtime, mut peer) = connect().await;
     let mut requests = runtime.server_requests().unwrap();
-    let start = tokio::spawn({
-        let runtime = runtime.clone();
-        async move { runtime.start_turn(start_params("t1")).await }
-    });
-    let request = peer.expect("turn/start").await;
-    peer.respond(
-        &request["id"],
-        json!({"turn": turn_json("u1", "inProgress")}),
-    )
-    .await;
-    let mut handle = start.await.unwrap().unwrap();
+    let mut handle = start_turn_u1(&runtime, &mut peer).await;
     // Taken, and left unread until the end.
     let events = handle.events().unwrap();
     let read = tokio::spawn({
