@@ -23,6 +23,16 @@ pub trait ToolUseHook: Send + Sync + 'static {
     /// # Errors
     /// Any [`HookError`]: the request gets its safe answer.
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError>;
+
+    /// Whether [`decide`](ToolUseHook::decide) only computes: no I/O, no
+    /// waiting, nothing that blocks. Such a hook runs in place, in the task
+    /// deciding the request, instead of in a task of its own; a panic is
+    /// still caught and recorded, and its timeout still applies. The
+    /// default is `false`; [`CommandRules`](crate::CommandRules) and
+    /// [`PathRules`](crate::PathRules) say `true`.
+    fn runs_in_place(&self) -> bool {
+        false
+    }
 }
 
 /// Sees tool uses after they ended: [`Phase::PostToolUse`](crate::Phase::PostToolUse)

@@ -50,7 +50,9 @@
 //!
 //! - hooks whose [`Matcher`] matches run one after the other, in
 //!   registration order, each in a task of its own with its timeout
-//!   ([`DEFAULT_HOOK_TIMEOUT`], 10 s, unless set);
+//!   ([`DEFAULT_HOOK_TIMEOUT`], 10 s, unless set), or, for a hook that
+//!   only computes ([`ToolUseHook::runs_in_place`]), in place with its
+//!   panic caught and the same timeout;
 //! - the first decision other than [`Decision::Defer`] is the answer;
 //! - a hook that returns an error, times out or panics stops the chain
 //!   with a decline; the failure, with the panic's text, goes to the

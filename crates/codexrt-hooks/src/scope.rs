@@ -255,8 +255,15 @@ pub(crate) async fn decide_chain<'a>(
         };
         let hook = Arc::clone(hook);
         let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
+        let in_place = hook.runs_in_place();
         let run = async move { hook.decide(&owned).await };
-        let outcome = match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+        let decided = if in_place {
+            set.guarded_in_place(&entry.name, entry.timeout, ctx, run)
+                .await
+        } else {
+            set.guarded(&entry.name, entry.timeout, ctx, run).await
+        };
+        let outcome = match decided {
             Ok(decision) => HookOutcome::Decided(decision),
             Err(kind) => HookOutcome::Failed(kind),
         };

@@ -287,8 +287,9 @@ impl HookSet {
     }
 
     /// Runs the chain for `ctx` and returns its decision, never
-    /// [`Decision::Defer`]. Each hook runs in a task of its own, so a
-    /// panic is caught; failures go to the [`HookReport`], and the answer
+    /// [`Decision::Defer`]. Each hook runs in a task of its own (or in
+    /// place, when [`ToolUseHook::runs_in_place`] says so), so a panic is
+    /// caught; failures go to the [`HookReport`], and the answer
     /// to the [`AuditLog`] when one is set.
     ///
     /// Must be called within a Tokio runtime.
@@ -501,24 +502,45 @@ impl HookSet {
         // Aborts the task when this future is dropped or times out, so a
         // hook never outlives the decision it was asked for.
         let mut task = AbortOnDrop(tokio::spawn(run));
-        let (kind, message) = match tokio::time::timeout(timeout, &mut task.0).await {
+        let failure = match tokio::time::timeout(timeout, &mut task.0).await {
             Ok(Ok(Ok(value))) => return Ok(value),
-            Ok(Ok(Err(error))) => {
-                let mut message = error.to_string();
-                let mut source = error.source();
-                while let Some(cause) = source {
-                    message.push_str(": ");
-                    message.push_str(&cause.to_string());
-                    source = cause.source();
-                }
-                (IssueKind::Error, message)
-            }
+            Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
             Ok(Err(join)) if join.is_panic() => {
                 (IssueKind::Panic, panic_message(join.into_panic().as_ref()))
             }
             Ok(Err(_)) => (IssueKind::Error, "the hook's task was cancelled".to_owned()),
             Err(_) => (IssueKind::Timeout, format!("timed out after {timeout:?}")),
         };
+        Err(self.failed(name, ctx, failure))
+    }
+
+    /// Like [`guarded`](HookSet::guarded), for a hook that only computes
+    /// (see [`ToolUseHook::runs_in_place`]): polled in the caller's task,
+    /// which saves a task and a wake-up per hook, with a panic caught all
+    /// the same.
+    pub(crate) async fn guarded_in_place<T>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        ctx: &HookContext,
+        run: impl Future<Output = Result<T, HookError>>,
+    ) -> Result<T, IssueKind> {
+        let failure = match tokio::time::timeout(timeout, catch_unwind(run)).await {
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
+            Ok(Err(panic)) => (IssueKind::Panic, panic_message(panic.as_ref())),
+            Err(_) => (IssueKind::Timeout, format!("timed out after {timeout:?}")),
+        };
+        Err(self.failed(name, ctx, failure))
+    }
+
+    /// Records a hook's failure in the report and returns its kind.
+    fn failed(
+        &self,
+        name: &str,
+        ctx: &HookContext,
+        (kind, message): (IssueKind, String),
+    ) -> IssueKind {
         self.report.record(HookIssue {
             hook: name.to_owned(),
             phase: ctx.phase,
@@ -526,8 +548,34 @@ impl HookSet {
             message,
             correlation_id: ctx.correlation_id.clone(),
         });
-        Err(kind)
+        kind
     }
+}
+
+/// An error with its causes, `: `-separated.
+fn error_chain(error: &HookError) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Polls `future` in place; a panic while polling it becomes an `Err` with
+/// the payload, as a task's `JoinError` would carry it.
+async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    })
+    .await
 }
 
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);

@@ -104,6 +104,10 @@ impl ToolUseHook for CommandRules {
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
         Ok(self.check(ctx))
     }
+
+    fn runs_in_place(&self) -> bool {
+        true
+    }
 }
 
 /// Allow and deny lists for changed paths, as a [`ToolUseHook`].
@@ -162,5 +166,9 @@ impl PathRules {
 impl ToolUseHook for PathRules {
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
         Ok(self.check(ctx))
+    }
+
+    fn runs_in_place(&self) -> bool {
+        true
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use codexrt_hooks::{
     AuditLog, Decision, HookContext, HookEntry, HookError, HookReport, HookSet, IssueKind, Matcher,
-    Phase, hook_fn,
+    Phase, ToolUseHook, hook_fn,
 };
 use codexrt_testkit::TempDir;
 use serde_json::{Value, json};
@@ -32,17 +32,39 @@ fn noting(
     )
 }
 
+async fn fail(kind: IssueKind) -> Result<Decision, HookError> {
+    match kind {
+        IssueKind::Error => Err(HookError::failed("policy store unreachable")),
+        IssueKind::Timeout => std::future::pending().await,
+        _ => panic!("hook bug"),
+    }
+}
+
+/// A hook that fails as `kind` says and claims to run in place, so that
+/// it runs in the deciding task rather than a task of its own.
+struct FailsInPlace(IssueKind);
+
+#[async_trait::async_trait]
+impl ToolUseHook for FailsInPlace {
+    async fn decide(&self, _ctx: &HookContext) -> Result<Decision, HookError> {
+        fail(self.0).await
+    }
+
+    fn runs_in_place(&self) -> bool {
+        true
+    }
+}
+
 fn failing(name: &str, kind: IssueKind) -> HookEntry {
-    let entry = HookEntry::new(
-        name,
-        hook_fn(move |_ctx| async move {
-            match kind {
-                IssueKind::Error => Err(HookError::failed("policy store unreachable")),
-                IssueKind::Timeout => std::future::pending().await,
-                _ => panic!("hook bug"),
-            }
-        }),
-    );
+    failing_as(name, kind, false)
+}
+
+fn failing_as(name: &str, kind: IssueKind, in_place: bool) -> HookEntry {
+    let entry = if in_place {
+        HookEntry::new(name, FailsInPlace(kind))
+    } else {
+        HookEntry::new(name, hook_fn(move |_ctx| fail(kind)))
+    };
     // Only the hook that hangs gets a short timeout: on a loaded machine a
     // failing hook must still fail the way it was written to.
     match kind {
@@ -145,14 +167,18 @@ async fn matchers_pick_the_hooks_asked() {
 }
 
 #[tokio::test]
-async fn failures_decline_and_are_reported() {
-    for kind in [IssueKind::Error, IssueKind::Timeout, IssueKind::Panic] {
+async fn failures_decline_and_are_reported_in_a_task_or_in_place() {
+    let kinds = [IssueKind::Error, IssueKind::Timeout, IssueKind::Panic];
+    for (kind, in_place) in kinds
+        .into_iter()
+        .flat_map(|kind| [(kind, false), (kind, true)])
+    {
         let log = Arc::default();
         let report = HookReport::new(8);
         let hooks = HookSet::new()
             .report_to(report.clone())
             .hook(noting("first", &log, Decision::Defer))
-            .hook(failing("broken", kind))
+            .hook(failing_as("broken", kind, in_place))
             .hook(noting("later", &log, Decision::Accept));
         let mut ctx = command("ls");
         ctx.correlation_id = "7".to_owned();
