@@ -65,9 +65,6 @@ pub struct TurnOutcome {
     /// `completed`, `interrupted` or `failed` (or a status this version does
     /// not know).
     pub status: TurnStatus,
-    /// The text of the last agent message: from its completed item, else
-    /// reassembled from its deltas; `None` when the turn produced none.
-    pub final_text: Option<String>,
     /// Every item completed in the turn, in order.
     pub items: Vec<ThreadItem>,
     /// Every streamed text of the turn, in the order the streams began.
@@ -79,6 +76,37 @@ pub struct TurnOutcome {
     pub error: Option<TurnError>,
     /// When it ran.
     pub timings: TurnTimings,
+}
+
+impl TurnOutcome {
+    /// The text of the last agent message: from its completed item, else
+    /// reassembled from its deltas; `None` when the turn produced none.
+    ///
+    /// A method rather than a field, so that a long answer is held once
+    /// (in [`TurnOutcome::items`]) rather than once more here.
+    pub fn final_text(&self) -> Option<&str> {
+        final_text(&self.items, &self.streamed)
+    }
+}
+
+/// The text of the last agent message among `items`, else the last agent
+/// message stream in `streamed`: what [`TurnOutcome::final_text`] reads,
+/// for types that hold a turn's items and streams as well.
+pub fn final_text<'a>(items: &'a [ThreadItem], streamed: &'a [StreamedText]) -> Option<&'a str> {
+    items
+        .iter()
+        .rev()
+        .find_map(|item| match &item.kind {
+            ThreadItemKind::AgentMessage { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .or_else(|| {
+            streamed
+                .iter()
+                .rev()
+                .find(|s| s.kind == StreamKind::AgentMessage)
+                .map(|s| s.text.as_str())
+        })
 }
 
 /// Builds a [`TurnOutcome`] from the turn's notifications.
@@ -149,26 +177,10 @@ impl Accumulator {
                 }
             }
         }
-        let final_text = self
-            .items
-            .iter()
-            .rev()
-            .find_map(|item| match &item.kind {
-                ThreadItemKind::AgentMessage { text, .. } => Some(text.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                self.streamed
-                    .iter()
-                    .rev()
-                    .find(|s| s.kind == StreamKind::AgentMessage)
-                    .map(|s| s.text.clone())
-            });
         TurnOutcome {
             thread_id: thread_id.to_owned(),
             turn_id: turn.id.clone(),
             status: turn.status.clone(),
-            final_text,
             items: self.items,
             streamed: self.streamed,
             token_usage: self.token_usage,

@@ -77,7 +77,9 @@ impl TurnOptions {
 ///
 /// Notifications for it are routed here from the moment `turn/start` is
 /// sent: those that arrive before its answer are kept, all of them, and
-/// handed over. Dropping the handle does not stop the turn on the server.
+/// handed over, and so are those about its thread only (such as the
+/// `thread/status/changed` codex sends as the turn starts), whether they
+/// came before the answer or after. Dropping the handle does not stop the turn on the server.
 #[derive(Debug)]
 pub struct TurnHandle {
     runtime: Runtime,

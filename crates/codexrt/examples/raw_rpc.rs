@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // above were read.
     let outcome = turn.wait().await?;
     println!("status: {:?}", outcome.status);
-    println!("final text: {}", outcome.final_text.unwrap_or_default());
+    println!("final text: {}", outcome.final_text().unwrap_or_default());
 
     runtime.shutdown().await?;
     Ok(())

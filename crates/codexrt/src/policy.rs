@@ -189,7 +189,7 @@ pub(crate) fn run_outcome(result: &Result<PromptRunResult, PromptRunError>) -> R
         let mut outcome = RunOutcome::new(status);
         outcome.thread_id = Some(result.thread_id.clone());
         outcome.turn_id = Some(result.turn_id.clone());
-        outcome.final_text.clone_from(&result.final_text);
+        outcome.final_text = result.final_text().map(str::to_owned);
         outcome.error = result.error.as_ref().map(|error| error.message.clone());
         outcome
     };

@@ -64,8 +64,6 @@ pub struct PromptRunResult {
     pub turn_id: String,
     /// How the turn ended: always `completed` in an `Ok`.
     pub status: TurnStatus,
-    /// The text of the last agent message; `None` when there was none.
-    pub final_text: Option<String>,
     /// Every item completed in the turn, in order.
     pub items: Vec<ThreadItem>,
     /// Every streamed text of the turn (agent messages, reasoning, command
@@ -83,9 +81,17 @@ pub struct PromptRunResult {
 }
 
 impl PromptRunResult {
+    /// The text of the last agent message: from its completed item, else
+    /// reassembled from its deltas; `None` when there was none. Read from
+    /// [`PromptRunResult::items`] (or [`PromptRunResult::streamed`]), so a
+    /// long answer is held once.
+    pub fn final_text(&self) -> Option<&str> {
+        codexrt_core::final_text(&self.items, &self.streamed)
+    }
+
     /// The final text, or `""` when the turn produced no agent message.
     pub fn text(&self) -> &str {
-        self.final_text.as_deref().unwrap_or_default()
+        self.final_text().unwrap_or_default()
     }
 
     fn from_outcome(outcome: TurnOutcome, elapsed: Duration) -> Self {
@@ -93,7 +99,6 @@ impl PromptRunResult {
             thread_id: outcome.thread_id,
             turn_id: outcome.turn_id,
             status: outcome.status,
-            final_text: outcome.final_text,
             items: outcome.items,
             streamed: outcome.streamed,
             usage: outcome.token_usage,

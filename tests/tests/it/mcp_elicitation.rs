@@ -137,7 +137,7 @@ async fn run(version: &str, approval: ToolApproval) -> Vec<McpServerElicitationR
     let turn_id = turn.turn_id().to_owned();
     let outcome = turn.wait().await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Completed, "{outcome:?}");
-    assert_eq!(outcome.final_text.as_deref(), Some("Blue it is."));
+    assert_eq!(outcome.final_text(), Some("Blue it is."));
 
     // The model was offered the tool inside the server's namespace.
     let requests = model.requests();

@@ -70,7 +70,7 @@ fn deltas_are_reassembled_per_item_and_stream() {
         ]
     );
     // No completed agent message: the final text comes from the deltas.
-    assert_eq!(outcome.final_text.as_deref(), Some("Hello"));
+    assert_eq!(outcome.final_text(), Some("Hello"));
     assert_eq!(outcome.status, TurnStatus::Completed);
     assert_eq!(outcome.timings.duration_ms, Some(9));
 }
@@ -98,7 +98,7 @@ fn the_completed_item_wins_and_turn_items_are_merged() {
         ),
     );
     assert_eq!(outcome.items.len(), 2);
-    assert_eq!(outcome.final_text.as_deref(), Some("Later"));
+    assert_eq!(outcome.final_text(), Some("Later"));
     assert_eq!(outcome.status, TurnStatus::Failed);
     assert_eq!(outcome.error.map(|e| e.message), Some("boom".to_owned()));
 }

@@ -237,7 +237,7 @@ async fn flood_one_turn(count: u64, reader: Reader) {
     };
     let (_peer, text) = writer.await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(outcome.final_text.as_deref(), Some(text.as_str()));
+    assert_eq!(outcome.final_text(), Some(text.as_str()));
     assert_eq!(outcome.streamed.len(), 1);
     assert!(
         outcome.streamed[0].text == text,
@@ -342,7 +342,7 @@ async fn answers_and_requests_behind_an_unread_flood_are_handled_at_once() {
     assert_eq!(seen.deltas, FLOOD);
     assert_eq!(seen.lifecycle, ["turn/started", "turn/completed"]);
     let expected: String = (0..FLOOD).map(|n| n.to_string()).collect();
-    assert!(outcome.final_text.as_deref() == Some(expected.as_str()));
+    assert!(outcome.final_text() == Some(expected.as_str()));
 }
 
 /// A small, seeded generator, so that a failing case can be run again.

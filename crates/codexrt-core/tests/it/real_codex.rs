@@ -85,7 +85,7 @@ async fn a_streamed_turn_end_to_end() {
     }
     assert_eq!(outcome.status, TurnStatus::Completed);
     assert_eq!(
-        outcome.final_text.as_deref(),
+        outcome.final_text(),
         Some("Hello from the scripted model")
     );
     assert_eq!(deltas, "Hello from the scripted model");
@@ -134,7 +134,7 @@ async fn an_unanswered_approval_is_declined() {
     let turn = runtime.start_turn_with(params, options).await.unwrap();
     let outcome = turn.wait().await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(outcome.final_text.as_deref(), Some("I could not run it."));
+    assert_eq!(outcome.final_text(), Some("I could not run it."));
     assert!(!codex.workspace().join("made-by-codex.txt").exists());
     let outputs = model.last_request().unwrap().function_call_outputs();
     assert!(

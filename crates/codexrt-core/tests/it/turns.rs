@@ -100,7 +100,7 @@ async fn notifications_are_routed_to_their_turn_including_early_ones() {
         ]
     );
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(outcome.final_text.as_deref(), Some("Hello"));
+    assert_eq!(outcome.final_text(), Some("Hello"));
     assert_eq!(outcome.streamed.len(), 1);
     assert_eq!(outcome.streamed[0].kind, StreamKind::AgentMessage);
     assert_eq!(outcome.streamed[0].text, "Hello");
@@ -112,6 +112,69 @@ async fn notifications_are_routed_to_their_turn_including_early_ones() {
     assert_eq!(outcome.timings.duration_ms, Some(5));
     runtime.shutdown().await.unwrap();
     assert!(fake.finished().await.completed());
+}
+
+fn status_changed(thread: &str, status: Value) -> Step {
+    Step::notify(
+        "thread/status/changed",
+        json!({"threadId": thread, "status": status}),
+    )
+}
+
+/// codex sends `thread/status/changed` (active) between its answer to
+/// `turn/start` and `turn/started`; whether the runtime has read the answer
+/// by then is a race. Here the status comes before the answer, which is the
+/// race's worst case, once with `turn/started` before the answer as well
+/// and once after it: either way the turn's stream starts with the status.
+#[tokio::test]
+async fn thread_notifications_that_come_while_the_turn_starts_belong_to_it() {
+    for started_early in [false, true] {
+        let started = Step::notify(
+            "turn/started",
+            json!({"threadId": "t1", "turn": turn("u1", "inProgress")}),
+        );
+        let mut script = FakeScript::new()
+            .handshake(Handshake::new())
+            .step(Step::expect("turn/start"))
+            .step(status_changed(
+                "t1",
+                json!({"type": "active", "activeFlags": []}),
+            ))
+            // Another thread's: not ours.
+            .step(status_changed("t2", json!({"type": "idle"})));
+        let answer = Step::respond(json!({"turn": turn("u1", "inProgress")}));
+        script = if started_early {
+            script.step(started).step(answer)
+        } else {
+            script.step(answer).step(started)
+        };
+        let script = script
+            .step(delta("u1", "hi"))
+            .step(status_changed("t1", json!({"type": "idle"})))
+            .step(turn_completed("completed"))
+            .step(Step::expect_close());
+        let (runtime, fake) = connect(script).await;
+        let mut handle = runtime.start_turn(start_params()).await.unwrap();
+        let mut events = handle.events().unwrap();
+        handle.wait().await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(event) = events.recv().await {
+            seen.push(describe(event));
+        }
+        assert_eq!(
+            seen,
+            [
+                "thread/status/changed",
+                "turn/started",
+                "delta hi",
+                "thread/status/changed",
+                "turn/completed",
+            ],
+            "turn/started before the answer: {started_early}"
+        );
+        runtime.shutdown().await.unwrap();
+        assert!(fake.finished().await.completed());
+    }
 }
 
 #[tokio::test]
@@ -212,7 +275,7 @@ async fn the_watchdog_reconciles_a_turn_whose_completion_was_lost() {
         .unwrap();
     let outcome = handle.wait().await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(outcome.final_text.as_deref(), Some("from thread/read"));
+    assert_eq!(outcome.final_text(), Some("from thread/read"));
     runtime.shutdown().await.unwrap();
     let log = fake.finished().await;
     assert!(log.completed(), "{:?}", log.failure);
@@ -286,7 +349,7 @@ async fn steer_names_the_expected_turn() {
     handle.steer(input).await.unwrap();
     let outcome = handle.wait().await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Interrupted);
-    assert_eq!(outcome.final_text, None);
+    assert_eq!(outcome.final_text(), None);
     runtime.shutdown().await.unwrap();
     let log = fake.finished().await;
     assert!(log.completed(), "{:?}", log.failure);

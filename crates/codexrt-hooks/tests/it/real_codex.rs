@@ -67,7 +67,7 @@ async fn touch_with(decision: Decision) -> bool {
     let turn = runtime.start_turn_with(params, options).await.unwrap();
     let outcome = turn.wait().await.unwrap();
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(outcome.final_text.as_deref(), Some("Done."));
+    assert_eq!(outcome.final_text(), Some("Done."));
     assert_eq!(model.script_errors(), []);
     assert_eq!(approvals.report().issues(), []);
     runtime.shutdown().await.unwrap();

@@ -696,7 +696,7 @@ pub async fn user_input_answered(version: &str) -> Result<(), FacadeError> {
     check_eq("the turn status", &outcome.status, &TurnStatus::Completed)?;
     check_eq(
         "the final text",
-        outcome.final_text.as_deref(),
+        outcome.final_text(),
         Some("Blue, then."),
     )?;
     let asked = asked.take()?;
