@@ -22,13 +22,19 @@ const SWEEP_AT: usize = 1024;
 struct Queue {
     entries: VecDeque<(Instant, Weak<Slot>)>,
     closed: bool,
+    /// The timer waits with no deadline and needs a wake for a new entry.
+    /// While it sleeps until an earlier entry's deadline it needs none: a
+    /// new deadline is never earlier, and the timer finds the entry when it
+    /// wakes. So a request answered before the next one arrives costs the
+    /// timer nothing, where a wake per request would cost a task switch.
+    timer_idle: bool,
 }
 
 /// The queue the router adds to and the timer task works through.
 pub(crate) struct Deadlines {
     allowance: Duration,
     queue: Mutex<Queue>,
-    /// Wakes the timer when the queue was empty, or when it closes.
+    /// Wakes the timer when it waits for no deadline, or when it closes.
     changed: Notify,
 }
 
@@ -73,10 +79,10 @@ impl Deadlines {
         if queue.entries.len() >= SWEEP_AT {
             queue.entries.retain(|(_, slot)| waiting(slot));
         }
-        let was_empty = queue.entries.is_empty();
         queue.entries.push_back((at, Arc::downgrade(slot)));
+        let wake = std::mem::take(&mut queue.timer_idle);
         drop(queue);
-        if was_empty {
+        if wake {
             self.changed.notify_one();
         }
     }
@@ -109,7 +115,9 @@ impl Deadlines {
                         slot.settle(Settled::DeadlineElapsed);
                     }
                 }
-                queue.entries.front().map(|(at, _)| *at)
+                let next = queue.entries.front().map(|(at, _)| *at);
+                queue.timer_idle = next.is_none();
+                next
             };
             match next {
                 Some(at) => {

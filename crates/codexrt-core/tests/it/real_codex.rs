@@ -84,10 +84,7 @@ async fn a_streamed_turn_end_to_end() {
         }
     }
     assert_eq!(outcome.status, TurnStatus::Completed);
-    assert_eq!(
-        outcome.final_text(),
-        Some("Hello from the scripted model")
-    );
+    assert_eq!(outcome.final_text(), Some("Hello from the scripted model"));
     assert_eq!(deltas, "Hello from the scripted model");
     assert_eq!(completed, 1);
     let streamed = outcome

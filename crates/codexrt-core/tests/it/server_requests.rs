@@ -201,6 +201,50 @@ async fn deadline_sends_the_safe_answer() {
     );
 }
 
+/// The deadline timer sleeps until the first request's deadline; the first
+/// is answered, the second arrives while the timer sleeps and is left
+/// alone: its deadline still comes, on time, without anyone waking the
+/// timer for it.
+#[tokio::test]
+async fn a_request_after_an_answered_one_still_meets_its_deadline() {
+    let script = one_request(vec![
+        Step::expect_response(0),
+        Step::sleep(Duration::from_millis(50)),
+        Step::request(1, COMMAND_APPROVAL, command_params()),
+        Step::expect_response(1),
+        Step::expect_close(),
+    ]);
+    let config = config().server_request_deadline(Duration::from_millis(200));
+    let (runtime, mut requests, fake) = connect_taken(script, config).await;
+    first_command_approval(&mut requests)
+        .await
+        .respond(accept())
+        .unwrap();
+    let second = first_command_approval(&mut requests).await;
+    let armed = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_received(5))
+        .await
+        .expect("the second request's deadline never came");
+    // Settled by its own deadline, not the first one's (50 ms earlier).
+    assert!(
+        armed.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        armed.elapsed()
+    );
+    assert_eq!(settled(second.respond(accept())), Settled::DeadlineElapsed);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "accept"}})]
+    );
+    assert_eq!(
+        answers(&log, 1),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
 #[tokio::test]
 async fn a_dropped_request_gets_the_safe_answer() {
     let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);

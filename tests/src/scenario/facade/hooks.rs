@@ -694,11 +694,7 @@ pub async fn user_input_answered(version: &str) -> Result<(), FacadeError> {
         .map_err(ClientError::from)?;
     let outcome = turn.wait().await.map_err(ClientError::from)?;
     check_eq("the turn status", &outcome.status, &TurnStatus::Completed)?;
-    check_eq(
-        "the final text",
-        outcome.final_text(),
-        Some("Blue, then."),
-    )?;
+    check_eq("the final text", outcome.final_text(), Some("Blue, then."))?;
     let asked = asked.take()?;
     check_eq("the questions asked", asked.len(), 1)?;
     check_eq("the phase", asked[0].phase, Phase::OnUserInput)?;
