@@ -3,8 +3,8 @@
 //! observer that falls behind loses events, and is told how many with
 //! [`RuntimeEvent::Lagged`]; the turns' own streams never lose anything.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use codexrt_protocol::{ServerNotification, methods};
 use tokio::sync::mpsc;
@@ -94,6 +94,8 @@ impl Default for EventFilter {
 }
 
 struct Subscriber {
+    /// Tells subscribers apart for their [`EventWidener`].
+    id: u64,
     filter: EventFilter,
     tx: mpsc::Sender<RuntimeEvent>,
     dropped: u64,
@@ -132,11 +134,17 @@ impl Subscriber {
 /// delta costs one atomic load too.
 #[derive(Default)]
 pub(crate) struct EventHub {
+    inner: Arc<HubInner>,
+}
+
+#[derive(Default)]
+struct HubInner {
     subscribers: Mutex<Vec<Subscriber>>,
     count: AtomicUsize,
     /// How many observers take some kind of delta.
     delta_count: AtomicUsize,
-    closed: std::sync::atomic::AtomicBool,
+    closed: AtomicBool,
+    next_id: AtomicU64,
 }
 
 /// The methods of the delta notifications, which the router reads on a
@@ -156,28 +164,13 @@ impl EventFilter {
     }
 }
 
-impl EventHub {
+impl HubInner {
     fn lock(&self) -> MutexGuard<'_, Vec<Subscriber>> {
         // Held for a few queue operations only, never across user code; a
         // poisoned lock guards consistent data.
         self.subscribers
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    /// A new observer stream. After the connection closed it ends at once.
-    pub(crate) fn subscribe(&self, filter: EventFilter) -> EventReceiver {
-        let (tx, rx) = mpsc::channel(filter.capacity);
-        let mut subscribers = self.lock();
-        if !self.closed.load(Ordering::Acquire) {
-            subscribers.push(Subscriber {
-                filter,
-                tx,
-                dropped: 0,
-            });
-            self.recount(&subscribers);
-        }
-        EventReceiver { rx }
     }
 
     fn recount(&self, subscribers: &[Subscriber]) {
@@ -188,28 +181,58 @@ impl EventHub {
         self.delta_count.store(deltas, Ordering::Release);
         self.count.store(subscribers.len(), Ordering::Release);
     }
+}
+
+impl EventHub {
+    fn lock(&self) -> MutexGuard<'_, Vec<Subscriber>> {
+        self.inner.lock()
+    }
+
+    /// A new observer stream. After the connection closed it ends at once.
+    pub(crate) fn subscribe(&self, filter: EventFilter) -> EventReceiver {
+        let (tx, rx) = mpsc::channel(filter.capacity);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut subscribers = self.lock();
+        if !self.inner.closed.load(Ordering::Acquire) {
+            subscribers.push(Subscriber {
+                id,
+                filter,
+                tx,
+                dropped: 0,
+            });
+            self.inner.recount(&subscribers);
+        }
+        EventReceiver {
+            rx,
+            widener: EventWidener {
+                hub: Arc::downgrade(&self.inner),
+                id,
+            },
+        }
+    }
 
     /// Whether any observer takes notifications of `method`.
     pub(crate) fn wants(&self, method: &str) -> bool {
-        self.count.load(Ordering::Acquire) > 0 && self.lock().iter().any(|s| s.filter.wants(method))
+        self.inner.count.load(Ordering::Acquire) > 0
+            && self.lock().iter().any(|s| s.filter.wants(method))
     }
 
     /// Whether any observer takes notifications of `method`, a delta
     /// method: a single atomic load when no observer takes deltas at all.
     pub(crate) fn wants_delta(&self, method: &str) -> bool {
-        self.delta_count.load(Ordering::Acquire) > 0 && self.wants(method)
+        self.inner.delta_count.load(Ordering::Acquire) > 0 && self.wants(method)
     }
 
     /// Hands `event` to every observer whose filter takes `method`.
     pub(crate) fn push(&self, method: &str, event: RuntimeEvent) {
-        if self.count.load(Ordering::Acquire) == 0 {
+        if self.inner.count.load(Ordering::Acquire) == 0 {
             return;
         }
         let mut subscribers = self.lock();
         let before = subscribers.len();
         subscribers.retain_mut(|s| !s.filter.wants(method) || s.push(event.clone()));
         if subscribers.len() != before {
-            self.recount(&subscribers);
+            self.inner.recount(&subscribers);
         }
     }
 
@@ -217,7 +240,7 @@ impl EventHub {
     /// goes out if there is room for it.
     pub(crate) fn close(&self) {
         let mut subscribers = self.lock();
-        self.closed.store(true, Ordering::Release);
+        self.inner.closed.store(true, Ordering::Release);
         for subscriber in subscribers.drain(..) {
             if subscriber.dropped > 0 {
                 let _ = subscriber.tx.try_send(RuntimeEvent::Lagged {
@@ -225,7 +248,7 @@ impl EventHub {
                 });
             }
         }
-        self.recount(&subscribers);
+        self.inner.recount(&subscribers);
     }
 }
 
@@ -235,6 +258,7 @@ impl EventHub {
 #[derive(Debug)]
 pub struct EventReceiver {
     rx: mpsc::Receiver<RuntimeEvent>,
+    widener: EventWidener,
 }
 
 impl EventReceiver {
@@ -250,6 +274,44 @@ impl EventReceiver {
     /// The next event if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<RuntimeEvent> {
         self.rx.try_recv().ok()
+    }
+
+    /// A handle that makes this stream take every notification from then
+    /// on, whatever its [`EventFilter`] said: for an observer that starts
+    /// narrow and may later need everything, and must not miss what comes
+    /// after the moment it knows. It can be kept and used from anywhere.
+    pub fn widener(&self) -> EventWidener {
+        self.widener.clone()
+    }
+}
+
+/// Widens an [`EventReceiver`]'s filter to every method; see
+/// [`EventReceiver::widener`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EventWidener {
+    hub: Weak<HubInner>,
+    id: u64,
+}
+
+impl EventWidener {
+    /// From now on the stream takes every notification: each one the
+    /// router handles after this returns. Its queue size stays. Does
+    /// nothing once the stream, or the runtime, is gone.
+    pub fn widen(&self) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        let mut subscribers = hub.lock();
+        if let Some(subscriber) = subscribers.iter_mut().find(|s| s.id == self.id) {
+            subscriber.filter.methods = None;
+            hub.recount(&subscribers);
+        }
+    }
+}
+
+impl std::fmt::Debug for HubInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventHub")
     }
 }
 

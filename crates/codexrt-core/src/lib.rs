@@ -198,7 +198,7 @@ mod version;
 pub use config::{CODEX_BIN_ENV, RuntimeConfig};
 pub use delta::StreamDelta;
 pub use error::CoreError;
-pub use events::{EVENT_QUEUE_CAPACITY, EventFilter, EventReceiver, RuntimeEvent};
+pub use events::{EVENT_QUEUE_CAPACITY, EventFilter, EventReceiver, EventWidener, RuntimeEvent};
 pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings, final_text};
 pub use retry::{RetryPolicy, is_idempotent};
 pub use runtime::{Runtime, RuntimeState};

@@ -146,7 +146,10 @@ pub struct HookContext {
     /// file changes).
     pub paths: Vec<String>,
     /// The request's params as the server sent them (decoded and encoded
-    /// again, so fields this version does not know are gone).
+    /// again, so fields this version does not know are gone). Built only
+    /// when a hook matching the request reads it
+    /// ([`ToolUseHook::reads_input`](crate::ToolUseHook::reads_input));
+    /// `Value::Null` otherwise.
     pub tool_input: Value,
     /// Ties the hook's run to what caused it: the approval request's
     /// JSON-RPC id (PreToolUse) or the item's id (post-tool phases).

@@ -33,6 +33,16 @@ pub trait ToolUseHook: Send + Sync + 'static {
     fn runs_in_place(&self) -> bool {
         false
     }
+
+    /// Whether [`decide`](ToolUseHook::decide) reads
+    /// [`HookContext::tool_input`], the request's params as JSON. When no
+    /// hook matching a request reads it, it is not built, and the context
+    /// has `Value::Null` there. The default is `true`;
+    /// [`CommandRules`](crate::CommandRules) and
+    /// [`PathRules`](crate::PathRules) say `false`.
+    fn reads_input(&self) -> bool {
+        true
+    }
 }
 
 /// Sees tool uses after they ended: [`Phase::PostToolUse`](crate::Phase::PostToolUse)

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use codexrt_protocol::types::ToolRequestUserInputQuestion;
 
+use codexrt_core::EventWidener;
 use tokio::sync::mpsc;
 
 use crate::builtin::{AuditEntry, AuditRecord};
@@ -34,14 +35,27 @@ struct Scopes {
     /// scope only after the events queued before the release.
     control: Option<mpsc::Sender<Control>>,
     /// How many scopes have observers: the loop encodes events to find
-    /// their thread only when some do, and asks for every event.
+    /// their thread only when some do.
     observing: usize,
+    /// Widens the loop's event stream to every event, when it started
+    /// narrow (nothing observed) and a scope that observes arrives.
+    widener: Option<EventWidener>,
+    /// The loop's stream takes every event (a scope that observes came).
+    widened: bool,
 }
 
 impl Scopes {
     /// Puts `scope` in place of whatever `thread_id` had.
     fn put(&mut self, thread_id: String, generation: u64, scope: Scope) {
         self.observing += usize::from(!scope.hooks.observers.is_empty());
+        if scope.hooks.observes() && !self.widened {
+            // Under the lock, so the loop's stream takes every event that
+            // comes after this insertion returns.
+            if let Some(widener) = &self.widener {
+                widener.widen();
+            }
+            self.widened = true;
+        }
         if let Some((_, old, _)) = self.threads.insert(thread_id, (generation, scope, false)) {
             self.observing -= usize::from(!old.hooks.observers.is_empty());
         }
@@ -131,9 +145,25 @@ impl ThreadHooks {
         self.lock().observing > 0
     }
 
-    /// Makes the loop behind `control` remove released scopes.
-    pub(crate) fn attach(&self, control: mpsc::Sender<Control>) {
-        self.lock().control = Some(control);
+    /// Makes the loop behind `control` remove released scopes, and lets a
+    /// scope that observes widen the loop's event stream with `widener`.
+    /// Returns whether some scope already observes (the stream must then
+    /// take every event from the start).
+    pub(crate) fn attach(
+        &self,
+        control: mpsc::Sender<Control>,
+        widener: Option<EventWidener>,
+    ) -> bool {
+        let mut scopes = self.lock();
+        scopes.control = Some(control);
+        scopes.widener = widener;
+        scopes.widened
+    }
+
+    /// Whether some scope that observes was inserted since the loop
+    /// started (or before): its events must reach the observers.
+    pub(crate) fn widened(&self) -> bool {
+        self.lock().widened
     }
 
     /// The loop ended: releases still queued for it will never be carried
@@ -164,12 +194,6 @@ impl ThreadHooks {
         {
             scopes.remove(thread_id);
         }
-    }
-
-    /// Whether anyone besides this handle can add a scope: when not, the
-    /// loop knows no scope will ever exist.
-    pub(crate) fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.inner) > 1
     }
 }
 
@@ -246,21 +270,21 @@ pub(crate) async fn decide_chain<'a>(
 ) -> (Decision, Option<&'a str>) {
     let mut outcomes = Vec::new();
     let mut decider = None;
-    // One copy of the context for every hook of the chain: each runs in a
-    // task of its own, which must own what it reads.
+    // One copy of the context for every hook of the chain that runs in a
+    // task of its own, which must own what it reads; a hook that runs in
+    // place borrows it.
     let mut shared: Option<Arc<HookContext>> = None;
     for (set, entry) in entries {
         let ToolHook::Pre(hook) = &entry.hook else {
             continue;
         };
-        let hook = Arc::clone(hook);
-        let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
-        let in_place = hook.runs_in_place();
-        let run = async move { hook.decide(&owned).await };
-        let decided = if in_place {
-            set.guarded_in_place(&entry.name, entry.timeout, ctx, run)
+        let decided = if hook.runs_in_place() {
+            set.guarded_in_place(&entry.name, entry.timeout, ctx, hook.decide(ctx))
                 .await
         } else {
+            let hook = Arc::clone(hook);
+            let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
+            let run = async move { hook.decide(&owned).await };
             set.guarded(&entry.name, entry.timeout, ctx, run).await
         };
         let outcome = match decided {

@@ -3,7 +3,9 @@
 //! off the router, with bounded concurrency.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Waker};
 use std::time::SystemTime;
 
 use codexrt_core::{
@@ -30,6 +32,7 @@ use tokio::task::JoinHandle;
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::context::post_tool_context;
 use crate::scope::{self, Scope};
+use crate::set::ToolHook;
 use crate::tools::call_tool_scoped;
 use crate::{
     Decision, ElicitationAnswer, HookContext, HookError, HookReport, HookSet, Phase, TOOL_COMMAND,
@@ -127,17 +130,21 @@ impl HookSet {
     /// requests with the hooks' [`decide`](HookSet::decide), dynamic tool
     /// calls with the registered tools, and user-input requests with the
     /// user-input hooks, at most [`concurrency`](HookSet::concurrency) at
-    /// once, each in a task of its own. Every other request is dropped
+    /// once, each in a task of its own, except one whose matching hooks
+    /// all run in place ([`ToolUseHook::runs_in_place`](crate::ToolUseHook::runs_in_place)),
+    /// which the loop decides and answers itself. Every other request is dropped
     /// unanswered, which gives it core's safe answer.
     ///
     /// The loop also opens an observer stream of its own
     /// ([`events_with`](Runtime::events_with)): approval requests for file
     /// changes do not carry the paths, which come in the item's
     /// `item/started`. When the set has observers, post-tool hooks or an
-    /// audit log (or the scopes may get some), the stream has every event
-    /// and feeds them too (see the crate docs); otherwise it has only
-    /// `item/started` and `item/completed`, so deltas cost the loop
-    /// nothing. Other observers of the runtime are not affected.
+    /// audit log, the stream has every event and feeds them too (see the
+    /// crate docs); otherwise it has only `item/started` and
+    /// `item/completed`, so deltas and the other notifications cost the
+    /// loop nothing, until a thread scope with any of those is inserted:
+    /// from then on the stream takes every event. Other observers of the
+    /// runtime are not affected.
     ///
     /// How a [`Decision`] is sent, per kind:
     ///
@@ -200,16 +207,22 @@ impl HookSet {
         let requests = runtime.server_requests().ok_or(HookError::RequestsTaken)?;
         // Observers and post-tool hooks see every event. Otherwise only the
         // items starting and completing are read, for the paths of file
-        // changes: deltas, the bulk of every turn, cost the loop nothing.
-        let events = if self.observes() || scopes.is_shared() {
+        // changes: deltas, the bulk of every turn, cost the loop nothing,
+        // and so do the other notifications. A scope that observes, when
+        // it comes, widens the stream to every event.
+        let (control, commands) = mpsc::channel(CONTROL_QUEUE);
+        let events = if self.observes() {
+            scopes.attach(control.clone(), None);
             runtime.events()
         } else {
             let items = [methods::ITEM_STARTED, methods::ITEM_COMPLETED];
-            runtime.events_with(EventFilter::all().methods(items))
+            let events = runtime.events_with(EventFilter::all().methods(items));
+            if scopes.attach(control.clone(), Some(events.widener())) {
+                events.widener().widen();
+            }
+            events
         };
         let report = self.report();
-        let (control, commands) = mpsc::channel(CONTROL_QUEUE);
-        scopes.attach(control.clone());
         let task = tokio::spawn(run(
             Arc::new(self),
             scopes,
@@ -235,14 +248,13 @@ async fn run(
     let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
     let mut paths = FilePaths::default();
     let mut events = events;
-    // Scopes may get observers or post-tool hooks later, unless nobody
-    // else holds the scopes and so nobody can add one.
-    let observe = hooks.observes() || scopes.is_shared();
     // However the loop ends (the runtime gone, or aborted with its
     // `ApprovalLoop`), releases it can no longer carry out happen here.
     let _detach = Detach(scopes.clone());
-    let mut observers =
-        (events.is_some() && observe).then(|| Observers::start(&hooks, scopes.clone()));
+    // The observer task starts with the loop when this set observes, or
+    // else once a scope that observes arrives (which widened the stream).
+    let mut observers = (events.is_some() && (hooks.observes() || scopes.widened()))
+        .then(|| Observers::start(&hooks, scopes.clone()));
     loop {
         let request = tokio::select! {
             // Events first: the router queues an item's `item/started`
@@ -253,6 +265,9 @@ async fn run(
                 match event {
                     Some(event) => {
                         paths.observe(&event);
+                        if observers.is_none() && scopes.widened() {
+                            observers = Some(Observers::start(&hooks, scopes.clone()));
+                        }
                         if let Some(observers) = &mut observers {
                             observers.push(event);
                         }
@@ -286,13 +301,27 @@ async fn run(
             PendingServerRequest::FileChangeApproval(handle) => paths.get(&handle.params().item_id),
             _ => Vec::new(),
         };
-        tokio::spawn(async move {
+        let work = Box::pin(async move {
             answer(&hooks, &scopes, request, file_paths).await;
             drop(permit);
         });
+        decide_here_or_spawn(work);
     }
     if let Some(observers) = observers {
         observers.finish().await;
+    }
+}
+
+/// Polls `work` once, here: a request whose hooks all run in place (the
+/// built-in rules) is decided and answered without a task of its own and
+/// the wake-up that would take. Otherwise `work` is waiting for a hook's
+/// task, a timer or room in a queue, and goes on in a task of its own,
+/// whose first poll registers the wakers that the one here could not (it
+/// had a no-op waker).
+fn decide_here_or_spawn(mut work: Pin<Box<impl Future<Output = ()> + Send + 'static>>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    if work.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(work);
     }
 }
 
@@ -741,7 +770,9 @@ fn with_input<P: ServerRequestParams>(
     scope: &Option<Scope>,
     handle: &ServerRequestHandle<P>,
 ) {
-    if scope::chain(hooks, scoped(scope), ctx).next().is_some() {
+    let reads_input = scope::chain(hooks, scoped(scope), ctx)
+        .any(|(_, entry)| matches!(&entry.hook, ToolHook::Pre(hook) if hook.reads_input()));
+    if reads_input {
         ctx.tool_input = tool_input(handle);
     }
 }

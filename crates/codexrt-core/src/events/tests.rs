@@ -72,3 +72,28 @@ async fn a_dropped_observer_is_forgotten() {
     assert!(!hub.wants("n/2"));
     assert_eq!(describe(kept.recv().await.unwrap()), "n/1");
 }
+
+#[tokio::test]
+async fn a_widened_stream_takes_every_notification_from_then_on() {
+    let hub = EventHub::default();
+    let mut narrow = hub.subscribe(EventFilter::all().methods(["n/1"]));
+    let widener = narrow.widener();
+    push(&hub, 1);
+    push(&hub, 2);
+    assert!(!hub.wants("n/3"));
+    assert!(!hub.wants_delta(methods::ITEM_AGENT_MESSAGE_DELTA));
+    widener.widen();
+    assert!(hub.wants("n/3"));
+    assert!(hub.wants_delta(methods::ITEM_AGENT_MESSAGE_DELTA));
+    push(&hub, 3);
+    push(&hub, 1);
+    hub.close();
+    let mut seen = Vec::new();
+    while let Some(event) = narrow.recv().await {
+        seen.push(describe(event));
+    }
+    assert_eq!(seen, ["n/1", "n/3", "n/1"]);
+    // Gone with the runtime: nothing to widen, nothing happens.
+    drop(hub);
+    widener.widen();
+}

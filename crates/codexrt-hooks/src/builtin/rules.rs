@@ -108,6 +108,10 @@ impl ToolUseHook for CommandRules {
     fn runs_in_place(&self) -> bool {
         true
     }
+
+    fn reads_input(&self) -> bool {
+        false
+    }
 }
 
 /// Allow and deny lists for changed paths, as a [`ToolUseHook`].
@@ -170,5 +174,9 @@ impl ToolUseHook for PathRules {
 
     fn runs_in_place(&self) -> bool {
         true
+    }
+
+    fn reads_input(&self) -> bool {
+        false
     }
 }

@@ -62,13 +62,17 @@ fn a_guard_removes_its_scope_and_only_its_own() {
 }
 
 #[test]
-fn a_scope_is_shared_only_when_someone_else_holds_it() {
+fn only_a_scope_that_observes_widens_the_loops_stream() {
     let scopes = ThreadHooks::default();
-    assert!(!scopes.is_shared());
-    let clone = scopes.clone();
-    assert!(scopes.is_shared());
-    drop(clone);
-    assert!(!scopes.is_shared());
+    let deciding = HookSet::new().hook(HookEntry::new("rules", crate::CommandRules::new()));
+    let _quiet = scopes.insert("t1", Arc::new(deciding), None);
+    assert!(!scopes.widened());
+    let observing = HookSet::new().observer(crate::ObserverEntry::new("q", Quiet));
+    let watched = scopes.insert("t2", Arc::new(observing), None);
+    assert!(scopes.widened());
+    // Once wide, it stays wide: the loop's stream cannot narrow again.
+    drop(watched);
+    assert!(scopes.widened());
 }
 
 #[tokio::test]

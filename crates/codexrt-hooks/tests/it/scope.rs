@@ -223,3 +223,72 @@ async fn scope_post_tool_hooks_and_observers_see_their_thread_after_the_base() {
         ]
     );
 }
+
+/// The base set only decides, so the loop starts with a narrow stream
+/// (items starting and completing). A scope with an observer and a
+/// post-tool hook inserted while the loop runs widens it at once: the
+/// scope sees every notification of its thread that comes after the
+/// insertion, deltas included.
+#[tokio::test]
+async fn a_scope_that_observes_inserted_while_the_loop_runs_sees_every_event_after() {
+    let log = Log::default();
+    let base = HookSet::new().hook(HookEntry::new(
+        "rules",
+        codexrt_hooks::CommandRules::new().allow("*"),
+    ));
+    let scope = HookSet::new()
+        .hook(HookEntry::post_tool_use(
+            "scope-post",
+            Named("scope-post", log.clone()),
+        ))
+        .observer(ObserverEntry::new(
+            "scope-events",
+            Named("scope-events", log.clone()),
+        ));
+    let (method, params) = command_in("t");
+    let script = codexrt_testkit::fake::FakeScript::new()
+        .handshake(codexrt_testkit::fake::Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(completed_in("t", "t1"))
+        .step(Step::notify(
+            "item/agentMessage/delta",
+            json!({"threadId": "t", "turnId": "u", "itemId": "m", "delta": "hi"}),
+        ))
+        .step(Step::notify(
+            "configWarning",
+            json!({"summary": "no thread here"}),
+        ))
+        .step(Step::request(0, method, params))
+        .step(Step::HangForever);
+    let (runtime, fake) = crate::serve::connect(script).await;
+    let scopes = ThreadHooks::default();
+    let _approvals = base.serve_scoped(&runtime, scopes.clone()).unwrap();
+    runtime
+        .call(codexrt_protocol::types::AccountLogoutParams)
+        .await
+        .unwrap();
+    let _guard = scopes.insert("t", Arc::new(scope), None);
+    // The fake sends the rest once this is answered.
+    runtime
+        .call(codexrt_protocol::types::AccountLogoutParams)
+        .await
+        .unwrap();
+    fake.wait_received(5).await;
+    assert_eq!(
+        log.wait(3).await,
+        [
+            "scope-events item/completed",
+            "scope-post PostToolUse t None t1",
+            "scope-events item/agentMessage/delta",
+        ]
+    );
+    let answers: Vec<Value> = fake
+        .log()
+        .messages()
+        .filter(|message| message.get("method").is_none() && message["id"] == json!(0))
+        .map(|message| message["result"].clone())
+        .collect();
+    assert_eq!(answers, [json!({"decision": "accept"})]);
+    runtime.shutdown().await.unwrap();
+}
