@@ -602,7 +602,14 @@ impl TurnTable {
             let Some(thread) = table.threads.get_mut(thread_id) else {
                 return;
             };
-            if thread.starting > 0 && thread.early.is_empty() {
+            // `thread/started` answers the thread's own start and may still
+            // be on its way when the first turn starts: it is never the
+            // turn's. Everything else codex says about the thread while the
+            // turn starts (its status turning active first) comes after its
+            // answer to `turn/start` and is the turn's.
+            let about_the_thread_start =
+                matches!(notification, ServerNotification::ThreadStarted(_));
+            if thread.starting > 0 && thread.early.is_empty() && !about_the_thread_start {
                 if thread.pending.len() < THREAD_EVENTS_WHILE_STARTING {
                     thread.pending.push(notification.clone());
                 } else {

@@ -121,6 +121,21 @@ fn status_changed(thread: &str, status: Value) -> Step {
     )
 }
 
+/// `thread/started` params as codex 0.169.0 sends them.
+fn thread_started(thread: &str) -> Value {
+    json!({"thread": {
+        "agentNickname": null, "agentRole": null, "attachedToThreadId": null,
+        "canAcceptDirectInput": true, "cliVersion": "0.169.0", "createdAt": 0, "cwd": "/w",
+        "daybreakEnabled": null, "environments": [], "ephemeral": false, "extra": null,
+        "forkedFromId": null, "gitInfo": null, "historyMode": "paginated", "id": thread,
+        "model": "mock-model", "modelProvider": "mock", "name": null, "originator": "t",
+        "parentThreadId": null, "path": "/w/t.jsonl", "preview": "", "projectId": null,
+        "reasoningEffort": null, "recencyAt": 0, "section": null, "sectionEnteredAt": null,
+        "sessionId": "s", "source": "vscode", "status": {"type": "idle"},
+        "threadSource": null, "turns": [], "updatedAt": 0
+    }})
+}
+
 /// codex sends `thread/status/changed` (active) between its answer to
 /// `turn/start` and `turn/started`; whether the runtime has read the answer
 /// by then is a race. Here the status comes before the answer, which is the
@@ -136,6 +151,8 @@ async fn thread_notifications_that_come_while_the_turn_starts_belong_to_it() {
         let mut script = FakeScript::new()
             .handshake(Handshake::new())
             .step(Step::expect("turn/start"))
+            // The thread's own start, late: not the turn's.
+            .step(Step::notify("thread/started", thread_started("t1")))
             .step(status_changed(
                 "t1",
                 json!({"type": "active", "activeFlags": []}),
