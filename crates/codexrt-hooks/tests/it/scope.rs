@@ -87,6 +87,16 @@ impl EventObserver for Named {
     }
 }
 
+/// A set with a post-tool hook `<name>-post` and an observer
+/// `<name>-events`, both recording into `log`.
+fn watching(name: &'static str, log: &Log) -> HookSet {
+    let post: &'static str = format!("{name}-post").leak();
+    let events: &'static str = format!("{name}-events").leak();
+    HookSet::new()
+        .hook(HookEntry::post_tool_use(post, Named(post, log.clone())))
+        .observer(ObserverEntry::new(events, Named(events, log.clone())))
+}
+
 fn command_in(thread: &str) -> (&'static str, Value) {
     (
         "item/commandExecution/requestApproval",
@@ -182,24 +192,8 @@ async fn a_scope_adds_to_the_base_set_for_its_thread_only() {
 #[tokio::test]
 async fn scope_post_tool_hooks_and_observers_see_their_thread_after_the_base() {
     let log = Log::default();
-    let base = HookSet::new()
-        .hook(HookEntry::post_tool_use(
-            "base-post",
-            Named("base-post", log.clone()),
-        ))
-        .observer(ObserverEntry::new(
-            "base-events",
-            Named("base-events", log.clone()),
-        ));
-    let scope = HookSet::new()
-        .hook(HookEntry::post_tool_use(
-            "scope-post",
-            Named("scope-post", log.clone()),
-        ))
-        .observer(ObserverEntry::new(
-            "scope-events",
-            Named("scope-events", log.clone()),
-        ));
+    let base = watching("base", &log);
+    let scope = watching("scope", &log);
     let scopes = ThreadHooks::default();
     let _guard = scopes.insert("t", Arc::new(scope), Some("mock-model".to_owned()));
     let before = vec![
@@ -236,15 +230,7 @@ async fn a_scope_that_observes_inserted_while_the_loop_runs_sees_every_event_aft
         "rules",
         codexrt_hooks::CommandRules::new().allow("*"),
     ));
-    let scope = HookSet::new()
-        .hook(HookEntry::post_tool_use(
-            "scope-post",
-            Named("scope-post", log.clone()),
-        ))
-        .observer(ObserverEntry::new(
-            "scope-events",
-            Named("scope-events", log.clone()),
-        ));
+    let scope = watching("scope", &log);
     let (method, params) = command_in("t");
     let script = codexrt_testkit::fake::FakeScript::new()
         .handshake(codexrt_testkit::fake::Handshake::new())
