@@ -126,8 +126,10 @@
 //!   many events the server sent.
 //! - Deltas are also reassembled per item for the outcome, which is
 //!   complete whatever the reader did.
-//! - Notifications that arrive while `turn/start` has not answered yet are
-//!   all kept for the turn and handed to its handle. For turns nobody is
+//! - Notifications that name the turn and arrive while `turn/start` has
+//!   not answered yet are all kept for it and handed to its handle; from the
+//!   answer on, in wire order, those about its thread only are the turn's
+//!   too (the turn is registered on the rpc loop as the answer is read). For turns nobody is
 //!   starting (a turn another client started, a raw `turn/start`), up to 16
 //!   turns of 1024 notifications are kept, in case a later `turn/start`
 //!   returns one of them.

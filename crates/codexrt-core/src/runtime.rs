@@ -113,6 +113,10 @@ impl Runtime {
         }
     }
 
+    pub(crate) fn rpc(&self) -> &RpcClient {
+        &self.inner.rpc
+    }
+
     pub(crate) fn turns(&self) -> &Arc<TurnTable> {
         &self.inner.router.turns
     }

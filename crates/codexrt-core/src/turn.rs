@@ -15,7 +15,11 @@ use codexrt_protocol::types::{
 };
 use tokio::time::Instant;
 
-use crate::turn_table::TurnShared;
+use codexrt_protocol::ClientRequest;
+use codexrt_protocol::types::TurnStartResponse;
+use codexrt_rpc::{CallOptions, OnAnswer, RpcError};
+
+use crate::turn_table::{TurnShared, TurnTable};
 use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 
 /// One item of a turn's event stream. Nothing is ever left out: every
@@ -76,10 +80,11 @@ impl TurnOptions {
 /// A running turn.
 ///
 /// Notifications for it are routed here from the moment `turn/start` is
-/// sent: those that arrive before its answer are kept, all of them, and
-/// handed over, and so are those about its thread only (such as the
-/// `thread/status/changed` codex sends as the turn starts), whether they
-/// came before the answer or after. Dropping the handle does not stop the turn on the server.
+/// sent: those that name the turn and arrive before its answer are kept,
+/// all of them, and handed over. From the answer on (in the order of the
+/// wire, whenever the caller's task runs), those about its thread only are
+/// the turn's as well, such as the `thread/status/changed` codex sends
+/// right after the answer. Dropping the handle does not stop the turn on the server.
 #[derive(Debug)]
 pub struct TurnHandle {
     runtime: Runtime,
@@ -113,14 +118,32 @@ impl Runtime {
         params: TurnStartParams,
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError> {
+        self.admit(&params)?;
         let thread_id = params.thread_id.clone();
         let started = Instant::now();
         // Until the turn is registered, whatever arrives for a new turn of
         // this thread is kept whole for it; the guard ends that on every
         // path, a dropped future included.
         let _starting = self.turns().starting(&thread_id);
-        let response = self.call(params).await?;
-        let shared = self.turns().register(&thread_id, &response.turn.id);
+        // The turn is registered on the rpc loop as the answer is read, so
+        // that every notification after the answer on the wire (codex's
+        // `thread/status/changed` first) finds it, however late this task
+        // runs; what came before the answer is the turn's only if it names
+        // the turn.
+        let claim = Claim::new(self, &thread_id);
+        let method = <TurnStartParams as ClientRequest>::METHOD;
+        let raw = self
+            .rpc()
+            .call_raw_observed(method, &params, CallOptions::new(), claim.on_answer())
+            .await?;
+        let response: TurnStartResponse =
+            serde_json::from_str(raw.get()).map_err(|source| RpcError::Decode {
+                method: method.to_owned(),
+                source,
+            })?;
+        let shared = claim
+            .take()
+            .unwrap_or_else(|| self.turns().register(&thread_id, &response.turn.id));
         Ok(TurnHandle {
             runtime: self.clone(),
             shared,
@@ -129,6 +152,71 @@ impl Runtime {
             events_taken: false,
         })
     }
+}
+
+/// The turn registered by the answer to `turn/start`, until the caller
+/// takes it; dropped untaken (the call's future dropped, or its answer
+/// unreadable as a whole), it unregisters the turn nobody will read.
+struct Claim {
+    turns: Arc<TurnTable>,
+    thread_id: String,
+    slot: Arc<std::sync::Mutex<Option<Arc<TurnShared>>>>,
+}
+
+/// The turn id in an answer to `turn/start`: all the loop reads of it.
+#[derive(serde::Deserialize)]
+struct StartedTurnId {
+    turn: TurnId,
+}
+
+#[derive(serde::Deserialize)]
+struct TurnId {
+    id: String,
+}
+
+impl Claim {
+    fn new(runtime: &Runtime, thread_id: &str) -> Claim {
+        Claim {
+            turns: Arc::clone(runtime.turns()),
+            thread_id: thread_id.to_owned(),
+            slot: Arc::default(),
+        }
+    }
+
+    /// Registers the turn the answer names, on the rpc loop.
+    fn on_answer(&self) -> OnAnswer {
+        let turns = Arc::clone(&self.turns);
+        let thread_id = self.thread_id.clone();
+        let slot = Arc::clone(&self.slot);
+        Box::new(move |answer| {
+            let Ok(raw) = answer else { return };
+            // An answer without a readable turn id fails the call when the
+            // caller decodes it.
+            let Ok(started) = serde_json::from_str::<StartedTurnId>(raw.get()) else {
+                return;
+            };
+            let turn = turns.register(&thread_id, &started.turn.id);
+            *lock_slot(&slot) = Some(turn);
+        })
+    }
+
+    fn take(&self) -> Option<Arc<TurnShared>> {
+        lock_slot(&self.slot).take()
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(turn) = self.take() {
+            self.turns.remove(&turn.thread_id, &turn.turn_id);
+        }
+    }
+}
+
+fn lock_slot<T>(slot: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Only a store and a take happen under it; a poisoned lock still holds
+    // a consistent value.
+    slot.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl TurnHandle {

@@ -30,12 +30,6 @@ const MERGE_REACH: usize = 16;
 pub(crate) const UNCLAIMED_TURNS: usize = 16;
 /// How many notifications are kept for a turn nobody is starting.
 pub(crate) const UNCLAIMED_EVENTS: usize = 1024;
-/// How many thread-wide notifications (status changes and the like) a
-/// thread keeps while a `turn/start` on it has not been answered, for the
-/// turn it starts: codex sends `thread/status/changed` between its answer
-/// and `turn/started`, and the turn's stream holds it whether or not the
-/// answer was read first.
-const THREAD_EVENTS_WHILE_STARTING: usize = 64;
 /// How many ended turns a thread remembers, so that stragglers for them
 /// are recognized and ignored.
 const ENDED_MEMORY: usize = 8;
@@ -389,33 +383,11 @@ struct ThreadTurns {
     starting: usize,
     /// Recently ended turns, whose stragglers are ignored.
     ended: VecDeque<String>,
-    /// Thread-wide notifications that came while a start was under way and
-    /// no turn of it existed yet; the first turn of the start takes them.
-    pending: Vec<ServerNotification>,
-    /// How many did not fit in `pending`.
-    pending_dropped: u64,
 }
 
 impl ThreadTurns {
     fn is_idle(&self) -> bool {
         self.active.is_empty() && self.early.is_empty() && self.starting == 0
-    }
-
-    /// Hands what came for the thread while its turn was starting to the
-    /// turn it started, ahead of that turn's own events.
-    fn hand_pending_to(&mut self, turn: &TurnShared) {
-        if self.pending_dropped > 0 {
-            tracing::warn!(
-                thread_id = %turn.thread_id,
-                turn_id = %turn.turn_id,
-                dropped = self.pending_dropped,
-                "thread notifications that came while the turn was starting did not all fit"
-            );
-            self.pending_dropped = 0;
-        }
-        for notification in self.pending.drain(..) {
-            turn.deliver(notification);
-        }
     }
 
     fn remember_end(&mut self, turn_id: &str) {
@@ -526,7 +498,6 @@ impl TurnTable {
         let turn = TurnShared::new(thread_id, turn_id);
         thread.early.push(Arc::clone(&turn));
         if thread.starting > 0 {
-            thread.hand_pending_to(&turn);
             route.last = Some(Arc::clone(&turn));
             return Target::Turn(turn);
         }
@@ -598,24 +569,10 @@ impl TurnTable {
 
     fn route_to_thread(&self, thread_id: &str, notification: ServerNotification) {
         let turns: Vec<Arc<TurnShared>> = {
-            let mut table = lock(&self.state);
-            let Some(thread) = table.threads.get_mut(thread_id) else {
+            let table = lock(&self.state);
+            let Some(thread) = table.threads.get(thread_id) else {
                 return;
             };
-            // `thread/started` answers the thread's own start and may still
-            // be on its way when the first turn starts: it is never the
-            // turn's. Everything else codex says about the thread while the
-            // turn starts (its status turning active first) comes after its
-            // answer to `turn/start` and is the turn's.
-            let about_the_thread_start =
-                matches!(notification, ServerNotification::ThreadStarted(_));
-            if thread.starting > 0 && thread.early.is_empty() && !about_the_thread_start {
-                if thread.pending.len() < THREAD_EVENTS_WHILE_STARTING {
-                    thread.pending.push(notification.clone());
-                } else {
-                    thread.pending_dropped += 1;
-                }
-            }
             thread.active.iter().chain(&thread.early).cloned().collect()
         };
         let Some((last, others)) = turns.split_last() else {
@@ -664,11 +621,7 @@ impl TurnTable {
             .iter()
             .position(|turn| turn.turn_id == turn_id)
             .map(|at| thread.early.remove(at));
-        let turn = early.unwrap_or_else(|| {
-            let turn = TurnShared::new(thread_id, turn_id);
-            thread.hand_pending_to(&turn);
-            turn
-        });
+        let turn = early.unwrap_or_else(|| TurnShared::new(thread_id, turn_id));
         let dropped = lock(&turn.state).unclaimed_dropped;
         if dropped > 0 {
             tracing::warn!(
@@ -744,8 +697,6 @@ impl Drop for StartGuard {
         };
         thread.starting = thread.starting.saturating_sub(1);
         if thread.starting == 0 {
-            thread.pending.clear();
-            thread.pending_dropped = 0;
             // What is left early on this thread now waits for nobody.
             unclaimed.extend(thread.early.iter().cloned());
             while unclaimed.len() > UNCLAIMED_TURNS {

@@ -11,6 +11,7 @@ use codexrt_transport::{CloseReason, CloseReport, Closer, FrameSender};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::OnAnswer;
 use crate::RequestId;
 use crate::driver::Registration;
 use crate::encode::Encoder;
@@ -60,7 +61,12 @@ impl Caller {
     }
 
     /// Registers the call, writes its frame and waits for the outcome.
-    pub(crate) async fn exchange(&self, id: RequestId, frame: Bytes) -> Outcome {
+    pub(crate) async fn exchange(
+        &self,
+        id: RequestId,
+        frame: Bytes,
+        on_answer: Option<OnAnswer>,
+    ) -> Outcome {
         if let Some(report) = self.report() {
             return Outcome::Closed(report);
         }
@@ -79,6 +85,7 @@ impl Caller {
             .send(Registration {
                 id,
                 reply: reply_tx,
+                on_answer,
             })
             .await
             .is_err()

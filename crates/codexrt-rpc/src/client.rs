@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
 
+use crate::OnAnswer;
 use crate::call::{CANCEL_QUEUE, Caller, REGISTRATION_QUEUE, Shared};
 use crate::driver::{Driver, Sink};
 use crate::encode::Encoder;
@@ -170,6 +171,43 @@ impl RpcClient {
         params: impl Serialize,
         options: CallOptions,
     ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
+        self.exchange_raw(method, params, options, None)
+    }
+
+    /// [`call_raw`](RpcClient::call_raw), with `on_answer` run on the
+    /// connection's loop the moment the answer is read: before the loop
+    /// handles any later frame, and before the caller wakes. It is for work
+    /// that must fall in line with the frames around the answer, such as
+    /// starting to route what follows it somewhere; it must be quick and
+    /// must not block, as the loop waits for it.
+    ///
+    /// It runs once for an answer (a result or an error) to a call still
+    /// waiting for it, and not at all when the call ends otherwise (timeout,
+    /// closed connection, an unreadable answer, or the caller gone).
+    ///
+    /// # Errors
+    /// As for [`call_raw`](RpcClient::call_raw).
+    ///
+    /// # Cancel safety
+    /// As for [`call`](RpcClient::call): `on_answer` may have run when the
+    /// future is dropped.
+    pub fn call_raw_observed<'a>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+        options: CallOptions,
+        on_answer: OnAnswer,
+    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
+        self.exchange_raw(method, params, options, Some(on_answer))
+    }
+
+    fn exchange_raw<'a>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+        options: CallOptions,
+        on_answer: Option<OnAnswer>,
+    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
         let caller = &*self.caller;
         let id = crate::RequestId::Integer(caller.next_id.fetch_add(1, Ordering::Relaxed));
         let frame = caller.encoder.request(&id, method, &params);
@@ -179,7 +217,7 @@ impl RpcClient {
                 method: method.to_owned(),
                 source,
             })?;
-            let exchange = caller.exchange(id, frame);
+            let exchange = caller.exchange(id, frame, on_answer);
             let outcome =
                 match timeout {
                     Some(limit) => tokio::time::timeout(limit, exchange).await.map_err(|_| {

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::OnAnswer;
 use crate::call::Shared;
 use crate::envelope::{self, Message, Rejected};
 use crate::incoming::IncomingRequest;
@@ -30,10 +31,19 @@ const REPORT_WAIT: Duration = Duration::from_millis(500);
 const BATCH: usize = 128;
 
 /// A call announcing itself to the loop before its request is written.
-#[derive(Debug)]
 pub(crate) struct Registration {
     pub(crate) id: RequestId,
     pub(crate) reply: oneshot::Sender<Outcome>,
+    pub(crate) on_answer: Option<OnAnswer>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .field("on_answer", &self.on_answer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) struct Driver {
@@ -145,9 +155,7 @@ impl Driver {
                 () = gone(channel), if listening => Event::IncomingGone,
             };
             match event {
-                Event::Register(Some(Registration { id, reply })) => {
-                    self.pending.register(id, reply)
-                }
+                Event::Register(Some(registration)) => self.pending.register(registration),
                 Event::Register(None) => handles_alive = false,
                 Event::Cancel(Some(id)) => self.pending.cancel(&id),
                 Event::Cancel(None) => cancels_open = false,
@@ -255,8 +263,8 @@ impl Driver {
     /// call, which closes the gap described in `run`.
     fn catch_up(&mut self, id: &RequestId) {
         if !self.pending.is_waiting(id) {
-            while let Ok(Registration { id, reply }) = self.registrations.try_recv() {
-                self.pending.register(id, reply);
+            while let Ok(registration) = self.registrations.try_recv() {
+                self.pending.register(registration);
             }
         }
     }
@@ -335,8 +343,8 @@ impl Driver {
         // its registration refused also finds the report.
         self.closed.send_replace(Some(Arc::clone(&report)));
         self.registrations.close();
-        while let Ok(Registration { id, reply }) = self.registrations.try_recv() {
-            self.pending.register(id, reply);
+        while let Ok(registration) = self.registrations.try_recv() {
+            self.pending.register(registration);
         }
         self.pending.close(&report);
         if let Sink::Handler(handler) = &mut self.sink {

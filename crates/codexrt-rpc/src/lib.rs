@@ -169,5 +169,6 @@ pub use envelope::{Malformation, MalformedFrame};
 pub use error::{ErrorObject, RpcError};
 pub use id::RequestId;
 pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification};
+pub use pending::OnAnswer;
 pub use responder::Responder;
 pub use stats::RpcStats;

@@ -8,7 +8,13 @@ use codexrt_transport::CloseReport;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
+use crate::driver::Registration;
 use crate::{ErrorObject, MalformedFrame, RequestId};
+
+/// What [`RpcClient::call_raw_observed`](crate::RpcClient::call_raw_observed)
+/// runs on the connection's loop when the answer is read: the result's raw
+/// JSON, or the peer's error.
+pub type OnAnswer = Box<dyn FnOnce(&Result<Box<RawValue>, ErrorObject>) + Send + 'static>;
 
 /// How many abandoned call ids are remembered so that their late answers are
 /// counted as late rather than unmatched. Older ones are forgotten; the
@@ -37,9 +43,23 @@ pub(crate) enum Delivery {
     Unmatched,
 }
 
+/// A call waiting for its answer.
+struct Waiting {
+    reply: oneshot::Sender<Outcome>,
+    on_answer: Option<OnAnswer>,
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiting")
+            .field("on_answer", &self.on_answer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    calls: HashMap<RequestId, oneshot::Sender<Outcome>>,
+    calls: HashMap<RequestId, Waiting>,
     abandoned: Abandoned,
     /// The number of waiting calls, as [`RpcStats`](crate::RpcStats) shows it.
     /// Updated by every change to `calls`, before an outcome is sent, so a
@@ -69,11 +89,16 @@ impl Pending {
 
     /// Adds a call, unless its caller already gave up (its cancellation can
     /// overtake its registration, as they travel on different queues).
-    pub(crate) fn register(&mut self, id: RequestId, reply: oneshot::Sender<Outcome>) {
+    pub(crate) fn register(&mut self, registration: Registration) {
+        let Registration {
+            id,
+            reply,
+            on_answer,
+        } = registration;
         if reply.is_closed() {
             self.abandoned.remember(id);
         } else {
-            self.calls.insert(id, reply);
+            self.calls.insert(id, Waiting { reply, on_answer });
             self.update_gauge();
         }
     }
@@ -97,21 +122,33 @@ impl Pending {
         id: &RequestId,
         answer: Result<Box<RawValue>, ErrorObject>,
     ) -> Delivery {
-        self.settle(id, || Outcome::Answer(answer))
+        self.settle(id, |waiting| {
+            if let Some(on_answer) = waiting.on_answer.take()
+                && !waiting.reply.is_closed()
+            {
+                on_answer(&answer);
+            }
+            Outcome::Answer(answer)
+        })
     }
 
     /// Fails the call with this id: its answer could not be read. The report
     /// is copied only when a call is waiting for it.
     pub(crate) fn reject(&mut self, id: &RequestId, frame: &MalformedFrame) -> Delivery {
-        self.settle(id, || Outcome::Malformed(frame.clone()))
+        self.settle(id, |_| Outcome::Malformed(frame.clone()))
     }
 
     /// Ends the call with this id, which any answer does, readable or not: a
     /// second answer for the same id is unmatched either way.
-    fn settle(&mut self, id: &RequestId, outcome: impl FnOnce() -> Outcome) -> Delivery {
-        if let Some(reply) = self.calls.remove(id) {
+    fn settle(
+        &mut self,
+        id: &RequestId,
+        outcome: impl FnOnce(&mut Waiting) -> Outcome,
+    ) -> Delivery {
+        if let Some(mut waiting) = self.calls.remove(id) {
             self.update_gauge();
-            return match reply.send(outcome()) {
+            let outcome = outcome(&mut waiting);
+            return match waiting.reply.send(outcome) {
                 Ok(()) => Delivery::Delivered,
                 // The caller gave up and its cancellation is still queued.
                 Err(_) => Delivery::Late,
@@ -131,8 +168,8 @@ impl Pending {
         let Pending {
             calls, abandoned, ..
         } = self;
-        calls.retain(|id, reply| {
-            let waiting = !reply.is_closed();
+        calls.retain(|id, call| {
+            let waiting = !call.reply.is_closed();
             if !waiting {
                 abandoned.remember(id.clone());
             }
@@ -145,7 +182,7 @@ impl Pending {
     pub(crate) fn close(&mut self, report: &Arc<CloseReport>) {
         let calls = std::mem::take(&mut self.calls);
         self.update_gauge();
-        for (_, reply) in calls {
+        for (_, Waiting { reply, .. }) in calls {
             // A caller that gave up no longer needs to know.
             let _ = reply.send(Outcome::Closed(Arc::clone(report)));
         }

@@ -82,6 +82,18 @@ fn kinds() -> Vec<(&'static str, Value, Value)> {
 }
 
 /// The client's answers to server request `id`: exactly one is expected.
+/// Shuts the runtime down and returns the fake's log, which must show the
+/// whole script played.
+async fn finish(
+    runtime: codexrt_core::Runtime,
+    fake: codexrt_testkit::fake::FakeHandle,
+) -> FakeLog {
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    log
+}
+
 fn answers(log: &FakeLog, id: i64) -> Vec<Value> {
     log.messages()
         .filter(|message| message.get("method").is_none() && message["id"] == json!(id))
@@ -106,9 +118,7 @@ async fn every_kind_gets_its_safe_answer_when_nobody_took_the_stream() {
     }
     let (runtime, fake) = connect(script.step(Step::expect_close())).await;
     fake.wait_received(2 + kinds.len()).await;
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     for (id, (method, _, expected)) in kinds.into_iter().enumerate() {
         assert_eq!(answers(&log, id as i64), [expected], "{method}");
     }
@@ -165,9 +175,7 @@ async fn the_users_answer_is_sent_once() {
     assert_eq!(handle.params().thread_id, "t");
     handle.respond(accept()).unwrap();
     fake.wait_received(4).await;
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     assert_eq!(
         answers(&log, 0),
         [json!({"result": {"decision": "accept"}})]
@@ -192,9 +200,7 @@ async fn deadline_sends_the_safe_answer() {
     let handle = first_command_approval(&mut requests).await;
     fake.wait_received(4).await;
     assert_eq!(settled(handle.respond(accept())), Settled::DeadlineElapsed);
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     assert_eq!(
         answers(&log, 0),
         [json!({"result": {"decision": "decline"}})]
@@ -232,9 +238,7 @@ async fn a_request_after_an_answered_one_still_meets_its_deadline() {
         armed.elapsed()
     );
     assert_eq!(settled(second.respond(accept())), Settled::DeadlineElapsed);
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     assert_eq!(
         answers(&log, 0),
         [json!({"result": {"decision": "accept"}})]
@@ -251,9 +255,7 @@ async fn a_dropped_request_gets_the_safe_answer() {
     let (runtime, mut requests, fake) = connect_taken(script, config()).await;
     drop(first_command_approval(&mut requests).await);
     fake.wait_received(4).await;
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     assert_eq!(
         answers(&log, 0),
         [json!({"result": {"decision": "decline"}})]
@@ -266,9 +268,7 @@ async fn a_dropped_stream_means_safe_answers() {
     let (runtime, requests, fake) = connect_taken(script, config()).await;
     drop(requests);
     fake.wait_received(4).await;
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     assert_eq!(
         answers(&log, 0),
         [json!({"result": {"decision": "decline"}})]
@@ -302,9 +302,7 @@ async fn resolved_by_the_server_settles_the_request() {
         }
     }
     assert_eq!(settled(handle.respond(accept())), Settled::Resolved);
-    runtime.shutdown().await.unwrap();
-    let log = fake.finished().await;
-    assert!(log.completed(), "{:?}", log.failure);
+    let log = finish(runtime, fake).await;
     // The server resolved it, so nothing answers it.
     assert_eq!(answers(&log, 0), Vec::<Value>::new());
 }

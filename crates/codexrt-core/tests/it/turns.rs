@@ -136,36 +136,48 @@ fn thread_started(thread: &str) -> Value {
     }})
 }
 
-/// codex sends `thread/status/changed` (active) between its answer to
-/// `turn/start` and `turn/started`; whether the runtime has read the answer
-/// by then is a race. Here the status comes before the answer, which is the
-/// race's worst case, once with `turn/started` before the answer as well
-/// and once after it: either way the turn's stream starts with the status.
+/// Where a turn's stream begins: every notification of its thread that
+/// comes after the answer to `turn/start` on the wire, and before it only
+/// what names the turn (and what comes after that). codex sends
+/// `thread/status/changed` (active) right after its answer, before
+/// `turn/started`; the runtime registers the turn as it reads the answer,
+/// so the status is the turn's however late the caller's task runs.
 #[tokio::test]
-async fn thread_notifications_that_come_while_the_turn_starts_belong_to_it() {
-    for started_early in [false, true] {
-        let started = Step::notify(
+async fn a_turns_stream_begins_at_the_answer_to_turn_start() {
+    let active = || status_changed("t1", json!({"type": "active", "activeFlags": []}));
+    let started = || {
+        Step::notify(
             "turn/started",
             json!({"threadId": "t1", "turn": turn("u1", "inProgress")}),
-        );
-        let mut script = FakeScript::new()
+        )
+    };
+    let answer = || Step::respond(json!({"turn": turn("u1", "inProgress")}));
+    let cases: [(&str, Vec<Step>, &[&str]); 3] = [
+        (
+            "codex's order",
+            vec![answer(), active(), started()],
+            &["thread/status/changed", "turn/started"],
+        ),
+        (
+            "turn/started before the answer",
+            vec![started(), active(), answer()],
+            &["turn/started", "thread/status/changed"],
+        ),
+        (
+            "the status before the answer, nothing of the turn yet",
+            vec![active(), answer(), started()],
+            &["turn/started"],
+        ),
+    ];
+    for (case, start, first) in cases {
+        let script = FakeScript::new()
             .handshake(Handshake::new())
             .step(Step::expect("turn/start"))
             // The thread's own start, late: not the turn's.
             .step(Step::notify("thread/started", thread_started("t1")))
-            .step(status_changed(
-                "t1",
-                json!({"type": "active", "activeFlags": []}),
-            ))
-            // Another thread's: not ours.
-            .step(status_changed("t2", json!({"type": "idle"})));
-        let answer = Step::respond(json!({"turn": turn("u1", "inProgress")}));
-        script = if started_early {
-            script.step(started).step(answer)
-        } else {
-            script.step(answer).step(started)
-        };
-        let script = script
+            // Another thread's: not the turn's.
+            .step(status_changed("t2", json!({"type": "idle"})))
+            .steps(start)
             .step(delta("u1", "hi"))
             .step(status_changed("t1", json!({"type": "idle"})))
             .step(turn_completed("completed"))
@@ -178,17 +190,9 @@ async fn thread_notifications_that_come_while_the_turn_starts_belong_to_it() {
         while let Some(event) = events.recv().await {
             seen.push(describe(event));
         }
-        assert_eq!(
-            seen,
-            [
-                "thread/status/changed",
-                "turn/started",
-                "delta hi",
-                "thread/status/changed",
-                "turn/completed",
-            ],
-            "turn/started before the answer: {started_early}"
-        );
+        let mut expected: Vec<&str> = first.to_vec();
+        expected.extend(["delta hi", "thread/status/changed", "turn/completed"]);
+        assert_eq!(seen, expected, "{case}");
         runtime.shutdown().await.unwrap();
         assert!(fake.finished().await.completed());
     }

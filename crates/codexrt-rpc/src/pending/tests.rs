@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::{ABANDONED_MEMORY, Delivery, Outcome, Pending};
+use crate::driver::Registration;
 use crate::envelope::parse;
 use crate::{MalformedFrame, RequestId};
 
@@ -22,13 +23,70 @@ fn answer() -> Result<Box<RawValue>, crate::ErrorObject> {
 fn register_abandoned(pending: &mut Pending, n: i64) {
     let (tx, rx) = oneshot::channel();
     drop(rx);
-    pending.register(id(n), tx);
+    pending.register(Registration {
+        id: id(n),
+        reply: tx,
+        on_answer: None,
+    });
 }
 
 fn register(pending: &mut Pending, n: i64) -> oneshot::Receiver<Outcome> {
     let (tx, rx) = oneshot::channel();
-    pending.register(id(n), tx);
+    pending.register(Registration {
+        id: id(n),
+        reply: tx,
+        on_answer: None,
+    });
     rx
+}
+
+/// Registers a call whose `on_answer` records what it saw in `seen`.
+fn register_observed(
+    pending: &mut Pending,
+    n: i64,
+    seen: &Arc<std::sync::Mutex<Vec<String>>>,
+) -> oneshot::Receiver<Outcome> {
+    let (tx, rx) = oneshot::channel();
+    let seen = Arc::clone(seen);
+    let on_answer: crate::OnAnswer = Box::new(move |answer| {
+        let line = match answer {
+            Ok(raw) => format!("{n}: {}", raw.get()),
+            Err(error) => format!("{n}: error {}", error.code),
+        };
+        seen.lock().unwrap().push(line);
+    });
+    pending.register(Registration {
+        id: id(n),
+        reply: tx,
+        on_answer: Some(on_answer),
+    });
+    rx
+}
+
+#[test]
+fn on_answer_runs_once_before_the_caller_gets_an_answer_and_never_otherwise() {
+    let seen = Arc::default();
+    let mut pending = Pending::default();
+    let mut answered = register_observed(&mut pending, 1, &seen);
+    let mut refused = register_observed(&mut pending, 2, &seen);
+    let malformed = register_observed(&mut pending, 3, &seen);
+    let gone = register_observed(&mut pending, 4, &seen);
+    let closed = register_observed(&mut pending, 5, &seen);
+    assert_eq!(pending.answer(&id(1), answer()), Delivery::Delivered);
+    // Run before the outcome was sent: the caller finds it done.
+    assert_eq!(*seen.lock().unwrap(), ["1: 1"]);
+    assert!(matches!(answered.try_recv(), Ok(Outcome::Answer(Ok(_)))));
+    let error = crate::ErrorObject::new(-32000, "no");
+    assert_eq!(pending.answer(&id(2), Err(error)), Delivery::Delivered);
+    assert!(matches!(refused.try_recv(), Ok(Outcome::Answer(Err(_)))));
+    assert_eq!(pending.answer(&id(1), answer()), Delivery::Unmatched);
+    pending.reject(&id(3), &unreadable_answer());
+    drop(malformed);
+    drop(gone);
+    assert_eq!(pending.answer(&id(4), answer()), Delivery::Late);
+    pending.close(&Arc::new(CloseReport::new(CloseReason::PeerClosed)));
+    drop(closed);
+    assert_eq!(*seen.lock().unwrap(), ["1: 1", "2: error -32000"]);
 }
 
 #[test]
