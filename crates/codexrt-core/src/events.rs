@@ -51,6 +51,7 @@ pub enum RuntimeEvent {
 #[derive(Debug, Clone)]
 pub struct EventFilter {
     methods: Option<Vec<String>>,
+    matching: Option<fn(&ServerNotification) -> bool>,
     capacity: usize,
 }
 
@@ -59,6 +60,7 @@ impl EventFilter {
     pub fn all() -> EventFilter {
         EventFilter {
             methods: None,
+            matching: None,
             capacity: EVENT_QUEUE_CAPACITY,
         }
     }
@@ -71,6 +73,30 @@ impl EventFilter {
         self
     }
 
+    /// Of the notifications the methods let through, only those `predicate`
+    /// holds for, checked on the decoded notification before the router
+    /// copies it for the observer. Undecodable notifications are not
+    /// checked: they pass on their method. The default takes all.
+    ///
+    /// ```
+    /// use codexrt_core::EventFilter;
+    /// use codexrt_protocol::ServerNotification;
+    /// use codexrt_protocol::types::ThreadItemKind;
+    ///
+    /// // File changes starting, and nothing else.
+    /// let filter = EventFilter::all()
+    ///     .methods(["item/started"])
+    ///     .matching(|notification| {
+    ///         matches!(notification, ServerNotification::ItemStarted(started)
+    ///             if matches!(started.item.kind, ThreadItemKind::FileChange { .. }))
+    ///     });
+    /// ```
+    #[must_use]
+    pub fn matching(mut self, predicate: fn(&ServerNotification) -> bool) -> Self {
+        self.matching = Some(predicate);
+        self
+    }
+
     /// How many events the observer's queue holds (at least 1). The
     /// default is [`EVENT_QUEUE_CAPACITY`].
     #[must_use]
@@ -79,11 +105,26 @@ impl EventFilter {
         self
     }
 
-    /// Whether notifications of `method` pass the filter.
+    /// Whether notifications of `method` pass the filter's methods.
     pub fn wants(&self, method: &str) -> bool {
         self.methods
             .as_ref()
             .is_none_or(|methods| methods.iter().any(|m| m == method))
+    }
+
+    /// Whether `notification` passes the filter: its method and, if set,
+    /// the [`matching`](EventFilter::matching) predicate.
+    pub fn takes(&self, notification: &ServerNotification) -> bool {
+        self.wants(notification.method()) && self.matching.is_none_or(|holds| holds(notification))
+    }
+
+    /// Whether `event`, of `method`, passes the filter.
+    fn passes(&self, method: &str, event: &RuntimeEvent) -> bool {
+        self.wants(method)
+            && match (self.matching, event) {
+                (Some(holds), RuntimeEvent::Notification(notification)) => holds(notification),
+                _ => true,
+            }
     }
 }
 
@@ -211,6 +252,15 @@ impl EventHub {
         }
     }
 
+    /// Whether any observer takes `notification` (of `method`), before
+    /// the router copies it.
+    pub(crate) fn takes(&self, method: &str, notification: &ServerNotification) -> bool {
+        self.inner.count.load(Ordering::Acquire) > 0
+            && self.lock().iter().any(|s| {
+                s.filter.wants(method) && s.filter.matching.is_none_or(|holds| holds(notification))
+            })
+    }
+
     /// Whether any observer takes notifications of `method`.
     pub(crate) fn wants(&self, method: &str) -> bool {
         self.inner.count.load(Ordering::Acquire) > 0
@@ -230,7 +280,7 @@ impl EventHub {
         }
         let mut subscribers = self.lock();
         let before = subscribers.len();
-        subscribers.retain_mut(|s| !s.filter.wants(method) || s.push(event.clone()));
+        subscribers.retain_mut(|s| !s.filter.passes(method, &event) || s.push(event.clone()));
         if subscribers.len() != before {
             self.inner.recount(&subscribers);
         }
@@ -294,7 +344,8 @@ pub struct EventWidener {
 }
 
 impl EventWidener {
-    /// From now on the stream takes every notification: each one the
+    /// From now on the stream takes every notification (its methods and
+    /// [`matching`](EventFilter::matching) predicate are dropped): each one the
     /// router handles after this returns. Its queue size stays. Does
     /// nothing once the stream, or the runtime, is gone.
     pub fn widen(&self) {
@@ -304,6 +355,7 @@ impl EventWidener {
         let mut subscribers = hub.lock();
         if let Some(subscriber) = subscribers.iter_mut().find(|s| s.id == self.id) {
             subscriber.filter.methods = None;
+            subscriber.filter.matching = None;
             hub.recount(&subscribers);
         }
     }

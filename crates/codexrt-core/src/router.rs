@@ -166,7 +166,7 @@ impl InboundHandler for Router {
         {
             shared.settle_one(&id, Settled::Resolved);
         }
-        if shared.events.wants(method) {
+        if shared.events.takes(method, &decoded) {
             let event = RuntimeEvent::Notification(Arc::new(decoded.clone()));
             shared.events.push(method, event);
         }

@@ -140,9 +140,9 @@ impl HookSet {
     /// changes do not carry the paths, which come in the item's
     /// `item/started`. When the set has observers, post-tool hooks or an
     /// audit log, the stream has every event and feeds them too (see the
-    /// crate docs); otherwise it has only `item/started` and
-    /// `item/completed`, so deltas and the other notifications cost the
-    /// loop nothing, until a thread scope with any of those is inserted:
+    /// crate docs); otherwise it has only the `item/started` and
+    /// `item/completed` of file changes, so deltas and the other
+    /// notifications cost the loop nothing, until a thread scope with any of those is inserted:
     /// from then on the stream takes every event. Other observers of the
     /// runtime are not affected.
     ///
@@ -216,7 +216,8 @@ impl HookSet {
             runtime.events()
         } else {
             let items = [methods::ITEM_STARTED, methods::ITEM_COMPLETED];
-            let events = runtime.events_with(EventFilter::all().methods(items));
+            let filter = EventFilter::all().methods(items).matching(is_file_change);
+            let events = runtime.events_with(filter);
             if scopes.attach(control.clone(), Some(events.widener())) {
                 events.widener().widen();
             }
@@ -310,6 +311,17 @@ async fn run(
     if let Some(observers) = observers {
         observers.finish().await;
     }
+}
+
+/// Whether `notification` is a file change starting or completing: all
+/// the approval loop reads when nothing observes.
+fn is_file_change(notification: &ServerNotification) -> bool {
+    let item = match notification {
+        ServerNotification::ItemStarted(started) => &started.item,
+        ServerNotification::ItemCompleted(completed) => &completed.item,
+        _ => return false,
+    };
+    matches!(item.kind, ThreadItemKind::FileChange { .. })
 }
 
 /// Polls `work` once, here: a request whose hooks all run in place (the

@@ -97,3 +97,40 @@ async fn a_widened_stream_takes_every_notification_from_then_on() {
     drop(hub);
     widener.widen();
 }
+
+#[tokio::test]
+async fn a_predicate_keeps_out_what_it_does_not_hold_for_until_widened() {
+    let hub = EventHub::default();
+    fn even(notification: &ServerNotification) -> bool {
+        notification.method().ends_with(['0', '2', '4', '6', '8'])
+    }
+    let mut picky = hub.subscribe(
+        EventFilter::all()
+            .methods(["n/1", "n/2", "n/4"])
+            .matching(even),
+    );
+    let odd = ServerNotification::Unknown {
+        method: "n/1".to_owned(),
+        params: None,
+    };
+    assert!(!hub.takes("n/1", &odd));
+    for n in 1..=4 {
+        push(&hub, n);
+    }
+    hub.push(
+        "n/1",
+        RuntimeEvent::Undecodable {
+            method: "n/1".to_owned(),
+            error: "bad".to_owned(),
+        },
+    );
+    picky.widener().widen();
+    assert!(hub.takes("n/1", &odd));
+    push(&hub, 3);
+    hub.close();
+    let mut seen = Vec::new();
+    while let Some(event) = picky.recv().await {
+        seen.push(describe(event));
+    }
+    assert_eq!(seen, ["n/2", "n/4", "undecodable n/1", "n/3"]);
+}
