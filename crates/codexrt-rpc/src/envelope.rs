@@ -43,9 +43,8 @@ struct Envelope<'a> {
     // (which is malformed): serde maps both to `None` for a plain `Option`.
     #[serde(default, deserialize_with = "present")]
     id: Option<Option<RequestId>>,
-    // Borrowed unless the name holds an escape sequence.
     #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Method<'a>>,
     #[serde(default, borrow)]
     params: Option<&'a RawValue>,
     // `"result": null` is a successful answer, so it must not read as absent.
@@ -56,6 +55,12 @@ struct Envelope<'a> {
     #[serde(default)]
     error: Option<ErrorObject>,
 }
+
+/// A method name, borrowed from the frame unless it holds an escape
+/// sequence. A newtype because serde borrows a `Cow<str>` only when it is the
+/// member's own type: inside an `Option` it would always copy.
+#[derive(Deserialize)]
+struct Method<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// A frame that is not a valid message.
 #[derive(Debug)]
@@ -169,9 +174,9 @@ fn classify(envelope: Envelope<'_>) -> Result<Message<'_>, (Malformation, Option
         (Some(_), _) if result.is_some() || error.is_some() => {
             Err((Malformation::MethodWithOutcome, None))
         }
-        (Some(method), None) => Ok(Message::Notification { method, params }),
+        (Some(Method(method)), None) => Ok(Message::Notification { method, params }),
         (Some(_), Some(None)) => Err((Malformation::NullId, None)),
-        (Some(method), Some(Some(id))) => Ok(Message::Request { id, method, params }),
+        (Some(Method(method)), Some(Some(id))) => Ok(Message::Request { id, method, params }),
         (None, None) => Err((Malformation::NoMethodOrId, None)),
         (None, Some(None)) => Err((Malformation::NullId, None)),
         (None, Some(Some(id))) => match (result, error) {

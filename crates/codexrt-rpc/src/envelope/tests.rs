@@ -517,3 +517,26 @@ fn reports_display_their_problem_and_excerpt() {
         r#"malformed frame of 22 bytes (the id is null), starting with "{\"id\":null,\"result\":1}""#
     );
 }
+
+#[test]
+fn a_method_is_borrowed_from_the_frame_unless_it_holds_an_escape() {
+    use std::borrow::Cow;
+    let borrowed = |frame: &[u8]| match parse(frame) {
+        Ok(Message::Notification { method, .. } | Message::Request { method, .. }) => {
+            (matches!(method, Cow::Borrowed(_)), method.into_owned())
+        }
+        other => panic!("not a notification or a request: {other:?}"),
+    };
+    assert_eq!(
+        borrowed(br#"{"method":"item/agentMessage/delta","params":{}}"#),
+        (true, "item/agentMessage/delta".to_owned())
+    );
+    assert_eq!(
+        borrowed(br#"{"id":7,"method":"item/tool/call"}"#),
+        (true, "item/tool/call".to_owned())
+    );
+    assert_eq!(
+        borrowed(br#"{"method":"item\/started"}"#),
+        (false, "item/started".to_owned())
+    );
+}
