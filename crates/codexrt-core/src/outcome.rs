@@ -109,14 +109,79 @@ pub fn final_text<'a>(items: &'a [ThreadItem], streamed: &'a [StreamedText]) -> 
         })
 }
 
+/// The text a completed item carries for one of its streams, where it
+/// carries the whole stream: an agent message's text, a plan's text, a
+/// command's aggregated output.
+fn item_text(item: &ThreadItem, kind: StreamKind) -> Option<&str> {
+    match (&item.kind, kind) {
+        (ThreadItemKind::AgentMessage { text, .. }, StreamKind::AgentMessage)
+        | (ThreadItemKind::Plan { text, .. }, StreamKind::Plan) => Some(text),
+        (
+            ThreadItemKind::CommandExecution {
+                aggregated_output: Some(output),
+                ..
+            },
+            StreamKind::CommandOutput,
+        ) => Some(output),
+        _ => None,
+    }
+}
+
+/// A streamed text whose item completed with that very text: the stream's
+/// own copy is freed, and the text is copied back from the item when the
+/// outcome is handed out. Until the turn ends, a long answer is then held
+/// once rather than twice.
+#[derive(Debug, Clone, Copy)]
+struct HeldByItem {
+    stream: usize,
+    item: usize,
+}
+
+/// A completed item as the accumulator holds it: the `item/completed`
+/// notification the turn's reader got as well (so the item is not copied
+/// while the turn runs), or an item only the final turn carried.
+#[derive(Debug)]
+enum Completed {
+    Shared(Arc<ServerNotification>),
+    Owned(Box<ThreadItem>),
+}
+
+impl Completed {
+    fn item(&self) -> Option<&ThreadItem> {
+        match self {
+            Completed::Shared(notification) => match &**notification {
+                ServerNotification::ItemCompleted(done) => Some(&done.item),
+                // Only `item/completed` notifications are kept.
+                _ => None,
+            },
+            Completed::Owned(item) => Some(&**item),
+        }
+    }
+
+    /// The item, moved out of the notification when the reader no longer
+    /// holds it, copied otherwise.
+    fn into_item(self) -> Option<ThreadItem> {
+        match self {
+            Completed::Owned(item) => Some(*item),
+            Completed::Shared(notification) => match Arc::try_unwrap(notification) {
+                Ok(ServerNotification::ItemCompleted(done)) => Some(done.item),
+                Ok(_) => None,
+                Err(shared) => Completed::Shared(shared).item().cloned(),
+            },
+        }
+    }
+}
+
 /// Builds a [`TurnOutcome`] from the turn's notifications.
 #[derive(Debug, Default)]
 pub(crate) struct Accumulator {
-    items: Vec<ThreadItem>,
+    items: Vec<Completed>,
     streamed: Vec<StreamedText>,
     /// The item id of each stream in `streamed`, shared with the deltas
     /// queued for the reader so that a delta costs no copy of it.
     stream_ids: Vec<Arc<str>>,
+    /// Streams whose text is, for now, only in a completed item.
+    held: Vec<HeldByItem>,
     token_usage: Option<ThreadTokenUsage>,
     error: Option<TurnError>,
 }
@@ -124,13 +189,37 @@ pub(crate) struct Accumulator {
 impl Accumulator {
     /// Records a notification other than a delta (deltas come through
     /// [`Accumulator::delta`]).
-    pub(crate) fn observe(&mut self, notification: &ServerNotification) {
+    pub(crate) fn observe(&mut self, notification: &Arc<ServerNotification>) {
         use ServerNotification as N;
-        match notification {
-            N::ItemCompleted(done) => self.items.push(done.item.clone()),
+        match &**notification {
+            N::ItemCompleted(done) => {
+                self.hand_over_streams(&done.item);
+                self.items.push(Completed::Shared(Arc::clone(notification)));
+            }
             N::ThreadTokenUsageUpdated(usage) => self.token_usage = Some(usage.token_usage.clone()),
             N::Error(error) => self.error = Some(error.error.clone()),
             _ => {}
+        }
+    }
+
+    /// Frees the copy of each stream of `item` (about to be pushed to
+    /// `items`) whose text the item carries exactly: its text is taken back
+    /// from the item when the outcome is handed out.
+    fn hand_over_streams(&mut self, item: &ThreadItem) {
+        let Some(item_id) = item.kind.id() else {
+            return;
+        };
+        for (index, stream) in self.streamed.iter_mut().enumerate().rev() {
+            if stream.item_id == item_id
+                && !stream.text.is_empty()
+                && item_text(item, stream.kind) == Some(stream.text.as_str())
+            {
+                stream.text = String::new();
+                self.held.push(HeldByItem {
+                    stream: index,
+                    item: self.items.len(),
+                });
+            }
         }
     }
 
@@ -141,11 +230,20 @@ impl Accumulator {
         let existing = self
             .streamed
             .iter_mut()
+            .enumerate()
             .zip(&self.stream_ids)
             .rev()
-            .find(|(s, _)| s.kind == kind && s.item_id == item_id);
+            .find(|((_, s), _)| s.kind == kind && s.item_id == item_id);
         match existing {
-            Some((stream, id)) => {
+            Some(((index, stream), id)) => {
+                // A delta after its item completed: the stream takes its
+                // text back first.
+                if let Some(at) = self.held.iter().position(|held| held.stream == index) {
+                    let held = self.held.swap_remove(at);
+                    let item = self.items.get(held.item).and_then(Completed::item);
+                    let text = item.and_then(|item| item_text(item, kind));
+                    stream.text = text.unwrap_or_default().to_owned();
+                }
                 stream.text.push_str(delta);
                 Arc::clone(id)
             }
@@ -164,24 +262,26 @@ impl Accumulator {
 
     /// The outcome once the server reported the turn finished. Items the
     /// final turn carries but no `item/completed` announced are added.
-    pub(crate) fn finish(mut self, thread_id: &str, turn: &Turn) -> TurnOutcome {
+    pub(crate) fn finish(mut self, thread_id: &str, turn: &Turn) -> FinishedTurn {
         if !turn.items.is_empty() {
-            let seen: HashSet<String> = self
+            let seen: HashSet<&str> = self
                 .items
                 .iter()
-                .filter_map(|item| item.kind.id().map(str::to_owned))
+                .filter_map(|item| item.item()?.kind.id())
                 .collect();
-            for item in &turn.items {
-                if item.kind.id().is_none_or(|id| !seen.contains(id)) {
-                    self.items.push(item.clone());
-                }
-            }
+            let unseen: Vec<Completed> = turn
+                .items
+                .iter()
+                .filter(|item| item.kind.id().is_none_or(|id| !seen.contains(id)))
+                .map(|item| Completed::Owned(Box::new(item.clone())))
+                .collect();
+            self.items.extend(unseen);
         }
-        TurnOutcome {
+        let outcome = TurnOutcome {
             thread_id: thread_id.to_owned(),
             turn_id: turn.id.clone(),
             status: turn.status.clone(),
-            items: self.items,
+            items: Vec::new(),
             streamed: self.streamed,
             token_usage: self.token_usage,
             error: turn.error.clone().or(self.error),
@@ -190,7 +290,45 @@ impl Accumulator {
                 completed_at: turn.completed_at,
                 duration_ms: turn.duration_ms,
             },
+        };
+        FinishedTurn {
+            outcome,
+            items: self.items,
+            held: self.held,
         }
+    }
+}
+
+/// A finished turn, put together into a [`TurnOutcome`] only when the
+/// outcome is handed out ([`FinishedTurn::into_outcome`]): by then the
+/// frames that ended the turn are gone, and usually the reader's copies of
+/// the completed items too, so the items move rather than being copied.
+#[derive(Debug)]
+pub(crate) struct FinishedTurn {
+    /// Everything but the items.
+    outcome: TurnOutcome,
+    items: Vec<Completed>,
+    /// Streamed texts that are, for now, only in their completed items.
+    held: Vec<HeldByItem>,
+}
+
+impl FinishedTurn {
+    pub(crate) fn into_outcome(self) -> TurnOutcome {
+        let FinishedTurn {
+            mut outcome,
+            items,
+            held,
+        } = self;
+        for HeldByItem { stream, item } in held {
+            let item = items.get(item).and_then(Completed::item);
+            if let (Some(stream), Some(item)) = (outcome.streamed.get_mut(stream), item)
+                && let Some(text) = item_text(item, stream.kind)
+            {
+                stream.text = text.to_owned();
+            }
+        }
+        outcome.items = items.into_iter().filter_map(Completed::into_item).collect();
+        outcome
     }
 }
 

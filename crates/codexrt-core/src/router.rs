@@ -166,8 +166,11 @@ impl InboundHandler for Router {
         {
             shared.settle_one(&id, Settled::Resolved);
         }
+        // One copy, shared by the observers, the turn's reader and its
+        // outcome.
+        let decoded = Arc::new(decoded);
         if shared.events.takes(method, &decoded) {
-            let event = RuntimeEvent::Notification(Arc::new(decoded.clone()));
+            let event = RuntimeEvent::Notification(Arc::clone(&decoded));
             shared.events.push(method, event);
         }
         let fallback = RawIds::of_unknown(&decoded);

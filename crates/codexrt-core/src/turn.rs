@@ -29,10 +29,11 @@ use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 #[non_exhaustive]
 pub enum TurnEvent {
     /// A notification about this turn (or about its thread only, such as
-    /// `serverRequest/resolved`), other than a delta. Boxed: the
-    /// notification enum is large, and deltas, the bulk of a stream, are
-    /// not notifications here.
-    Notification(Box<ServerNotification>),
+    /// `serverRequest/resolved`), other than a delta. Shared: the same
+    /// copy goes to the runtime's observers, and a completed item goes
+    /// into the turn's outcome without being copied when the reader has
+    /// dropped its event by the time the outcome is taken.
+    Notification(Arc<ServerNotification>),
     /// A piece of an item's streamed text (`item/agentMessage/delta`,
     /// reasoning, command output, file-change output, plan).
     Delta(StreamDelta),

@@ -12,7 +12,7 @@ use codexrt_transport::CloseReport;
 use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
-use crate::outcome::{Accumulator, TurnOutcome};
+use crate::outcome::{Accumulator, FinishedTurn, TurnOutcome};
 use crate::turn::TurnEvent;
 use crate::{CoreError, StreamDelta, StreamKind};
 
@@ -118,7 +118,7 @@ struct TurnState {
     /// Transient events in `queue`.
     transient: usize,
     accumulator: Accumulator,
-    outcome: Option<Result<TurnOutcome, CoreError>>,
+    outcome: Option<Result<FinishedTurn, CoreError>>,
     ended: bool,
     /// Counts every delivery, for the inactivity watchdog.
     activity: u64,
@@ -199,7 +199,7 @@ impl TurnShared {
     }
 
     /// Records and queues a notification other than a delta.
-    pub(crate) fn deliver(&self, notification: ServerNotification) -> Delivered {
+    pub(crate) fn deliver(&self, notification: Arc<ServerNotification>) -> Delivered {
         let mut state = lock(&self.state);
         if state.ended {
             return Delivered::Ignored;
@@ -208,13 +208,13 @@ impl TurnShared {
         state.accumulator.observe(&notification);
         // The outcome is built from the notification before it is queued,
         // so the turn it carries (with every item's text) is not copied.
-        let ended = if let ServerNotification::TurnCompleted(done) = &notification {
+        let ended = if let ServerNotification::TurnCompleted(done) = &*notification {
             Self::finish_locked(&mut state, &self.thread_id, &done.turn);
             true
         } else {
             false
         };
-        let event = TurnEvent::Notification(Box::new(notification));
+        let event = TurnEvent::Notification(notification);
         if is_transient(&event) {
             state.transient += 1;
         }
@@ -305,7 +305,9 @@ impl TurnShared {
 
     /// The outcome, once, after the turn ended.
     pub(crate) fn take_outcome(&self) -> Option<Result<TurnOutcome, CoreError>> {
-        lock(&self.state).outcome.take()
+        let finished = lock(&self.state).outcome.take();
+        // Texts held by their items are copied back outside the lock.
+        finished.map(|finished| finished.map(FinishedTurn::into_outcome))
     }
 
     pub(crate) fn has_ended(&self) -> bool {
@@ -319,7 +321,7 @@ impl TurnShared {
 
     /// Queues a notification for a turn nobody is starting yet, up to
     /// [`UNCLAIMED_EVENTS`].
-    fn deliver_unclaimed(&self, notification: ServerNotification) -> Delivered {
+    fn deliver_unclaimed(&self, notification: Arc<ServerNotification>) -> Delivered {
         let full = {
             let state = lock(&self.state);
             state.queue.len() >= UNCLAIMED_EVENTS
@@ -535,7 +537,7 @@ impl TurnTable {
     pub(crate) fn route(
         &self,
         route: &mut Route,
-        notification: ServerNotification,
+        notification: Arc<ServerNotification>,
         fallback: &RawIds,
     ) {
         let target = {
@@ -567,7 +569,7 @@ impl TurnTable {
         }
     }
 
-    fn route_to_thread(&self, thread_id: &str, notification: ServerNotification) {
+    fn route_to_thread(&self, thread_id: &str, notification: Arc<ServerNotification>) {
         let turns: Vec<Arc<TurnShared>> = {
             let table = lock(&self.state);
             let Some(thread) = table.threads.get(thread_id) else {
@@ -580,7 +582,7 @@ impl TurnTable {
         };
         // Rare enough to wake at once.
         for turn in others {
-            if turn.deliver(notification.clone()) == Delivered::First {
+            if turn.deliver(Arc::clone(&notification)) == Delivered::First {
                 turn.wake();
             }
         }

@@ -35,8 +35,10 @@ pub enum SessionEvent {
     /// A piece of another streamed text: reasoning, a reasoning summary,
     /// command output, file-change output or a plan.
     Delta(StreamDelta),
-    /// Any other notification about the turn, in arrival order.
-    Notification(Box<ServerNotification>),
+    /// Any other notification about the turn, in arrival order. Shared
+    /// with the runtime's observers and the turn's outcome rather than
+    /// copied.
+    Notification(Arc<ServerNotification>),
     /// The turn ended: always the last item, as [`Session::ask`](crate::Session::ask)
     /// would have returned it.
     Finished(Result<PromptRunResult, PromptRunError>),

@@ -91,7 +91,7 @@ async fn ask(session: &codexrt::Session, scenario: Scenario) -> Result<Turn, Str
             match event {
                 SessionEvent::TextDelta { delta, .. } => turn.text.push_str(&delta),
                 SessionEvent::Notification(notification) => {
-                    if let ServerNotification::ItemCompleted(completed) = *notification
+                    if let ServerNotification::ItemCompleted(completed) = &*notification
                         && let ThreadItemKind::CommandExecution {
                             status: CommandExecutionStatus::Completed,
                             ..

@@ -120,7 +120,7 @@ async fn turn(runtime: &Runtime, thread_id: String, scenario: Scenario) -> Resul
                     turn.text.push_str(&delta.text);
                 }
                 TurnEvent::Notification(notification) => {
-                    if let ServerNotification::ItemCompleted(completed) = *notification
+                    if let ServerNotification::ItemCompleted(completed) = &*notification
                         && let ThreadItemKind::CommandExecution {
                             status: CommandExecutionStatus::Completed,
                             ..

@@ -152,11 +152,11 @@ pub(crate) async fn ask(
                 show.delta(&delta);
             }
             SessionEvent::Notification(notification) => {
-                let ServerNotification::ItemCompleted(done) = *notification else {
+                let ServerNotification::ItemCompleted(done) = &*notification else {
                     continue;
                 };
-                match done.item.kind {
-                    ThreadItemKind::AgentMessage { text, .. } => show.answer(&text),
+                match &done.item.kind {
+                    ThreadItemKind::AgentMessage { text, .. } => show.answer(text),
                     ThreadItemKind::CommandExecution {
                         command,
                         status,
@@ -173,10 +173,10 @@ pub(crate) async fn ask(
                         let run = match reported {
                             Ok(Some(run)) => run,
                             _ => CommandRun {
-                                command: script_of(&command),
+                                command: script_of(command),
                                 status: status.as_str().to_owned(),
-                                exit_code,
-                                output: aggregated_output.unwrap_or_default(),
+                                exit_code: *exit_code,
+                                output: aggregated_output.clone().unwrap_or_default(),
                                 seen_by: None,
                             },
                         };
