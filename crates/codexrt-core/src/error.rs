@@ -51,6 +51,22 @@ pub enum CoreError {
         /// The user agent as the server sent it.
         user_agent: String,
     },
+    /// The server is newer than any version this crate knows, and the
+    /// [`CompatibilityGuard`](crate::CompatibilityGuard) was set to refuse
+    /// that ([`CompatibilityGuard::refuse_newer_than_known`](crate::CompatibilityGuard::refuse_newer_than_known));
+    /// the runtime shut it down.
+    #[error(
+        "codex {detected} is newer than {newest_known}, the newest version this SDK knows \
+         (user agent {user_agent:?}), and the compatibility guard refuses newer versions"
+    )]
+    NewerThanKnown {
+        /// The version the server reported.
+        detected: Version,
+        /// The newest version this crate's protocol tables describe.
+        newest_known: Version,
+        /// The user agent as the server sent it.
+        user_agent: String,
+    },
     /// The handshake failed and so did shutting the server down afterwards.
     #[error("{compatibility}; shutting the server down failed as well: {shutdown}")]
     CompatibilityValidationWithShutdown {

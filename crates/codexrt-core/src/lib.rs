@@ -41,7 +41,12 @@
 //! `optOutNotificationMethods`), read the version right after the first `/`
 //! of the `userAgent` ([`parse_user_agent`]), check it against the
 //! [`CompatibilityGuard`], and send `initialized`. A server that fails the
-//! check is shut down before the error is returned.
+//! check is shut down before the error is returned. A server newer than
+//! [`newest_known_version`] is accepted with one `tracing` warning and
+//! [`ServerInfo::newer_than_known`] set: the newest known method table
+//! applies, and whatever this crate does not know arrives raw in `Unknown`
+//! arms ([`CompatibilityGuard::refuse_newer_than_known`] refuses it
+//! instead).
 //!
 //! [`Runtime::call`] refuses, without sending anything, a method the
 //! server's version does not have ([`CoreError::MethodUnavailable`]) and an
@@ -209,4 +214,4 @@ pub use server_request::{
 };
 pub use turn::{TurnEvent, TurnEvents, TurnHandle, TurnOptions};
 pub use turn_table::TURN_EVENT_CAPACITY;
-pub use version::{CompatibilityGuard, ServerInfo, parse_user_agent};
+pub use version::{CompatibilityGuard, ServerInfo, newest_known_version, parse_user_agent};

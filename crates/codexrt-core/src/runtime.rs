@@ -9,9 +9,7 @@ use codexrt_protocol::types::{
     ClientInfo, InitializeCapabilities, InitializeParams, InitializeResponse,
     InitializedNotification,
 };
-use codexrt_protocol::{
-    Api, Availability, ClientNotification, ClientRequest, MethodKind, method_availability,
-};
+use codexrt_protocol::{Api, Availability, ClientNotification, ClientRequest, MethodKind};
 use codexrt_rpc::{RpcClient, RpcConfig};
 use codexrt_transport::{CloseReport, Connection, TransportError};
 use serde_json::Value;
@@ -135,9 +133,12 @@ impl Runtime {
     ///
     /// Refused locally, without sending anything, when the method or a
     /// field that is set is experimental and the runtime did not opt into
-    /// the experimental API, or when [`method_availability`] says the
-    /// server's version does not have the method. A version newer or older
-    /// than every known one is not refused: nothing is known about it.
+    /// the experimental API, or when
+    /// [`method_availability`](codexrt_protocol::method_availability) says
+    /// the server's version does not have the method. For a version newer
+    /// than every known one, the newest known version's table decides (see
+    /// [`ServerInfo::newer_than_known`]); a version older than every known
+    /// one is not refused: nothing is known about it.
     ///
     /// # Errors
     /// [`CoreError::ExperimentalApiRequired`] and
@@ -179,7 +180,7 @@ impl Runtime {
             }
         }
         let version = &self.inner.info.version;
-        match method_availability(
+        match crate::version::availability(
             MethodKind::ClientRequest,
             P::METHOD,
             version,
@@ -310,7 +311,29 @@ async fn handshake(rpc: &RpcClient, config: &RuntimeConfig) -> Result<ServerInfo
         })?;
     let info = ServerInfo::from_initialize(response)?;
     config.compatibility.check(&info)?;
+    if info.newer_than_known {
+        warn_newer_than_known(&info.version);
+    }
     rpc.notify(InitializedNotification::METHOD, InitializedNotification)
         .await?;
     Ok(info)
+}
+
+/// Says, once per handshake, that the server is newer than any version this
+/// crate knows and what that means. The version is the peer's text, so it
+/// is cut short when it is long (a prerelease tag can be).
+fn warn_newer_than_known(detected: &semver::Version) {
+    const SHOWN: usize = 64;
+    let detected = detected.to_string();
+    let shown = match detected.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &detected[..end]),
+        None => detected,
+    };
+    let newest = crate::newest_known_version();
+    tracing::warn!(
+        detected = %shown,
+        newest_known = %newest,
+        "codex {shown} is newer than {newest}, the newest version codexrt knows: \
+         the {newest} method table applies, and what codexrt does not know is kept raw"
+    );
 }

@@ -1,9 +1,10 @@
 //! What the handshake learns about the server ([`ServerInfo`]), how its
 //! version is read from the user agent, and the [`CompatibilityGuard`] that
-//! refuses servers that are too old.
+//! refuses servers that are too old (and, if asked to, newer than any
+//! version this crate knows).
 
-use codexrt_protocol::KNOWN_VERSIONS;
 use codexrt_protocol::types::InitializeResponse;
+use codexrt_protocol::{Api, Availability, KNOWN_VERSION_NUMBERS, MethodKind, method_availability};
 use semver::Version;
 
 use crate::CoreError;
@@ -23,6 +24,14 @@ pub struct ServerInfo {
     pub platform_family: String,
     /// The operating system, for example `linux`.
     pub platform_os: String,
+    /// Whether the version is newer than [`newest_known_version`], the
+    /// newest one this crate's protocol tables describe. Such a server is
+    /// accepted by default: the newest known method table applies to it,
+    /// and what this crate does not know (methods, fields, enum values,
+    /// item kinds) is kept raw in the `Unknown` arms. The runtime logs a
+    /// warning once, at the handshake, and
+    /// [`CompatibilityGuard::refuse_newer_than_known`] makes it an error.
+    pub newer_than_known: bool,
 }
 
 impl ServerInfo {
@@ -36,7 +45,9 @@ impl ServerInfo {
             return Err(CoreError::MissingUserAgent);
         }
         let version = parse_user_agent(&response.user_agent)?;
+        let newer_than_known = version.cmp_precedence(&newest_known_version()).is_gt();
         Ok(ServerInfo {
+            newer_than_known,
             version,
             user_agent: response.user_agent,
             codex_home: response.codex_home,
@@ -62,24 +73,62 @@ pub fn parse_user_agent(user_agent: &str) -> Result<Version, CoreError> {
     Version::parse(token).map_err(|_| invalid())
 }
 
-/// Decides whether a server version is supported: at least a minimum.
+/// The newest codex version this crate's protocol tables describe: the last
+/// of [`KNOWN_VERSIONS`](codexrt_protocol::KNOWN_VERSIONS).
+pub fn newest_known_version() -> Version {
+    let (major, minor, patch) = KNOWN_VERSION_NUMBERS.last().copied().unwrap_or_default();
+    Version::new(major, minor, patch)
+}
+
+/// Whether a server of `version` has `method`, as the runtime decides
+/// before sending: from the version's own manifest when it is known (or
+/// between known ones), and for a version newer than every known one from
+/// the newest known version's manifest, the policy for such servers.
+pub(crate) fn availability(
+    kind: MethodKind,
+    method: &str,
+    version: &Version,
+    api: Api,
+) -> Availability {
+    match method_availability(kind, method, version, api) {
+        Availability::NewerThanKnown => {
+            method_availability(kind, method, &newest_known_version(), api)
+        }
+        other => other,
+    }
+}
+
+/// Decides whether a server version is supported: at least a minimum, and,
+/// if asked to, no newer than [`newest_known_version`].
 ///
 /// The default minimum is the oldest version the compatibility suite passes,
-/// the first of [`KNOWN_VERSIONS`] (0.150.0). A prerelease of the minimum
-/// (`0.150.0-alpha.1`) is older than the minimum and refused.
+/// the first of [`KNOWN_VERSIONS`](codexrt_protocol::KNOWN_VERSIONS) (0.150.0). A prerelease of the minimum
+/// (`0.150.0-alpha.1`) is older than the minimum and refused. Newer versions
+/// than the newest known are accepted unless
+/// [`CompatibilityGuard::refuse_newer_than_known`] says otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompatibilityGuard {
     minimum: Version,
+    refuse_newer: bool,
 }
 
 impl CompatibilityGuard {
-    /// The oldest version this crate's protocol tables know, used when a
-    /// generated constant would not parse (it always does; the tests check it).
-    const FALLBACK_MINIMUM: Version = Version::new(0, 150, 0);
-
     /// A guard that accepts `minimum` and newer.
     pub fn minimum(minimum: Version) -> CompatibilityGuard {
-        CompatibilityGuard { minimum }
+        CompatibilityGuard {
+            minimum,
+            refuse_newer: false,
+        }
+    }
+
+    /// Refuses a server newer than [`newest_known_version`] (with
+    /// [`CoreError::NewerThanKnown`]) instead of accepting it with a
+    /// warning. A prerelease of a newer version is newer; a build of the
+    /// newest known version (`0.169.0+build.5`) is not.
+    #[must_use]
+    pub fn refuse_newer_than_known(mut self) -> CompatibilityGuard {
+        self.refuse_newer = true;
+        self
     }
 
     /// The oldest version accepted.
@@ -87,15 +136,29 @@ impl CompatibilityGuard {
         &self.minimum
     }
 
+    /// Whether a server newer than [`newest_known_version`] is refused.
+    pub fn refuses_newer_than_known(&self) -> bool {
+        self.refuse_newer
+    }
+
     /// Checks a server's version.
     ///
     /// # Errors
-    /// [`CoreError::IncompatibleVersion`] when it is older than the minimum.
+    /// [`CoreError::IncompatibleVersion`] when it is older than the minimum;
+    /// [`CoreError::NewerThanKnown`] when it is newer than the newest known
+    /// version and the guard refuses those.
     pub fn check(&self, info: &ServerInfo) -> Result<(), CoreError> {
         if info.version.cmp_precedence(&self.minimum).is_lt() {
             return Err(CoreError::IncompatibleVersion {
                 detected: info.version.clone(),
                 required: self.minimum.clone(),
+                user_agent: info.user_agent.clone(),
+            });
+        }
+        if self.refuse_newer && info.newer_than_known {
+            return Err(CoreError::NewerThanKnown {
+                detected: info.version.clone(),
+                newest_known: newest_known_version(),
                 user_agent: info.user_agent.clone(),
             });
         }
@@ -105,11 +168,9 @@ impl CompatibilityGuard {
 
 impl Default for CompatibilityGuard {
     fn default() -> Self {
-        let minimum = KNOWN_VERSIONS
-            .first()
-            .and_then(|version| Version::parse(version).ok())
-            .unwrap_or(Self::FALLBACK_MINIMUM);
-        CompatibilityGuard { minimum }
+        // The generated list is never empty (codegen needs a version).
+        let (major, minor, patch) = KNOWN_VERSION_NUMBERS.first().copied().unwrap_or_default();
+        CompatibilityGuard::minimum(Version::new(major, minor, patch))
     }
 }
 

@@ -81,6 +81,6 @@ pub use availability::{
     Api, Availability, MethodKind, available_methods, is_experimental, method_availability,
 };
 pub use error::DecodeError;
-pub use generated::versions::{KNOWN_VERSIONS, PINNED_VERSION};
+pub use generated::versions::{KNOWN_VERSION_NUMBERS, KNOWN_VERSIONS, PINNED_VERSION};
 pub use generated::{ServerNotification, ServerRequest, methods, types};
 pub use request::{ClientNotification, ClientRequest, ServerRequestParams};

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use codexrt_core::Runtime;
+use codexrt_core::{Runtime, ServerInfo};
 use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection};
@@ -109,6 +109,13 @@ impl Client {
     /// requests (approvals, questions) and the notification stream.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The codex this client talks to, as the handshake described it: its
+    /// version, user agent and home, and whether it is newer than every
+    /// version this SDK knows ([`ServerInfo::newer_than_known`]).
+    pub fn server_info(&self) -> &ServerInfo {
+        self.runtime.server_info()
     }
 
     /// The settings the client was connected with.

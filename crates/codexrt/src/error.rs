@@ -50,6 +50,22 @@ pub enum ClientError {
         /// The user agent as codex sent it.
         user_agent: String,
     },
+    /// codex is newer than any version this SDK knows, and the
+    /// [`CompatibilityGuard`](crate::CompatibilityGuard) refuses that
+    /// ([`CompatibilityGuard::refuse_newer_than_known`](crate::CompatibilityGuard::refuse_newer_than_known));
+    /// codex was shut down.
+    #[error(
+        "codex {detected} is newer than {newest_known}, the newest version this SDK knows \
+         (user agent {user_agent:?}), and the compatibility guard refuses newer versions"
+    )]
+    CodexNewerThanKnown {
+        /// The version codex reported.
+        detected: Version,
+        /// The newest version this SDK's protocol tables describe.
+        newest_known: Version,
+        /// The user agent as codex sent it.
+        user_agent: String,
+    },
     /// The handshake failed and so did shutting the server down afterwards.
     #[error("{compatibility}; shutting the server down failed as well: {shutdown}")]
     CompatibilityValidationWithShutdown {
@@ -109,6 +125,15 @@ impl From<CoreError> for ClientError {
             } => ClientError::IncompatibleCodexVersion {
                 detected,
                 required,
+                user_agent,
+            },
+            CoreError::NewerThanKnown {
+                detected,
+                newest_known,
+                user_agent,
+            } => ClientError::CodexNewerThanKnown {
+                detected,
+                newest_known,
                 user_agent,
             },
             CoreError::CompatibilityValidationWithShutdown {

@@ -86,7 +86,9 @@
 //!   `codex app-server` with the caller's environment; client info
 //!   `codexrt` and this crate's version; the stable API (experimental
 //!   methods and fields are refused locally); versions accepted from
-//!   [`CompatibilityGuard::default`] up.
+//!   [`CompatibilityGuard::default`] up, and one newer than
+//!   [`newest_known_version`] with a warning (see
+//!   [`ServerInfo::newer_than_known`]).
 //! - **Everything else** (model, reasoning effort, output format) is left
 //!   to codex's configuration.
 //!
@@ -191,7 +193,7 @@ pub use threads::Threads;
 
 pub use codexrt_core::{
     CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamDelta, StreamKind, StreamedText,
-    TurnOptions, TurnTimings,
+    TurnOptions, TurnTimings, newest_known_version,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.

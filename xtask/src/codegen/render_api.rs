@@ -675,8 +675,8 @@ pub(crate) fn render_versions(versions: &[VersionInput], pinned: &str) -> Result
          use crate::availability::MethodPresence;\n\n\
          /// The codex versions this crate has schemas for, oldest first.\n\
          pub const KNOWN_VERSIONS: &[&str] = &{known:?};\n\n\
-         /// [`KNOWN_VERSIONS`] as (major, minor, patch).\n\
-         pub(crate) const KNOWN_VERSION_NUMBERS: &[(u64, u64, u64)] = &[{}];\n\n\
+         /// [`KNOWN_VERSIONS`] as (major, minor, patch), oldest first.\n\
+         pub const KNOWN_VERSION_NUMBERS: &[(u64, u64, u64)] = &[{}];\n\n\
          /// The version the types and method tables were generated from.\n\
          pub const PINNED_VERSION: &str = {pinned:?};\n\n\
          /// The index of [`PINNED_VERSION`] in [`KNOWN_VERSIONS`].\n\

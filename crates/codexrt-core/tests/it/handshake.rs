@@ -1,10 +1,15 @@
 //! The handshake: what is sent, how the version is read, and refusals that
 //! shut the server down.
 
-use codexrt_core::{CoreError, RuntimeState};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use codexrt_core::{CompatibilityGuard, CoreError, RuntimeState, newest_known_version};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use semver::Version;
 use serde_json::json;
+use tracing::field::{Field, Visit};
+use tracing::span;
 
 use crate::support::{config, connect, connect_with};
 
@@ -138,4 +143,122 @@ async fn a_program_that_cannot_start() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The messages of the warnings logged on the thread where it is the
+/// default subscriber (a current-thread test runs everything there).
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+impl Warnings {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() == tracing::Level::WARN
+    }
+
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        self.0.lock().unwrap().push(message.0);
+    }
+
+    fn enter(&self, _: &span::Id) {}
+
+    fn exit(&self, _: &span::Id) {}
+}
+
+/// A version newer than any known: the newest known, two minors up.
+fn newer_than_known() -> String {
+    let newest = newest_known_version();
+    format!("{}.{}.0", newest.major, newest.minor + 2)
+}
+
+#[tokio::test]
+async fn a_newer_server_is_accepted_flagged_and_said_once() {
+    let warnings = Warnings::default();
+    let _default = tracing::subscriber::set_default(warnings.clone());
+    let newer = newer_than_known();
+    let script = FakeScript::new()
+        .handshake(Handshake::new().version(newer.clone()))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let info = runtime.server_info();
+    assert_eq!(
+        (info.version.to_string(), info.newer_than_known),
+        (newer.clone(), true)
+    );
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
+    let newest = newest_known_version();
+    assert_eq!(
+        warnings.take(),
+        [format!(
+            "codex {newer} is newer than {newest}, the newest version codexrt knows: \
+             the {newest} method table applies, and what codexrt does not know is kept raw"
+        )]
+    );
+
+    // The newest known version itself is not flagged, and nothing is said.
+    let script = FakeScript::new()
+        .handshake(Handshake::new().version(newest.to_string()))
+        .step(Step::expect_close());
+    let (runtime, _fake) = connect(script).await;
+    assert!(!runtime.server_info().newer_than_known);
+    runtime.shutdown().await.unwrap();
+    assert_eq!(warnings.take(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_guard_that_refuses_newer_versions_shuts_the_server_down() {
+    let newer = newer_than_known();
+    let handshake = Handshake::new().version(newer.clone());
+    let script = FakeScript::new()
+        .step(Step::respond_to(
+            "initialize",
+            handshake.initialize_result(),
+        ))
+        .step(Step::expect_close());
+    let guard = CompatibilityGuard::default().refuse_newer_than_known();
+    let (result, fake) = connect_with(script, config().compatibility(guard)).await;
+    match result {
+        Err(CoreError::NewerThanKnown {
+            detected,
+            newest_known,
+            user_agent,
+        }) => assert_eq!(
+            (detected.to_string(), newest_known, user_agent),
+            (
+                newer.clone(),
+                newest_known_version(),
+                format!("fake/{newer} (Linux; x86_64)")
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(log.methods(), ["initialize"]);
 }

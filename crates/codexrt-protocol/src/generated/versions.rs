@@ -6,9 +6,8 @@ use crate::availability::MethodPresence;
 /// The codex versions this crate has schemas for, oldest first.
 pub const KNOWN_VERSIONS: &[&str] = &["0.150.0", "0.160.1", "0.169.0"];
 
-/// [`KNOWN_VERSIONS`] as (major, minor, patch).
-pub(crate) const KNOWN_VERSION_NUMBERS: &[(u64, u64, u64)] =
-    &[(0, 150, 0), (0, 160, 1), (0, 169, 0)];
+/// [`KNOWN_VERSIONS`] as (major, minor, patch), oldest first.
+pub const KNOWN_VERSION_NUMBERS: &[(u64, u64, u64)] = &[(0, 150, 0), (0, 160, 1), (0, 169, 0)];
 
 /// The version the types and method tables were generated from.
 pub const PINNED_VERSION: &str = "0.169.0";

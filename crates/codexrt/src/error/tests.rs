@@ -66,3 +66,32 @@ fn a_turn_deadline_is_a_timeout_and_other_runtime_errors_pass_through() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_refused_newer_version_keeps_its_versions_and_user_agent() {
+    let error = ClientError::from(CoreError::NewerThanKnown {
+        detected: Version::new(0, 180, 0),
+        newest_known: Version::new(0, 169, 0),
+        user_agent: "codex/0.180.0 (Linux)".to_owned(),
+    });
+    match &error {
+        ClientError::CodexNewerThanKnown {
+            detected,
+            newest_known,
+            user_agent,
+        } => assert_eq!(
+            (detected, newest_known, user_agent.as_str()),
+            (
+                &Version::new(0, 180, 0),
+                &Version::new(0, 169, 0),
+                "codex/0.180.0 (Linux)"
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        error.to_string(),
+        "codex 0.180.0 is newer than 0.169.0, the newest version this SDK knows \
+         (user agent \"codex/0.180.0 (Linux)\"), and the compatibility guard refuses newer versions"
+    );
+}

@@ -98,3 +98,51 @@ async fn shutdown_is_idempotent() {
     assert!(Arc::ptr_eq(&first, &second));
     assert!(fake.finished().await.completed());
 }
+
+/// A codex version newer than every one this SDK knows.
+fn newer_than_known() -> String {
+    let newest = codexrt::newest_known_version();
+    format!("{}.{}.0", newest.major, newest.minor + 1)
+}
+
+#[tokio::test]
+async fn a_newer_codex_is_accepted_and_flagged_unless_the_guard_refuses_it() {
+    let newer = newer_than_known();
+    let script = FakeScript::new()
+        .handshake(Handshake::new().version(newer.clone()))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let info = client.server_info();
+    assert_eq!(
+        (info.version.to_string(), info.newer_than_known),
+        (newer.clone(), true)
+    );
+    crate::support::finish(client, fake).await;
+
+    let guard = CompatibilityGuard::default().refuse_newer_than_known();
+    let script = FakeScript::new()
+        .step(Step::respond_to(
+            "initialize",
+            Handshake::new().version(newer.clone()).initialize_result(),
+        ))
+        .step(Step::expect_close());
+    let (client, fake) = connect_with(script, config().compatibility(guard)).await;
+    match client.unwrap_err() {
+        ClientError::CodexNewerThanKnown {
+            detected,
+            newest_known,
+            user_agent,
+        } => assert_eq!(
+            (detected.to_string(), newest_known, user_agent),
+            (
+                newer.clone(),
+                codexrt::newest_known_version(),
+                format!("fake/{newer} (Linux; x86_64)")
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(log.methods(), ["initialize"]);
+}
