@@ -384,8 +384,16 @@ impl<'a> Lowerer<'a> {
                 _ => Err(format!("inline union in a property: {}", excerpt(schema))),
             };
         }
-        if schema.get("enum").is_some() {
-            return Err(format!("inline enum in a property: {}", excerpt(schema)));
+        // An inline enum of integers is a version marker (`"version": 1`):
+        // typed as its integer, so another value still decodes. Any other
+        // inline enum needs a named type.
+        if let Some(values) = schema.get("enum") {
+            let integers = values
+                .as_array()
+                .is_some_and(|values| values.iter().all(Value::is_i64));
+            if !(integers && schema["type"] == "integer") {
+                return Err(format!("inline enum in a property: {}", excerpt(schema)));
+            }
         }
         let (kind, nullable) = match &schema["type"] {
             Value::String(t) => (t.as_str(), false),
@@ -407,6 +415,7 @@ impl<'a> Lowerer<'a> {
                 Some("uint64" | "uint") => Ty::U64,
                 Some("uint32") => Ty::U32,
                 Some("uint16") => Ty::U16,
+                Some("uint8") => Ty::U8,
                 Some("int32") => Ty::I32,
                 other => return Err(format!("integer with format {other:?}")),
             },
@@ -653,7 +662,9 @@ impl<'a> Lowerer<'a> {
                 }
                 let (rust, doc) = match &ty {
                     Ty::String => ("String", "A string."),
-                    Ty::I64 | Ty::U64 | Ty::U32 | Ty::U16 | Ty::I32 => ("Integer", "An integer."),
+                    Ty::I64 | Ty::U64 | Ty::U32 | Ty::U16 | Ty::U8 | Ty::I32 => {
+                        ("Integer", "An integer.")
+                    }
                     Ty::F64 => ("Number", "A number."),
                     Ty::Bool => ("Boolean", "A boolean."),
                     Ty::Vec(_) => ("List", "A list."),

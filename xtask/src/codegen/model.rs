@@ -10,6 +10,7 @@ pub(crate) enum Ty {
     U64,
     U32,
     U16,
+    U8,
     I32,
     F64,
     /// `serde_json::Value`: any JSON.
@@ -34,6 +35,7 @@ impl Ty {
             Ty::U64 => "u64".into(),
             Ty::U32 => "u32".into(),
             Ty::U16 => "u16".into(),
+            Ty::U8 => "u8".into(),
             Ty::I32 => "i32".into(),
             Ty::F64 => "f64".into(),
             Ty::Value => "Value".into(),

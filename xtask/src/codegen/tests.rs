@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::classify::{Class, classify};
 use super::history::History;
 use super::input::{Definitions, VersionInput, parse_manifest};
-use super::lower::lower;
-use super::model::{Presence, Relaxed, Shape};
+use super::lower::{Lowered, lower};
+use super::model::{Presence, Relaxed, Shape, Ty};
 use super::naming::{constant, field_name, pascal};
 use super::render_api::method_infos;
 use super::render_types::render_item;
@@ -382,8 +382,19 @@ fn a_params_type_shared_by_two_requests_is_refused() {
 
 #[test]
 fn unsupported_shapes_fail_with_the_definition_named() {
+    let inline = json!({"inline": {"type": "object", "properties": {"a": {"type": "string"}}}});
+    let err = lower_odd(inline).err().unwrap_or_default();
+    assert!(
+        err.starts_with("definition `OddParams`: property `inline`: inline object in a property"),
+        "{err}"
+    );
+}
+
+/// One version whose `OddParams` has `properties` and whose request `odd`
+/// takes it, lowered.
+fn lower_odd(properties: Value) -> Result<Lowered, String> {
     let defs = json!({
-        "OddParams": {"type": "object", "properties": {"inline": {"type": "object", "properties": {"a": {"type": "string"}}}}},
+        "OddParams": {"type": "object", "properties": properties},
         "OddResponse": {"type": "object"}
     });
     let methods = json!({
@@ -396,9 +407,25 @@ fn unsupported_shapes_fail_with_the_definition_named() {
         versions: &versions,
         pinned: &versions[0],
     };
-    let err = lower(&history).err().unwrap_or_default();
+    lower(&history)
+}
+
+#[test]
+fn an_inline_integer_enum_is_its_integer_and_other_inline_enums_fail() {
+    let marker =
+        json!({"version": {"enum": [1], "format": "uint8", "minimum": 0, "type": "integer"}});
+    let lowered = lower_odd(marker).unwrap();
+    let Shape::Struct { fields, .. } = &lowered.items["OddParams"].shape else {
+        panic!("OddParams is no struct");
+    };
+    let types: Vec<(&str, &Ty)> = fields.iter().map(|f| (f.wire.as_str(), &f.ty)).collect();
+    assert_eq!(types, [("version", &Ty::U8)]);
+
+    let err = lower_odd(json!({"mode": {"enum": ["show"], "type": "string"}}))
+        .err()
+        .unwrap_or_default();
     assert!(
-        err.starts_with("definition `OddParams`: property `inline`: inline object in a property"),
+        err.starts_with("definition `OddParams`: property `mode`: inline enum in a property"),
         "{err}"
     );
 }

@@ -55,6 +55,13 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     ("account/gatewayOAuth/login", "GatewayOAuthLoginResponse"),
     ("account/gatewayOAuth/read", "GatewayOAuthReadResponse"),
     ("account/rateLimits/read", "GetAccountRateLimitsResponse"),
+    // 0.171.0's schema defines no response for it at all. A live call
+    // (`{"providerId": "openai"}` against codex 0.171.0) answered
+    // `{"status", "version", "filePath", "overriddenMetadata"}`: it writes
+    // config.toml like `config/value/write` and answers the same way. Should
+    // a later schema define `ModelProviderDefaultSetResponse`, the entry
+    // conflicts with it and `cargo xtask schema` fails until it is removed.
+    ("modelProvider/default/set", "ConfigWriteResponse"),
 ];
 
 /// The protocol surface of one codex version.
@@ -275,20 +282,37 @@ fn is_null_schema(schema: &Value) -> bool {
 
 /// The override table first, else `XParams` → `XResponse`; either way the
 /// definition must exist, because a response type the SDK cannot name would
-/// leave the method uncallable in typed form.
+/// leave the method uncallable in typed form. An override that names another
+/// type than the one the convention finds defined is an error: the schema
+/// has caught up, and the override must be checked and removed.
 fn response_for(
     method: &str,
     params: Option<&str>,
     definitions: &Map<String, Value>,
 ) -> Result<String, String> {
     let fix = "add or fix its entry in RESPONSE_OVERRIDES (xtask/src/schema/manifest.rs)";
+    let conventional = params
+        .and_then(|params| params.strip_suffix("Params"))
+        .map(|stem| format!("{stem}Response"));
     let response = match (
         RESPONSE_OVERRIDES.iter().find(|(m, _)| *m == method),
         params,
     ) {
-        (Some((_, response)), _) => (*response).to_owned(),
-        (None, Some(params)) => match params.strip_suffix("Params") {
-            Some(stem) => format!("{stem}Response"),
+        (Some((_, response)), _) => {
+            if let Some(conventional) = conventional
+                .as_ref()
+                .filter(|name| *name != response && definitions.contains_key(*name))
+            {
+                return Err(format!(
+                    "method `{method}`: the schema now defines `{conventional}`, but its entry in \
+                     RESPONSE_OVERRIDES (xtask/src/schema/manifest.rs) says `{response}`; check \
+                     the new type against a live answer and remove the entry"
+                ));
+            }
+            (*response).to_owned()
+        }
+        (None, Some(params)) => match conventional {
+            Some(conventional) => conventional,
             None => {
                 return Err(format!(
                     "method `{method}`: params type `{params}` does not end in `Params`, so its \

@@ -221,6 +221,28 @@ fn unresolvable_responses_fail() {
             "method `thread/nothing` has no params, so its response type cannot be derived; {fix}"
         ),
     );
+    // `config/value/write` is overridden to `ConfigWriteResponse`; once the
+    // schema defines the conventional name as well, the override is stale.
+    let mut defined = DEFINED.to_vec();
+    defined.push("ConfigValueWriteResponse");
+    let both = schema(
+        vec![request(
+            "config/value/write",
+            reference("ConfigValueWriteParams"),
+        )],
+        vec![],
+        vec![],
+        &defined,
+    );
+    assert_eq!(
+        build("1.2.3", &both, &both),
+        Err(
+            "method `config/value/write`: the schema now defines `ConfigValueWriteResponse`, but \
+             its entry in RESPONSE_OVERRIDES (xtask/src/schema/manifest.rs) says \
+             `ConfigWriteResponse`; check the new type against a live answer and remove the entry"
+                .to_owned()
+        )
+    );
     check_error(
         vec![request("thread/odd", reference("ThreadStartResponse"))],
         &format!(
