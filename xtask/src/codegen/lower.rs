@@ -27,7 +27,9 @@ pub(crate) enum Role {
 /// The generator's view of the pinned protocol.
 pub(crate) struct Lowered {
     pub(crate) items: BTreeMap<String, Item>,
-    /// Params types made up for methods without params, by kind and method.
+    /// Params types made up, by kind and method: for methods without
+    /// params, and for a method whose params type an earlier method of its
+    /// kind already has (the request traits need one method per type).
     pub(crate) unit_params: BTreeMap<(Kind, String), String>,
 }
 
@@ -51,10 +53,19 @@ pub(crate) fn lower(history: &History<'_>) -> Result<Lowered, String> {
     let defs = &pinned.experimental;
     let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
     let mut unit_params = BTreeMap::new();
+    // Methods whose params type an earlier method of the kind has: their
+    // own copy's name, and the shared type's.
+    let mut copied_params: Vec<(Kind, String, String, String)> = Vec::new();
     for kind in Kind::ALL {
+        let mut taken = BTreeSet::new();
         for m in pinned.manifest.methods(kind) {
             let method = m.method.clone();
             match &m.params {
+                Some(params) if !taken.insert(params.clone()) => {
+                    let own = format!("{}Params", pascal(&method));
+                    unit_params.insert((kind, method.clone()), own.clone());
+                    copied_params.push((kind, method.clone(), own, params.clone()));
+                }
                 Some(params) => roles.entry(params.clone()).or_default().push(Role::Params {
                     kind,
                     method: method.clone(),
@@ -95,7 +106,32 @@ pub(crate) fn lower(history: &History<'_>) -> Result<Lowered, String> {
             .map_err(|err| format!("definition `{name}`: {err}"))?;
     }
     let mut items = lowerer.items;
+    for (kind, method, own, shared) in &copied_params {
+        if defs.contains_key(own) {
+            return Err(format!(
+                "the params type `{own}` made up for `{method}`, which shares `{shared}`, \
+                 collides with a definition"
+            ));
+        }
+        let mut item = items
+            .get(shared)
+            .cloned()
+            .ok_or_else(|| format!("`{method}` shares `{shared}`, which was not generated"))?;
+        item.name.clone_from(own);
+        item.doc.push(format!(
+            "The members of [`{shared}`], which `{method}` takes as well: a type of its own, \
+             because a params type names one method."
+        ));
+        insert(&mut items, item)?;
+        roles.entry(own.clone()).or_default().push(Role::Params {
+            kind: *kind,
+            method: method.clone(),
+        });
+    }
     for ((kind, method), name) in &unit_params {
+        if copied_params.iter().any(|(_, _, own, _)| own == name) {
+            continue;
+        }
         if defs.contains_key(name) {
             return Err(format!(
                 "the made-up params type `{name}` of `{method}` collides with a definition"

@@ -34,13 +34,11 @@ pub(crate) fn method_infos(
     let mut constants = BTreeMap::new();
     for kind in Kind::ALL {
         for m in pinned.manifest.methods(kind) {
-            let params = match &m.params {
-                Some(params) => params.clone(),
-                None => lowered
-                    .unit_params
-                    .get(&(kind, m.method.clone()))
-                    .cloned()
-                    .ok_or_else(|| format!("no made-up params for `{}`", m.method))?,
+            let made_up = lowered.unit_params.get(&(kind, m.method.clone()));
+            let params = match (made_up, &m.params) {
+                (Some(made_up), _) => made_up.clone(),
+                (None, Some(params)) => params.clone(),
+                (None, None) => return Err(format!("no made-up params for `{}`", m.method)),
             };
             for ty in std::iter::once(&params).chain(m.response.as_ref()) {
                 if !lowered.items.contains_key(ty) {

@@ -351,12 +351,16 @@ pub struct ShapeResponse {}
     );
 }
 
-#[test]
-fn a_params_type_shared_by_two_requests_is_refused() {
-    let defs = json!({
+/// Two requests, `a/one` and `a/two`, with the params type `SharedParams`,
+/// and definitions `extra` besides.
+fn shared_params(extra: &[&str]) -> Vec<VersionInput> {
+    let mut defs = json!({
         "SharedParams": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
         "OneResponse": {"type": "object"}
     });
+    for name in extra {
+        defs[*name] = json!({"type": "object"});
+    }
     let methods = json!({
         "clientRequests": [
             {"method": "a/one", "params": "SharedParams", "paramsPresence": "required", "response": "OneResponse", "experimental": false},
@@ -364,19 +368,51 @@ fn a_params_type_shared_by_two_requests_is_refused() {
         ],
         "clientNotifications": [], "serverNotifications": [], "serverRequests": []
     });
-    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    vec![version("1.0.0", defs.clone(), defs, methods)]
+}
+
+#[test]
+fn a_params_type_shared_by_two_requests_gets_a_copy_for_the_second() {
+    let versions = shared_params(&[]);
     let history = History {
         versions: &versions,
         pinned: &versions[0],
     };
     let lowered = lower(&history).unwrap();
-    let err = method_infos(&versions, &versions[0], &lowered)
-        .err()
-        .unwrap_or_default();
+    let infos = method_infos(&versions, &versions[0], &lowered).unwrap();
+    let params: Vec<(&str, &str)> = infos
+        .iter()
+        .map(|i| (i.method.as_str(), i.params.as_str()))
+        .collect();
+    assert_eq!(params, [("a/one", "SharedParams"), ("a/two", "ATwoParams")]);
+    let (mut shared, mut copy) = (String::new(), String::new());
+    render_item(&mut shared, &lowered.items["SharedParams"]);
+    render_item(&mut copy, &lowered.items["ATwoParams"]);
+    assert!(copy.contains("pub struct ATwoParams {"), "{copy}");
+    assert!(
+        copy.contains("/// The members of [`SharedParams`], which `a/two` takes as well"),
+        "{copy}"
+    );
+    // The same members.
+    let members = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.trim_start().starts_with("pub ") && !line.contains("struct"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(members(&copy), members(&shared));
+    assert_eq!(members(&copy), ["    pub id: String,"]);
+
+    // A definition of that name is not overwritten.
+    let versions = shared_params(&["ATwoParams"]);
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
     assert_eq!(
-        err,
-        "`a/two` and `a/one` share the params type `SharedParams`; the ClientRequest trait \
-         needs one method per params type"
+        lower(&history).err().unwrap_or_default(),
+        "the params type `ATwoParams` made up for `a/two`, which shares `SharedParams`, collides \
+         with a definition"
     );
 }
 
