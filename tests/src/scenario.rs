@@ -130,7 +130,8 @@ macro_rules! for_each_case {
         $crate::for_each_case!(@cases $run,
             [handshake, streamed_answer, command_approved, command_declined, model_failure,
              interrupt],
-            [v0_150_0 = "0.150.0", v0_160_1 = "0.160.1", v0_169_0 = "0.169.0"]);
+            [v0_150_0 = "0.150.0", v0_160_1 = "0.160.1", v0_169_0 = "0.169.0",
+             v0_171_0 = "0.171.0"]);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_case!(@versions $run, [$($scenario),*], $($module = $version),*);

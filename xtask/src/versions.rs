@@ -3,10 +3,10 @@
 /// Every codex version whose protocol schema is vendored under
 /// `crates/codexrt-protocol/schema/<version>/`; `cargo xtask schema` without
 /// arguments regenerates exactly these.
-pub(crate) const SUPPORTED_CODEX_VERSIONS: [&str; 3] = ["0.150.0", "0.160.1", "0.169.0"];
+pub(crate) const SUPPORTED_CODEX_VERSIONS: [&str; 4] = ["0.150.0", "0.160.1", "0.169.0", "0.171.0"];
 
 /// The version demos and the default compatibility run use.
-pub(crate) const PINNED_CODEX_VERSION: &str = "0.169.0";
+pub(crate) const PINNED_CODEX_VERSION: &str = "0.171.0";
 
 // A pinned version without a vendored schema would have no method table, so
 // the build refuses it rather than a later command failing at run time.

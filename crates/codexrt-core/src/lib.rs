@@ -88,7 +88,6 @@
 //! | `applyPatchApproval` (legacy) | `{"decision":{"denied":{"rejection":..}}}` |
 //! | `account/chatgptAuthTokens/refresh` | error -32603: no tokens are made up |
 //! | `attestation/generate` | error -32603: no attestation is made up |
-//! | `currentTime/read` (experimental) | error -32603 |
 //! | any other method | error -32601 (method not found) |
 //!
 //! A request whose params do not decode gets the safe answer of its kind.

@@ -276,7 +276,6 @@ fn typed(request: ServerRequest, slot: Arc<Slot>) -> Option<PendingServerRequest
             P::ChatgptAuthTokensRefresh(H::new(p, slot))
         }
         ServerRequest::AttestationGenerate(p) => P::AttestationGenerate(H::new(p, slot)),
-        ServerRequest::CurrentTimeRead(p) => P::CurrentTimeRead(H::new(p, slot)),
         _ => return None,
     })
 }

@@ -70,12 +70,12 @@ impl SafeAnswer {
             methods::APPLY_PATCH_APPROVAL => result(ApplyPatchApprovalResponse {
                 decision: legacy_denial(),
             }),
-            methods::ACCOUNT_CHATGPT_AUTH_TOKENS_REFRESH
-            | methods::ATTESTATION_GENERATE
-            | methods::CURRENT_TIME_READ => SafeAnswer::Error(ErrorObject::new(
-                ErrorObject::INTERNAL_ERROR,
-                NO_HANDLER_MESSAGE,
-            )),
+            methods::ACCOUNT_CHATGPT_AUTH_TOKENS_REFRESH | methods::ATTESTATION_GENERATE => {
+                SafeAnswer::Error(ErrorObject::new(
+                    ErrorObject::INTERNAL_ERROR,
+                    NO_HANDLER_MESSAGE,
+                ))
+            }
             _ => SafeAnswer::Error(ErrorObject::new(
                 ErrorObject::METHOD_NOT_FOUND,
                 format!("unknown server request `{method}`"),

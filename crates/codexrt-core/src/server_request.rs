@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use codexrt_protocol::ServerRequestParams;
 use codexrt_protocol::types::{
     ApplyPatchApprovalParams, AttestationGenerateParams, ChatgptAuthTokensRefreshParams,
-    CommandExecutionRequestApprovalParams, CurrentTimeReadParams, DynamicToolCallParams,
-    ExecCommandApprovalParams, FileChangeRequestApprovalParams, McpServerElicitationRequestParams,
+    CommandExecutionRequestApprovalParams, DynamicToolCallParams, ExecCommandApprovalParams,
+    FileChangeRequestApprovalParams, McpServerElicitationRequestParams,
     PermissionsRequestApprovalParams, ToolRequestUserInputParams,
 };
 use codexrt_rpc::{RequestId, Responder};
@@ -243,8 +243,6 @@ pub enum PendingServerRequest {
     ChatgptAuthTokensRefresh(ServerRequestHandle<ChatgptAuthTokensRefreshParams>),
     /// `attestation/generate`.
     AttestationGenerate(ServerRequestHandle<AttestationGenerateParams>),
-    /// `currentTime/read` (experimental API).
-    CurrentTimeRead(ServerRequestHandle<CurrentTimeReadParams>),
 }
 
 impl PendingServerRequest {
@@ -261,7 +259,6 @@ impl PendingServerRequest {
             Self::ApplyPatchApproval(_) => ApplyPatchApprovalParams::METHOD,
             Self::ChatgptAuthTokensRefresh(_) => ChatgptAuthTokensRefreshParams::METHOD,
             Self::AttestationGenerate(_) => AttestationGenerateParams::METHOD,
-            Self::CurrentTimeRead(_) => CurrentTimeReadParams::METHOD,
         }
     }
 }

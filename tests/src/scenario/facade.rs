@@ -218,7 +218,7 @@ macro_rules! for_each_facade_case {
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
              user_input_answered],
             [facade_v0_150_0 = "0.150.0", facade_v0_160_1 = "0.160.1",
-             facade_v0_169_0 = "0.169.0"]);
+             facade_v0_169_0 = "0.169.0", facade_v0_171_0 = "0.171.0"]);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);

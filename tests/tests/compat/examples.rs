@@ -73,7 +73,8 @@ for_each_example!(
     [
         examples_v0_150_0 = "0.150.0",
         examples_v0_160_1 = "0.160.1",
-        examples_v0_169_0 = "0.169.0"
+        examples_v0_169_0 = "0.169.0",
+        examples_v0_171_0 = "0.171.0"
     ]
 );
 

@@ -15,38 +15,76 @@ fn at(kind: MethodKind, method: &str, api: Api, versions: &[&str]) -> Vec<Availa
         .collect()
 }
 
-const KNOWN: [&str; 3] = ["0.150.0", "0.160.1", "0.169.0"];
+/// The versions whose manifests the tables below state facts about.
+const FACTS_AT: [&str; 4] = ["0.150.0", "0.160.1", "0.169.0", "0.171.0"];
+
+/// A version newer than every known one, whatever the known ones are.
+fn newer_than_known() -> String {
+    let newest = Version::parse(KNOWN_VERSIONS.last().unwrap()).unwrap();
+    format!("{}.{}.0", newest.major, newest.minor + 1)
+}
+
+#[test]
+fn the_known_versions_are_the_vendored_schemas() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    let mut vendored: Vec<Version> = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(|entry| Version::parse(entry.unwrap().file_name().to_str()?).ok())
+        .collect();
+    vendored.sort();
+    let known: Vec<Version> = KNOWN_VERSIONS
+        .iter()
+        .map(|v| Version::parse(v).unwrap())
+        .collect();
+    assert_eq!(known, vendored);
+    assert!(KNOWN_VERSIONS.contains(&PINNED_VERSION));
+    for version in FACTS_AT {
+        assert!(KNOWN_VERSIONS.contains(&version), "{version}");
+    }
+}
 
 #[test]
 fn known_versions_answer_from_their_manifests() {
     use MethodKind::ClientRequest;
-    assert_eq!(KNOWN_VERSIONS, KNOWN);
-    assert_eq!(PINNED_VERSION, "0.169.0");
-    let table = |method: &str, api: Api| at(ClientRequest, method, api, &KNOWN);
+    let table = |method: &str, api: Api| at(ClientRequest, method, api, &FACTS_AT);
     assert_eq!(
         table("thread/rollback", Api::Stable),
-        [Available, Missing, Missing]
+        [Available, Missing, Missing, Missing]
     );
     assert_eq!(
         table("feedback/save", Api::Stable),
-        [Missing, Missing, Available]
+        [Missing, Missing, Available, Available]
     );
     assert_eq!(
         table("thread/start", Api::Stable),
-        [Available, Available, Available]
+        [Available, Available, Available, Available]
+    );
+    // New and stable in 0.171.0.
+    assert_eq!(
+        table("modelProvider/default/set", Api::Stable),
+        [Missing, Missing, Missing, Available]
+    );
+    // New in 0.171.0, only in the experimental API.
+    assert_eq!(
+        table("thread/search/stream", Api::Stable),
+        [Missing, Missing, Missing, Missing]
+    );
+    assert_eq!(
+        table("thread/search/stream", Api::Experimental),
+        [Missing, Missing, Missing, Available]
     );
     // Experimental in 0.150.0, stable from 0.160.1.
     assert_eq!(
         table("thread/items/list", Api::Stable),
-        [Missing, Available, Available]
+        [Missing, Available, Available, Available]
     );
     assert_eq!(
         table("thread/items/list", Api::Experimental),
-        [Available, Available, Available]
+        [Available, Available, Available, Available]
     );
     assert_eq!(
         table("never/existed", Api::Experimental),
-        [Missing, Missing, Missing]
+        [Missing, Missing, Missing, Missing]
     );
     // The kind matters: `thread/start` is no notification.
     assert_eq!(
@@ -54,27 +92,37 @@ fn known_versions_answer_from_their_manifests() {
             MethodKind::ServerNotification,
             "thread/start",
             Api::Stable,
-            &KNOWN
+            &FACTS_AT
         ),
-        [Missing, Missing, Missing]
+        [Missing, Missing, Missing, Missing]
+    );
+    assert_eq!(
+        at(
+            MethodKind::ServerNotification,
+            "thread/search/partial",
+            Api::Stable,
+            &FACTS_AT
+        ),
+        [Missing, Missing, Missing, Available]
     );
     assert_eq!(
         at(
             MethodKind::ServerRequest,
             "currentTime/read",
             Api::Stable,
-            &KNOWN
+            &FACTS_AT
         ),
-        [Missing, Missing, Missing]
+        [Missing, Missing, Missing, Missing]
     );
+    // Experimental until 0.169.0, gone in 0.171.0.
     assert_eq!(
         at(
             MethodKind::ServerRequest,
             "currentTime/read",
             Api::Experimental,
-            &KNOWN
+            &FACTS_AT
         ),
-        [Available, Available, Available]
+        [Available, Available, Available, Missing]
     );
     // Build metadata does not matter.
     assert_eq!(
@@ -91,13 +139,15 @@ fn known_versions_answer_from_their_manifests() {
 #[test]
 fn between_and_outside_the_known_versions() {
     use MethodKind::ClientRequest;
+    let newer = newer_than_known();
     let versions = [
         "0.100.0",
         "0.155.3",
         "0.165.0",
         "0.169.0-alpha.1",
         "0.170.0",
-        "1.0.0",
+        &newer,
+        "100.0.0",
     ];
     assert_eq!(
         at(ClientRequest, "thread/start", Api::Stable, &versions),
@@ -106,11 +156,12 @@ fn between_and_outside_the_known_versions() {
             Available,
             Available,
             Available,
+            Available,
             NewerThanKnown,
             NewerThanKnown
         ]
     );
-    // Removed after 0.150.0 and added before 0.169.0: unsure in between.
+    // Removed after 0.150.0: missing from then on.
     assert_eq!(
         at(ClientRequest, "thread/rollback", Api::Stable, &versions),
         [
@@ -118,10 +169,13 @@ fn between_and_outside_the_known_versions() {
             Missing,
             Missing,
             Missing,
+            Missing,
             NewerThanKnown,
             NewerThanKnown
         ]
     );
+    // Added in 0.169.0: unsure before it, present between 0.169.0 and
+    // 0.171.0.
     assert_eq!(
         at(ClientRequest, "feedback/save", Api::Stable, &versions),
         [
@@ -129,6 +183,7 @@ fn between_and_outside_the_known_versions() {
             Missing,
             Missing,
             Missing,
+            Available,
             NewerThanKnown,
             NewerThanKnown
         ]
@@ -141,6 +196,7 @@ fn between_and_outside_the_known_versions() {
             Missing,
             Available,
             Available,
+            Available,
             NewerThanKnown,
             NewerThanKnown
         ]
@@ -149,11 +205,14 @@ fn between_and_outside_the_known_versions() {
 
 #[test]
 fn experimental_methods_of_the_pinned_version() {
-    assert!(is_experimental("currentTime/read"));
+    assert!(is_experimental("thread/search/stream"));
     assert!(is_experimental("thread/sample"));
     assert!(!is_experimental("thread/start"));
+    assert!(!is_experimental("modelProvider/default/set"));
     assert!(!is_experimental("turn/completed"));
     assert!(!is_experimental("thread/rollback"));
+    // Gone from the pinned version: it is not one of its methods at all.
+    assert!(!is_experimental("currentTime/read"));
     assert!(!is_experimental("never/existed"));
 }
 
@@ -169,6 +228,8 @@ fn method_counts_per_version() {
         ]
         .map(|kind| available_methods(kind, &version, api).len())
     };
+    assert_eq!(counts("0.171.0", Api::Stable), [110, 1, 87, 10]);
+    assert_eq!(counts("0.171.0", Api::Experimental), [189, 1, 87, 10]);
     assert_eq!(counts("0.169.0", Api::Stable), [109, 1, 86, 10]);
     assert_eq!(counts("0.169.0", Api::Experimental), [184, 1, 86, 11]);
     assert_eq!(counts("0.160.1", Api::Stable), [104, 1, 83, 10]);

@@ -63,6 +63,10 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::AccountTokenUsageSummary>,
     ),
     (
+        "AccountUpdateReason",
+        roundtrip::<types::AccountUpdateReason>,
+    ),
+    (
         "AccountUpdatedNotification",
         roundtrip::<types::AccountUpdatedNotification>,
     ),
@@ -124,6 +128,8 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::AllowDenyRequirement>,
     ),
     ("AnalyticsConfig", roundtrip::<types::AnalyticsConfig>),
+    ("AnswerAnnotation", roundtrip::<types::AnswerAnnotation>),
+    ("AnswerReplacement", roundtrip::<types::AnswerReplacement>),
     ("AppBranding", roundtrip::<types::AppBranding>),
     ("AppInfo", roundtrip::<types::AppInfo>),
     (
@@ -234,6 +240,7 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         "BedrockSetupResponse",
         roundtrip::<types::BedrockSetupResponse>,
     ),
+    ("BlockReason", roundtrip::<types::BlockReason>),
     (
         "BrowserUseAccessApprovalLifetime",
         roundtrip::<types::BrowserUseAccessApprovalLifetime>,
@@ -480,14 +487,6 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ConversationTextRole>,
     ),
     ("CreditsSnapshot", roundtrip::<types::CreditsSnapshot>),
-    (
-        "CurrentTimeReadParams",
-        roundtrip::<types::CurrentTimeReadParams>,
-    ),
-    (
-        "CurrentTimeReadResponse",
-        roundtrip::<types::CurrentTimeReadResponse>,
-    ),
     ("CyberAccessProgram", roundtrip::<types::CyberAccessProgram>),
     (
         "DeprecationNoticeNotification",
@@ -925,6 +924,7 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         "GuardianWarningNotification",
         roundtrip::<types::GuardianWarningNotification>,
     ),
+    ("HelplineSubject", roundtrip::<types::HelplineSubject>),
     (
         "HookCompletedNotification",
         roundtrip::<types::HookCompletedNotification>,
@@ -1316,6 +1316,10 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
     (
         "ModelProviderConfigWriteResponse",
         roundtrip::<types::ModelProviderConfigWriteResponse>,
+    ),
+    (
+        "ModelProviderDefaultSetParams",
+        roundtrip::<types::ModelProviderDefaultSetParams>,
     ),
     (
         "ModelProviderListParams",
@@ -2359,8 +2363,24 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ThreadRealtimeClosedNotification>,
     ),
     (
+        "ThreadRealtimeCoverage",
+        roundtrip::<types::ThreadRealtimeCoverage>,
+    ),
+    (
+        "ThreadRealtimeEntry",
+        roundtrip::<types::ThreadRealtimeEntry>,
+    ),
+    (
         "ThreadRealtimeErrorNotification",
         roundtrip::<types::ThreadRealtimeErrorNotification>,
+    ),
+    (
+        "ThreadRealtimeFrameChannels",
+        roundtrip::<types::ThreadRealtimeFrameChannels>,
+    ),
+    (
+        "ThreadRealtimeHandoffMode",
+        roundtrip::<types::ThreadRealtimeHandoffMode>,
     ),
     (
         "ThreadRealtimeInitialItem",
@@ -2384,12 +2404,24 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ThreadRealtimeItemTranscriptDeltaNotification>,
     ),
     (
+        "ThreadRealtimeListParams",
+        roundtrip::<types::ThreadRealtimeListParams>,
+    ),
+    (
+        "ThreadRealtimeListResponse",
+        roundtrip::<types::ThreadRealtimeListResponse>,
+    ),
+    (
         "ThreadRealtimeListVoicesParams",
         roundtrip::<types::ThreadRealtimeListVoicesParams>,
     ),
     (
         "ThreadRealtimeListVoicesResponse",
         roundtrip::<types::ThreadRealtimeListVoicesResponse>,
+    ),
+    (
+        "ThreadRealtimeOrder",
+        roundtrip::<types::ThreadRealtimeOrder>,
     ),
     (
         "ThreadRealtimeOutputAudioDeltaNotification",
@@ -2440,6 +2472,10 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ThreadRealtimeTranscriptRole>,
     ),
     (
+        "ThreadRealtimeVoiceTranscript",
+        roundtrip::<types::ThreadRealtimeVoiceTranscript>,
+    ),
+    (
         "ThreadResumeInitialTurnsPageParams",
         roundtrip::<types::ThreadResumeInitialTurnsPageParams>,
     ),
@@ -2471,6 +2507,14 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ThreadSampleResponse>,
     ),
     (
+        "ThreadSearchCancelParams",
+        roundtrip::<types::ThreadSearchCancelParams>,
+    ),
+    (
+        "ThreadSearchCancelResponse",
+        roundtrip::<types::ThreadSearchCancelResponse>,
+    ),
+    (
         "ThreadSearchOccurrence",
         roundtrip::<types::ThreadSearchOccurrence>,
     ),
@@ -2483,6 +2527,10 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ThreadSearchOccurrencesResponse>,
     ),
     ("ThreadSearchParams", roundtrip::<types::ThreadSearchParams>),
+    (
+        "ThreadSearchPartialNotification",
+        roundtrip::<types::ThreadSearchPartialNotification>,
+    ),
     (
         "ThreadSearchResponse",
         roundtrip::<types::ThreadSearchResponse>,
@@ -2676,6 +2724,7 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
         roundtrip::<types::ToolRequestUserInputResponse>,
     ),
     ("ToolsV2", roundtrip::<types::ToolsV2>),
+    ("TrustedContacts", roundtrip::<types::TrustedContacts>),
     ("Turn", roundtrip::<types::Turn>),
     (
         "TurnCompletedNotification",
@@ -2733,6 +2782,10 @@ pub(crate) const DEFINITIONS: &[(&str, RoundTrip)] = &[
     ("TurnToolOutput", roundtrip::<types::TurnToolOutput>),
     ("TurnsPage", roundtrip::<types::TurnsPage>),
     ("UserInput", roundtrip::<types::UserInput>),
+    (
+        "UserVerificationBiometricType",
+        roundtrip::<types::UserVerificationBiometricType>,
+    ),
     (
         "UserVerificationCancelParams",
         roundtrip::<types::UserVerificationCancelParams>,
@@ -3114,6 +3167,10 @@ pub(crate) const CLIENT_REQUESTS: &[(&str, RequestCase)] = &[
         request_case::<types::ModelProviderConfigWriteParams>,
     ),
     (
+        "modelProvider/default/set",
+        request_case::<types::ModelProviderDefaultSetParams>,
+    ),
+    (
         "modelProvider/list",
         request_case::<types::ModelProviderListParams>,
     ),
@@ -3370,6 +3427,10 @@ pub(crate) const CLIENT_REQUESTS: &[(&str, RequestCase)] = &[
         request_case::<types::ThreadRealtimeAppendTextParams>,
     ),
     (
+        "thread/realtime/list",
+        request_case::<types::ThreadRealtimeListParams>,
+    ),
+    (
         "thread/realtime/listVoices",
         request_case::<types::ThreadRealtimeListVoicesParams>,
     ),
@@ -3389,6 +3450,18 @@ pub(crate) const CLIENT_REQUESTS: &[(&str, RequestCase)] = &[
         request_case::<types::ThreadSampleCancelParams>,
     ),
     ("thread/search", request_case::<types::ThreadSearchParams>),
+    (
+        "thread/search/cancel",
+        request_case::<types::ThreadSearchCancelParams>,
+    ),
+    (
+        "thread/search/stream",
+        request_case::<types::ThreadSearchStreamParams>,
+    ),
+    (
+        "thread/search/stream/cancel",
+        request_case::<types::ThreadSearchStreamCancelParams>,
+    ),
     (
         "thread/searchOccurrences",
         request_case::<types::ThreadSearchOccurrencesParams>,

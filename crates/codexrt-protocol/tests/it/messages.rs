@@ -67,7 +67,7 @@ fn every_server_notification_decodes_into_its_variant() {
     let checked = check_all("serverNotifications", ServerNotification::decode, |n| {
         n.method().to_owned()
     });
-    assert_eq!(checked, 86);
+    assert_eq!(checked, 87);
 }
 
 #[test]
@@ -75,7 +75,8 @@ fn every_server_request_decodes_into_its_variant() {
     let checked = check_all("serverRequests", ServerRequest::decode, |r| {
         r.method().to_owned()
     });
-    assert_eq!(checked, 11);
+    // 11 at 0.169.0, whose experimental `currentTime/read` 0.171.0 dropped.
+    assert_eq!(checked, 10);
 }
 
 #[test]
@@ -241,7 +242,7 @@ fn method_tables_match_the_manifest() {
             methods::ALL_SERVER_NOTIFICATIONS.len(),
             methods::ALL_SERVER_REQUESTS.len()
         ],
-        [184, 1, 86, 11]
+        [189, 1, 87, 10]
     );
     assert_eq!(methods::THREAD_START, "thread/start");
     assert_eq!(methods::ITEM_AGENT_MESSAGE_DELTA, "item/agentMessage/delta");

@@ -6,8 +6,16 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-pub(crate) const PINNED: &str = "0.169.0";
-pub(crate) const OLDER: [&str; 2] = ["0.150.0", "0.160.1"];
+/// The version the types follow.
+pub(crate) const PINNED: &str = codexrt_protocol::PINNED_VERSION;
+
+/// Every other known version, whose traffic the pinned types must read.
+pub(crate) fn older() -> impl Iterator<Item = &'static str> {
+    codexrt_protocol::KNOWN_VERSIONS
+        .iter()
+        .copied()
+        .filter(|version| *version != PINNED)
+}
 
 fn read(version: &str, file: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
