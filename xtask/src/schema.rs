@@ -15,6 +15,8 @@ mod generate;
 mod manifest;
 mod normalize;
 
+pub(crate) use manifest::RESPONSE_OVERRIDES;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,5 +1,6 @@
-//! `cargo xtask codegen --report`: how much of the pinned protocol is typed,
-//! and which methods came and went between the supported versions.
+//! `cargo xtask codegen --report`: how much of each supported version's
+//! protocol is typed, the response overrides, and which methods came and
+//! went between the supported versions.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -7,6 +8,7 @@ use std::fmt::Write as _;
 use super::input::{Kind, VersionInput};
 use super::lower::Lowered;
 use super::render_api::{MethodInfo, typed};
+use crate::schema::RESPONSE_OVERRIDES;
 
 pub(crate) fn render(
     versions: &[VersionInput],
@@ -14,31 +16,51 @@ pub(crate) fn render(
     infos: &[MethodInfo],
     lowered: &Lowered,
 ) -> String {
-    let mut out = format!(
-        "coverage of codex {} (pinned), typed = params and response types generated:\n",
-        pinned.version
+    let mut out = String::from(
+        "coverage per supported version, typed = params and response types generated \
+         (from the pinned version's schema):\n",
     );
-    for kind in Kind::ALL {
-        let all = pinned.manifest.methods(kind);
-        let stable: Vec<_> = all.iter().filter(|m| !m.experimental).collect();
-        let typed_stable = stable
-            .iter()
-            .filter(|m| typed(infos, lowered, m, kind))
-            .count();
-        let typed_all = all
-            .iter()
-            .filter(|m| typed(infos, lowered, m, kind))
-            .count();
-        let _ = write!(out, "  {}: {typed_stable}/{}", kind.plural(), stable.len());
-        if kind == Kind::ClientRequest {
-            out.push_str(" typed");
+    for version in versions {
+        let pinned_mark = if version.version == pinned.version {
+            " (pinned)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  codex {}{pinned_mark}", version.version);
+        for kind in Kind::ALL {
+            let all = version.manifest.methods(kind);
+            let stable: Vec<_> = all.iter().filter(|m| !m.experimental).collect();
+            let typed_stable = stable
+                .iter()
+                .filter(|m| typed(infos, lowered, m, kind))
+                .count();
+            let typed_all = all
+                .iter()
+                .filter(|m| typed(infos, lowered, m, kind))
+                .count();
+            let _ = write!(
+                out,
+                "    {}: {typed_stable}/{}",
+                kind.plural(),
+                stable.len()
+            );
+            if kind == Kind::ClientRequest {
+                out.push_str(" typed");
+            }
+            if all.len() != stable.len() {
+                let _ = write!(out, " ({typed_all}/{} with experimental)", all.len());
+            }
+            out.push('\n');
         }
-        if all.len() != stable.len() {
-            let _ = write!(out, " ({typed_all}/{} with experimental)", all.len());
-        }
-        out.push('\n');
     }
     let _ = writeln!(out, "  types: {} generated", lowered.items.len());
+    out.push_str(
+        "\nresponse types the schema does not link to their method \
+         (RESPONSE_OVERRIDES in xtask/src/schema/manifest.rs):\n",
+    );
+    for (method, response) in RESPONSE_OVERRIDES {
+        let _ = writeln!(out, "  {method} -> {response}");
+    }
     out.push_str("\nmethods added (+) and removed (-) between supported versions:\n");
     for pair in versions.windows(2) {
         let (old, new) = (&pair[0], &pair[1]);

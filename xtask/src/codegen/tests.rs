@@ -465,3 +465,52 @@ fn an_inline_integer_enum_is_its_integer_and_other_inline_enums_fail() {
         "{err}"
     );
 }
+
+#[test]
+fn the_report_covers_every_version_and_lists_the_overrides() {
+    // 1.0.0 lacks `thing/reset`, which 1.1.0 (pinned) has in its
+    // experimental API only.
+    let mut old_manifest = manifest();
+    old_manifest["clientRequests"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let versions = [
+        version("1.0.0", old_defs(), old_defs(), old_manifest),
+        version("1.1.0", new_stable(), new_experimental(), manifest()),
+    ];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[1],
+    };
+    let lowered = lower(&history).unwrap();
+    let infos = method_infos(&versions, &versions[1], &lowered).unwrap();
+    let text = super::report::render(&versions, &versions[1], &infos, &lowered);
+    let coverage: Vec<&str> = text.lines().take(12).collect();
+    assert_eq!(
+        coverage,
+        [
+            "coverage per supported version, typed = params and response types generated (from \
+             the pinned version's schema):",
+            "  codex 1.0.0",
+            "    client requests: 1/1 typed",
+            "    client notifications: 0/0",
+            "    server notifications: 0/0",
+            "    server requests: 0/0",
+            "  codex 1.1.0 (pinned)",
+            "    client requests: 1/1 typed (2/2 with experimental)",
+            "    client notifications: 0/0",
+            "    server notifications: 0/0",
+            "    server requests: 0/0",
+            "  types: 3 generated",
+        ]
+    );
+    assert!(
+        text.contains("  modelProvider/default/set -> ConfigWriteResponse\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  1.0.0 -> 1.1.0\n    client requests, experimental API: +thing/reset\n"),
+        "{text}"
+    );
+}

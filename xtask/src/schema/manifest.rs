@@ -14,7 +14,7 @@ mod tests;
 /// schema links no method to its response (upstream declares the pairs in a
 /// Rust macro whose output is not exported), so each entry was checked
 /// against upstream's declarations and, for 0.169.0, against live answers.
-const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
+pub(crate) const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     // Both write config and share one response type; `ConfigValueWriteResponse`
     // and `ConfigBatchWriteResponse` do not exist.
     ("config/value/write", "ConfigWriteResponse"),
