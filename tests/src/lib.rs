@@ -3,3 +3,4 @@
 
 pub mod flood;
 pub mod scenario;
+mod versions;

@@ -121,17 +121,16 @@ impl fmt::Display for Scenario {
 /// `$run(version, scenario).await`, with `$run` an async function of a
 /// `&'static str` and a [`Scenario`].
 ///
-/// The versions here must be [`VERSIONS`] and the scenarios
-/// [`Scenario::ALL`]; both suites check that, so a new version or scenario
-/// cannot be left out.
+/// The versions come from [`with_supported_versions!`](crate::with_supported_versions),
+/// which `cargo xtask codegen` writes from the supported list; the
+/// scenarios must be [`Scenario::ALL`]. Both suites check that the cases
+/// are [`VERSIONS`] and [`Scenario::ALL`], so nothing can be left out.
 #[macro_export]
 macro_rules! for_each_case {
     ($run:ident) => {
-        $crate::for_each_case!(@cases $run,
+        $crate::with_supported_versions!($crate::for_each_case; @cases $run,
             [handshake, streamed_answer, command_approved, command_declined, model_failure,
-             interrupt],
-            [v0_150_0 = "0.150.0", v0_160_1 = "0.160.1", v0_169_0 = "0.169.0",
-             v0_171_0 = "0.171.0"]);
+             interrupt],);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_case!(@versions $run, [$($scenario),*], $($module = $version),*);

@@ -27,6 +27,8 @@ mod report;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use render_api::version_module;
+
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,10 @@ const USAGE: &str = "usage: cargo xtask codegen [--check] [--report]";
 
 const PROTOCOL: &str = "crates/codexrt-protocol";
 const GENERATED_DIR: &str = "crates/codexrt-protocol/src/generated";
+
+/// The supported versions as test-module names, for the suites of the
+/// `tests` package.
+const TEST_VERSIONS: &str = "tests/src/versions.rs";
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut check = false;
@@ -121,6 +127,10 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
         (
             Path::new(PROTOCOL).join("tests/it/generated_cases.rs"),
             render_api::render_cases(&infos, &lowered),
+        ),
+        (
+            PathBuf::from(TEST_VERSIONS),
+            render_api::render_test_versions(versions),
         ),
     ];
     let report = report::render(versions, pinned_input, &infos, &lowered);

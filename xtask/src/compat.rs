@@ -19,7 +19,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 ));
             }
             // The suite's tests are named `v0_169_0::streamed_answer`.
-            Some(format!("v{}::", version.replace('.', "_")))
+            Some(format!("{}::", crate::codegen::version_module(version)))
         }
         _ => {
             return Err(format!(

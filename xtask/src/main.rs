@@ -1,6 +1,8 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! Commands:
+//! - `add-version`: make a codex release a supported version, every step
+//!   after editing the list included.
 //! - `bench`: benchmarks that report ratios against baselines.
 //! - `compat`: the compatibility suite against real codex versions.
 //! - `demo`: a real codex session through the `codexrt` facade, against a
@@ -16,6 +18,7 @@
 // The tool reports to its user on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod add_version;
 mod bench;
 mod cmd;
 mod codegen;
@@ -34,6 +37,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  add-version <version> [--pin] support a codex release: list, schema, codegen, fixtures, compat
   bench   [--quick] throughput of the stack and of three clients against baselines, as ratios
   codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
   compat  [--version <version>] every scenario against real codex (all supported versions)
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
+        Some("add-version") => add_version::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("codegen") => codegen::run(&root, &args[1..]),
         Some("compat") => compat::run(&root, &args[1..]),

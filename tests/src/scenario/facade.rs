@@ -1,7 +1,7 @@
 //! Scenarios that drive `codex app-server` only through the `codexrt`
 //! facade ([`codexrt::Client`], [`codexrt::Session`]): the compatibility
 //! suite runs each against the real codex of every supported version, as
-//! `facade_v0_169_0::one_shot_run` and so on.
+//! `facade::v0_169_0::one_shot_run` and so on.
 //!
 //! Unlike the low-level scenarios these are live only, without fixtures:
 //! the facade spawns and owns its connection, and what they check (the
@@ -201,24 +201,23 @@ impl fmt::Display for FacadeScenario {
 }
 
 /// Instantiates a test for every supported version and facade scenario,
-/// named `facade_v0_169_0::one_shot_run` and so on. Each test is
+/// named `facade::v0_169_0::one_shot_run` and so on. Each test is
 /// `$run(version, scenario).await`, with `$run` an async function of a
 /// `&'static str` and a [`FacadeScenario`].
 ///
-/// The versions here must be [`VERSIONS`](super::VERSIONS) and the
-/// scenarios [`FacadeScenario::ALL`]; the suite checks that.
+/// The versions come from [`with_supported_versions!`](crate::with_supported_versions);
+/// the scenarios must be [`FacadeScenario::ALL`]. The suite checks that the
+/// cases are [`VERSIONS`](super::VERSIONS) and [`FacadeScenario::ALL`].
 #[macro_export]
 macro_rules! for_each_facade_case {
     ($run:ident) => {
-        $crate::for_each_facade_case!(@cases $run,
+        $crate::with_supported_versions!($crate::for_each_facade_case; @cases $run,
             [one_shot_run, session_keeps_context, ask_stream_deltas,
              approval_declined_by_default, interrupt, resume_after_restart, fork,
              concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
-             user_input_answered],
-            [facade_v0_150_0 = "0.150.0", facade_v0_160_1 = "0.160.1",
-             facade_v0_169_0 = "0.169.0", facade_v0_171_0 = "0.171.0"]);
+             user_input_answered],);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);

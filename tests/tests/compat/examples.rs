@@ -1,6 +1,6 @@
 //! The examples of the `codexrt` crate (`crates/codexrt/examples`), each run
 //! as a program against the real codex of every supported version and a
-//! scripted model, as `examples_v0_169_0::quickstart` and so on: what they
+//! scripted model, as `examples::v0_169_0::quickstart` and so on: what they
 //! print, and what the model received.
 //!
 //! The programs are this package's `example-*` binaries, built from the
@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Instantiates `examples_<version>::<case>` for every supported version,
+/// Instantiates `<version>::<case>` for every supported version,
 /// each example and each extra case, and records the versions and
 /// examples for the completeness check.
 macro_rules! for_each_example {
@@ -57,7 +57,7 @@ macro_rules! for_each_example {
     };
 }
 
-for_each_example!(
+codexrt_tests::with_supported_versions!(for_each_example;
     [
         quickstart,
         streaming,
@@ -70,12 +70,6 @@ for_each_example!(
         raw_rpc
     ],
     [failure_exits_non_zero],
-    [
-        examples_v0_150_0 = "0.150.0",
-        examples_v0_160_1 = "0.160.1",
-        examples_v0_169_0 = "0.169.0",
-        examples_v0_171_0 = "0.171.0"
-    ]
 );
 
 #[test]

@@ -1,5 +1,5 @@
 //! The facade scenarios of `codexrt_tests::scenario::facade` against the
-//! real codex of every supported version, as `facade_v0_169_0::one_shot_run`
+//! real codex of every supported version, as `facade::v0_169_0::one_shot_run`
 //! and so on: codex driven only through `codexrt`.
 
 use codexrt_tests::scenario::VERSIONS;

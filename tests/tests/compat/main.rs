@@ -1,7 +1,7 @@
 //! The compatibility suite (`cargo xtask compat`): every scenario of
 //! `codexrt_tests::scenario` against the real codex of every supported
 //! version, as `v0_169_0::streamed_answer` and so on, and every example
-//! program of the `codexrt` crate, as `examples_v0_169_0::quickstart`.
+//! program of the `codexrt` crate, as `examples::v0_169_0::quickstart`.
 //!
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
