@@ -21,6 +21,7 @@ mod model;
 mod naming;
 mod reach;
 mod render_api;
+mod render_history;
 mod render_types;
 mod report;
 
@@ -102,7 +103,7 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
     let files = vec![
         (
             generated.join("types.rs"),
-            render_types::render(&lowered, pinned, &names),
+            render_types::render(&lowered, pinned, &names, "crate::__private"),
         ),
         (
             generated.join("methods.rs"),
@@ -133,6 +134,8 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
             render_api::render_test_versions(versions),
         ),
     ];
+    let mut files = files;
+    files.extend(render_history::render(versions, pinned)?);
     let report = report::render(versions, pinned_input, &infos, &lowered);
     Ok(Generated { files, report })
 }
@@ -180,12 +183,15 @@ fn check_files(root: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
             Err(_) => stale.push(format!("{} is missing", path.display())),
         }
     }
-    // A file left over from an older generator would still be compiled in.
-    if let Ok(entries) = fs::read_dir(root.join(GENERATED_DIR)) {
-        for entry in entries.flatten() {
-            let path = Path::new(GENERATED_DIR).join(entry.file_name());
-            if !files.iter().any(|(p, _)| *p == path) {
-                stale.push(format!("{} is not generated any more", path.display()));
+    // A file left over from an older generator (or a version no longer
+    // supported) would still be compiled in.
+    for dir in [GENERATED_DIR, render_history::HISTORY_DIR] {
+        if let Ok(entries) = fs::read_dir(root.join(dir)) {
+            for entry in entries.flatten() {
+                let path = Path::new(dir).join(entry.file_name());
+                if !files.iter().any(|(p, _)| *p == path) {
+                    stale.push(format!("{} is not generated any more", path.display()));
+                }
             }
         }
     }
@@ -199,6 +205,18 @@ fn check_files(root: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
 }
 
 fn write_files(root: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
+    // The older versions' modules are generated per version: one of a version
+    // no longer supported goes.
+    if let Ok(entries) = fs::read_dir(root.join(render_history::HISTORY_DIR)) {
+        for entry in entries.flatten() {
+            let path = Path::new(render_history::HISTORY_DIR).join(entry.file_name());
+            if !files.iter().any(|(p, _)| *p == path) {
+                fs::remove_file(root.join(&path))
+                    .map_err(|err| format!("cannot remove {}: {err}", path.display()))?;
+                println!("removed {}", path.display());
+            }
+        }
+    }
     for (path, text) in files {
         let full = root.join(path);
         if fs::read_to_string(&full).is_ok_and(|current| current == *text) {

@@ -73,9 +73,19 @@
 mod availability;
 mod error;
 mod generated;
+mod lenient;
 mod message;
 mod request;
 mod string_enum;
+
+/// What the generated types expand to, for generated code only; not part
+/// of the API and exempt from semver.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::__string_enum as string_enum;
+    pub use crate::lenient::lenient;
+    pub use crate::string_enum::WireStr;
+}
 
 pub use availability::{
     Api, Availability, MethodKind, available_methods, is_experimental, method_availability,

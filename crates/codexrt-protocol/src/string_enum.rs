@@ -21,8 +21,12 @@ use std::marker::PhantomData;
 
 use serde::de::{Error, Visitor};
 
-/// Expands to a string enum; see the module doc.
-macro_rules! string_enum {
+/// Expands to a string enum; see the module doc. Exported (hidden) so that
+/// types generated outside this crate, such as the older versions' types
+/// the compatibility tests decode with, expand the same way.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __string_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
@@ -66,14 +70,14 @@ macro_rules! string_enum {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str($crate::string_enum::WireStr::new(
+                deserializer.deserialize_str($crate::__private::WireStr::new(
                     stringify!($name),
                     |wire: &str| Ok(Self::from_wire(wire)),
                 ))
             }
         }
 
-        $crate::string_enum::string_enum!(@common $name { $($variant = $wire,)* });
+        $crate::__string_enum!(@common $name { $($variant = $wire,)* });
     };
     (
         $(#[$meta:meta])*
@@ -108,14 +112,14 @@ macro_rules! string_enum {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 const VALUES: &[&str] = &[$($wire),*];
-                deserializer.deserialize_str($crate::string_enum::WireStr::new(
+                deserializer.deserialize_str($crate::__private::WireStr::new(
                     stringify!($name),
                     |wire: &str| Self::from_wire(wire).ok_or(VALUES),
                 ))
             }
         }
 
-        $crate::string_enum::string_enum!(@common $name { $($variant = $wire,)* });
+        $crate::__string_enum!(@common $name { $($variant = $wire,)* });
     };
     (@common $name:ident { $($variant:ident = $wire:literal,)* }) => {
         impl ::std::fmt::Display for $name {
@@ -132,11 +136,9 @@ macro_rules! string_enum {
     };
 }
 
-pub(crate) use string_enum;
-
 /// The serde visitor of every string enum: one generic type instead of one
-/// per enum. `parse` returns the known values when it rejects a string.
-pub(crate) struct WireStr<T, F> {
+/// per enum. Public only for the macro's expansion. `parse` returns the known values when it rejects a string.
+pub struct WireStr<T, F> {
     name: &'static str,
     parse: F,
     marker: PhantomData<T>,
@@ -146,7 +148,8 @@ impl<T, F> WireStr<T, F>
 where
     F: FnOnce(&str) -> Result<T, &'static [&'static str]>,
 {
-    pub(crate) fn new(name: &'static str, parse: F) -> Self {
+    /// A visitor for the enum `name` that reads a string with `parse`.
+    pub fn new(name: &'static str, parse: F) -> Self {
         WireStr {
             name,
             parse,

@@ -70,6 +70,81 @@ pub(super) fn compute_defaults(items: &mut BTreeMap<String, Item>) {
     }
 }
 
+/// Marks the `Option` fields whose value can fail to decode on a shape a
+/// newer server sends: objects, untagged unions without a catch-all, strict
+/// string enums, and lists or maps of them. Such a field is decoded
+/// leniently (`None` when it does not decode), so that one changed nested
+/// part does not fail the item, notification or response around it. Tagged
+/// unions and tolerant string enums keep what they do not know already, and
+/// scalars are left strict: a scalar changing type is not a shape this rule
+/// is for, and buffering them would cost every message.
+pub(super) fn mark_lenient(items: &mut BTreeMap<String, Item>) {
+    fn can_fail(ty: &Ty, items: &BTreeMap<String, Item>, depth: usize) -> bool {
+        match ty {
+            Ty::Vec(inner) | Ty::Map(inner) | Ty::Option(inner) => can_fail(inner, items, depth),
+            // An alias cycle cannot occur in a schema, but the depth bound
+            // keeps a malformed one from recursing forever.
+            Ty::Named(name) if depth < 16 => match items.get(name).map(|i| &i.shape) {
+                Some(Shape::Struct { .. }) => true,
+                Some(Shape::Untagged { unknown, .. }) => !unknown,
+                Some(Shape::StringEnum { strict_for, .. }) => strict_for.is_some(),
+                Some(Shape::Alias(inner)) => can_fail(inner, items, depth + 1),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    let decisions: Vec<(String, Vec<bool>)> = items
+        .values()
+        .map(|item| {
+            let marks = fields_of(item)
+                .map(|f| {
+                    f.presence != Presence::Required && !f.flatten && can_fail(&f.ty, items, 0)
+                })
+                .collect();
+            (item.name.clone(), marks)
+        })
+        .collect();
+    for (name, marks) in decisions {
+        if let Some(item) = items.get_mut(&name) {
+            for (field, lenient) in fields_of_mut(item).zip(marks) {
+                field.lenient = lenient;
+            }
+        }
+    }
+}
+
+/// Every field of an item, its variants' included, in order.
+fn fields_of(item: &Item) -> Box<dyn Iterator<Item = &Field> + '_> {
+    match &item.shape {
+        Shape::Struct { fields, .. } => Box::new(fields.iter()),
+        Shape::Tagged { variants, .. }
+        | Shape::External { variants }
+        | Shape::Untagged { variants, .. } => {
+            Box::new(variants.iter().flat_map(|v| match &v.payload {
+                Payload::Struct(fields) => fields.as_slice(),
+                _ => &[],
+            }))
+        }
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+fn fields_of_mut(item: &mut Item) -> Box<dyn Iterator<Item = &mut Field> + '_> {
+    match &mut item.shape {
+        Shape::Struct { fields, .. } => Box::new(fields.iter_mut()),
+        Shape::Tagged { variants, .. }
+        | Shape::External { variants }
+        | Shape::Untagged { variants, .. } => {
+            Box::new(variants.iter_mut().flat_map(|v| match &mut v.payload {
+                Payload::Struct(fields) => fields.as_mut_slice(),
+                _ => &mut [],
+            }))
+        }
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 /// Opens every item's doc with what it is to the protocol (the methods it
 /// serves, or the types that use it) and closes it with its notes.
 pub(super) fn write_docs(items: &mut BTreeMap<String, Item>, roles: &BTreeMap<String, Vec<Role>>) {

@@ -10,7 +10,7 @@ use super::classify::{
     Class, classify, enum_values, excerpt, external_key, find_tag, is_null, is_string_enum,
     members, single_value,
 };
-use super::finish::{compute_defaults, write_docs};
+use super::finish::{compute_defaults, mark_lenient, write_docs};
 use super::history::{History, Loc, Step, requires};
 use super::input::{Definitions, Kind};
 use super::model::{EnumValue, Field, Item, Notes, Payload, Presence, Relaxed, Shape, Ty, Variant};
@@ -171,6 +171,7 @@ pub(crate) fn lower(history: &History<'_>) -> Result<Lowered, String> {
         }
     }
     compute_defaults(&mut items);
+    mark_lenient(&mut items);
     write_docs(&mut items, &roles);
     Ok(Lowered { items, unit_params })
 }
@@ -520,6 +521,7 @@ impl<'a> Lowerer<'a> {
                 experimental: self.history.experimental_field(loc, wire),
                 since: newer(self.history.introduced(loc, Some(wire)), object_since),
                 doc: None,
+                lenient: false,
             });
         }
         unique(fields.iter().map(|f| f.rust.as_str()))?;
@@ -889,6 +891,7 @@ fn synthetic_field(rust: &str, ty: &str, doc: String) -> Field {
         experimental: false,
         since: None,
         doc: Some(doc),
+        lenient: false,
     }
 }
 

@@ -91,6 +91,10 @@ pub(crate) struct Field {
     pub(crate) since: Option<String>,
     /// Hand-picked doc for synthetic fields (flatten).
     pub(crate) doc: Option<String>,
+    /// An `Option` whose value may fail to decode when a newer server
+    /// changes its shape: it then reads as `None` instead of failing the
+    /// object around it (set by `finish::mark_lenient`).
+    pub(crate) lenient: bool,
 }
 
 #[derive(Clone, Debug)]

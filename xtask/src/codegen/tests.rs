@@ -514,3 +514,65 @@ fn the_report_covers_every_version_and_lists_the_overrides() {
         "{text}"
     );
 }
+
+#[test]
+fn optional_parts_that_can_fail_to_decode_are_lenient() {
+    let defs = json!({
+        "ItemParams": {"type": "object", "properties": {
+            "part": {"$ref": "#/definitions/Part"},
+            "parts": {"type": "array", "items": {"$ref": "#/definitions/Part"}},
+            "required_part": {"$ref": "#/definitions/Part"},
+            "nullable_part": {"anyOf": [{"$ref": "#/definitions/Part"}, {"type": "null"}]},
+            "label": {"type": "string"},
+            "mode": {"$ref": "#/definitions/Mode"},
+            "tagged": {"$ref": "#/definitions/Tagged"}
+        }, "required": ["required_part", "nullable_part"]},
+        "ItemResponse": {"type": "object"},
+        "Part": {"type": "object", "properties": {"flag": {"type": "boolean"}}, "required": ["flag"]},
+        "Mode": {"type": "string", "enum": ["on", "off"]},
+        "Tagged": {"oneOf": [
+            {"type": "object", "properties": {"type": {"type": "string", "enum": ["a"]}}, "required": ["type"]},
+            {"type": "object", "properties": {"type": {"type": "string", "enum": ["b"]}}, "required": ["type"]}
+        ]}
+    });
+    let methods = json!({
+        "clientRequests": [{"method": "item/get", "params": "ItemParams", "paramsPresence": "required",
+                            "response": "ItemResponse", "experimental": false}],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    let lowered = lower(&history).unwrap();
+    let Shape::Struct { fields, .. } = &lowered.items["ItemParams"].shape else {
+        panic!("ItemParams is not a struct");
+    };
+    let lenient: Vec<(&str, bool)> = fields.iter().map(|f| (f.wire.as_str(), f.lenient)).collect();
+    // Objects and lists of them, optional or nullable, are lenient; a
+    // required object fails its parent as before; scalars, tolerant enums
+    // and tagged unions (which keep what they do not know) are left alone.
+    assert_eq!(
+        lenient,
+        [
+            ("label", false),
+            ("mode", false),
+            ("nullable_part", true),
+            ("part", true),
+            ("parts", true),
+            ("required_part", false),
+            ("tagged", false),
+        ]
+    );
+    let mut text = String::new();
+    render_item(&mut text, &lowered.items["ItemParams"]);
+    assert!(
+        text.contains(
+            "    /// `part`, optional: left out when `None`. `None` as well when a newer server \
+             sends a shape this version cannot decode.\n    #[serde(default, skip_serializing_if = \
+             \"Option::is_none\", deserialize_with = \"lenient\")]\n    pub part: Option<Part>,\n"
+        ),
+        "{text}"
+    );
+}

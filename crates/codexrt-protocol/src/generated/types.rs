@@ -21,6 +21,11 @@
 //!   optional fields with a schema default are `Option<T>` too. A doubly
 //!   nullable field (absent ≠ `null` upstream) is read as one `Option`.
 //! - No type rejects unknown members: newer servers add fields.
+//! - An `Option` field whose value can fail to decode (an object, a list of
+//!   them, a strict enum) reads as `None` when its value has a shape this
+//!   version does not know, instead of failing the object that holds it: one
+//!   changed nested part leaves the item, notification or response typed.
+//!   A required field that does not decode still fails its object.
 //! - Enums are `#[non_exhaustive]` and keep what they do not know: string
 //!   enums in `Unknown(String)`, tagged unions in `Unknown(Value)`. A known
 //!   tag whose payload fails to decode also lands in `Unknown`, on purpose:
@@ -39,7 +44,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::string_enum::string_enum;
+use crate::__private::{lenient, string_enum};
 
 /// Used by [`ConfigLayerSource`], [`ConfigWriteResponse`], [`FsChangedNotification`], [`FsCopyParams`] and 46 more.
 ///
@@ -493,8 +498,12 @@ string_enum! {
 /// Used by [`AdditionalPermissionProfile`], [`GrantedPermissionProfile`] and [`RequestPermissionProfile`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdditionalFileSystemPermissions {
-    /// `entries`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `entries`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub entries: Option<Vec<FileSystemSandboxEntry>>,
     /// `globScanMaxDepth`, optional: left out when `None`.
     #[serde(
@@ -522,15 +531,20 @@ pub struct AdditionalNetworkPermissions {
 /// Used by [`CommandExecutionRequestApprovalParams`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdditionalPermissionProfile {
-    /// `fileSystem`, optional: left out when `None`.
+    /// `fileSystem`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "fileSystem",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub file_system: Option<AdditionalFileSystemPermissions>,
-    /// `network`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `network`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub network: Option<AdditionalNetworkPermissions>,
 }
 
@@ -739,15 +753,20 @@ pub struct AppBranding {
 /// Used by [`AppListUpdatedNotification`] and [`AppsListResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppInfo {
-    /// `appMetadata`, optional: left out when `None`.
+    /// `appMetadata`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "appMetadata",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub app_metadata: Option<AppMetadata>,
-    /// `branding`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `branding`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub branding: Option<AppBranding>,
     /// `description`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -839,11 +858,19 @@ pub struct AppMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub first_party_requires_install: Option<bool>,
-    /// `review`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `review`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub review: Option<AppReview>,
-    /// `screenshots`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `screenshots`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub screenshots: Option<Vec<AppScreenshot>>,
     /// `seoDescription`, optional: left out when `None`.
     #[serde(
@@ -1036,11 +1063,19 @@ pub struct ApplicationNetworkRequirements {
 /// Absent from servers older than 0.160.1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationRequirements {
-    /// `network`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `network`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub network: Option<ApplicationNetworkRequirements>,
-    /// `storage`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `storage`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub storage: Option<ApplicationStorageRequirements>,
 }
 
@@ -1109,8 +1144,13 @@ string_enum! {
 /// Used by [`Config`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppsConfig {
-    /// `_default`, optional: left out when `None`.
-    #[serde(rename = "_default", default, skip_serializing_if = "Option::is_none")]
+    /// `_default`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        rename = "_default",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub default: Option<AppsDefaultConfig>,
 }
 
@@ -1546,11 +1586,19 @@ pub struct BrowserUseConfig {
     /// `allow_history_access`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_history_access: Option<bool>,
-    /// `default_origin_policy`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `default_origin_policy`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub default_origin_policy: Option<BrowserUseOriginPolicyConfig>,
-    /// `origins`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `origins`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub origins: Option<BTreeMap<String, BrowserUseOriginPolicyConfig>>,
 }
 
@@ -1559,11 +1607,12 @@ pub struct BrowserUseConfig {
 /// Absent from servers older than 0.169.0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BrowserUseExtensionRequirements {
-    /// `requestHeaders`, optional: left out when `None`.
+    /// `requestHeaders`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "requestHeaders",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub request_headers: Option<Vec<RequestHeader>>,
 }
@@ -1651,11 +1700,12 @@ pub struct BrowserUseRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_webmcp: Option<bool>,
-    /// `defaultOriginPolicy`, optional: left out when `None`.
+    /// `defaultOriginPolicy`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "defaultOriginPolicy",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub default_origin_policy: Option<BrowserUseOriginPolicy>,
     /// `disableAutoReview`, optional: left out when `None`.
@@ -1665,11 +1715,19 @@ pub struct BrowserUseRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub disable_auto_review: Option<bool>,
-    /// `extension`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `extension`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub extension: Option<BrowserUseExtensionRequirements>,
-    /// `origins`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `origins`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub origins: Option<BTreeMap<String, BrowserUseOriginPolicy>>,
 }
 
@@ -2175,8 +2233,12 @@ pub struct CommandExecParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub sandbox_policy: Option<SandboxPolicy>,
-    /// `size`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `size`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub size: Option<CommandExecTerminalSize>,
     /// `streamStdin`, optional: left out when `None`.
     #[serde(
@@ -2347,11 +2409,12 @@ pub struct CommandExecutionOutputDeltaNotification {
 /// Params of the `item/commandExecution/requestApproval` request, which the server sends to the client.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecutionRequestApprovalParams {
-    /// `additionalPermissions`, optional: left out when `None`. Only in the experimental API.
+    /// `additionalPermissions`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "additionalPermissions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub additional_permissions: Option<AdditionalPermissionProfile>,
     /// `approvalId`, optional: left out when `None`.
@@ -2394,11 +2457,12 @@ pub struct CommandExecutionRequestApprovalParams {
     /// `kind`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CommandExecutionApprovalKind>,
-    /// `networkApprovalContext`, optional: left out when `None`.
+    /// `networkApprovalContext`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "networkApprovalContext",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub network_approval_context: Option<NetworkApprovalContext>,
     /// `proposedExecpolicyAmendment`, optional: left out when `None`.
@@ -2408,11 +2472,12 @@ pub struct CommandExecutionRequestApprovalParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub proposed_execpolicy_amendment: Option<Vec<String>>,
-    /// `proposedNetworkPolicyAmendments`, optional: left out when `None`.
+    /// `proposedNetworkPolicyAmendments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "proposedNetworkPolicyAmendments",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub proposed_network_policy_amendments: Option<Vec<NetworkPolicyAmendment>>,
     /// `reason`, optional: left out when `None`.
@@ -2481,11 +2546,19 @@ pub struct ComputerUseConfig {
     /// `default_app_access`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_app_access: Option<AllowDenyRequirement>,
-    /// `macos`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `macos`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub macos: Option<ComputerUseMacosConfig>,
-    /// `windows`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `windows`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub windows: Option<ComputerUseWindowsConfig>,
 }
 
@@ -2529,11 +2602,19 @@ pub struct ComputerUseRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub default_app_access: Option<AllowDenyRequirement>,
-    /// `macos`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `macos`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub macos: Option<ComputerUseMacosRequirements>,
-    /// `windows`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `windows`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub windows: Option<ComputerUseWindowsRequirements>,
 }
 
@@ -2543,8 +2624,12 @@ pub struct ComputerUseWindowsConfig {
     /// `aumids`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aumids: Option<BTreeMap<String, AllowDenyRequirement>>,
-    /// `exes`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `exes`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub exes: Option<Vec<ComputerUseWindowsExeConfig>>,
 }
 
@@ -2588,8 +2673,12 @@ pub struct ComputerUseWindowsRequirements {
     /// `aumids`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aumids: Option<BTreeMap<String, AllowDenyRequirement>>,
-    /// `exes`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `exes`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub exes: Option<Vec<ComputerUseWindowsExeRequirement>>,
 }
 
@@ -2598,8 +2687,12 @@ pub struct ComputerUseWindowsRequirements {
 /// Members this version does not know are kept in `extra`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// `analytics`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `analytics`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub analytics: Option<AnalyticsConfig>,
     /// `approval_policy`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2607,11 +2700,19 @@ pub struct Config {
     /// `approvals_reviewer`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals_reviewer: Option<ApprovalsReviewer>,
-    /// `apps`, optional: left out when `None`. Only in the experimental API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `apps`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub apps: Option<AppsConfig>,
-    /// `browser_use`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `browser_use`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub browser_use: Option<BrowserUseConfig>,
     /// `client_search_provider`, optional: left out when `None`. Absent from servers older than 0.169.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2619,8 +2720,12 @@ pub struct Config {
     /// `compact_prompt`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact_prompt: Option<String>,
-    /// `computer_use`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `computer_use`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub computer_use: Option<ComputerUseConfig>,
     /// `desktop`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2628,8 +2733,12 @@ pub struct Config {
     /// `developer_instructions`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub developer_instructions: Option<String>,
-    /// `forced_chatgpt_workspace_id`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `forced_chatgpt_workspace_id`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub forced_chatgpt_workspace_id: Option<ForcedChatgptWorkspaceIds>,
     /// `forced_login_method`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2667,14 +2776,22 @@ pub struct Config {
     /// `sandbox_mode`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox_mode: Option<SandboxMode>,
-    /// `sandbox_workspace_write`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `sandbox_workspace_write`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub sandbox_workspace_write: Option<SandboxWorkspaceWrite>,
     /// `service_tier`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
-    /// `tools`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `tools`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub tools: Option<ToolsV2>,
     /// `web_search`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2842,8 +2959,12 @@ pub struct ConfigReadParams {
 pub struct ConfigReadResponse {
     /// `config`, required.
     pub config: Config,
-    /// `layers`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `layers`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub layers: Option<Vec<ConfigLayer>>,
     /// `origins`, required.
     pub origins: BTreeMap<String, ConfigLayerMetadata>,
@@ -2943,21 +3064,27 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_windows_sandbox_implementations: Option<Vec<WindowsSandboxImplementation>>,
-    /// `application`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.160.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `application`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.160.1.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub application: Option<ApplicationRequirements>,
-    /// `autoReview`, optional: left out when `None`.
+    /// `autoReview`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "autoReview",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub auto_review: Option<AutoReviewRequirements>,
-    /// `browserUse`, optional: left out when `None`.
+    /// `browserUse`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "browserUse",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub browser_use: Option<BrowserUseRequirements>,
     /// `chatgptBaseUrl`, optional: left out when `None`.
@@ -2981,11 +3108,12 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub cli_auth_credentials_store: Option<CliAuthCredentialsStoreMode>,
-    /// `computerUse`, optional: left out when `None`.
+    /// `computerUse`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "computerUse",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub computer_use: Option<ComputerUseRequirements>,
     /// `defaultPermissions`, optional: left out when `None`.
@@ -3009,17 +3137,26 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub feature_requirements: Option<BTreeMap<String, bool>>,
-    /// `feedback`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `feedback`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub feedback: Option<FeedbackRequirements>,
-    /// `hooks`, optional: left out when `None`. Only in the experimental API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `hooks`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub hooks: Option<ManagedHooksRequirements>,
-    /// `inAppBrowser`, optional: left out when `None`.
+    /// `inAppBrowser`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "inAppBrowser",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub in_app_browser: Option<InAppBrowserRequirements>,
     /// `logDir`, optional: left out when `None`.
@@ -3046,14 +3183,26 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_providers: Option<Map<String, Value>>,
-    /// `models`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `models`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub models: Option<ModelsRequirements>,
-    /// `network`, optional: left out when `None`. Only in the experimental API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `network`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub network: Option<NetworkRequirements>,
-    /// `otel`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `otel`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub otel: Option<OtelRequirements>,
     /// `sqliteHome`, optional: left out when `None`.
     #[serde(
@@ -3073,8 +3222,12 @@ pub struct ConfigRequirementsReadParams;
 /// Response to the `configRequirements/read` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConfigRequirementsReadResponse {
-    /// `requirements`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `requirements`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub requirements: Option<ConfigRequirements>,
     /// `supportsIndependentSpeedModes`, optional: left out when `None`. Absent from servers older than 0.169.0.
     #[serde(
@@ -3117,8 +3270,12 @@ pub struct ConfigWarningNotification {
     /// `path`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// `range`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `range`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub range: Option<TextRange>,
     /// `summary`, required.
     pub summary: String,
@@ -3134,11 +3291,12 @@ pub struct ConfigWriteResponse {
     /// `filePath`, required.
     #[serde(rename = "filePath")]
     pub file_path: AbsolutePathBuf,
-    /// `overriddenMetadata`, optional: left out when `None`.
+    /// `overriddenMetadata`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "overriddenMetadata",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub overridden_metadata: Option<OverriddenMetadata>,
     /// `status`, required.
@@ -3286,11 +3444,12 @@ pub struct ConnectorMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub plugin_display_names: Option<Vec<String>>,
-    /// `toolSummaries`, optional: left out when `None`.
+    /// `toolSummaries`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "toolSummaries",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub tool_summaries: Option<Vec<AppToolSummary>>,
 }
@@ -3668,8 +3827,12 @@ pub struct EnvironmentAddParams {
     /// `execServerUrl`, required.
     #[serde(rename = "execServerUrl")]
     pub exec_server_url: String,
-    /// `skills`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `skills`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub skills: Option<EnvironmentSkillsParams>,
     /// `websocketRequestId`, optional: left out when `None`. Absent from servers older than 0.169.0.
     #[serde(
@@ -3962,8 +4125,12 @@ pub struct ExternalAgentConfigDetectParams {
 /// Response to the `externalAgentConfig/detect` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExternalAgentConfigDetectResponse {
-    /// `connectors`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `connectors`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub connectors: Option<Vec<ExternalAgentDetectedConnectorCandidate>>,
     /// `items`, required.
     pub items: Vec<ExternalAgentConfigMigrationItem>,
@@ -4181,8 +4348,12 @@ pub struct ExternalAgentConfigMigrationItem {
     pub cwd: Option<String>,
     /// `description`, required.
     pub description: String,
-    /// `details`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `details`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub details: Option<MigrationDetails>,
     /// `itemType`, required.
     #[serde(rename = "itemType")]
@@ -5111,8 +5282,12 @@ pub struct GatewayOAuthLoginParams {
 /// Absent from servers older than 0.160.1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GatewayOAuthLoginResponse {
-    /// `prompt`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `prompt`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub prompt: Option<GatewayOAuthPrompt>,
 }
 
@@ -5282,11 +5457,12 @@ pub struct GetAccountRateLimitsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub ordinary_usage_allowed: Option<bool>,
-    /// `rateLimitResetCredits`, optional: left out when `None`.
+    /// `rateLimitResetCredits`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "rateLimitResetCredits",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub rate_limit_reset_credits: Option<RateLimitResetCreditsSummary>,
     /// `rateLimitUpsell`, optional: left out when `None`. Absent from servers older than 0.160.1.
@@ -5299,11 +5475,12 @@ pub struct GetAccountRateLimitsResponse {
     /// `rateLimits`, required.
     #[serde(rename = "rateLimits")]
     pub rate_limits: RateLimitSnapshot,
-    /// `rateLimitsByLimitId`, optional: left out when `None`.
+    /// `rateLimitsByLimitId`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "rateLimitsByLimitId",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub rate_limits_by_limit_id: Option<BTreeMap<String, RateLimitSnapshot>>,
 }
@@ -5320,11 +5497,12 @@ pub struct GetAccountResponse {
     /// `userId`, optional: left out when `None`. Absent from servers older than 0.169.0.
     #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// `workspaceRouting`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.160.1.
+    /// `workspaceRouting`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.160.1.
     #[serde(
         rename = "workspaceRouting",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub workspace_routing: Option<WorkspaceRouting>,
 }
@@ -5334,8 +5512,12 @@ pub struct GetAccountResponse {
 /// Absent from servers older than 0.169.0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetAccountSecuritySetupResponse {
-    /// `notice`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `notice`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub notice: Option<AccountSecuritySetupNotice>,
 }
 
@@ -5350,20 +5532,22 @@ pub struct GetAccountTokenUsageParams {
 /// Response to the `account/usage/read` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetAccountTokenUsageResponse {
-    /// `dailyUsageBuckets`, optional: left out when `None`.
+    /// `dailyUsageBuckets`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "dailyUsageBuckets",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub daily_usage_buckets: Option<Vec<AccountTokenUsageDailyBucket>>,
     /// `summary`, required.
     pub summary: AccountTokenUsageSummary,
-    /// `threadUsage`, optional: left out when `None`.
+    /// `threadUsage`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "threadUsage",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub thread_usage: Option<ThreadUsage>,
 }
@@ -5395,15 +5579,20 @@ pub struct GitInfo {
 /// Used by [`PermissionsRequestApprovalResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrantedPermissionProfile {
-    /// `fileSystem`, optional: left out when `None`.
+    /// `fileSystem`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "fileSystem",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub file_system: Option<AdditionalFileSystemPermissions>,
-    /// `network`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `network`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub network: Option<AdditionalNetworkPermissions>,
 }
 
@@ -6150,8 +6339,12 @@ pub struct InitializeCapabilities {
 /// Params of the `initialize` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InitializeParams {
-    /// `capabilities`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `capabilities`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub capabilities: Option<InitializeCapabilities>,
     /// `clientInfo`, required.
     #[serde(rename = "clientInfo")]
@@ -6569,8 +6762,13 @@ pub struct LogoutAccountResponse {}
 /// Used by [`ConfigRequirements`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ManagedHooksRequirements {
-    /// `Interrupt`, optional: left out when `None`.
-    #[serde(rename = "Interrupt", default, skip_serializing_if = "Option::is_none")]
+    /// `Interrupt`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        rename = "Interrupt",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub interrupt: Option<Vec<ConfiguredHookMatcherGroup>>,
     /// `PermissionRequest`, required.
     #[serde(rename = "PermissionRequest")]
@@ -6578,11 +6776,12 @@ pub struct ManagedHooksRequirements {
     /// `PostCompact`, required.
     #[serde(rename = "PostCompact")]
     pub post_compact: Vec<ConfiguredHookMatcherGroup>,
-    /// `PostModelRequest`, optional: left out when `None`. Absent from servers older than 0.169.0.
+    /// `PostModelRequest`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
     #[serde(
         rename = "PostModelRequest",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub post_model_request: Option<Vec<ConfiguredHookMatcherGroup>>,
     /// `PostToolUse`, required.
@@ -6591,21 +6790,23 @@ pub struct ManagedHooksRequirements {
     /// `PreCompact`, required.
     #[serde(rename = "PreCompact")]
     pub pre_compact: Vec<ConfiguredHookMatcherGroup>,
-    /// `PreModelRequest`, optional: left out when `None`. Absent from servers older than 0.169.0.
+    /// `PreModelRequest`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
     #[serde(
         rename = "PreModelRequest",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub pre_model_request: Option<Vec<ConfiguredHookMatcherGroup>>,
     /// `PreToolUse`, required.
     #[serde(rename = "PreToolUse")]
     pub pre_tool_use: Vec<ConfiguredHookMatcherGroup>,
-    /// `SessionEnd`, optional: left out when `None`.
+    /// `SessionEnd`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "SessionEnd",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub session_end: Option<Vec<ConfiguredHookMatcherGroup>>,
     /// `SessionStart`, required.
@@ -7182,8 +7383,12 @@ pub struct McpResourceReadParams {
     pub origin_call_id: Option<String>,
     /// `server`, required.
     pub server: String,
-    /// `target`, optional: left out when `None`. Absent from servers older than 0.160.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `target`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub target: Option<McpResourceReadTarget>,
     /// `threadId`, optional: left out when `None`.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
@@ -7621,11 +7826,12 @@ pub struct McpServerStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub server_capabilities: Option<Value>,
-    /// `serverInfo`, optional: left out when `None`.
+    /// `serverInfo`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "serverInfo",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub server_info: Option<McpServerInfo>,
     /// `toolListMeta`, optional: left out when `None`. Absent from servers older than 0.169.0.
@@ -7915,33 +8121,58 @@ string_enum! {
 /// Used by [`ExternalAgentConfigMigrationItem`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MigrationDetails {
-    /// `commands`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `commands`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub commands: Option<Vec<CommandMigration>>,
-    /// `hooks`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `hooks`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub hooks: Option<Vec<HookMigration>>,
-    /// `mcpServers`, optional: left out when `None`.
+    /// `mcpServers`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "mcpServers",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub mcp_servers: Option<Vec<McpServerMigration>>,
     /// `memory`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Vec<String>>,
-    /// `plugins`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `plugins`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub plugins: Option<Vec<PluginsMigration>>,
-    /// `sessions`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `sessions`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub sessions: Option<Vec<SessionMigration>>,
-    /// `skills`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `skills`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub skills: Option<Vec<SkillMigration>>,
-    /// `subagents`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `subagents`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub subagents: Option<Vec<SubagentMigration>>,
 }
 
@@ -7967,8 +8198,12 @@ pub struct MisalignmentErrorDetails {
         skip_serializing_if = "Option::is_none"
     )]
     pub review_target: Option<String>,
-    /// `steer`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `steer`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub steer: Option<MisalignmentSteer>,
 }
 
@@ -8023,18 +8258,20 @@ pub struct Model {
         skip_serializing_if = "Option::is_none"
     )]
     pub additional_speed_tiers: Option<Vec<String>>,
-    /// `availabilityNux`, optional: left out when `None`.
+    /// `availabilityNux`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "availabilityNux",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub availability_nux: Option<ModelAvailabilityNux>,
-    /// `availableAccessPrograms`, optional: left out when `None`. Absent from servers older than 0.160.1.
+    /// `availableAccessPrograms`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
     #[serde(
         rename = "availableAccessPrograms",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub available_access_programs: Option<ModelAccessPrograms>,
     /// `defaultReasoningEffort`, required.
@@ -8082,11 +8319,12 @@ pub struct Model {
         skip_serializing_if = "Option::is_none"
     )]
     pub multi_agent_version: Option<MultiAgentVersion>,
-    /// `serviceTiers`, optional: left out when `None`.
+    /// `serviceTiers`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "serviceTiers",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub service_tiers: Option<Vec<ModelServiceTier>>,
     /// `supportedReasoningEfforts`, required.
@@ -8102,11 +8340,12 @@ pub struct Model {
     /// `upgrade`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<String>,
-    /// `upgradeInfo`, optional: left out when `None`.
+    /// `upgradeInfo`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "upgradeInfo",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub upgrade_info: Option<ModelUpgradeInfo>,
 }
@@ -8397,8 +8636,13 @@ pub struct ModelVerificationNotification {
 /// Used by [`ConfigRequirements`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelsRequirements {
-    /// `newThread`, optional: left out when `None`.
-    #[serde(rename = "newThread", default, skip_serializing_if = "Option::is_none")]
+    /// `newThread`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        rename = "newThread",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub new_thread: Option<NewThreadModelDefaults>,
 }
 
@@ -8662,8 +8906,12 @@ pub enum OtelExporter {
         headers: BTreeMap<String, String>,
         /// `protocol`, required.
         protocol: OtelHttpProtocol,
-        /// `tls`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `tls`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         tls: Option<OtelTlsConfig>,
     },
     /// Key `otlp-grpc`.
@@ -8673,8 +8921,12 @@ pub enum OtelExporter {
         endpoint: String,
         /// `headers`, required.
         headers: BTreeMap<String, String>,
-        /// `tls`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `tls`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         tls: Option<OtelTlsConfig>,
     },
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
@@ -8731,8 +8983,12 @@ pub struct OtelRequirements {
     /// `span_attributes`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_attributes: Option<BTreeMap<String, String>>,
-    /// `tool_result`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `tool_result`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub tool_result: Option<OtelToolResultLogConfig>,
     /// `trace_exporter`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -9115,18 +9371,20 @@ pub struct PluginDetail {
     /// `mcpServers`, required.
     #[serde(rename = "mcpServers")]
     pub mcp_servers: Vec<String>,
-    /// `onboardingSkill`, optional: left out when `None`. Absent from servers older than 0.160.1.
+    /// `onboardingSkill`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
     #[serde(
         rename = "onboardingSkill",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub onboarding_skill: Option<SkillSummary>,
-    /// `scheduledTasks`, optional: left out when `None`.
+    /// `scheduledTasks`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "scheduledTasks",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub scheduled_tasks: Option<Vec<ScheduledTaskSummary>>,
     /// `shareUrl`, optional: left out when `None`.
@@ -9248,11 +9506,12 @@ pub struct PluginInstalledParams {
 /// Response to the `plugin/installed` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginInstalledResponse {
-    /// `marketplaceLoadErrors`, optional: left out when `None`.
+    /// `marketplaceLoadErrors`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "marketplaceLoadErrors",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub marketplace_load_errors: Option<Vec<MarketplaceLoadErrorInfo>>,
     /// `marketplaces`, required.
@@ -9417,11 +9676,12 @@ pub struct PluginListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub featured_plugin_ids: Option<Vec<String>>,
-    /// `marketplaceLoadErrors`, optional: left out when `None`.
+    /// `marketplaceLoadErrors`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "marketplaceLoadErrors",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub marketplace_load_errors: Option<Vec<MarketplaceLoadErrorInfo>>,
     /// `marketplaces`, required.
@@ -9431,8 +9691,12 @@ pub struct PluginListResponse {
 /// Used by [`PluginInstalledResponse`] and [`PluginListResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginMarketplaceEntry {
-    /// `interface`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `interface`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub interface: Option<MarketplaceInterface>,
     /// `name`, required.
     pub name: String,
@@ -9663,11 +9927,12 @@ pub struct PluginShareContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_version: Option<String>,
-    /// `sharePrincipals`, optional: left out when `None`.
+    /// `sharePrincipals`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "sharePrincipals",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub share_principals: Option<Vec<PluginSharePrincipal>>,
     /// `shareUrl`, optional: left out when `None`.
@@ -9789,11 +10054,12 @@ pub struct PluginShareSaveParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_plugin_id: Option<String>,
-    /// `shareTargets`, optional: left out when `None`.
+    /// `shareTargets`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "shareTargets",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub share_targets: Option<Vec<PluginShareTarget>>,
 }
@@ -9993,8 +10259,12 @@ pub struct PluginSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub installed_at: Option<i64>,
-    /// `interface`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `interface`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub interface: Option<PluginInterface>,
     /// `keywords`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10022,11 +10292,12 @@ pub struct PluginSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_plugin_id: Option<String>,
-    /// `shareContext`, optional: left out when `None`.
+    /// `shareContext`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "shareContext",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub share_context: Option<PluginShareContext>,
     /// `source`, required.
@@ -10177,8 +10448,12 @@ pub struct ProcessSpawnParams {
     /// `processHandle`, required.
     #[serde(rename = "processHandle")]
     pub process_handle: String,
-    /// `size`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `size`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub size: Option<ProcessTerminalSize>,
     /// `streamStdin`, optional: left out when `None`.
     #[serde(
@@ -10489,8 +10764,12 @@ pub struct ProjectUpdateParams {
     /// `projectId`, required.
     #[serde(rename = "projectId")]
     pub project_id: String,
-    /// `roots`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `roots`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub roots: Option<Vec<ProjectRoot>>,
 }
 
@@ -10703,8 +10982,12 @@ pub struct RateLimitResetCreditsSummary {
     /// `availableCount`, required.
     #[serde(rename = "availableCount")]
     pub available_count: i64,
-    /// `credits`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `credits`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub credits: Option<Vec<RateLimitResetCredit>>,
 }
 
@@ -10723,14 +11006,19 @@ string_enum! {
 /// Used by [`AccountRateLimitsUpdatedNotification`] and [`GetAccountRateLimitsResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitSnapshot {
-    /// `credits`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `credits`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub credits: Option<CreditsSnapshot>,
-    /// `individualLimit`, optional: left out when `None`.
+    /// `individualLimit`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "individualLimit",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub individual_limit: Option<SpendControlLimitSnapshot>,
     /// `limitId`, optional: left out when `None`.
@@ -10749,8 +11037,12 @@ pub struct RateLimitSnapshot {
     /// `planType`, optional: left out when `None`.
     #[serde(rename = "planType", default, skip_serializing_if = "Option::is_none")]
     pub plan_type: Option<PlanType>,
-    /// `primary`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `primary`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub primary: Option<RateLimitWindow>,
     /// `rateLimitReachedType`, optional: left out when `None`.
     #[serde(
@@ -10759,8 +11051,12 @@ pub struct RateLimitSnapshot {
         skip_serializing_if = "Option::is_none"
     )]
     pub rate_limit_reached_type: Option<RateLimitReachedType>,
-    /// `secondary`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `secondary`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub secondary: Option<RateLimitWindow>,
     /// `spendControlReached`, optional: left out when `None`.
     #[serde(
@@ -11380,15 +11676,20 @@ pub enum RequestId {
 /// Used by [`GuardianApprovalReviewAction`] and [`PermissionsRequestApprovalParams`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestPermissionProfile {
-    /// `fileSystem`, optional: left out when `None`.
+    /// `fileSystem`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "fileSystem",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub file_system: Option<AdditionalFileSystemPermissions>,
-    /// `network`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `network`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub network: Option<AdditionalNetworkPermissions>,
 }
 
@@ -11520,8 +11821,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `phase`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11542,8 +11847,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `recipient`, required.
         recipient: String,
@@ -11560,8 +11869,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `summary`, required.
         summary: Vec<ReasoningItemReasoningSummary>,
@@ -11580,8 +11893,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `status`, required.
         status: LocalShellStatus,
@@ -11602,8 +11919,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `name`, required.
         name: String,
@@ -11630,8 +11951,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `status`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11646,8 +11971,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `name`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11671,8 +12000,12 @@ pub enum ResponseItem {
         id: Option<String>,
         /// `input`, required.
         input: String,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `name`, required.
         name: String,
@@ -11691,8 +12024,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `name`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11711,8 +12048,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `status`, required.
         status: String,
@@ -11731,8 +12072,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `status`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11747,8 +12092,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
         /// `result`, required.
         result: String,
@@ -11766,8 +12115,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
     },
     /// Tag `configuration_update`. Absent from servers older than 0.160.1.
@@ -11788,8 +12141,12 @@ pub enum ResponseItem {
         /// `id`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `internal_chat_message_metadata_passthrough`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
     },
     /// Tag `other`.
@@ -12363,15 +12720,23 @@ pub struct SkillInterface {
 /// Used by [`SkillsListEntry`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkillMetadata {
-    /// `dependencies`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `dependencies`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub dependencies: Option<SkillDependencies>,
     /// `description`, required.
     pub description: String,
     /// `enabled`, required.
     pub enabled: bool,
-    /// `interface`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `interface`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub interface: Option<SkillInterface>,
     /// `name`, required.
     pub name: String,
@@ -12421,8 +12786,12 @@ pub struct SkillSummary {
     pub description: String,
     /// `enabled`, required.
     pub enabled: bool,
-    /// `interface`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `interface`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub interface: Option<SkillInterface>,
     /// `name`, required.
     pub name: String,
@@ -12728,8 +13097,12 @@ pub struct Thread {
         skip_serializing_if = "Option::is_none"
     )]
     pub daybreak_enabled: Option<bool>,
-    /// `environments`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.160.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.160.1.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<ThreadEnvironment>>,
     /// `ephemeral`, required.
     pub ephemeral: bool,
@@ -12743,8 +13116,13 @@ pub struct Thread {
         skip_serializing_if = "Option::is_none"
     )]
     pub forked_from_id: Option<String>,
-    /// `gitInfo`, optional: left out when `None`.
-    #[serde(rename = "gitInfo", default, skip_serializing_if = "Option::is_none")]
+    /// `gitInfo`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        rename = "gitInfo",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub git_info: Option<GitInfo>,
     /// `historyMode`, optional: left out when `None`.
     #[serde(
@@ -12792,8 +13170,12 @@ pub struct Thread {
     /// `recencyAt`, optional: left out when `None`.
     #[serde(rename = "recencyAt", default, skip_serializing_if = "Option::is_none")]
     pub recency_at: Option<i64>,
-    /// `section`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `section`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub section: Option<ThreadSection>,
     /// `sectionEnteredAt`, optional: left out when `None`.
     #[serde(
@@ -13414,11 +13796,12 @@ pub struct ThreadForkParams {
 /// Response to the `thread/fork` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadForkResponse {
-    /// `activePermissionProfile`, optional: left out when `None`. Only in the experimental API.
+    /// `activePermissionProfile`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "activePermissionProfile",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub active_permission_profile: Option<ActivePermissionProfile>,
     /// `approvalPolicy`, required.
@@ -13550,8 +13933,12 @@ pub struct ThreadGoalGetParams {
 /// Response to the `thread/goal/get` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadGoalGetResponse {
-    /// `goal`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `goal`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub goal: Option<ThreadGoal>,
 }
 
@@ -13671,8 +14058,12 @@ pub struct ThreadGuardianReviewParams {
 /// Absent from servers older than 0.169.0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadGuardianReviewResponse {
-    /// `assessment`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `assessment`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub assessment: Option<ThreadGuardianAssessment>,
     /// `callId`, required.
     #[serde(rename = "callId")]
@@ -13846,21 +14237,30 @@ pub enum ThreadItemKind {
         delivery: Option<AgentMessageDelivery>,
         /// `id`, required.
         id: String,
-        /// `memoryCitation`, optional: left out when `None`.
+        /// `memoryCitation`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
         #[serde(
             rename = "memoryCitation",
             default,
-            skip_serializing_if = "Option::is_none"
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
         )]
         memory_citation: Option<MemoryCitation>,
-        /// `moderation`, optional: left out when `None`. Absent from servers older than 0.169.0.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `moderation`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         moderation: Option<AgentMessageModeration>,
         /// `phase`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<MessagePhase>,
-        /// `questions`, optional: left out when `None`. Absent from servers older than 0.160.1.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `questions`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         questions: Option<Vec<AsyncUserInputQuestion>>,
         /// `text`, required.
         text: String,
@@ -13959,11 +14359,12 @@ pub enum ThreadItemKind {
     /// Tag `mcpToolCall`.
     #[serde(rename = "mcpToolCall")]
     McpToolCall {
-        /// `appContext`, optional: left out when `None`.
+        /// `appContext`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
         #[serde(
             rename = "appContext",
             default,
-            skip_serializing_if = "Option::is_none"
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
         )]
         app_context: Option<McpToolCallAppContext>,
         /// `arguments`, required.
@@ -13982,8 +14383,12 @@ pub enum ThreadItemKind {
             skip_serializing_if = "Option::is_none"
         )]
         environment_id: Option<String>,
-        /// `error`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `error`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         error: Option<McpToolCallError>,
         /// `id`, required.
         id: String,
@@ -13994,8 +14399,13 @@ pub enum ThreadItemKind {
             skip_serializing_if = "Option::is_none"
         )]
         mcp_app_resource_uri: Option<String>,
-        /// `mcpAppUi`, optional: left out when `None`. Absent from servers older than 0.160.1.
-        #[serde(rename = "mcpAppUi", default, skip_serializing_if = "Option::is_none")]
+        /// `mcpAppUi`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
+        #[serde(
+            rename = "mcpAppUi",
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         mcp_app_ui: Option<McpAppUi>,
         /// `pluginId`, optional: left out when `None`.
         #[serde(rename = "pluginId", default, skip_serializing_if = "Option::is_none")]
@@ -14007,8 +14417,12 @@ pub enum ThreadItemKind {
             skip_serializing_if = "Option::is_none"
         )]
         read_only_hint: Option<bool>,
-        /// `result`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `result`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         result: Option<McpToolCallResult>,
         /// `server`, required.
         server: String,
@@ -14151,11 +14565,12 @@ pub enum ThreadItemKind {
         generation_id: Option<String>,
         /// `id`, required.
         id: String,
-        /// `inputImages`, optional: left out when `None`. Absent from servers older than 0.169.0.
+        /// `inputImages`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
         #[serde(
             rename = "inputImages",
             default,
-            skip_serializing_if = "Option::is_none"
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
         )]
         input_images: Option<Vec<ImageGenerationInputImage>>,
         /// `revisedPrompt`, optional: left out when `None`.
@@ -14302,11 +14717,12 @@ pub struct ThreadItemsListParams {
     /// `cursor`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<ThreadItemsListCursor>,
-    /// `deferOutput`, optional: left out when `None`. Absent from servers older than 0.169.0.
+    /// `deferOutput`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
     #[serde(
         rename = "deferOutput",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub defer_output: Option<ThreadItemOutputDeferral>,
     /// `limit`, optional: left out when `None`.
@@ -14420,8 +14836,12 @@ pub struct ThreadListParams {
     /// `cursor`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// `cwd`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `cwd`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub cwd: Option<ThreadListCwdFilter>,
     /// `excludedThreadIds`, optional: left out when `None`. Absent from servers older than 0.169.0.
     #[serde(
@@ -14522,11 +14942,12 @@ pub struct ThreadListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
-    /// `readStates`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.169.0.
+    /// `readStates`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.169.0.
     #[serde(
         rename = "readStates",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub read_states: Option<BTreeMap<String, ThreadReadState>>,
 }
@@ -14636,8 +15057,13 @@ pub struct ThreadMetadataUpdateParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub daybreak_enabled: Option<bool>,
-    /// `gitInfo`, optional: left out when `None`.
-    #[serde(rename = "gitInfo", default, skip_serializing_if = "Option::is_none")]
+    /// `gitInfo`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        rename = "gitInfo",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub git_info: Option<ThreadMetadataGitInfoUpdateParams>,
     /// `projectId`, optional: left out when `None`. Only in the experimental API.
     #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
@@ -14967,8 +15393,13 @@ pub struct ThreadReadParams {
 /// Response to the `thread/read` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadReadResponse {
-    /// `readState`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.169.0.
-    #[serde(rename = "readState", default, skip_serializing_if = "Option::is_none")]
+    /// `readState`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.169.0.
+    #[serde(
+        rename = "readState",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub read_state: Option<ThreadReadState>,
     /// `thread`, required.
     pub thread: Thread,
@@ -15597,11 +16028,12 @@ pub struct ThreadRealtimeStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub include_startup_context: Option<bool>,
-    /// `initialItems`, optional: left out when `None`.
+    /// `initialItems`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "initialItems",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub initial_items: Option<Vec<ThreadRealtimeInitialItem>>,
     /// `model`, optional: left out when `None`.
@@ -15838,11 +16270,12 @@ pub struct ThreadResumeParams {
     /// `history`, optional: left out when `None`. Only in the experimental API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<ResponseItem>>,
-    /// `initialTurnsPage`, optional: left out when `None`. Only in the experimental API.
+    /// `initialTurnsPage`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "initialTurnsPage",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub initial_turns_page: Option<ThreadResumeInitialTurnsPageParams>,
     /// `model`, optional: left out when `None`.
@@ -15889,11 +16322,12 @@ pub struct ThreadResumeParams {
 /// Response to the `thread/resume` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadResumeResponse {
-    /// `activePermissionProfile`, optional: left out when `None`. Only in the experimental API.
+    /// `activePermissionProfile`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "activePermissionProfile",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub active_permission_profile: Option<ActivePermissionProfile>,
     /// `approvalPolicy`, required.
@@ -15902,11 +16336,12 @@ pub struct ThreadResumeResponse {
     /// `approvalsReviewer`, required.
     #[serde(rename = "approvalsReviewer")]
     pub approvals_reviewer: ApprovalsReviewer,
-    /// `collaborationMode`, optional: left out when `None`. Absent from servers older than 0.160.1.
+    /// `collaborationMode`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
     #[serde(
         rename = "collaborationMode",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub collaboration_mode: Option<CollaborationMode>,
     /// `cwd`, required.
@@ -15918,11 +16353,12 @@ pub struct ThreadResumeResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub disabled_plugin_ids: Option<Vec<String>>,
-    /// `initialTurnsPage`, optional: left out when `None`. Only in the experimental API.
+    /// `initialTurnsPage`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "initialTurnsPage",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub initial_turns_page: Option<TurnsPage>,
     /// `instructionSources`, optional: left out when `None`.
@@ -16418,8 +16854,12 @@ pub struct ThreadSearchTextRange {
 /// Used by [`Thread`], [`ThreadSectionCreateResponse`], [`ThreadSectionListResponse`] and [`ThreadSectionUpdateResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadSection {
-    /// `appearance`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `appearance`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub appearance: Option<ThreadSectionAppearance>,
     /// `id`, required.
     pub id: String,
@@ -16454,8 +16894,12 @@ pub struct ThreadSectionChangedNotification {
 /// Params of the `threadSection/create` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadSectionCreateParams {
-    /// `appearance`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `appearance`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub appearance: Option<ThreadSectionAppearance>,
     /// `name`, required.
     pub name: String,
@@ -16534,8 +16978,12 @@ pub struct ThreadSectionMoveResponse {}
 /// Params of the `threadSection/update` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadSectionUpdateParams {
-    /// `appearance`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `appearance`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub appearance: Option<ThreadSectionAppearance>,
     /// `name`, required.
     pub name: String,
@@ -16570,11 +17018,12 @@ pub struct ThreadSetNameResponse {}
 /// Used by [`ThreadSettingsUpdatedNotification`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadSettings {
-    /// `activePermissionProfile`, optional: left out when `None`.
+    /// `activePermissionProfile`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "activePermissionProfile",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub active_permission_profile: Option<ActivePermissionProfile>,
     /// `approvalPolicy`, required.
@@ -16598,8 +17047,12 @@ pub struct ThreadSettings {
     /// `effort`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
-    /// `environments`, optional: left out when `None`. Only in the experimental API. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<ThreadEnvironment>>,
     /// `model`, required.
     pub model: String,
@@ -16650,11 +17103,12 @@ pub struct ThreadSettingsUpdateParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub approvals_reviewer: Option<ApprovalsReviewer>,
-    /// `collaborationMode`, optional: left out when `None`.
+    /// `collaborationMode`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
     #[serde(
         rename = "collaborationMode",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub collaboration_mode: Option<CollaborationMode>,
     /// `cwd`, optional: left out when `None`.
@@ -16670,8 +17124,12 @@ pub struct ThreadSettingsUpdateParams {
     /// `effort`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
-    /// `environments`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// `model`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16856,8 +17314,12 @@ pub struct ThreadStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub dynamic_tools: Option<Vec<DynamicToolSpec>>,
-    /// `environments`, optional: left out when `None`. Only in the experimental API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// `ephemeral`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -16919,11 +17381,12 @@ pub struct ThreadStartParams {
     /// `sandbox`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
-    /// `selectedCapabilityRoots`, optional: left out when `None`. Only in the experimental API.
+    /// `selectedCapabilityRoots`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "selectedCapabilityRoots",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub selected_capability_roots: Option<Vec<SelectedCapabilityRoot>>,
     /// `serviceName`, optional: left out when `None`.
@@ -16959,11 +17422,12 @@ pub struct ThreadStartParams {
 /// Response to the `thread/start` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadStartResponse {
-    /// `activePermissionProfile`, optional: left out when `None`. Only in the experimental API.
+    /// `activePermissionProfile`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "activePermissionProfile",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub active_permission_profile: Option<ActivePermissionProfile>,
     /// `approvalPolicy`, required.
@@ -17130,8 +17594,12 @@ pub enum ThreadTimelineEntry {
         /// `duration_ms`, optional: left out when `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_ms: Option<i64>,
-        /// `error`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `error`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         error: Option<TurnError>,
         /// `position`, required.
         position: u64,
@@ -17535,8 +18003,12 @@ pub struct ToolRequestUserInputQuestion {
     /// `isSecret`, optional: left out when `None`.
     #[serde(rename = "isSecret", default, skip_serializing_if = "Option::is_none")]
     pub is_secret: Option<bool>,
-    /// `options`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `options`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub options: Option<Vec<ToolRequestUserInputOption>>,
     /// `question`, required.
     pub question: String,
@@ -17552,8 +18024,12 @@ pub struct ToolRequestUserInputResponse {
 /// Used by [`Config`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolsV2 {
-    /// `web_search`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `web_search`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub web_search: Option<WebSearchToolConfig>,
 }
 
@@ -17588,8 +18064,12 @@ pub struct Turn {
         skip_serializing_if = "Option::is_none"
     )]
     pub duration_ms: Option<i64>,
-    /// `error`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `error`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub error: Option<TurnError>,
     /// `id`, required.
     pub id: String,
@@ -17671,8 +18151,12 @@ pub struct TurnError {
     pub codex_error_info: Option<CodexErrorInfo>,
     /// `message`, required.
     pub message: String,
-    /// `misalignment`, optional: left out when `None`. Absent from servers older than 0.160.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `misalignment`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub misalignment: Option<MisalignmentErrorDetails>,
 }
 
@@ -17776,8 +18260,12 @@ pub struct TurnSettingsUpdateParams {
     /// `effort`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
-    /// `environments`, optional: left out when `None`. Absent from servers older than 0.169.0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.169.0.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// `model`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17830,11 +18318,12 @@ string_enum! {
 /// Params of the `turn/start` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnStartParams {
-    /// `additionalContext`, optional: left out when `None`. Only in the experimental API.
+    /// `additionalContext`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "additionalContext",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub additional_context: Option<BTreeMap<String, AdditionalContextEntry>>,
     /// `approvalPolicy`, optional: left out when `None`.
@@ -17858,11 +18347,12 @@ pub struct TurnStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub client_user_message_id: Option<String>,
-    /// `collaborationMode`, optional: left out when `None`. Only in the experimental API.
+    /// `collaborationMode`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "collaborationMode",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub collaboration_mode: Option<CollaborationMode>,
     /// `cwd`, optional: left out when `None`.
@@ -17885,8 +18375,12 @@ pub struct TurnStartParams {
     /// `effort`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
-    /// `environments`, optional: left out when `None`. Only in the experimental API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `environments`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// `input`, required.
     pub input: Vec<UserInput>,
@@ -17975,11 +18469,12 @@ pub struct TurnStartParams {
     /// `threadId`, required.
     #[serde(rename = "threadId")]
     pub thread_id: String,
-    /// `toolOutput`, optional: left out when `None`. Absent from servers older than 0.160.1.
+    /// `toolOutput`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Absent from servers older than 0.160.1.
     #[serde(
         rename = "toolOutput",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub tool_output: Option<TurnToolOutput>,
     /// `turnTrigger`, optional: left out when `None`. Absent from servers older than 0.160.1.
@@ -18027,11 +18522,12 @@ string_enum! {
 /// Params of the `turn/steer` request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnSteerParams {
-    /// `additionalContext`, optional: left out when `None`. Only in the experimental API.
+    /// `additionalContext`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode. Only in the experimental API.
     #[serde(
         rename = "additionalContext",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
     )]
     pub additional_context: Option<BTreeMap<String, AdditionalContextEntry>>,
     /// `clientUserMessageId`, optional: left out when `None`.
@@ -18123,8 +18619,12 @@ pub enum UserInput {
     Text {
         /// `text`, required.
         text: String,
-        /// `text_elements`, optional: left out when `None`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// `text_elements`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "lenient"
+        )]
         text_elements: Option<Vec<TextElement>>,
     },
     /// Tag `image`.
@@ -18553,8 +19053,12 @@ pub struct WebSearchToolConfig {
     /// `context_size`, optional: left out when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_size: Option<WebSearchContextSize>,
-    /// `location`, optional: left out when `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `location`, optional: left out when `None`. `None` as well when a newer server sends a shape this version cannot decode.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub location: Option<WebSearchLocation>,
 }
 

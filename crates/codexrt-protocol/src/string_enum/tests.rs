@@ -6,6 +6,8 @@
 
 use serde_json::json;
 
+use crate::__private::string_enum;
+
 string_enum! {
     /// A tolerant enum.
     pub enum Mode {

@@ -8,8 +8,10 @@
 
 mod backward;
 mod capabilities;
+mod cross_version;
 mod forward;
 mod generated_cases;
+mod history;
 mod messages;
 mod roundtrip;
 mod schema;
