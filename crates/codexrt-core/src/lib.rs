@@ -209,7 +209,7 @@ pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings, final_text
 pub use retry::{RetryPolicy, is_idempotent};
 pub use runtime::{Runtime, RuntimeState};
 pub use server_request::{
-    PendingServerRequest, ServerRequestHandle, ServerRequestReceiver, Settled,
+    PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver, Settled,
 };
 pub use turn::{TurnEvent, TurnEvents, TurnHandle, TurnOptions};
 pub use turn_table::TURN_EVENT_CAPACITY;

@@ -4,6 +4,7 @@
 //! answers them safely), and never waits.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -20,7 +21,10 @@ use crate::deadlines::Deadlines;
 use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
 use crate::safe_answer::SafeAnswer;
-use crate::server_request::{PendingServerRequest, ServerRequestHandle, Settled, Slot};
+use crate::server_request::{
+    PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver, Settled,
+    Slot, lock_decider,
+};
 use crate::turn_table::{RawIds, Route, TurnTable};
 
 /// How many server requests wait in the hand-off queue for the user. Beyond
@@ -39,6 +43,9 @@ pub(crate) struct RouterShared {
     /// Set when the user took the request stream; until then every request
     /// gets its safe answer at once instead of waiting for its deadline.
     taken: AtomicBool,
+    /// The receiver's first look at each request, on the loop (see
+    /// `ServerRequestReceiver::decide_first`).
+    decider: Arc<Mutex<Option<Arc<RequestDecider>>>>,
     pub(crate) events: EventHub,
     pub(crate) turns: Arc<TurnTable>,
     deadlines: Arc<Deadlines>,
@@ -64,6 +71,7 @@ impl RouterShared {
             requests_tx,
             requests_rx: Mutex::new(Some(requests_rx)),
             taken: AtomicBool::new(false),
+            decider: Arc::default(),
             events: EventHub::default(),
             turns: Arc::default(),
             deadlines: Deadlines::start(deadline),
@@ -71,12 +79,13 @@ impl RouterShared {
     }
 
     /// The user's stream of server requests, once.
-    pub(crate) fn take_requests(&self) -> Option<mpsc::Receiver<PendingServerRequest>> {
-        let rx = lock(&self.requests_rx).take();
-        if rx.is_some() {
-            self.taken.store(true, Ordering::SeqCst);
-        }
-        rx
+    pub(crate) fn take_requests(&self) -> Option<ServerRequestReceiver> {
+        let rx = lock(&self.requests_rx).take()?;
+        self.taken.store(true, Ordering::SeqCst);
+        Some(ServerRequestReceiver {
+            rx,
+            decider: Arc::clone(&self.decider),
+        })
     }
 
     /// Sends the safe answer to every request still waiting; returns how
@@ -250,6 +259,29 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         return;
     }
     shared.register(&slot);
+    // The receiver's decider, if it set one, looks first: it answers here
+    // and now what it can (no hop to the receiver's task), starts a task of
+    // its own for what it cannot, or hands the request back to be queued.
+    let decider = lock_decider(&shared.decider).clone();
+    let pending = match decider {
+        Some(decide) => {
+            // A panic drops the request it had, which answers it safely.
+            let decided = std::panic::catch_unwind(AssertUnwindSafe(|| decide(pending)));
+            match decided {
+                Ok(Some(pending)) => pending,
+                Ok(None) | Err(_) => {
+                    if decided.is_err() {
+                        tracing::warn!("a server request decider panicked; answered safely");
+                    }
+                    if slot.is_waiting() {
+                        shared.deadlines.arm(&slot);
+                    }
+                    return;
+                }
+            }
+        }
+        None => pending,
+    };
     // A full or closed queue hands the request back; dropping it answers
     // safely, so the router never waits for the user.
     if shared.requests_tx.try_send(pending).is_err() {

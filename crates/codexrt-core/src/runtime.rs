@@ -211,10 +211,7 @@ impl Runtime {
     /// `None` afterwards. Until it is taken, and after it is dropped, every
     /// server request gets its safe answer at once.
     pub fn server_requests(&self) -> Option<ServerRequestReceiver> {
-        self.inner
-            .router
-            .take_requests()
-            .map(|rx| ServerRequestReceiver { rx })
+        self.inner.router.take_requests()
     }
 
     /// A new observer stream of every server notification, from now on

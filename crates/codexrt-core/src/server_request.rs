@@ -263,14 +263,68 @@ impl PendingServerRequest {
     }
 }
 
+/// A receiver's first look at each server request: see
+/// [`ServerRequestReceiver::decide_first`].
+pub type RequestDecider =
+    dyn Fn(PendingServerRequest) -> Option<PendingServerRequest> + Send + Sync + 'static;
+
 /// Receives the server requests the runtime hands to the user, in arrival
 /// order. Dropping it makes every later request get its safe answer at once.
-#[derive(Debug)]
 pub struct ServerRequestReceiver {
     pub(crate) rx: mpsc::Receiver<PendingServerRequest>,
+    pub(crate) decider: Arc<Mutex<Option<Arc<RequestDecider>>>>,
+}
+
+impl fmt::Debug for ServerRequestReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerRequestReceiver")
+            .field("decides_first", &self.decides_first())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ServerRequestReceiver {
+    /// The decider goes with the receiver: no request is decided for a
+    /// receiver that is gone.
+    fn drop(&mut self) {
+        *lock_decider(&self.decider) = None;
+    }
+}
+
+pub(crate) fn lock_decider(
+    decider: &Mutex<Option<Arc<RequestDecider>>>,
+) -> MutexGuard<'_, Option<Arc<RequestDecider>>> {
+    // Only ever held to swap or clone an `Arc`: a poisoned lock still
+    // holds a consistent value.
+    decider.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl ServerRequestReceiver {
+    /// Has `decider` look at every later server request first, on the
+    /// task that reads the connection, before it is queued for this
+    /// receiver. It either takes the request (returns `None`), and then
+    /// answers it or makes sure something will (a task of its own; a
+    /// dropped handle is the safe answer), or hands it back (returns
+    /// `Some`), and it is queued as usual. A request it takes and leaves
+    /// unanswered still gets its safe answer at the deadline.
+    ///
+    /// It is for deciders that answer without waiting, such as fixed
+    /// rules: answering right on the reading task saves the request a hop
+    /// to the receiver's task, and its answer goes out without another
+    /// wake-up. It runs for every request the connection reads, so it must
+    /// not block, and anything slow belongs in a task it spawns. Setting a
+    /// decider replaces the one before; dropping the receiver removes it.
+    /// A panic in it is caught: the request it had gets its safe answer.
+    pub fn decide_first(&self, decider: Arc<RequestDecider>) {
+        *lock_decider(&self.decider) = Some(decider);
+    }
+
+    /// Whether a decider set with [`decide_first`](Self::decide_first)
+    /// looks at requests first.
+    pub fn decides_first(&self) -> bool {
+        lock_decider(&self.decider).is_some()
+    }
+
     /// The next server request, or `None` once the runtime is gone.
     ///
     /// # Cancel safety

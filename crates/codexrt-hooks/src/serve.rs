@@ -9,8 +9,8 @@ use std::task::{Context, Waker};
 use std::time::SystemTime;
 
 use codexrt_core::{
-    EventFilter, EventReceiver, PendingServerRequest, Runtime, RuntimeEvent, ServerRequestHandle,
-    ServerRequestReceiver,
+    EventFilter, EventReceiver, PendingServerRequest, RequestDecider, Runtime, RuntimeEvent,
+    ServerRequestHandle, ServerRequestReceiver,
 };
 use codexrt_protocol::ServerRequestParams;
 use codexrt_protocol::types::DynamicToolCallParams;
@@ -132,8 +132,14 @@ impl HookSet {
     /// user-input hooks, at most [`concurrency`](HookSet::concurrency) at
     /// once, each in a task of its own, except one whose matching hooks
     /// all run in place ([`ToolUseHook::runs_in_place`](crate::ToolUseHook::runs_in_place)),
-    /// which the loop decides and answers itself. Every other request is dropped
-    /// unanswered, which gives it core's safe answer.
+    /// which is decided and answered without a task. Command and permissions
+    /// approvals are decided as soon as the runtime reads them, on the task
+    /// that reads the connection
+    /// ([`ServerRequestReceiver::decide_first`](codexrt_core::ServerRequestReceiver::decide_first)),
+    /// so that an answer by the built-in rules crosses no other task; the
+    /// other kinds go through the loop (file changes need the paths of the
+    /// events before them). Every other request is dropped unanswered,
+    /// which gives it core's safe answer.
     ///
     /// The loop also opens an observer stream of its own
     /// ([`events_with`](Runtime::events_with)): approval requests for file
@@ -224,9 +230,13 @@ impl HookSet {
             events
         };
         let report = self.report();
+        let hooks = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
+        requests.decide_first(decider(&hooks, &scopes, &permits));
         let task = tokio::spawn(run(
-            Arc::new(self),
+            hooks,
             scopes,
+            permits,
             requests,
             Some(events),
             commands,
@@ -239,14 +249,52 @@ impl HookSet {
     }
 }
 
+/// The loop's first look at each request, on the task that reads the
+/// connection: a command or permissions approval is decided right there,
+/// and with hooks that all run in place (the built-in rules) answered
+/// without a hop to the loop's task or any other; with a hook that does
+/// not, its work goes on in a task of its own, as in the loop. File-change
+/// approvals go through the loop, which knows their paths from the events
+/// before them; the other kinds too, and any request that finds every
+/// permit taken, waiting there for one.
+fn decider(
+    hooks: &Arc<HookSet>,
+    scopes: &ThreadHooks,
+    permits: &Arc<Semaphore>,
+) -> Arc<RequestDecider> {
+    let hooks = Arc::clone(hooks);
+    let scopes = scopes.clone();
+    let permits = Arc::clone(permits);
+    Arc::new(move |request: PendingServerRequest| {
+        let decided_here = matches!(
+            request,
+            PendingServerRequest::CommandExecutionApproval(_)
+                | PendingServerRequest::PermissionsApproval(_)
+        );
+        if !decided_here {
+            return Some(request);
+        }
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            return Some(request);
+        };
+        let hooks = Arc::clone(&hooks);
+        let scopes = scopes.clone();
+        decide_here_or_spawn(Box::pin(async move {
+            answer(&hooks, &scopes, request, Vec::new()).await;
+            drop(permit);
+        }));
+        None
+    })
+}
+
 async fn run(
     hooks: Arc<HookSet>,
     scopes: ThreadHooks,
+    permits: Arc<Semaphore>,
     mut requests: ServerRequestReceiver,
     events: Option<EventReceiver>,
     mut commands: mpsc::Receiver<Control>,
 ) {
-    let permits = Arc::new(Semaphore::new(hooks.concurrency_limit()));
     let mut paths = FilePaths::default();
     let mut events = events;
     // However the loop ends (the runtime gone, or aborted with its

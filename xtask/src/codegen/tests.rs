@@ -549,7 +549,10 @@ fn optional_parts_that_can_fail_to_decode_are_lenient() {
     let Shape::Struct { fields, .. } = &lowered.items["ItemParams"].shape else {
         panic!("ItemParams is not a struct");
     };
-    let lenient: Vec<(&str, bool)> = fields.iter().map(|f| (f.wire.as_str(), f.lenient)).collect();
+    let lenient: Vec<(&str, bool)> = fields
+        .iter()
+        .map(|f| (f.wire.as_str(), f.lenient))
+        .collect();
     // Objects and lists of them, optional or nullable, are lenient; a
     // required object fails its parent as before; scalars, tolerant enums
     // and tagged unions (which keep what they do not know) are left alone.

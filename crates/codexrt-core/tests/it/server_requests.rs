@@ -342,3 +342,103 @@ async fn peer_death_settles_waiting_requests() {
     assert!(log.completed(), "{:?}", log.failure);
     assert_eq!(answers(&log, 0), Vec::<Value>::new());
 }
+
+/// Connects, takes the request stream and sets `decider` on it, then lets
+/// the fake send its request.
+async fn connect_deciding(
+    script: FakeScript,
+    decider: std::sync::Arc<codexrt_core::RequestDecider>,
+) -> (
+    codexrt_core::Runtime,
+    codexrt_core::ServerRequestReceiver,
+    codexrt_testkit::fake::FakeHandle,
+) {
+    let (runtime, fake) = connect_with(script, config()).await;
+    let runtime = runtime.unwrap();
+    let requests = runtime.server_requests().unwrap();
+    assert!(!requests.decides_first());
+    requests.decide_first(decider);
+    assert!(requests.decides_first());
+    runtime.call(AccountLogoutParams).await.unwrap();
+    (runtime, requests, fake)
+}
+
+#[tokio::test]
+async fn a_decider_answers_on_the_reading_task_and_nothing_is_queued() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let decider = std::sync::Arc::new(|request: PendingServerRequest| match request {
+        PendingServerRequest::CommandExecutionApproval(handle) => {
+            handle.respond(accept()).unwrap();
+            None
+        }
+        other => Some(other),
+    });
+    let (runtime, mut requests, fake) = connect_deciding(script, decider).await;
+    fake.wait_received(4).await;
+    let log = finish(runtime, fake).await;
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "accept"}})]
+    );
+    assert!(requests.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn a_request_the_decider_hands_back_is_queued() {
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let (runtime, mut requests, fake) = connect_deciding(script, std::sync::Arc::new(Some)).await;
+    let handle = first_command_approval(&mut requests).await;
+    handle.respond(accept()).unwrap();
+    fake.wait_received(4).await;
+    let log = finish(runtime, fake).await;
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "accept"}})]
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_decider_gives_the_safe_answer_and_the_connection_goes_on() {
+    let script = one_request(vec![
+        Step::expect_response(0),
+        Step::respond_to("account/logout", json!({})),
+        Step::expect_close(),
+    ]);
+    let decider = std::sync::Arc::new(|_: PendingServerRequest| -> Option<PendingServerRequest> {
+        panic!("a decider that panics")
+    });
+    let (runtime, _requests, fake) = connect_deciding(script, decider).await;
+    fake.wait_received(4).await;
+    // The connection still reads: a call after the panic is answered.
+    runtime.call(AccountLogoutParams).await.unwrap();
+    let log = finish(runtime, fake).await;
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_receiver_takes_its_decider_along() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&calls);
+    let decider = std::sync::Arc::new(move |request: PendingServerRequest| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Some(request)
+    });
+    let (runtime, fake) = connect_with(script, config()).await;
+    let runtime = runtime.unwrap();
+    let requests = runtime.server_requests().unwrap();
+    requests.decide_first(decider);
+    drop(requests);
+    runtime.call(AccountLogoutParams).await.unwrap();
+    fake.wait_received(4).await;
+    let log = finish(runtime, fake).await;
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
