@@ -130,7 +130,7 @@ fn add_to_list(text: &str, version: &str, pin: bool) -> Result<String, String> {
 /// Semantic version order of two versions that passed
 /// [`check_version_syntax`]: numbers first, and a prerelease before its
 /// release. Prereleases of one release compare as text.
-fn compare(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     fn parts(version: &str) -> (Vec<u64>, Option<&str>) {
         let (core, pre) = match version.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),

@@ -28,6 +28,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
+use input::{Kind, VersionInput};
 pub(crate) use render_api::version_module;
 
 use std::fs;
@@ -35,10 +36,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::versions::{PINNED_CODEX_VERSION, SUPPORTED_CODEX_VERSIONS};
+use crate::versions::{PINNED_CODEX_VERSION, SUPPORTED_CODEX_VERSIONS, TWIN_CODEX_VERSIONS};
 
 use history::History;
-use input::{Kind, VersionInput};
 
 const USAGE: &str = "usage: cargo xtask codegen [--check] [--report]";
 
@@ -63,7 +63,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         &root.join(PROTOCOL).join("schema"),
         &SUPPORTED_CODEX_VERSIONS,
     )?;
-    let generated = generate(&versions, PINNED_CODEX_VERSION)?;
+    let generated = generate(&versions, PINNED_CODEX_VERSION, &TWIN_CODEX_VERSIONS)?;
     let mut files = Vec::new();
     for (path, text) in &generated.files {
         files.push((path.clone(), rustfmt(root, path, text)?));
@@ -87,7 +87,13 @@ pub(crate) struct Generated {
     pub(crate) report: String,
 }
 
-pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Generated, String> {
+/// Generates every file from the vendored `versions` (oldest first), the
+/// `pinned` one and the `twins` (twin, partner) of supported versions.
+pub(crate) fn generate(
+    versions: &[VersionInput],
+    pinned: &str,
+    twins: &[(&str, &str)],
+) -> Result<Generated, String> {
     let pinned_input = versions
         .iter()
         .find(|v| v.version == pinned)
@@ -123,7 +129,7 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
         ),
         (
             generated.join("versions.rs"),
-            render_api::render_versions(versions, pinned)?,
+            render_api::render_versions(versions, pinned, twins)?,
         ),
         (
             Path::new(PROTOCOL).join("tests/it/generated_cases.rs"),
@@ -136,7 +142,7 @@ pub(crate) fn generate(versions: &[VersionInput], pinned: &str) -> Result<Genera
     ];
     let mut files = files;
     files.extend(render_history::render(versions, pinned)?);
-    let report = report::render(versions, pinned_input, &infos, &lowered);
+    let report = report::render(versions, pinned_input, twins, &infos, &lowered);
     Ok(Generated { files, report })
 }
 

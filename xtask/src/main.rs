@@ -11,6 +11,8 @@
 //! - `fixtures`: check or re-record the golden transcripts of real codex.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
+//! - `twin`: accept a patch release as the twin of a supported version once
+//!   its generated schema proves identical.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
 //! - `tidy`: the workspace's own invariants (dependency direction between our
 //!   crates, a `//!` line at the top of every source file).
@@ -29,6 +31,7 @@ mod fixtures;
 mod schema;
 mod test;
 mod tidy;
+mod twin;
 mod versions;
 
 use std::path::PathBuf;
@@ -44,8 +47,10 @@ commands:
   demo    [--live] [--json] a real codex session through the facade (scripted model, or your login)
   fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
+          (--check without versions also proves every listed twin again)
   test    format check, clippy, the whole test suite and tidy (what CI runs)
-  tidy    dependency direction between crates and `//!` file headers";
+  tidy    dependency direction between crates and `//!` file headers
+  twin    <twin> <partner> accept a patch release whose schema is byte-identical to a supported one's";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),
+        Some("twin") => twin::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

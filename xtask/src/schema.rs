@@ -21,8 +21,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use serde_json::Value;
+
 use crate::codex::ensure_codex;
-use crate::versions::{SUPPORTED_CODEX_VERSIONS, check_version_syntax};
+use crate::twin;
+use crate::versions::{SUPPORTED_CODEX_VERSIONS, TWIN_CODEX_VERSIONS, check_version_syntax};
 
 const USAGE: &str = "usage: cargo xtask schema [--check] [<version>...]";
 
@@ -39,6 +42,12 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
         }
     }
+    // Without versions, `--check` also proves every listed twin again.
+    let twins: &[(&str, &str)] = if versions.is_empty() && check {
+        &TWIN_CODEX_VERSIONS
+    } else {
+        &[]
+    };
     if versions.is_empty() {
         versions = SUPPORTED_CODEX_VERSIONS
             .iter()
@@ -54,19 +63,47 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             stale_versions.push(version.as_str());
         }
     }
-    if stale_files.is_empty() {
-        return Ok(());
+    let mut problems = Vec::new();
+    if !stale_files.is_empty() {
+        problems.push(format!(
+            "vendored schema files are out of date:\n  {}\nregenerate them with `cargo xtask \
+             schema {}`",
+            stale_files.join("\n  "),
+            stale_versions.join(" ")
+        ));
     }
-    Err(format!(
-        "vendored schema files are out of date:\n  {}\nregenerate them with `cargo xtask schema {}`",
-        stale_files.join("\n  "),
-        stale_versions.join(" ")
-    ))
+    for (twin, partner) in twins {
+        let differing = twin::verify(root, twin, partner)?;
+        if differing.is_empty() {
+            println!("twin {twin}: generates the schema vendored for {partner}, byte for byte");
+        } else {
+            problems.push(format!(
+                "codex {twin}, listed as a twin of {partner}, generates a schema that differs \
+                 from the vendored one:\n  {}\nremove it from TWIN_CODEX_VERSIONS in \
+                 xtask/src/versions.rs and support it with `cargo xtask add-version {twin}`",
+                differing.join("\n  ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
-/// Regenerates one version; returns the files that differ in `--check` mode.
-fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, String> {
-    let started = Instant::now();
+/// The normalized schema and the manifest of one codex version, generated
+/// from the real binary and held in memory.
+pub(crate) struct Generated {
+    stable: Value,
+    experimental: Value,
+    manifest: manifest::Manifest,
+}
+
+/// Installs codex `version` when needed and generates its normalized stable
+/// and experimental schema and its manifest, writing nothing but a scratch
+/// folder under `target/tmp/` that is removed afterwards.
+pub(crate) fn generate(root: &Path, version: &str) -> Result<Generated, String> {
     let codex = ensure_codex(root, version)?;
     let bundles = generate::bundles(root, &codex, version)?;
     let stable = normalize::normalize(&bundles.stable)
@@ -75,21 +112,36 @@ fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, S
         .map_err(|err| format!("{version} experimental schema: {err}"))?;
     let manifest = manifest::build(version, &stable, &experimental)
         .map_err(|err| format!("{version}: {err}"))?;
-    let files = [
-        ("stable.json", pretty(&stable)?),
-        ("experimental.json", pretty(&experimental)?),
-        ("manifest.json", manifest::render(&manifest)),
-    ];
+    Ok(Generated {
+        stable,
+        experimental,
+        manifest,
+    })
+}
+
+impl Generated {
+    /// The three files `cargo xtask schema` vendors, by name, as text.
+    pub(crate) fn files(&self) -> Result<[(&'static str, String); 3], String> {
+        Ok([
+            ("stable.json", pretty(&self.stable)?),
+            ("experimental.json", pretty(&self.experimental)?),
+            ("manifest.json", manifest::render(&self.manifest)),
+        ])
+    }
+}
+
+/// Regenerates one version; returns the files that differ in `--check` mode.
+fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, String> {
+    let started = Instant::now();
+    let generated = generate(root, version)?;
+    let files = generated.files()?;
+    let manifest = &generated.manifest;
     let dir = schema_dir(root, version);
     println!("schema {version}:");
     let mut stale = Vec::new();
     for (name, text) in &files {
         let path = dir.join(name);
-        let shown = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
+        let shown = shown(root, &path);
         let current = fs::read(&path).ok();
         let state = if current.as_deref() == Some(text.as_bytes()) {
             "unchanged"
@@ -121,7 +173,15 @@ fn one_version(root: &Path, version: &str, check: bool) -> Result<Vec<String>, S
     Ok(stale)
 }
 
-fn schema_dir(root: &Path, version: &str) -> PathBuf {
+/// A path relative to the workspace root, for messages.
+pub(crate) fn shown(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+pub(crate) fn schema_dir(root: &Path, version: &str) -> PathBuf {
     root.join("crates")
         .join("codexrt-protocol")
         .join("schema")

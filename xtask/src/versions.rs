@@ -8,12 +8,45 @@ pub(crate) const SUPPORTED_CODEX_VERSIONS: [&str; 4] = ["0.150.0", "0.160.1", "0
 /// The version demos and the default compatibility run use.
 pub(crate) const PINNED_CODEX_VERSION: &str = "0.171.0";
 
+/// Patch releases accepted as twins of a supported version: `(twin,
+/// partner)`, where codex `twin` generates a schema byte-identical to the one
+/// vendored for `partner`. A twin has no folder of its own; the capability
+/// map answers it as its partner. `cargo xtask twin` proves a pair before
+/// adding it, and `cargo xtask schema --check` proves every pair again.
+pub(crate) const TWIN_CODEX_VERSIONS: [(&str, &str); 1] = [("0.169.1", "0.169.0")];
+
 // A pinned version without a vendored schema would have no method table, so
 // the build refuses it rather than a later command failing at run time.
 const _: () = assert!(
     is_supported(PINNED_CODEX_VERSION),
     "PINNED_CODEX_VERSION must be one of SUPPORTED_CODEX_VERSIONS"
 );
+
+// A twin stands for its partner's schema, so the partner must be vendored;
+// a twin that were supported itself would have two answers in the map.
+const _: () = {
+    let mut i = 0;
+    while i < TWIN_CODEX_VERSIONS.len() {
+        let (twin, partner) = TWIN_CODEX_VERSIONS[i];
+        assert!(
+            is_supported(partner),
+            "the partner of every TWIN_CODEX_VERSIONS entry must be one of SUPPORTED_CODEX_VERSIONS"
+        );
+        assert!(
+            !is_supported(twin),
+            "a twin in TWIN_CODEX_VERSIONS must not be one of SUPPORTED_CODEX_VERSIONS"
+        );
+        let mut j = i + 1;
+        while j < TWIN_CODEX_VERSIONS.len() {
+            assert!(
+                !bytes_equal(twin.as_bytes(), TWIN_CODEX_VERSIONS[j].0.as_bytes()),
+                "a twin is listed twice in TWIN_CODEX_VERSIONS"
+            );
+            j += 1;
+        }
+        i += 1;
+    }
+};
 
 const fn is_supported(version: &str) -> bool {
     let mut i = 0;

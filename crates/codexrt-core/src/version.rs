@@ -4,7 +4,9 @@
 //! version this crate knows).
 
 use codexrt_protocol::types::InitializeResponse;
-use codexrt_protocol::{Api, Availability, KNOWN_VERSION_NUMBERS, MethodKind, method_availability};
+use codexrt_protocol::{
+    Api, Availability, KNOWN_VERSION_NUMBERS, MethodKind, method_availability, twin_of,
+};
 use semver::Version;
 
 use crate::CoreError;
@@ -31,6 +33,8 @@ pub struct ServerInfo {
     /// item kinds) is kept raw in the `Unknown` arms. The runtime logs a
     /// warning once, at the handshake, and
     /// [`CompatibilityGuard::refuse_newer_than_known`] makes it an error.
+    /// A twin of a known version ([`codexrt_protocol::twin_of`]) is never
+    /// newer than known: its protocol is its partner's.
     pub newer_than_known: bool,
 }
 
@@ -45,7 +49,8 @@ impl ServerInfo {
             return Err(CoreError::MissingUserAgent);
         }
         let version = parse_user_agent(&response.user_agent)?;
-        let newer_than_known = version.cmp_precedence(&newest_known_version()).is_gt();
+        let newer_than_known =
+            twin_of(&version).is_none() && version.cmp_precedence(&newest_known_version()).is_gt();
         Ok(ServerInfo {
             newer_than_known,
             version,

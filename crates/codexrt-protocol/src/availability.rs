@@ -5,7 +5,7 @@ use semver::Version;
 
 use crate::generated::versions::{
     CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, KNOWN_VERSION_NUMBERS, PINNED_INDEX,
-    SERVER_NOTIFICATIONS, SERVER_REQUESTS,
+    SERVER_NOTIFICATIONS, SERVER_REQUESTS, TWIN_VERSION_NUMBERS,
 };
 
 /// The four kinds of methods of the protocol.
@@ -72,6 +72,9 @@ impl MethodKind {
 /// - A known version (one of [`KNOWN_VERSIONS`](crate::KNOWN_VERSIONS),
 ///   compared by precedence, so build metadata is ignored) answers from its
 ///   manifest: [`Availability::Available`] or [`Availability::Missing`].
+/// - A twin (one of [`TWIN_VERSIONS`](crate::TWIN_VERSIONS), a patch release
+///   whose schema is byte-identical to a known version's; see [`twin_of`])
+///   answers exactly as its partner.
 /// - A version between two known ones is [`Availability::Available`] only if
 ///   both neighbours have the method. When they disagree the method was
 ///   added or removed somewhere in between and the answer is
@@ -104,6 +107,9 @@ pub fn method_availability(
             Availability::Missing
         }
     };
+    if let Some(index) = partner_index(version) {
+        return answer(has(index));
+    }
     // `known` is sorted oldest first; find the first known version that is
     // not older than `version`.
     let next = known.iter().position(|k| k.cmp_precedence(version).is_ge());
@@ -113,6 +119,38 @@ pub fn method_availability(
         Some(0) => Availability::OlderThanKnown,
         Some(i) => answer(has(i - 1) && has(i)),
     }
+}
+
+/// The known version whose protocol `version` shares, when `version` is a
+/// twin: a patch release listed in [`TWIN_VERSIONS`](crate::TWIN_VERSIONS)
+/// because its schema is byte-identical to that version's. Compared by
+/// precedence, so build metadata is ignored and a prerelease of a twin is
+/// no twin. `None` for every other version, known ones included.
+///
+/// ```
+/// use codexrt_protocol::twin_of;
+/// use semver::Version;
+///
+/// assert_eq!(twin_of(&Version::new(0, 169, 1)), Some(Version::new(0, 169, 0)));
+/// assert_eq!(twin_of(&Version::new(0, 169, 2)), None);
+/// ```
+pub fn twin_of(version: &Version) -> Option<Version> {
+    let index = partner_index(version)?;
+    KNOWN_VERSION_NUMBERS
+        .get(index)
+        .map(|&(major, minor, patch)| Version::new(major, minor, patch))
+}
+
+/// The index in `KNOWN_VERSIONS` of the partner of `version`, if it is a twin.
+fn partner_index(version: &Version) -> Option<usize> {
+    TWIN_VERSION_NUMBERS
+        .iter()
+        .find(|((major, minor, patch), _)| {
+            Version::new(*major, *minor, *patch)
+                .cmp_precedence(version)
+                .is_eq()
+        })
+        .map(|(_, index)| *index)
 }
 
 /// Whether `method` (of any kind) exists only in the experimental API of the

@@ -88,9 +88,11 @@ pub mod __private {
 }
 
 pub use availability::{
-    Api, Availability, MethodKind, available_methods, is_experimental, method_availability,
+    Api, Availability, MethodKind, available_methods, is_experimental, method_availability, twin_of,
 };
 pub use error::DecodeError;
-pub use generated::versions::{KNOWN_VERSION_NUMBERS, KNOWN_VERSIONS, PINNED_VERSION};
+pub use generated::versions::{
+    KNOWN_VERSION_NUMBERS, KNOWN_VERSIONS, PINNED_VERSION, TWIN_VERSIONS,
+};
 pub use generated::{ServerNotification, ServerRequest, methods, types};
 pub use request::{ClientNotification, ClientRequest, ServerRequestParams};

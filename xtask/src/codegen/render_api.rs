@@ -632,20 +632,35 @@ fn render_id_accessor(out: &mut String, lowered: &Lowered, of_kind: &[&MethodInf
 }
 
 /// The per-version presence table behind `method_availability`.
-pub(crate) fn render_versions(versions: &[VersionInput], pinned: &str) -> Result<String, String> {
+pub(crate) fn render_versions(
+    versions: &[VersionInput],
+    pinned: &str,
+    twins: &[(&str, &str)],
+) -> Result<String, String> {
     let known: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
     let numbers = known
         .iter()
-        .map(|v| {
-            let parts: Vec<u64> = v
-                .split('.')
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-                .map_err(|_| format!("`{v}` is not a plain x.y.z version"))?;
-            match parts.as_slice() {
-                [a, b, c] => Ok(format!("({a}, {b}, {c})")),
-                _ => Err(format!("`{v}` is not a plain x.y.z version")),
+        .map(|v| version_numbers(v).map(|(a, b, c)| format!("({a}, {b}, {c})")))
+        .collect::<Result<Vec<_>, String>>()?;
+    let twin_numbers = twins
+        .iter()
+        .map(|(twin, partner)| {
+            if known.contains(twin) {
+                return Err(format!("twin {twin} is a supported version itself"));
             }
+            let index = known
+                .iter()
+                .position(|v| v == partner)
+                .ok_or_else(|| format!("the partner {partner} of twin {twin} is not supported"))?;
+            let (a, b, c) = version_numbers(twin)?;
+            // A patch release re-publishes an earlier version's protocol;
+            // an older twin would turn the version order around.
+            if (a, b, c) <= version_numbers(partner)? {
+                return Err(format!(
+                    "twin {twin} is not newer than its partner {partner}"
+                ));
+            }
+            Ok(format!("(({a}, {b}, {c}), {index})"))
         })
         .collect::<Result<Vec<_>, String>>()?;
     let pinned_index = known
@@ -678,8 +693,17 @@ pub(crate) fn render_versions(versions: &[VersionInput], pinned: &str) -> Result
          /// The version the types and method tables were generated from.\n\
          pub const PINNED_VERSION: &str = {pinned:?};\n\n\
          /// The index of [`PINNED_VERSION`] in [`KNOWN_VERSIONS`].\n\
-         pub(crate) const PINNED_INDEX: usize = {pinned_index};\n",
-        numbers.join(", ")
+         pub(crate) const PINNED_INDEX: usize = {pinned_index};\n\n\
+         /// Patch releases whose protocol schema is byte-identical to a known\n\
+         /// version's, as (twin, partner), from `TWIN_CODEX_VERSIONS` in\n\
+         /// `xtask/src/versions.rs`: the capability map answers a twin exactly\n\
+         /// as its partner.\n\
+         pub const TWIN_VERSIONS: &[(&str, &str)] = &{twins:?};\n\n\
+         /// [`TWIN_VERSIONS`] as the twin's (major, minor, patch) and the index of\n\
+         /// its partner in [`KNOWN_VERSIONS`].\n\
+         pub(crate) const TWIN_VERSION_NUMBERS: &[((u64, u64, u64), usize)] = &[{}];\n",
+        numbers.join(", "),
+        twin_numbers.join(", ")
     );
     for kind in Kind::ALL {
         let _ = writeln!(
@@ -700,6 +724,19 @@ pub(crate) fn render_versions(versions: &[VersionInput], pinned: &str) -> Result
         out.push_str("];\n");
     }
     Ok(out)
+}
+
+/// `(major, minor, patch)` of a plain `x.y.z` version.
+fn version_numbers(version: &str) -> Result<(u64, u64, u64), String> {
+    let parts: Vec<u64> = version
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("`{version}` is not a plain x.y.z version"))?;
+    match parts.as_slice() {
+        [a, b, c] => Ok((*a, *b, *c)),
+        _ => Err(format!("`{version}` is not a plain x.y.z version")),
+    }
 }
 
 /// The generated round-trip table of the integration tests.

@@ -13,6 +13,7 @@ use crate::schema::RESPONSE_OVERRIDES;
 pub(crate) fn render(
     versions: &[VersionInput],
     pinned: &VersionInput,
+    twins: &[(&str, &str)],
     infos: &[MethodInfo],
     lowered: &Lowered,
 ) -> String {
@@ -54,6 +55,16 @@ pub(crate) fn render(
         }
     }
     let _ = writeln!(out, "  types: {} generated", lowered.items.len());
+    out.push_str(
+        "\npatch releases answered as their twin, schema byte-identical \
+         (TWIN_CODEX_VERSIONS in xtask/src/versions.rs):\n",
+    );
+    if twins.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (twin, partner) in twins {
+        let _ = writeln!(out, "  codex {twin} = codex {partner}");
+    }
     out.push_str(
         "\nresponse types the schema does not link to their method \
          (RESPONSE_OVERRIDES in xtask/src/schema/manifest.rs):\n",

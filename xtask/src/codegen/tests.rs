@@ -9,7 +9,7 @@ use super::input::{Definitions, VersionInput, parse_manifest};
 use super::lower::{Lowered, lower};
 use super::model::{Presence, Relaxed, Shape, Ty};
 use super::naming::{constant, field_name, pascal};
-use super::render_api::method_infos;
+use super::render_api::{method_infos, render_versions};
 use super::render_types::render_item;
 
 #[test]
@@ -485,7 +485,13 @@ fn the_report_covers_every_version_and_lists_the_overrides() {
     };
     let lowered = lower(&history).unwrap();
     let infos = method_infos(&versions, &versions[1], &lowered).unwrap();
-    let text = super::report::render(&versions, &versions[1], &infos, &lowered);
+    let text = super::report::render(
+        &versions,
+        &versions[1],
+        &[("1.0.1", "1.0.0")],
+        &infos,
+        &lowered,
+    );
     let coverage: Vec<&str> = text.lines().take(12).collect();
     assert_eq!(
         coverage,
@@ -512,6 +518,34 @@ fn the_report_covers_every_version_and_lists_the_overrides() {
     assert!(
         text.contains("  1.0.0 -> 1.1.0\n    client requests, experimental API: +thing/reset\n"),
         "{text}"
+    );
+    assert!(text.contains("  codex 1.0.1 = codex 1.0.0\n"), "{text}");
+}
+
+#[test]
+fn twins_are_rendered_with_their_partner_index_and_checked() {
+    let versions = [
+        version("1.0.0", old_defs(), old_defs(), manifest()),
+        version("1.1.0", new_stable(), new_experimental(), manifest()),
+    ];
+    let text = render_versions(&versions, "1.1.0", &[("1.0.1", "1.0.0")]).unwrap();
+    assert!(
+        text.contains(r#"pub const TWIN_VERSIONS: &[(&str, &str)] = &[("1.0.1", "1.0.0")];"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "pub(crate) const TWIN_VERSION_NUMBERS: &[((u64, u64, u64), usize)] = &[((1, 0, 1), 0)];"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        render_versions(&versions, "1.1.0", &[("1.0.2", "1.0.1")]).err(),
+        Some("the partner 1.0.1 of twin 1.0.2 is not supported".to_owned())
+    );
+    assert_eq!(
+        render_versions(&versions, "1.1.0", &[("1.1.0", "1.0.0")]).err(),
+        Some("twin 1.1.0 is a supported version itself".to_owned())
     );
 }
 

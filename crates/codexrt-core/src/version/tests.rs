@@ -115,6 +115,10 @@ fn a_server_newer_than_the_newest_known_version_is_flagged() {
     assert!(flagged(&next_patch));
     assert!(flagged(&next_minor));
     assert!(flagged("1.0.0"));
+    // A twin shares a known version's protocol, wherever it falls.
+    for (twin, _) in codexrt_protocol::TWIN_VERSIONS {
+        assert!(!flagged(twin), "{twin}");
+    }
 }
 
 #[test]

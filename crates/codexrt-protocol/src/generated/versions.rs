@@ -16,6 +16,16 @@ pub const PINNED_VERSION: &str = "0.171.0";
 /// The index of [`PINNED_VERSION`] in [`KNOWN_VERSIONS`].
 pub(crate) const PINNED_INDEX: usize = 3;
 
+/// Patch releases whose protocol schema is byte-identical to a known
+/// version's, as (twin, partner), from `TWIN_CODEX_VERSIONS` in
+/// `xtask/src/versions.rs`: the capability map answers a twin exactly
+/// as its partner.
+pub const TWIN_VERSIONS: &[(&str, &str)] = &[("0.169.1", "0.169.0")];
+
+/// [`TWIN_VERSIONS`] as the twin's (major, minor, patch) and the index of
+/// its partner in [`KNOWN_VERSIONS`].
+pub(crate) const TWIN_VERSION_NUMBERS: &[((u64, u64, u64), usize)] = &[((0, 169, 1), 2)];
+
 /// Every client request method any known version has, sorted, with its stable and
 /// experimental presence masks: bit `i` is set when `KNOWN_VERSIONS[i]` has it.
 pub(crate) const CLIENT_REQUESTS: &[MethodPresence] = &[

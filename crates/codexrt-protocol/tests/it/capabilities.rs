@@ -1,8 +1,8 @@
 //! The capability map: which known codex versions have which methods.
 
 use codexrt_protocol::{
-    Api, Availability, KNOWN_VERSIONS, MethodKind, PINNED_VERSION, available_methods,
-    is_experimental, method_availability,
+    Api, Availability, KNOWN_VERSIONS, MethodKind, PINNED_VERSION, TWIN_VERSIONS,
+    available_methods, is_experimental, method_availability, twin_of,
 };
 use semver::Version;
 
@@ -134,6 +134,57 @@ fn known_versions_answer_from_their_manifests() {
         ),
         [Available]
     );
+}
+
+#[test]
+fn a_twin_answers_as_its_partner_and_an_unlisted_patch_as_in_between() {
+    assert!(TWIN_VERSIONS.contains(&("0.169.1", "0.169.0")));
+    assert_eq!(
+        twin_of(&Version::new(0, 169, 1)),
+        Some(Version::new(0, 169, 0))
+    );
+    // `currentTime/read` is in 0.169.0 and gone in 0.171.0: the twin
+    // 0.169.1 has it like 0.169.0, while the unlisted 0.169.2 falls between
+    // two versions that disagree, so it is missing there.
+    assert_eq!(
+        at(
+            MethodKind::ServerRequest,
+            "currentTime/read",
+            Api::Experimental,
+            &["0.169.0", "0.169.1", "0.169.1+build.2", "0.169.2"]
+        ),
+        [Available, Available, Available, Missing]
+    );
+    // New in 0.171.0: missing from 0.169.0 and so from its twin.
+    assert_eq!(
+        at(
+            MethodKind::ClientRequest,
+            "modelProvider/default/set",
+            Api::Stable,
+            &["0.169.0", "0.169.1", "0.171.0"]
+        ),
+        [Missing, Missing, Available]
+    );
+    for (twin, partner) in TWIN_VERSIONS {
+        let (twin, partner) = (
+            Version::parse(twin).unwrap(),
+            Version::parse(partner).unwrap(),
+        );
+        for kind in [
+            MethodKind::ClientRequest,
+            MethodKind::ClientNotification,
+            MethodKind::ServerNotification,
+            MethodKind::ServerRequest,
+        ] {
+            for api in [Api::Stable, Api::Experimental] {
+                assert_eq!(
+                    available_methods(kind, &twin, api),
+                    available_methods(kind, &partner, api),
+                    "{twin} {kind:?} {api:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
