@@ -28,7 +28,9 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use input::{Kind, VersionInput};
+pub(crate) use input::{
+    Definitions, Kind, Manifest, Method, Presence, VersionInput, load, parse_manifest,
+};
 pub(crate) use render_api::version_module;
 
 use std::fs;
@@ -59,7 +61,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    let versions = input::load(
+    let versions = load(
         &root.join(PROTOCOL).join("schema"),
         &SUPPORTED_CODEX_VERSIONS,
     )?;

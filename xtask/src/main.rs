@@ -8,6 +8,8 @@
 //! - `demo`: a real codex session through the `codexrt` facade, against a
 //!   scripted model (no API key, no prior codex install) or, with `--live`,
 //!   the user's own codex login.
+//! - `drift`: how far the newest codex on npm has drifted from the newest
+//!   supported version (the release-day check; not part of `test`).
 //! - `fixtures`: check or re-record the golden transcripts of real codex.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
@@ -27,6 +29,7 @@ mod codegen;
 mod codex;
 mod compat;
 mod demo;
+mod drift;
 mod fixtures;
 mod schema;
 mod test;
@@ -45,6 +48,8 @@ commands:
   codegen [--check] [--report] generate codexrt-protocol's types from the vendored schemas
   compat  [--version <version>] every scenario against real codex (all supported versions)
   demo    [--live] [--json] a real codex session through the facade (scripted model, or your login)
+  drift   [--version <v>] [--against <v>] | --from <v> --to <v> protocol drift of codex on npm
+          (default: npm's latest against the newest supported version); fails on breaking drift
   fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&root, &args[1..]),
         Some("compat") => compat::run(&root, &args[1..]),
         Some("demo") => demo::run(&root, &args[1..]),
+        Some("drift") => drift::run(&root, &args[1..]),
         Some("fixtures") => fixtures::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),

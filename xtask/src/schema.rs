@@ -23,7 +23,8 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::codex::ensure_codex;
+use crate::codegen::{VersionInput, parse_manifest};
+use crate::codex::ensure_codex_with_progress;
 use crate::twin;
 use crate::versions::{SUPPORTED_CODEX_VERSIONS, TWIN_CODEX_VERSIONS, check_version_syntax};
 
@@ -95,6 +96,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
 /// The normalized schema and the manifest of one codex version, generated
 /// from the real binary and held in memory.
 pub(crate) struct Generated {
+    version: String,
     stable: Value,
     experimental: Value,
     manifest: manifest::Manifest,
@@ -104,7 +106,7 @@ pub(crate) struct Generated {
 /// and experimental schema and its manifest, writing nothing but a scratch
 /// folder under `target/tmp/` that is removed afterwards.
 pub(crate) fn generate(root: &Path, version: &str) -> Result<Generated, String> {
-    let codex = ensure_codex(root, version)?;
+    let codex = ensure_codex_with_progress(root, version)?;
     let bundles = generate::bundles(root, &codex, version)?;
     let stable = normalize::normalize(&bundles.stable)
         .map_err(|err| format!("{version} stable schema: {err}"))?;
@@ -113,6 +115,7 @@ pub(crate) fn generate(root: &Path, version: &str) -> Result<Generated, String> 
     let manifest = manifest::build(version, &stable, &experimental)
         .map_err(|err| format!("{version}: {err}"))?;
     Ok(Generated {
+        version: version.to_owned(),
         stable,
         experimental,
         manifest,
@@ -127,6 +130,23 @@ impl Generated {
             ("experimental.json", pretty(&self.experimental)?),
             ("manifest.json", manifest::render(&self.manifest)),
         ])
+    }
+
+    /// The same data as the code generator reads it from a vendored folder.
+    pub(crate) fn input(&self) -> Result<VersionInput, String> {
+        let definitions = |schema: &Value| match schema.get("definitions") {
+            Some(Value::Object(definitions)) => Ok(definitions.clone()),
+            _ => Err(format!("{}: the schema has no definitions", self.version)),
+        };
+        let manifest: Value = serde_json::from_str(&manifest::render(&self.manifest))
+            .map_err(|err| format!("{}: the rendered manifest is not JSON: {err}", self.version))?;
+        Ok(VersionInput {
+            version: self.version.clone(),
+            stable: definitions(&self.stable)?,
+            experimental: definitions(&self.experimental)?,
+            manifest: parse_manifest(&manifest)
+                .map_err(|err| format!("{} manifest: {err}", self.version))?,
+        })
     }
 }
 

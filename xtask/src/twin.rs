@@ -123,7 +123,7 @@ pub(crate) fn verify(root: &Path, twin: &str, partner: &str) -> Result<Vec<Strin
 /// file of the same `name`: the schemas byte for byte, the manifest as JSON
 /// apart from its `version`, which names the version it was generated from.
 /// A missing vendored file matches nothing.
-fn same_file(name: &str, generated: &str, vendored: Option<&str>) -> bool {
+pub(crate) fn same_file(name: &str, generated: &str, vendored: Option<&str>) -> bool {
     let Some(vendored) = vendored else {
         return false;
     };
