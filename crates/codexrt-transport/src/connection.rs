@@ -124,7 +124,10 @@ impl Connection {
         let (ctl_tx, ctl_rx) = mpsc::channel(4);
         let (report_tx, report_rx) = watch::channel(None);
         let connection = Connection {
-            sender: FrameSender { tx: out_tx },
+            sender: FrameSender {
+                tx: out_tx,
+                now: None,
+            },
             receiver: FrameReceiver { rx: in_rx },
             closer: Closer {
                 control: ctl_tx,
@@ -146,6 +149,49 @@ impl Connection {
 #[derive(Debug, Clone)]
 pub struct FrameSender {
     tx: mpsc::Sender<Bytes>,
+    /// The medium's way to take a frame at once, past an idle writer.
+    now: Option<Arc<dyn WriteNow>>,
+}
+
+/// What [`WriteNow::write_now`] did with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Written to the medium; nothing more to do.
+    Written,
+    /// Not written; its place after the frames before it is reserved, and
+    /// it must now be queued, or the reservation given back
+    /// ([`WriteNow::unqueue`]).
+    Queue,
+}
+
+/// A medium that can write a frame from the sender's own task when its
+/// writer is idle (the stdio transport's stdin), saving the writer task a
+/// wake-up per frame. It keeps the frames in the order they were sent.
+pub(crate) trait WriteNow: Send + Sync + std::fmt::Debug {
+    fn write_now(&self, frame: &Bytes) -> Attempt;
+    /// Gives back the place a [`Attempt::Queue`] reserved, for a frame the
+    /// queue did not take.
+    fn unqueue(&self);
+}
+
+/// A place reserved by [`WriteNow::write_now`], given back when dropped
+/// before the frame was queued.
+struct Reservation<'a> {
+    now: Option<&'a dyn WriteNow>,
+}
+
+impl Reservation<'_> {
+    fn keep(mut self) {
+        self.now = None;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(now) = self.now {
+            now.unqueue();
+        }
+    }
 }
 
 /// The frame could not be sent because the connection is closed. The frame is
@@ -161,6 +207,11 @@ impl FrameSender {
     /// [`StdioTransport`](crate::StdioTransport)) add the delimiter themselves
     /// and require that the frame contains no newline.
     ///
+    /// The stdio transport writes a frame of less than 4 KiB to the pipe at
+    /// once, from the caller's task, when its writer is idle and nothing is
+    /// queued before it: the frame then skips the queue and the writer
+    /// task's wake-up. Frames keep the order they were sent in either way.
+    ///
     /// # Errors
     /// [`SendError`] when the connection is closed.
     ///
@@ -168,7 +219,32 @@ impl FrameSender {
     /// Cancel safe: if the future is dropped before it completes, the frame was
     /// not queued.
     pub async fn send(&self, frame: Bytes) -> Result<(), SendError> {
-        self.tx.send(frame).await.map_err(|err| SendError(err.0))
+        let Some(reservation) = self.write_now(&frame) else {
+            return Ok(());
+        };
+        let sent = self.tx.send(frame).await.map_err(|err| SendError(err.0));
+        if sent.is_ok() {
+            reservation.keep();
+        }
+        sent
+    }
+
+    /// Writes `frame` at once when the medium can (`None`), or reserves
+    /// its place in the queue.
+    fn write_now(&self, frame: &Bytes) -> Option<Reservation<'_>> {
+        let Some(now) = self.now.as_deref() else {
+            return Some(Reservation { now: None });
+        };
+        match now.write_now(frame) {
+            Attempt::Written => None,
+            Attempt::Queue => Some(Reservation { now: Some(now) }),
+        }
+    }
+
+    /// Has frames go past the queue when `now` can write them at once.
+    pub(crate) fn with_write_now(mut self, now: Arc<dyn WriteNow>) -> FrameSender {
+        self.now = Some(now);
+        self
     }
 
     /// Queues one frame for the peer if there is room now, without waiting.
@@ -178,10 +254,15 @@ impl FrameSender {
     /// [`TrySendError::Closed`] when the connection is closed; either hands
     /// the frame back.
     pub fn try_send(&self, frame: Bytes) -> Result<(), TrySendError> {
+        let Some(reservation) = self.write_now(&frame) else {
+            return Ok(());
+        };
         self.tx.try_send(frame).map_err(|err| match err {
             mpsc::error::TrySendError::Full(frame) => TrySendError::Full(frame),
             mpsc::error::TrySendError::Closed(frame) => TrySendError::Closed(frame),
-        })
+        })?;
+        reservation.keep();
+        Ok(())
     }
 
     /// Whether the transport stopped taking frames.

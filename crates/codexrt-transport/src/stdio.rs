@@ -2,6 +2,7 @@
 //! frame per line; its builder and what `spawn` hands back.
 
 mod driver;
+mod gate;
 mod process;
 mod stderr;
 mod stdin;
@@ -13,6 +14,7 @@ use std::io;
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use tokio::net::unix::pipe;
 use tokio::process::Command;
 
 use crate::framing::{DEFAULT_MAX_FRAME_LEN, LineReader};
@@ -268,12 +270,20 @@ impl StdioTransport {
         let stderr =
             stderr::StderrTail::spawn(stderr, self.stderr_ring_size, self.stderr_forwarding, pid);
         let stdout = stdout::StdoutPump::new(LineReader::new(stdout, self.max_frame_len));
-        let (connection, endpoint) = Connection::channel(self.channel_capacity);
+        // The pipe as tokio's pipe sender, whose non-blocking `try_write`
+        // lets a frame sender write a frame itself when the writer is idle.
+        let stdin = stdin
+            .into_owned_fd()
+            .and_then(pipe::Sender::from_owned_fd)
+            .map_err(spawn_error)?;
+        let gate = gate::Gate::new(stdin);
+        let (mut connection, endpoint) = Connection::channel(self.channel_capacity);
+        connection.sender = connection.sender.with_write_now(gate.clone());
         tokio::spawn(driver::drive(
             endpoint,
             driver::Parts {
                 group,
-                stdin,
+                stdin: gate,
                 stdout,
                 stderr,
             },

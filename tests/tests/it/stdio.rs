@@ -421,3 +421,82 @@ async fn a_working_directory_that_is_not_one_is_rejected() {
         }
     }
 }
+
+/// Senders write small frames to the pipe themselves while the writer task
+/// is idle, and queue the rest: from many tasks at once, with frames too
+/// big to be written directly mixed in, every frame arrives once and each
+/// sender's frames keep their order. Randomized; the seed is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_senders_keep_their_order_past_an_idle_writer() {
+    const SENDERS: u64 = 8;
+    const FRAMES: u64 = 2_000;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_nanos() as u64)
+        | 1;
+    println!("seed {seed}");
+    let (connection, _pid) = spawn(child(&["echo"])).await;
+    let Connection {
+        sender,
+        mut receiver,
+        closer,
+        ..
+    } = connection;
+    let mut tasks = Vec::new();
+    for task in 0..SENDERS {
+        let sender = sender.clone();
+        let mut state = seed.wrapping_mul(task + 1);
+        tasks.push(tokio::spawn(async move {
+            for n in 0..FRAMES {
+                // xorshift64: sizes, pauses and the sending call vary.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let pad = match state % 10 {
+                    0 => 5_000 + (state >> 8) % 6_000,
+                    _ => (state >> 8) % 200,
+                };
+                let frame = Bytes::from(format!("{task} {n} {}", "x".repeat(pad as usize)));
+                if state % 3 == 0 {
+                    let mut frame = frame;
+                    loop {
+                        match sender.try_send(frame) {
+                            Ok(()) => break,
+                            Err(codexrt_transport::TrySendError::Full(back)) => {
+                                frame = back;
+                                tokio::task::yield_now().await;
+                            }
+                            Err(err) => panic!("try_send: {err}"),
+                        }
+                    }
+                } else {
+                    sender.send(frame).await.expect("send");
+                }
+                if state % 7 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    let mut next_of = vec![0u64; SENDERS as usize];
+    for _ in 0..SENDERS * FRAMES {
+        let frame = next_frame(&mut receiver).await;
+        let mut words = frame.split(' ');
+        let task: usize = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .expect("a task number");
+        let n: u64 = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .expect("a frame number");
+        assert_eq!(n, next_of[task], "sender {task} out of order (seed {seed})");
+        next_of[task] += 1;
+    }
+    for task in tasks {
+        task.await.expect("sender task");
+    }
+    assert_eq!(next_of, vec![FRAMES; SENDERS as usize], "seed {seed}");
+    let report = shutdown(&closer, Duration::from_secs(10)).await;
+    assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
+}

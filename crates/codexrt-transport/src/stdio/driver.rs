@@ -9,10 +9,10 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::process::ChildStdin;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::gate::Gate;
 use super::process::ProcessGroup;
 use super::stderr::StderrTail;
 use super::stdin;
@@ -35,7 +35,7 @@ const ABANDONED_GRACE: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(super) struct Parts {
     pub(super) group: ProcessGroup,
-    pub(super) stdin: ChildStdin,
+    pub(super) stdin: Arc<Gate>,
     pub(super) stdout: StdoutPump,
     pub(super) stderr: StderrTail,
 }
