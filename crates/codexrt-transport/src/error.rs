@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -87,4 +88,94 @@ pub enum TransportError {
         #[source]
         source: io::Error,
     },
+    /// A WebSocket URL could not be used; nothing was sent.
+    #[error("invalid WebSocket URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The socket could not be opened: the host name did not resolve, the
+    /// peer refused the connection, the Unix socket does not exist, ...
+    #[error("failed to connect to {endpoint}")]
+    Connect {
+        /// Where the connection was to go: scheme, host, port and path of the
+        /// URL (never its query), or the Unix socket's path.
+        endpoint: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Opening the socket, TLS and the WebSocket upgrade together took longer
+    /// than the connect timeout.
+    #[error("connecting to {endpoint} timed out after {timeout:?}")]
+    ConnectTimeout {
+        /// Where the connection was to go.
+        endpoint: String,
+        /// The connect timeout in force.
+        timeout: Duration,
+    },
+    /// The server refused the WebSocket upgrade with HTTP 401: the token was
+    /// missing, wrong or expired. Nothing else was sent.
+    #[error(
+        "{endpoint} refused the WebSocket upgrade as unauthorized (HTTP 401{})",
+        detail_suffix(detail)
+    )]
+    Unauthorized {
+        /// Where the connection was to go.
+        endpoint: String,
+        /// The start of the response body, when the server sent one (for
+        /// codex, what was wrong: "expired websocket jwt", ...): at most 256
+        /// characters, control characters replaced. Never the token.
+        detail: String,
+    },
+    /// The server answered the WebSocket upgrade with an HTTP status other
+    /// than 101 and 401.
+    #[error(
+        "{endpoint} refused the WebSocket upgrade with HTTP {status}{}",
+        detail_suffix(detail)
+    )]
+    UpgradeRefused {
+        /// Where the connection was to go.
+        endpoint: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body, as for
+        /// [`Unauthorized`](TransportError::Unauthorized).
+        detail: String,
+    },
+    /// The WebSocket upgrade failed otherwise: TLS failed, the connection
+    /// closed before an answer, or the answer was not a valid upgrade.
+    #[error("the WebSocket upgrade with {endpoint} failed")]
+    Handshake {
+        /// Where the connection was to go.
+        endpoint: String,
+        /// What went wrong.
+        #[source]
+        source: io::Error,
+    },
+    /// A token or secret file could not be read, or holds nothing but
+    /// whitespace.
+    #[error("failed to read the credentials file `{}`", path.display())]
+    CredentialsFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error, or `InvalidData` for an empty file.
+        #[source]
+        source: io::Error,
+    },
+    /// A token or secret cannot be used (its content stays out of the
+    /// message).
+    #[error("invalid credentials: {reason}")]
+    InvalidCredentials {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
 }

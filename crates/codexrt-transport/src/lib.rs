@@ -10,6 +10,12 @@
 //! - [`StdioTransport`]: a child process spoken to over its stdin and stdout,
 //!   one frame per line, with a bounded stderr ring, its own process group and
 //!   a shutdown ladder (close stdin, SIGTERM, SIGKILL, always reap).
+//! - [`WebSocketTransport`]: a WebSocket server such as `codex app-server
+//!   --listen ws://...`, over TCP (`ws://`, or `wss://` with the `wss`
+//!   feature) or a Unix socket (`unix://PATH`), one frame per message, with
+//!   credentials for the upgrade ([`WebSocketAuth`]: a capability token, or
+//!   HS256 tokens minted from a shared secret by [`SignedBearer`]) and a
+//!   typed error for a refused upgrade.
 //! - [`memory::pair`]: two connected in-memory connections, for tests
 //!   ([`memory::pair_with_max_frame_len`] with a frame size limit).
 //! - Your own: [`Connection::channel`] hands you the [`Endpoint`] to drive.
@@ -32,8 +38,10 @@
 //!
 //! # Frame size limit
 //!
-//! Line-framed transports accept frames up to a maximum length
-//! ([`StdioTransport::max_frame_len`], 64 MiB by default). A longer frame is
+//! Transports accept frames up to a maximum length
+//! ([`StdioTransport::max_frame_len`],
+//! [`WebSocketTransport::max_frame_len`], 64 MiB by default). On a
+//! line-framed transport a longer frame is
 //! not delivered: the receiver gets one [`FrameError::TooLong`] as soon as the
 //! limit is passed, without waiting for the frame's end, and the frames after
 //! it as usual. The report carries the limit, how many bytes had arrived and
@@ -42,7 +50,10 @@
 //! answered); its message leaves the peer's bytes out. The rest of the frame
 //! is read and thrown away. While reading, a connection holds at most the
 //! limit plus 64 KiB for a frame, and gives that memory back once the frame
-//! is delivered or reported.
+//! is delivered or reported. A WebSocket message over the limit is refused
+//! from its header on, before its payload is read; as the stream cannot be
+//! resynchronised after that, the connection is closed instead, with code
+//! 1009 and [`CloseReason::MessageTooLong`] in its report.
 //!
 //! # Boundaries
 //!
@@ -54,10 +65,25 @@
 //!
 //! # Feature flags
 //!
-//! None: the crate has no optional cargo features. [`StdioTransport`] (and
-//! [`EnvPolicy`], [`Spawned`]) exist on Unix only, because the shutdown ladder
-//! relies on process groups and signals; the memory and channel transports
-//! exist everywhere.
+//! - `wss` (off by default): `wss://` URLs for [`WebSocketTransport`], with
+//!   TLS by rustls (ring provider) trusting the Mozilla roots of
+//!   `webpki-roots`, or a client configuration of your own
+//!   (`WebSocketTransport::tls_config`; rustls is re-exported as
+//!   `codexrt_transport::rustls`). Without it, a `wss://` URL is refused as
+//!   invalid.
+//!
+//! [`StdioTransport`] (and [`EnvPolicy`], [`Spawned`]) exist on Unix only,
+//! because the shutdown ladder relies on process groups and signals, and so
+//! do `unix://` URLs; the WebSocket transport over TCP, the memory and the
+//! channel transports exist everywhere.
+//!
+//! # Secrets
+//!
+//! Tokens and shared secrets never appear in `Debug` or `Display` output,
+//! errors or logs: [`BearerToken`] and [`SignedBearer`] redact them, and the
+//! WebSocket upgrade request is written by this crate rather than by
+//! tungstenite's client handshake, which logs requests whole at trace
+//! level.
 
 mod connection;
 mod error;
@@ -66,6 +92,7 @@ pub mod memory;
 mod report;
 #[cfg(unix)]
 mod stdio;
+mod websocket;
 
 pub use connection::{
     Closer, Connection, Control, DEFAULT_CHANNEL_CAPACITY, Endpoint, FrameReceiver, FrameSender,
@@ -75,3 +102,8 @@ pub use error::{FrameError, TransportError};
 pub use report::{CloseReason, CloseReport};
 #[cfg(unix)]
 pub use stdio::{EnvPolicy, Spawned, StdioTransport};
+/// The rustls crate the `wss` feature builds on, for
+/// [`WebSocketTransport::tls_config`].
+#[cfg(feature = "wss")]
+pub use tokio_rustls::rustls;
+pub use websocket::{BearerToken, SignedBearer, WebSocketAuth, WebSocketTransport};

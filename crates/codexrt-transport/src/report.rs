@@ -13,8 +13,28 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum CloseReason {
-    /// The peer closed its side of the medium (end of file on its output).
+    /// The peer closed its side of the medium (end of file on its output;
+    /// for a WebSocket, the stream ended without a close frame).
     PeerClosed,
+    /// The WebSocket peer sent a close frame.
+    PeerCloseFrame {
+        /// The close code (1000 for a normal close; 1005 when the frame
+        /// carried none).
+        code: u16,
+        /// The reason the peer gave, at most 123 bytes by the WebSocket
+        /// protocol, control characters replaced.
+        reason: String,
+    },
+    /// The WebSocket peer sent a message longer than the frame size limit.
+    /// Its payload is never read, so the connection cannot go on: it is
+    /// closed with code 1009 (message too big).
+    MessageTooLong {
+        /// The configured maximum frame length in bytes.
+        max_len: usize,
+        /// The length the peer announced for the message (or for the part
+        /// of it received so far), in bytes.
+        size: usize,
+    },
     /// The child process exited; [`CloseReport::exit`] holds its status.
     ProcessExited,
     /// [`Closer::shutdown`](crate::Closer::shutdown) was called.
@@ -33,6 +53,19 @@ impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CloseReason::PeerClosed => f.write_str("the peer closed the connection"),
+            CloseReason::PeerCloseFrame { code, reason } if reason.is_empty() => {
+                write!(f, "the peer closed the connection with code {code}")
+            }
+            CloseReason::PeerCloseFrame { code, reason } => {
+                write!(
+                    f,
+                    "the peer closed the connection with code {code}: {reason}"
+                )
+            }
+            CloseReason::MessageTooLong { max_len, size } => write!(
+                f,
+                "the peer sent a message of {size} bytes, over the limit of {max_len} bytes"
+            ),
             CloseReason::ProcessExited => f.write_str("the process exited"),
             CloseReason::Shutdown => f.write_str("the connection was shut down"),
             CloseReason::Dropped => f.write_str("the connection was dropped"),
