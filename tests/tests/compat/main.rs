@@ -1,13 +1,16 @@
 //! The compatibility suite (`cargo xtask compat`): every scenario of
 //! `codexrt_tests::scenario` against the real codex of every supported
 //! version, as `v0_169_0::streamed_answer` and so on, and every example
-//! program of the `codexrt` crate, as `examples::v0_169_0::quickstart`.
+//! program of the `codexrt` crate, as `examples::v0_169_0::quickstart`;
+//! and the WebSocket transport with each authentication mode against the
+//! pinned version, as `websocket::signed_bearer_tokens_over_tcp` and so on.
 //!
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
 
 mod examples;
 mod facade;
+mod websocket;
 
 use codexrt_tests::scenario::{Scenario, Target, VERSIONS};
 

@@ -1,0 +1,348 @@
+//! The WebSocket transport against the real codex of the pinned version,
+//! started by each test as `codex app-server --listen ws://127.0.0.1:0` (the
+//! port it picked is read from its stderr) or `--listen unix://PATH`, with
+//! each of its authentication modes: refusals come back typed, and with
+//! the right credentials `initialize` goes out as one frame and its answer
+//! names the version.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use codexrt_protocol::PINNED_VERSION;
+use codexrt_testkit::{Codex, CodexInstall, ModelServer, Script, TempDir};
+use codexrt_transport::framing::LineReader;
+use codexrt_transport::{
+    CloseReason, Connection, SignedBearer, TransportError, WebSocketAuth, WebSocketTransport,
+};
+use serde_json::Value;
+use tokio::process::{Child, ChildStderr};
+
+/// How long codex may take to start listening; it takes about a second.
+const STARTUP: Duration = Duration::from_secs(60);
+
+const GRACE: Duration = Duration::from_secs(5);
+
+const TOKEN: &str = "capability-token-for-the-compat-suite";
+
+/// 40 bytes: codex wants at least 32.
+const SECRET: &str = "shared-secret-of-the-compat-suite-0123456";
+
+/// A running `codex app-server` listening on a socket, stopped on drop.
+struct Listening {
+    /// `ws://127.0.0.1:PORT` or `unix://PATH`.
+    url: String,
+    child: Child,
+    _codex: Codex,
+    _model: ModelServer,
+}
+
+enum Listen<'a> {
+    Tcp,
+    Unix(&'a Path),
+}
+
+async fn start(listen: Listen<'_>, auth: &[OsString]) -> Listening {
+    let binary = CodexInstall::new(PINNED_VERSION)
+        .install()
+        .await
+        .expect("installing codex");
+    let model = ModelServer::start(Script::replies([]))
+        .await
+        .expect("starting the model server");
+    let codex = Codex::new(binary, &model).expect("preparing codex");
+    let listen_url = match listen {
+        Listen::Tcp => "ws://127.0.0.1:0".to_owned(),
+        Listen::Unix(path) => format!("unix://{}", path.display()),
+    };
+    let mut command = tokio::process::Command::from(codex.command().to_command());
+    command
+        .arg("--listen")
+        .arg(&listen_url)
+        .args(auth)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("spawning codex");
+    let mut stderr = LineReader::new(child.stderr.take().unwrap(), 64 * 1024);
+    let url = match listen {
+        // codex prints `  listening on: ws://127.0.0.1:PORT` once bound.
+        Listen::Tcp => {
+            let mut seen = String::new();
+            let url = tokio::time::timeout(STARTUP, async {
+                loop {
+                    let Some(line) = stderr.next_frame().await.unwrap() else {
+                        panic!("codex ended before listening; stderr:\n{seen}");
+                    };
+                    let line = String::from_utf8_lossy(&line.unwrap()).into_owned();
+                    if let Some(url) = line.trim().strip_prefix("listening on: ") {
+                        break url.to_owned();
+                    }
+                    seen.push_str(&line);
+                    seen.push('\n');
+                }
+            })
+            .await
+            .expect("codex did not say where it listens");
+            drain(stderr);
+            url
+        }
+        // It prints nothing for a Unix socket; the socket appears once it
+        // listens (a symlink to the socket in a folder of its own).
+        Listen::Unix(path) => {
+            drain(stderr);
+            tokio::time::timeout(STARTUP, async {
+                while !path.exists() {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!("codex exited before listening: {status}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("codex did not create its socket");
+            listen_url
+        }
+    };
+    Listening {
+        url,
+        child,
+        _codex: codex,
+        _model: model,
+    }
+}
+
+/// Keeps reading codex's stderr so that it never blocks on a full pipe.
+fn drain(mut stderr: LineReader<ChildStderr>) {
+    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_frame().await {} });
+}
+
+impl Listening {
+    fn transport(&self) -> WebSocketTransport {
+        WebSocketTransport::new(&self.url).unwrap()
+    }
+
+    /// Stops codex with SIGTERM, so that it removes its socket, and reaps it.
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            terminate(pid);
+        }
+        tokio::time::timeout(STARTUP, self.child.wait())
+            .await
+            .expect("codex did not exit on SIGTERM")
+            .unwrap();
+    }
+}
+
+#[allow(unsafe_code)]
+fn terminate(pid: u32) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: `kill` takes two integers; the pid is a child of this test
+    // that has not been reaped.
+    let result = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(result, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Sends `initialize` as one frame and returns the answer's `result`.
+async fn initialize(connection: &mut Connection) -> Value {
+    let request = r#"{"id":1,"method":"initialize","params":{"clientInfo":{"name":"codexrt-websocket","version":"0.1.0"}}}"#;
+    connection
+        .sender
+        .send(Bytes::from_static(request.as_bytes()))
+        .await
+        .unwrap();
+    loop {
+        let frame = connection
+            .receiver
+            .recv()
+            .await
+            .expect("the connection closed before the answer")
+            .unwrap();
+        let message: Value = serde_json::from_slice(&frame).unwrap();
+        if message["id"] == 1 {
+            return message["result"].clone();
+        }
+    }
+}
+
+/// Connects, initializes, checks the version in the answer and shuts the
+/// connection down.
+async fn check_initialize(transport: WebSocketTransport) {
+    let mut connection = transport.connect().await.expect("connecting to codex");
+    let result = initialize(&mut connection).await;
+    let user_agent = result["userAgent"].as_str().expect("a userAgent");
+    let version = user_agent
+        .split_once('/')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    assert_eq!(version, Some(PINNED_VERSION), "{user_agent}");
+    let report = connection.closer.shutdown(GRACE).await.unwrap();
+    assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
+}
+
+async fn unauthorized(transport: WebSocketTransport) -> String {
+    match transport.connect().await {
+        Err(TransportError::Unauthorized { detail, .. }) => detail,
+        Err(other) => panic!("expected Unauthorized, got {other:?}"),
+        Ok(_) => panic!("expected Unauthorized, got a connection"),
+    }
+}
+
+fn write_file(dir: &TempDir, name: &str, content: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+fn args(items: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
+    items
+        .iter()
+        .map(|item| item.as_ref().to_os_string())
+        .collect()
+}
+
+async fn capability_token(listen: Listen<'_>, dir: &TempDir) {
+    let token_file = write_file(dir, "token", &format!("  {TOKEN}\n"));
+    let server = start(
+        listen,
+        &args(&[
+            &"--ws-auth",
+            &"capability-token",
+            &"--ws-token-file",
+            &token_file,
+        ]),
+    )
+    .await;
+
+    let detail = unauthorized(server.transport()).await;
+    assert_eq!(detail, "missing websocket bearer token");
+    let wrong = WebSocketAuth::capability_token("not-the-token").unwrap();
+    let err = server.transport().auth(wrong).connect().await.unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Unauthorized { detail, .. } if detail == "invalid websocket bearer token"),
+        "{err:?}"
+    );
+    assert!(!format!("{err} {err:?}").contains("not-the-token"));
+
+    let auth = WebSocketAuth::capability_token_file(&token_file).unwrap();
+    check_initialize(server.transport().auth(auth)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn capability_token_over_tcp() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    capability_token(Listen::Tcp, &dir).await;
+}
+
+/// codex leaves a Unix socket's access to the file system: it serves a
+/// connection there without a token even when started with `--ws-auth`.
+#[tokio::test]
+async fn unix_socket_without_a_token() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let token_file = write_file(&dir, "token", TOKEN);
+    let socket = dir.path().join("app-server.sock");
+    let server = start(
+        Listen::Unix(&socket),
+        &args(&[
+            &"--ws-auth",
+            &"capability-token",
+            &"--ws-token-file",
+            &token_file,
+        ]),
+    )
+    .await;
+    check_initialize(server.transport()).await;
+
+    // Stopping codex drops the connections it serves without a close
+    // frame; the notifications it sent before arrive first.
+    let mut connection = server.transport().connect().await.unwrap();
+    initialize(&mut connection).await;
+    server.stop().await;
+    while let Some(frame) = connection.receiver.recv().await {
+        let message: Value = serde_json::from_slice(&frame.unwrap()).unwrap();
+        assert!(message["method"].is_string(), "{message}");
+    }
+    let report = connection.closer.closed().await;
+    assert!(matches!(report.reason, CloseReason::PeerClosed), "{report}");
+    assert!(!socket.exists(), "codex left its socket behind");
+}
+
+#[tokio::test]
+async fn signed_bearer_tokens_over_tcp() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let secret_file = write_file(&dir, "secret", &format!("{SECRET}\n"));
+    let server = start(
+        Listen::Tcp,
+        &args(&[
+            &"--ws-auth",
+            &"signed-bearer-token",
+            &"--ws-shared-secret-file",
+            &secret_file,
+            &"--ws-issuer",
+            &"codexrt-tests",
+            &"--ws-audience",
+            &"codex-app-server",
+            &"--ws-max-clock-skew-seconds",
+            &"5",
+        ]),
+    )
+    .await;
+    let signer = SignedBearer::from_secret_file(&secret_file)
+        .unwrap()
+        .issuer("codexrt-tests")
+        .audience("codex-app-server");
+
+    let detail = unauthorized(server.transport()).await;
+    assert_eq!(detail, "missing websocket bearer token");
+
+    let expired = signer
+        .mint(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let detail = unauthorized(server.transport().auth(WebSocketAuth::bearer(expired))).await;
+    assert_eq!(detail, "expired websocket jwt");
+
+    let other_audience = signer.clone().audience("someone-else");
+    let detail = unauthorized(
+        server
+            .transport()
+            .auth(WebSocketAuth::signed_bearer(other_audience)),
+    )
+    .await;
+    assert_eq!(detail, "websocket jwt audience mismatch");
+
+    let no_issuer = SignedBearer::new(SECRET)
+        .unwrap()
+        .audience("codex-app-server");
+    let detail = unauthorized(
+        server
+            .transport()
+            .auth(WebSocketAuth::signed_bearer(no_issuer)),
+    )
+    .await;
+    assert_eq!(detail, "websocket jwt issuer mismatch");
+
+    let other_secret = SignedBearer::new("another-secret-that-is-long-enough-000")
+        .unwrap()
+        .issuer("codexrt-tests")
+        .audience("codex-app-server");
+    let detail = unauthorized(
+        server
+            .transport()
+            .auth(WebSocketAuth::signed_bearer(other_secret)),
+    )
+    .await;
+    assert_eq!(detail, "invalid websocket jwt");
+
+    check_initialize(
+        server
+            .transport()
+            .auth(WebSocketAuth::signed_bearer(signer)),
+    )
+    .await;
+    server.stop().await;
+}
