@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codexrt_core::{Runtime, ServerInfo};
 use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
-use codexrt_transport::{CloseReport, Connection};
+use codexrt_transport::{CloseReport, Connection, WebSocketTransport};
 
 use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
 use crate::profile::{absolute_dir, turn_start};
@@ -44,10 +44,14 @@ impl Client {
         Client::connect(ClientConfig::new()).await
     }
 
-    /// Starts `codex app-server` as `config` describes, runs the handshake
-    /// and checks codex's version.
+    /// Starts `codex app-server` as `config` describes (or connects to a
+    /// running one, when [`ClientConfig::websocket`] is set), runs the
+    /// handshake and checks codex's version.
     ///
     /// # Errors
+    /// [`ClientError::Connect`] when the WebSocket cannot be opened (the
+    /// server is unreachable, or refused the credentials:
+    /// [`TransportError::Unauthorized`](codexrt_transport::TransportError::Unauthorized));
     /// [`ClientError::MissingInitializeUserAgent`],
     /// [`ClientError::InvalidInitializeUserAgent`] and
     /// [`ClientError::IncompatibleCodexVersion`] when the handshake cannot
@@ -60,8 +64,41 @@ impl Client {
     /// Not cancel safe: a codex started before the future is dropped is
     /// killed, not shut down gracefully.
     pub async fn connect(config: ClientConfig) -> Result<Client, ClientError> {
+        if let Some(transport) = config.websocket_transport() {
+            let connection = transport.connect().await.map_err(ClientError::Connect)?;
+            return Client::connect_with(connection, config).await;
+        }
         let runtime = Runtime::spawn(config.runtime_config()).await?;
         Client::from_parts(runtime, config)
+    }
+
+    /// Connects to a running app-server at `url` (`ws://HOST:PORT`,
+    /// `unix:///PATH`, or `wss://` with the transport's `wss` feature)
+    /// without credentials; for credentials or transport settings, give a
+    /// [`WebSocketTransport`] to [`ClientConfig::websocket`] and call
+    /// [`Client::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), codexrt::ClientError> {
+    /// let client = codexrt::Client::connect_url(
+    ///     "unix:///run/codex/app-server.sock",
+    ///     codexrt::ClientConfig::new(),
+    /// )
+    /// .await?;
+    /// println!("connected to codex {}", client.server_info().version);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClientError::Connect`] when `url` is not a WebSocket URL or the
+    /// connection cannot be opened; otherwise as for [`Client::connect`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future drops the connection.
+    pub async fn connect_url(url: &str, config: ClientConfig) -> Result<Client, ClientError> {
+        let transport = WebSocketTransport::new(url).map_err(ClientError::Connect)?;
+        Client::connect(config.websocket(transport)).await
     }
 
     /// Runs the handshake over a connection of any transport (a WebSocket,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use codexrt_core::{CompatibilityGuard, RuntimeConfig};
 use codexrt_hooks::HookSet;
-use codexrt_transport::EnvPolicy;
+use codexrt_transport::{EnvPolicy, WebSocketTransport};
 
 /// Settings of a [`Client`](crate::Client).
 ///
@@ -31,6 +31,7 @@ pub struct ClientConfig {
     runtime: RuntimeConfig,
     turn_timeout: Duration,
     hooks: HookSet,
+    websocket: Option<WebSocketTransport>,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +54,7 @@ impl ClientConfig {
             runtime: RuntimeConfig::new("codexrt", env!("CARGO_PKG_VERSION")),
             turn_timeout: Self::DEFAULT_TURN_TIMEOUT,
             hooks: HookSet::new(),
+            websocket: None,
         }
     }
 
@@ -102,6 +104,30 @@ impl ClientConfig {
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.runtime = self.runtime.current_dir(dir);
+        self
+    }
+
+    /// Connects to a running app-server over a WebSocket (TCP or a Unix
+    /// socket, with the transport's credentials) instead of starting codex:
+    /// [`Client::connect`](crate::Client::connect) opens `transport`, and
+    /// the program, arguments, environment and working directory set here
+    /// are not used. The default is to start codex.
+    ///
+    /// ```
+    /// use codexrt::{ClientConfig, WebSocketAuth, WebSocketTransport};
+    ///
+    /// # fn main() -> Result<(), codexrt::transport::TransportError> {
+    /// let config = ClientConfig::new().websocket(
+    ///     WebSocketTransport::new("ws://127.0.0.1:4500")?
+    ///         .auth(WebSocketAuth::capability_token("my-token")?),
+    /// );
+    /// assert_eq!(config.websocket_endpoint(), Some("ws://127.0.0.1:4500/"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn websocket(mut self, transport: WebSocketTransport) -> Self {
+        self.websocket = Some(transport);
         self
     }
 
@@ -162,7 +188,8 @@ impl ClientConfig {
     }
 
     /// The grace at each step of the shutdown ladder (close stdin, SIGTERM,
-    /// SIGKILL). The default is 5 s.
+    /// SIGKILL); over a WebSocket, how long the peer has to answer the
+    /// close frame. The default is 5 s.
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.runtime = self.runtime.shutdown_grace(grace);
@@ -219,6 +246,15 @@ impl ClientConfig {
     /// The default limit of one turn.
     pub fn turn_timeout_limit(&self) -> Duration {
         self.turn_timeout
+    }
+
+    /// Where [`websocket`](Self::websocket) connects, when it was set.
+    pub fn websocket_endpoint(&self) -> Option<&str> {
+        self.websocket.as_ref().map(WebSocketTransport::endpoint)
+    }
+
+    pub(crate) fn websocket_transport(&self) -> Option<&WebSocketTransport> {
+        self.websocket.as_ref()
     }
 
     /// The runtime settings this config stands for.

@@ -90,6 +90,12 @@ pub enum ClientError {
     /// requests ([`HookError::RequestsTaken`]).
     #[error("the hooks cannot start")]
     Hooks(#[source] HookError),
+    /// The WebSocket to a running app-server could not be opened: a bad
+    /// URL, an unreachable server, a refused upgrade
+    /// ([`TransportError::Unauthorized`] for rejected credentials) or a
+    /// timeout.
+    #[error("failed to connect to the app-server")]
+    Connect(#[source] TransportError),
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),

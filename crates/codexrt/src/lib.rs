@@ -29,7 +29,11 @@
 //! # The pieces
 //!
 //! - [`Client`] — [`connect_default`](Client::connect_default),
-//!   [`connect`](Client::connect) with a [`ClientConfig`], or
+//!   [`connect`](Client::connect) with a [`ClientConfig`] (which starts
+//!   codex, or connects to a running app-server over a
+//!   [`WebSocketTransport`] given to [`ClientConfig::websocket`], with
+//!   [`WebSocketAuth`] credentials), [`connect_url`](Client::connect_url)
+//!   for a `ws://` or `unix://` URL, or
 //!   [`connect_with`](Client::connect_with) over any transport
 //!   [`Connection`]; [`run`](Client::run),
 //!   [`run_with_profile`](Client::run_with_profile) and
@@ -81,7 +85,8 @@
 //! - **Finite time limits:** a turn 10 minutes
 //!   ([`ClientConfig::DEFAULT_TURN_TIMEOUT`], then it is interrupted and
 //!   reported as [`PromptRunError::TimedOut`]); a request 60 s; a server
-//!   request's answer 60 s; each step of the shutdown ladder 5 s.
+//!   request's answer 60 s; each step of the shutdown ladder 5 s; opening
+//!   a WebSocket (connect and upgrade) 10 s.
 //! - **codex:** `CODEX_BIN`, else `codex` on `PATH`, started as
 //!   `codex app-server` with the caller's environment; client info
 //!   `codexrt` and this crate's version; the stable API (experimental
@@ -201,7 +206,12 @@ pub use codexrt_hooks as hooks;
 pub use codexrt_hooks::{Blocked, HookSet};
 /// The typed wire protocol: params, responses, items and notifications.
 pub use codexrt_protocol as protocol;
-pub use codexrt_transport::{CloseReport, Connection, EnvPolicy};
+/// The transport layer: connections, close reports, WebSocket credentials
+/// and [`TransportError`](transport::TransportError).
+pub use codexrt_transport as transport;
+pub use codexrt_transport::{
+    CloseReport, Connection, EnvPolicy, SignedBearer, WebSocketAuth, WebSocketTransport,
+};
 
 /// The README's Rust code, compiled as doctests so the quickstart cannot
 /// drift from the API.

@@ -13,8 +13,9 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use codexrt::{Client, ClientConfig, ClientError, SessionConfig};
 use codexrt_protocol::PINNED_VERSION;
-use codexrt_testkit::{Codex, CodexInstall, ModelServer, Script, TempDir};
+use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script, TempDir};
 use codexrt_transport::framing::LineReader;
 use codexrt_transport::{
     CloseReason, Connection, SignedBearer, TransportError, WebSocketAuth, WebSocketTransport,
@@ -47,11 +48,16 @@ enum Listen<'a> {
 }
 
 async fn start(listen: Listen<'_>, auth: &[OsString]) -> Listening {
+    start_scripted(listen, auth, Script::replies([])).await
+}
+
+/// [`start`] with a model that answers as `script` says.
+async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -> Listening {
     let binary = CodexInstall::new(PINNED_VERSION)
         .install()
         .await
         .expect("installing codex");
-    let model = ModelServer::start(Script::replies([]))
+    let model = ModelServer::start(script)
         .await
         .expect("starting the model server");
     let codex = Codex::new(binary, &model).expect("preparing codex");
@@ -125,6 +131,11 @@ fn drain(mut stderr: LineReader<ChildStderr>) {
 impl Listening {
     fn transport(&self) -> WebSocketTransport {
         WebSocketTransport::new(&self.url).unwrap()
+    }
+
+    /// A folder for threads to work in.
+    fn workspace(&self) -> &Path {
+        self._codex.workspace()
     }
 
     /// Stops codex with SIGTERM, so that it removes its socket, and reaps it.
@@ -344,5 +355,72 @@ async fn signed_bearer_tokens_over_tcp() {
             .auth(WebSocketAuth::signed_bearer(signer)),
     )
     .await;
+    server.stop().await;
+}
+
+/// The facade over a WebSocket: a client configured with the transport and
+/// its credentials runs a prompt through codex's scripted model.
+#[tokio::test]
+async fn a_run_over_websocket() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let token_file = write_file(&dir, "token", TOKEN);
+    let server = start_scripted(
+        Listen::Tcp,
+        &args(&[
+            &"--ws-auth",
+            &"capability-token",
+            &"--ws-token-file",
+            &token_file,
+        ]),
+        Script::replies([Reply::message("hello over a WebSocket").deltas(3)]),
+    )
+    .await;
+
+    let refused = Client::connect(ClientConfig::new().websocket(server.transport())).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ClientError::Connect(TransportError::Unauthorized { .. }))
+        ),
+        "{refused:?}"
+    );
+
+    let auth = WebSocketAuth::capability_token_file(&token_file).unwrap();
+    let config = ClientConfig::new().websocket(server.transport().auth(auth));
+    let client = Client::connect(config).await.unwrap();
+    assert_eq!(client.server_info().version.to_string(), PINNED_VERSION);
+    let result = client.run(server.workspace(), "say hello").await.unwrap();
+    assert_eq!(result.text(), "hello over a WebSocket");
+    let report = client.shutdown().await.unwrap();
+    assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
+    server.stop().await;
+}
+
+/// The facade over a Unix socket, from its URL alone: a session of two
+/// prompts.
+#[tokio::test]
+async fn a_session_over_a_unix_socket() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let socket = dir.path().join("app-server.sock");
+    let server = start_scripted(
+        Listen::Unix(&socket),
+        &[],
+        Script::replies([
+            Reply::message("first answer"),
+            Reply::message("second answer"),
+        ]),
+    )
+    .await;
+    let client = Client::connect_url(&server.url, ClientConfig::new())
+        .await
+        .unwrap();
+    let session = client
+        .start_session(SessionConfig::new(server.workspace()))
+        .await
+        .unwrap();
+    assert_eq!(session.ask("one").await.unwrap().text(), "first answer");
+    assert_eq!(session.ask("two").await.unwrap().text(), "second answer");
+    let report = client.shutdown().await.unwrap();
+    assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
     server.stop().await;
 }
