@@ -518,3 +518,143 @@ async fn unix_sockets_carry_the_same_frames() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(not(feature = "wss"))]
+#[tokio::test]
+async fn wss_needs_the_feature() {
+    let err = WebSocketTransport::new("wss://example.com").unwrap_err();
+    assert!(
+        matches!(&err, TransportError::InvalidUrl { reason } if reason.contains("`wss` cargo feature")),
+        "{err:?}"
+    );
+}
+
+/// A TLS handshake with a server that answers in plain HTTP fails as a
+/// handshake, not as a refusal.
+#[cfg(feature = "wss")]
+#[tokio::test]
+async fn wss_to_a_server_without_tls_is_a_handshake_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream
+            .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+    });
+    let err = connect_err(&format!("wss://localhost:{port}")).await;
+    assert!(
+        matches!(&err, TransportError::Handshake { endpoint, .. } if *endpoint == format!("wss://localhost:{port}/")),
+        "{err:?}"
+    );
+    server.await.unwrap();
+}
+
+/// A throwaway self-signed certificate for `localhost` and its key, made for
+/// these tests only (valid until 2126).
+#[cfg(feature = "wss")]
+const LOCALHOST_CERT: &str = "\
+-----BEGIN CERTIFICATE-----
+MIIBkjCCATigAwIBAgIUPgoABTABy05RAOpEWwoUkxNOBpIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMzA5MTUzNFoYDzIxMjYxMTA5
+MDkxNTM0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQWUQHSfPbDG8xbYt10FBWlBiFUvsZP3RmnPpoFaMqG4n/T7OA/DaOw
+EqcFc/kdV++qJ93QZmOqY3rkE3v77Wndo2YwZDAdBgNVHQ4EFgQUCLYlllG8A3oi
+eMiGCLMz+yWIdMYwHwYDVR0jBBgwFoAUCLYlllG8A3oieMiGCLMz+yWIdMYwFAYD
+VR0RBA0wC4IJbG9jYWxob3N0MAwGA1UdEwEB/wQCMAAwCgYIKoZIzj0EAwIDSAAw
+RQIhANUNpclGNBa3YsJDGip7mVmrzDjKiOr+v7f2yJFVTnNnAiB1FuVnsxRYWaKZ
+rxCkm4TwSRITypr3XiOfymdpj9plFA==
+-----END CERTIFICATE-----
+";
+
+#[cfg(feature = "wss")]
+const LOCALHOST_KEY: &str = "\
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUZ3uKPr7y7Y0ojfn
+cYB7Zo/FduPt7d81FLcyR1yiSw6hRANCAAQWUQHSfPbDG8xbYt10FBWlBiFUvsZP
+3RmnPpoFaMqG4n/T7OA/DaOwEqcFc/kdV++qJ93QZmOqY3rkE3v77Wnd
+-----END PRIVATE KEY-----
+";
+
+/// An echo server behind TLS with the `localhost` certificate; returns the
+/// `wss://` URL.
+#[cfg(feature = "wss")]
+async fn tls_echo_server() -> (String, JoinHandle<Option<Vec<String>>>) {
+    use codexrt_transport::rustls;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let cert = CertificateDer::from_pem_slice(LOCALHOST_CERT.as_bytes()).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(LOCALHOST_KEY.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("wss://localhost:{}", listener.local_addr().unwrap().port());
+    let task = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        // A client that refuses the certificate ends the handshake.
+        let stream = acceptor.accept(stream).await.ok()?;
+        Some(echo(accept(stream, Seen::default()).await).await)
+    });
+    (url, task)
+}
+
+#[cfg(feature = "wss")]
+#[tokio::test]
+async fn wss_carries_frames_over_tls() {
+    use codexrt_transport::rustls;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let (url, server) = tls_echo_server().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(LOCALHOST_CERT.as_bytes()).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut client = WebSocketTransport::new(&url)
+        .unwrap()
+        .tls_config(Arc::new(config))
+        .connect()
+        .await
+        .unwrap();
+    client
+        .sender
+        .send(Bytes::from_static(b"over tls"))
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut client).await, "over tls");
+    let report = client.closer.shutdown(GRACE).await.unwrap();
+    assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
+    assert_eq!(server.await.unwrap(), Some(vec!["over tls".to_owned()]));
+}
+
+/// The default configuration trusts the public roots only: a self-signed
+/// certificate is refused.
+#[cfg(feature = "wss")]
+#[tokio::test]
+async fn wss_verifies_the_certificate_by_default() {
+    let (url, server) = tls_echo_server().await;
+    let err = connect_err(&url).await;
+    match &err {
+        TransportError::Handshake { source, .. } => {
+            assert!(source.to_string().contains("certificate"), "{source}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(server.await.unwrap(), None);
+}
