@@ -2,6 +2,7 @@
 //! frames both ways, obeys the connection's [`Closer`](crate::Closer)s, and
 //! decides and publishes how the connection ended.
 
+use std::future::poll_fn;
 use std::io;
 use std::pin::pin;
 use std::time::Duration;
@@ -101,8 +102,11 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
     let mut closers_gone = false;
     let mut senders_gone = false;
     let mut receiver_gone = false;
+    // The frame the writer took from the queue and has not handed to
+    // tungstenite yet; kept out here so that a shutdown still sends it.
+    let mut in_hand = None;
     let ending = {
-        let mut writer = pin!(write_frames(&mut sink, &mut outbound));
+        let mut writer = pin!(write_frames(&mut sink, &mut outbound, &mut in_hand));
         loop {
             if closers_gone && senders_gone && receiver_gone {
                 break Ending::Dropped;
@@ -156,8 +160,14 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
             outbound.close();
             let closing = async {
                 // What was queued before the shutdown goes out first.
-                while let Ok(frame) = outbound.try_recv() {
-                    if feed(&mut sink, frame).await.is_err() {
+                loop {
+                    if in_hand.is_none() {
+                        match outbound.try_recv() {
+                            Ok(frame) => in_hand = Some(frame),
+                            Err(_) => break,
+                        }
+                    }
+                    if send_in_hand(&mut sink, &mut in_hand).await.is_err() {
                         return;
                     }
                 }
@@ -324,36 +334,53 @@ fn read_error(err: WsError) -> ReadEnd {
 /// frames share writes, while a lone frame goes out at once.
 ///
 /// # Cancel safety
-/// Dropping the future may lose the frame in hand; the wire stays
-/// consistent, as tungstenite buffers whole frames.
-async fn write_frames(sink: &mut WsSink, outbound: &mut mpsc::Receiver<Bytes>) -> WriteEnd {
+/// Cancel safe: a frame taken from the queue waits in `in_hand` until
+/// tungstenite takes it whole, and tungstenite writes whole frames, so the
+/// wire stays consistent.
+async fn write_frames(
+    sink: &mut WsSink,
+    outbound: &mut mpsc::Receiver<Bytes>,
+    in_hand: &mut Option<Bytes>,
+) -> WriteEnd {
     loop {
-        let frame = match outbound.try_recv() {
-            Ok(frame) => frame,
-            Err(TryRecvError::Disconnected) => {
-                return match sink.flush().await {
-                    Ok(()) => WriteEnd::SendersGone,
-                    Err(err) => write_error(err),
-                };
-            }
-            Err(TryRecvError::Empty) => {
-                if let Err(err) = sink.flush().await {
-                    return write_error(err);
+        if in_hand.is_none() {
+            match outbound.try_recv() {
+                Ok(frame) => *in_hand = Some(frame),
+                Err(TryRecvError::Disconnected) => {
+                    return match sink.flush().await {
+                        Ok(()) => WriteEnd::SendersGone,
+                        Err(err) => write_error(err),
+                    };
                 }
-                match outbound.recv().await {
-                    Some(frame) => frame,
-                    None => return WriteEnd::SendersGone,
+                Err(TryRecvError::Empty) => {
+                    if let Err(err) = sink.flush().await {
+                        return write_error(err);
+                    }
+                    match outbound.recv().await {
+                        Some(frame) => *in_hand = Some(frame),
+                        None => return WriteEnd::SendersGone,
+                    }
                 }
             }
-        };
-        if let Err(end) = feed(sink, frame).await {
+        }
+        if let Err(end) = send_in_hand(sink, in_hand).await {
             return end;
         }
     }
 }
 
-/// Queues one frame as a text message.
-async fn feed(sink: &mut WsSink, frame: Bytes) -> Result<(), WriteEnd> {
+/// Hands the frame in hand to tungstenite as a text message, once it has
+/// room; the frame leaves `in_hand` only then.
+///
+/// # Cancel safety
+/// Cancel safe: nothing awaits between taking the frame and handing it over.
+async fn send_in_hand(sink: &mut WsSink, in_hand: &mut Option<Bytes>) -> Result<(), WriteEnd> {
+    poll_fn(|cx| sink.poll_ready_unpin(cx))
+        .await
+        .map_err(write_error)?;
+    let Some(frame) = in_hand.take() else {
+        return Ok(());
+    };
     let len = frame.len();
     let text = Utf8Bytes::try_from(frame).map_err(|_| {
         WriteEnd::Failed(io::Error::new(
@@ -363,7 +390,8 @@ async fn feed(sink: &mut WsSink, frame: Bytes) -> Result<(), WriteEnd> {
             ),
         ))
     })?;
-    sink.feed(Message::Text(text)).await.map_err(write_error)
+    sink.start_send_unpin(Message::Text(text))
+        .map_err(write_error)
 }
 
 fn write_error(err: WsError) -> WriteEnd {

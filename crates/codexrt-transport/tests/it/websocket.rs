@@ -272,6 +272,54 @@ async fn shutdown_sends_what_was_queued_then_a_close_frame() {
     );
 }
 
+/// A shutdown while the peer reads slowly (the socket's buffers are full and
+/// the writer holds a frame) still sends every queued frame, in order,
+/// before the close frame.
+#[tokio::test]
+async fn shutdown_waits_for_a_slow_peer_within_the_grace() {
+    const FRAMES: usize = 64;
+    const LEN: usize = 256 * 1024;
+    let (start_reading, reading) = tokio::sync::oneshot::channel::<()>();
+    let (url, _, server) = tcp_server(|mut ws| async move {
+        reading.await.unwrap();
+        let mut texts = 0;
+        let mut last = None;
+        while let Some(message) = ws.next().await {
+            match message.unwrap() {
+                Message::Text(text) => {
+                    assert_eq!(text.len(), LEN);
+                    assert!(text.starts_with(&format!("{texts:04}")), "out of order");
+                    texts += 1;
+                }
+                other => last = Some(other),
+            }
+        }
+        (texts, last)
+    })
+    .await;
+    let client = connect(&url).await;
+    for index in 0..FRAMES {
+        let mut frame = format!("{index:04}");
+        frame.push_str(&"x".repeat(LEN - 4));
+        client.sender.send(Bytes::from(frame)).await.unwrap();
+    }
+    let closer = client.closer.clone();
+    let shutdown = tokio::spawn(async move { closer.shutdown(GRACE * 6).await });
+    tokio::task::yield_now().await;
+    start_reading.send(()).unwrap();
+    let report = shutdown.await.unwrap().unwrap();
+    assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
+    let (texts, last) = server.await.unwrap();
+    assert_eq!(texts, FRAMES);
+    assert_eq!(
+        last,
+        Some(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })))
+    );
+}
+
 #[tokio::test]
 async fn dropping_every_handle_sends_a_close_frame() {
     let (url, _, server) = tcp_server(|mut ws| async move {
