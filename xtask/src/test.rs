@@ -34,6 +34,28 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         ],
     )?;
     cmd::run(root, "cargo", &["test", "--workspace"])?;
+    // The transport's `wss` feature (TLS through rustls) is off in the
+    // workspace build; its code and its TLS tests get a pass of their own.
+    cmd::run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "codexrt-transport",
+            "--features",
+            "wss",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    cmd::run(
+        root,
+        "cargo",
+        &["test", "-p", "codexrt-transport", "--features", "wss"],
+    )?;
     // Broken intra-doc links and malformed doc markup are warnings of rustdoc,
     // not of clippy.
     cmd::run_with_env(
