@@ -8,7 +8,6 @@ use codexrt::protocol::types::{AskForApproval, FeedbackSaveParams, SandboxMode, 
 use codexrt::protocol::{Api, Availability, ClientRequest, MethodKind, method_availability};
 use codexrt::{CoreError, PromptRunError, RunProfile, SessionConfig, SessionEvent};
 use codexrt_testkit::{Direction, ModelRequest, Reply, Script};
-use semver::Version;
 use serde_json::json;
 
 use super::harness::WAIT;
@@ -348,7 +347,9 @@ pub async fn concurrent_sessions(version: &str) -> Result<(), FacadeError> {
 /// `feedback/save` through `client.runtime().call(..)`: on a version the
 /// method table says lacks it (0.150.0, 0.160.1), refused locally with
 /// [`CoreError::MethodUnavailable`] and nothing sent; on one that has it
-/// (0.169.0), sent, whatever codex answers.
+/// (0.169.0), sent, whatever codex answers. The table's word is checked
+/// against the stable methods of the version's vendored manifest, what the
+/// binary printed about itself.
 ///
 /// # Errors
 /// Any [`FacadeError`].
@@ -360,8 +361,8 @@ pub async fn missing_method_refused_locally(version: &str) -> Result<(), FacadeE
     let availability = method_availability(MethodKind::ClientRequest, method, &server, Api::Stable);
     check_eq(
         "the method table's word on `feedback/save`",
-        availability == Availability::Missing,
-        server < Version::new(0, 169, 0),
+        availability == Availability::Available,
+        has_stable_method(version, method)?,
     )?;
     let params = FeedbackSaveParams {
         classification: "bug".to_owned(),
@@ -446,4 +447,28 @@ fn check_asked(request: &ModelRequest, prompt: &str) -> Result<(), FacadeError> 
         texts,
     )?;
     Ok(())
+}
+
+/// Whether `version`'s vendored manifest lists `method` as a stable client
+/// request.
+fn has_stable_method(version: &str, method: &str) -> Result<bool, FacadeError> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/codexrt-protocol/schema")
+        .join(version)
+        .join("manifest.json");
+    let unreadable = |detail: String| {
+        FacadeError::from(ScenarioError::Unexpected {
+            expected: format!("the vendored manifest {}", path.display()),
+            actual: detail,
+        })
+    };
+    let text = std::fs::read_to_string(&path).map_err(|err| unreadable(err.to_string()))?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| unreadable(err.to_string()))?;
+    let requests = manifest["clientRequests"]
+        .as_array()
+        .ok_or_else(|| unreadable("no `clientRequests` list".to_owned()))?;
+    Ok(requests
+        .iter()
+        .any(|m| m["method"] == method && m["experimental"] == false))
 }
