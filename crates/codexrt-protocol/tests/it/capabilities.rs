@@ -1,10 +1,14 @@
 //! The capability map: which known codex versions have which methods.
 
+use std::collections::BTreeSet;
+
 use codexrt_protocol::{
     Api, Availability, KNOWN_VERSIONS, MethodKind, PINNED_VERSION, TWIN_VERSIONS,
     available_methods, is_experimental, method_availability, twin_of,
 };
 use semver::Version;
+
+use crate::schema::manifest;
 
 use Availability::{Available, Missing, NewerThanKnown, OlderThanKnown};
 
@@ -187,71 +191,82 @@ fn a_twin_answers_as_its_partner_and_an_unlisted_patch_as_in_between() {
     }
 }
 
+/// A version between two known ones has a method exactly when both
+/// neighbours' manifests list it, in each API, whatever the known versions
+/// are: so adding a version never makes this test wrong. For every pair of
+/// adjacent known versions it asks for a patch far above the lower one,
+/// which codex never published (so it never becomes known, nor a twin), and
+/// for a prerelease of the upper one, which precedes it.
 #[test]
 fn between_and_outside_the_known_versions() {
-    use MethodKind::ClientRequest;
-    let newer = newer_than_known();
-    let versions = [
-        "0.100.0",
-        "0.155.3",
-        "0.165.0",
-        "0.169.0-alpha.1",
-        "0.170.0",
-        &newer,
-        "100.0.0",
+    let known: Vec<Version> = KNOWN_VERSIONS
+        .iter()
+        .map(|v| Version::parse(v).unwrap())
+        .collect();
+    let kinds = [
+        (MethodKind::ClientRequest, "clientRequests"),
+        (MethodKind::ClientNotification, "clientNotifications"),
+        (MethodKind::ServerNotification, "serverNotifications"),
+        (MethodKind::ServerRequest, "serverRequests"),
     ];
-    assert_eq!(
-        at(ClientRequest, "thread/start", Api::Stable, &versions),
-        [
-            OlderThanKnown,
-            Available,
-            Available,
-            Available,
-            Available,
-            NewerThanKnown,
-            NewerThanKnown
-        ]
-    );
-    // Removed after 0.150.0: missing from then on.
-    assert_eq!(
-        at(ClientRequest, "thread/rollback", Api::Stable, &versions),
-        [
-            OlderThanKnown,
-            Missing,
-            Missing,
-            Missing,
-            Missing,
-            NewerThanKnown,
-            NewerThanKnown
-        ]
-    );
-    // Added in 0.169.0: unsure before it, present between 0.169.0 and
-    // 0.171.0.
-    assert_eq!(
-        at(ClientRequest, "feedback/save", Api::Stable, &versions),
-        [
-            OlderThanKnown,
-            Missing,
-            Missing,
-            Missing,
-            Available,
-            NewerThanKnown,
-            NewerThanKnown
-        ]
-    );
-    // Present in both neighbours of 0.165.0.
-    assert_eq!(
-        at(ClientRequest, "thread/revert", Api::Stable, &versions),
-        [
-            OlderThanKnown,
-            Missing,
-            Available,
-            Available,
-            Available,
-            NewerThanKnown,
-            NewerThanKnown
-        ]
-    );
+    let listed = |version: &Version, key: &str, api: Api| -> BTreeSet<String> {
+        manifest(&version.to_string(), key)
+            .into_iter()
+            .filter(|m| api == Api::Experimental || !m.experimental)
+            .map(|m| m.method)
+            .collect()
+    };
+    let mut checked = 0;
+    for pair in known.windows(2) {
+        let (low, high) = (&pair[0], &pair[1]);
+        let mut prerelease = high.clone();
+        prerelease.pre = semver::Prerelease::new("alpha.1").unwrap();
+        let far_patch = Version::new(low.major, low.minor, low.patch + 1000);
+        for between in [far_patch, prerelease] {
+            assert!(*low < between && between < *high, "{between}");
+            for (kind, key) in kinds {
+                for api in [Api::Stable, Api::Experimental] {
+                    let (below, above) = (listed(low, key, api), listed(high, key, api));
+                    for method in below.union(&above) {
+                        let expected = if below.contains(method) && above.contains(method) {
+                            Available
+                        } else {
+                            Missing
+                        };
+                        assert_eq!(
+                            method_availability(kind, method, &between, api),
+                            expected,
+                            "{method} at {between} ({api:?})"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} answers checked");
+    // Outside the known versions nothing can be said, for any method.
+    let oldest = &known[0];
+    let mut before_oldest = oldest.clone();
+    before_oldest.pre = semver::Prerelease::new("alpha.1").unwrap();
+    let newer = newer_than_known();
+    for method in ["thread/start", "feedback/save", "never/existed"] {
+        assert_eq!(
+            at(
+                MethodKind::ClientRequest,
+                method,
+                Api::Stable,
+                &["0.1.0", &before_oldest.to_string(), &newer, "100.0.0"]
+            ),
+            [
+                OlderThanKnown,
+                OlderThanKnown,
+                NewerThanKnown,
+                NewerThanKnown
+            ],
+            "{method}"
+        );
+    }
 }
 
 #[test]
