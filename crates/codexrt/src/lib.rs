@@ -179,6 +179,7 @@
 
 mod client;
 mod config;
+mod daemon;
 mod error;
 mod policy;
 mod profile;
@@ -189,6 +190,7 @@ mod threads;
 
 pub use client::Client;
 pub use config::ClientConfig;
+pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
 pub use profile::{RunProfile, SessionConfig};
 pub use run::{PromptRunParams, PromptRunResult};
