@@ -105,8 +105,10 @@ impl fmt::Display for Endpoint {
 
 /// A `codex app-server` listening on a socket, killed when dropped.
 #[derive(Debug)]
-pub(super) struct Listening {
+pub struct Listening {
     child: Child,
+    url: String,
+    credentials: Option<PathBuf>,
     /// The token or secret file and the socket.
     _dir: TempDir,
 }
@@ -115,7 +117,11 @@ impl Listening {
     /// Starts `command` with `--listen` and the endpoint's authentication,
     /// `HOME` set to `home`, and returns it with the transport that reaches
     /// it, credentials included.
-    pub(super) async fn start(
+    ///
+    /// # Errors
+    /// [`ScenarioError::Listen`] when codex cannot be started or does not
+    /// listen within a minute.
+    pub async fn start(
         endpoint: Endpoint,
         command: &CodexCommand,
         home: PathBuf,
@@ -132,12 +138,14 @@ impl Listening {
                 .map(|()| path)
                 .map_err(|err| fail(format!("cannot write {name}: {err}")))
         };
+        let mut credentials = None;
         let (listen, args, auth): (String, Vec<OsString>, Option<WebSocketAuth>) = match endpoint {
             Endpoint::Stdio => return Err(fail("stdio is not a listening endpoint".to_owned())),
             Endpoint::WebSocketToken => {
                 let token_file = write("token", &format!("{TOKEN}\n"))?;
                 let auth = WebSocketAuth::capability_token_file(&token_file)
                     .map_err(|err| fail(format!("the token file: {err}")))?;
+                credentials = Some(token_file.clone());
                 let args = vec![
                     "--ws-auth".into(),
                     "capability-token".into(),
@@ -152,6 +160,7 @@ impl Listening {
                     .map_err(|err| fail(format!("the secret file: {err}")))?
                     .issuer(ISSUER)
                     .audience(AUDIENCE);
+                credentials = Some(secret_file.clone());
                 let args = vec![
                     "--ws-auth".into(),
                     "signed-bearer-token".into(),
@@ -188,7 +197,7 @@ impl Listening {
             .take()
             .ok_or_else(|| fail("codex's stderr was not piped".to_owned()))?;
         let stderr = LineReader::new(stderr, 64 * 1024);
-        let url = match endpoint {
+        let url: String = match endpoint {
             Endpoint::UnixSocket => {
                 drain(stderr);
                 let path = PathBuf::from(listen.trim_start_matches("unix://"));
@@ -217,11 +226,28 @@ impl Listening {
             Some(auth) => transport.auth(auth),
             None => transport,
         };
-        Ok((Listening { child, _dir: dir }, transport))
+        let listening = Listening {
+            child,
+            url,
+            credentials,
+            _dir: dir,
+        };
+        Ok((listening, transport))
+    }
+
+    /// Where it listens: `ws://127.0.0.1:PORT` or `unix://PATH`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The capability token's file, or the shared secret's; `None` for a
+    /// Unix socket.
+    pub fn credentials_file(&self) -> Option<&std::path::Path> {
+        self.credentials.as_deref()
     }
 
     /// Kills codex and reaps it.
-    pub(super) async fn stop(mut self) {
+    pub async fn stop(mut self) {
         // It may have exited already; either way it is reaped below.
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(STARTUP, self.child.wait()).await;
