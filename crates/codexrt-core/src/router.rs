@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use codexrt_protocol::types::RequestId as WireRequestId;
 use codexrt_protocol::{ServerNotification, ServerRequest};
-use codexrt_rpc::{ErrorObject, InboundHandler, IncomingRequest, MalformedFrame, RequestId};
+use codexrt_rpc::{
+    ClosedSignal, ErrorObject, InboundHandler, IncomingRequest, MalformedFrame, RequestId,
+};
 use codexrt_transport::CloseReport;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -79,12 +81,13 @@ impl RouterShared {
     }
 
     /// The user's stream of server requests, once.
-    pub(crate) fn take_requests(&self) -> Option<ServerRequestReceiver> {
+    pub(crate) fn take_requests(&self, closed: ClosedSignal) -> Option<ServerRequestReceiver> {
         let rx = lock(&self.requests_rx).take()?;
         self.taken.store(true, Ordering::SeqCst);
         Some(ServerRequestReceiver {
             rx,
             decider: Arc::clone(&self.decider),
+            closed,
         })
     }
 

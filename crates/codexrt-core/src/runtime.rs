@@ -209,9 +209,12 @@ impl Runtime {
 
     /// The stream of server requests, the first time it is asked for;
     /// `None` afterwards. Until it is taken, and after it is dropped, every
-    /// server request gets its safe answer at once.
+    /// server request gets its safe answer at once. It ends when the
+    /// connection closes, after the requests already queued.
     pub fn server_requests(&self) -> Option<ServerRequestReceiver> {
-        self.inner.router.take_requests()
+        self.inner
+            .router
+            .take_requests(self.inner.rpc.closed_signal())
     }
 
     /// A new observer stream of every server notification, from now on

@@ -12,7 +12,7 @@ use codexrt_protocol::types::{
     FileChangeRequestApprovalParams, McpServerElicitationRequestParams,
     PermissionsRequestApprovalParams, ToolRequestUserInputParams,
 };
-use codexrt_rpc::{RequestId, Responder};
+use codexrt_rpc::{ClosedSignal, RequestId, Responder};
 use tokio::sync::mpsc;
 
 use crate::CoreError;
@@ -273,6 +273,9 @@ pub type RequestDecider =
 pub struct ServerRequestReceiver {
     pub(crate) rx: mpsc::Receiver<PendingServerRequest>,
     pub(crate) decider: Arc<Mutex<Option<Arc<RequestDecider>>>>,
+    /// Ends the stream once the connection is closed, even while handles
+    /// of the runtime (which hold the queue's sender) live on.
+    pub(crate) closed: ClosedSignal,
 }
 
 impl fmt::Debug for ServerRequestReceiver {
@@ -325,11 +328,18 @@ impl ServerRequestReceiver {
         lock_decider(&self.decider).is_some()
     }
 
-    /// The next server request, or `None` once the runtime is gone.
+    /// The next server request, or `None` once the connection is closed
+    /// and the requests it queued before were received (they were given
+    /// their safe answer at the close; answering them again fails), or the
+    /// runtime is gone.
     ///
     /// # Cancel safety
     /// Cancel safe: no request is lost if the future is dropped.
     pub async fn recv(&mut self) -> Option<PendingServerRequest> {
-        self.rx.recv().await
+        tokio::select! {
+            biased;
+            request = self.rx.recv() => request,
+            () = self.closed.wait() => self.rx.try_recv().ok(),
+        }
     }
 }

@@ -321,6 +321,12 @@ impl RpcClient {
         }
     }
 
+    /// A signal that the connection closed, which keeps nothing open: for
+    /// something that must end with the connection without holding it.
+    pub fn closed_signal(&self) -> ClosedSignal {
+        ClosedSignal(self.caller.closed.clone())
+    }
+
     /// The close report, once the connection is closed and every pending call
     /// has failed.
     pub fn close_report(&self) -> Option<Arc<CloseReport>> {
@@ -330,5 +336,27 @@ impl RpcClient {
     /// A snapshot of the connection's counters.
     pub fn stats(&self) -> RpcStats {
         self.caller.shared.counters.snapshot()
+    }
+}
+
+/// Becomes ready once the connection of an [`RpcClient`] has closed
+/// ([`RpcClient::closed_signal`]). Unlike the client, holding it keeps
+/// neither the connection nor the rpc loop alive.
+#[derive(Debug, Clone)]
+pub struct ClosedSignal(watch::Receiver<Option<Arc<CloseReport>>>);
+
+impl ClosedSignal {
+    /// Waits until the connection is closed (or its loop is gone).
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn wait(&mut self) {
+        // An error means the loop ended without a report: closed as well.
+        let _ = self.0.wait_for(Option::is_some).await;
+    }
+
+    /// Whether the connection has closed.
+    pub fn is_closed(&self) -> bool {
+        self.0.borrow().is_some() || self.0.has_changed().is_err()
     }
 }

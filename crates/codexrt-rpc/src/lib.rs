@@ -163,7 +163,7 @@ mod responder;
 mod sniff;
 mod stats;
 
-pub use client::RpcClient;
+pub use client::{ClosedSignal, RpcClient};
 pub use config::{CallOptions, JsonRpcField, RpcConfig};
 pub use envelope::{Malformation, MalformedFrame};
 pub use error::{ErrorObject, RpcError};

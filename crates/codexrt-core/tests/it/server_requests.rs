@@ -319,6 +319,9 @@ async fn shutdown_answers_waiting_requests_safely() {
     let handle = first_command_approval(&mut requests).await;
     runtime.shutdown().await.unwrap();
     assert_eq!(settled(handle.respond(accept())), Settled::Shutdown);
+    // The stream ends with the connection, though the runtime is still held.
+    assert!(requests.recv().await.is_none());
+    drop(runtime);
     let log = fake.finished().await;
     assert!(log.completed(), "{:?}", log.failure);
     assert_eq!(
@@ -338,6 +341,8 @@ async fn peer_death_settles_waiting_requests() {
     // The observer stream ends after the router settled what was waiting.
     while events.recv().await.is_some() {}
     assert_eq!(settled(handle.respond(accept())), Settled::ConnectionClosed);
+    assert!(requests.recv().await.is_none());
+    drop(runtime);
     let log = fake.finished().await;
     assert!(log.completed(), "{:?}", log.failure);
     assert_eq!(answers(&log, 0), Vec::<Value>::new());
