@@ -7,6 +7,7 @@
 //! fake-app-server <script.json> [--record <out.jsonl>]
 //! fake-app-server [app-server] --traffic stream [--deltas N] [--delta-bytes B] [--empty-final]
 //! fake-app-server [app-server] --traffic approvals [--approvals N]
+//! fake-app-server [app-server] --traffic .. --listen ws://127.0.0.1:0
 //! ```
 //!
 //! The script is a `codexrt_testkit::fake::FakeScript` in JSON; with
@@ -14,7 +15,9 @@
 //! transcript line. With `--traffic`, the program serves
 //! `codexrt_testkit::fake::Traffic`; a leading `app-server` is skipped, so
 //! that a runtime configured with this program starts it as it would start
-//! codex. Exit status 2 means the arguments or the script were unusable;
+//! codex. With `--listen`, it serves the traffic to the first client of a
+//! WebSocket listener instead, after printing `listening on: ws://..` on
+//! stderr as codex does. Exit status 2 means the arguments or the script were unusable;
 //! otherwise the script decides (70 for a failed step, or for traffic that
 //! could not be written).
 
@@ -30,9 +33,24 @@ fn main() -> ExitCode {
         _ => &args[..],
     };
     if args.iter().any(|arg| arg == "--traffic") {
-        return match Traffic::from_args(args) {
-            Ok(traffic) => traffic.run_stdio(),
-            Err(err) => usage(&err.to_string()),
+        // `--listen ws://HOST:PORT` serves the traffic over a WebSocket.
+        let (listen, rest): (Option<&String>, Vec<String>) =
+            match args.iter().position(|arg| arg == "--listen") {
+                Some(at) => (
+                    args.get(at + 1),
+                    args.iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != at && *i != at + 1)
+                        .map(|(_, arg)| arg.clone())
+                        .collect(),
+                ),
+                None => (None, args.to_vec()),
+            };
+        return match (Traffic::from_args(&rest), listen) {
+            (Ok(traffic), Some(listen)) => traffic.run_websocket(listen),
+            (Ok(_), None) if rest.len() != args.len() => usage("`--listen` takes ws://HOST:PORT"),
+            (Ok(traffic), None) => traffic.run_stdio(),
+            (Err(err), _) => usage(&err.to_string()),
         };
     }
     let (script, record) = match args {

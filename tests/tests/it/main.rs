@@ -5,6 +5,7 @@
 
 mod demo;
 mod fake_stdio;
+mod fake_websocket;
 mod flood_stdio;
 mod mcp_elicitation;
 mod rpc_stdio;

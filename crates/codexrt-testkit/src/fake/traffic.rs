@@ -6,6 +6,7 @@ mod lines;
 mod serve;
 #[cfg(test)]
 mod tests;
+mod websocket;
 
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
@@ -303,6 +304,49 @@ impl Traffic {
             Ok(_) => ExitCode::SUCCESS,
             Err(err) => {
                 let _ = writeln!(io::stderr(), "fake app-server: cannot write: {err}");
+                ExitCode::from(FAILURE_EXIT_CODE)
+            }
+        }
+    }
+}
+
+impl Traffic {
+    /// Listens on `listen` (`ws://HOST:PORT`; port 0 picks one), says
+    /// `listening on: ws://HOST:PORT` on stderr as codex does, and serves the
+    /// first client to connect over a WebSocket, one message per text
+    /// frame; returns the exit code as [`Traffic::run_stdio`] does (and 2
+    /// when `listen` is not a `ws://` address that can be bound).
+    pub fn run_websocket(&self, listen: &str) -> ExitCode {
+        let Some(address) = listen.strip_prefix("ws://") else {
+            let _ = writeln!(
+                io::stderr(),
+                "fake app-server: `--listen` takes ws://HOST:PORT"
+            );
+            return ExitCode::from(2);
+        };
+        let listener = match std::net::TcpListener::bind(address.trim_end_matches('/')) {
+            Ok(listener) => listener,
+            Err(err) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "fake app-server: cannot listen on {listen}: {err}"
+                );
+                return ExitCode::from(2);
+            }
+        };
+        let served = listener.local_addr().and_then(|bound| {
+            writeln!(io::stderr(), "listening on: ws://{bound}")?;
+            let (mut stream, _) = listener.accept()?;
+            stream.set_nodelay(true)?;
+            websocket::accept(&mut stream)?;
+            let input = websocket::FrameLines::new(stream.try_clone()?);
+            let output = websocket::LineFrames::new(stream, STDOUT_BUFFER);
+            self.serve(input, output)
+        });
+        match served {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(err) => {
+                let _ = writeln!(io::stderr(), "fake app-server: {err}");
                 ExitCode::from(FAILURE_EXIT_CODE)
             }
         }
