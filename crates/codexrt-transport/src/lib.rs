@@ -106,4 +106,7 @@ pub use stdio::{EnvPolicy, Spawned, StdioTransport};
 /// [`WebSocketTransport::tls_config`].
 #[cfg(feature = "wss")]
 pub use tokio_rustls::rustls;
-pub use websocket::{BearerToken, SignedBearer, WebSocketAuth, WebSocketTransport};
+pub use websocket::{
+    BearerToken, DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT, SignedBearer, WebSocketAuth,
+    WebSocketTransport,
+};

@@ -35,6 +35,14 @@ pub enum CloseReason {
         /// of it received so far), in bytes.
         size: usize,
     },
+    /// The WebSocket peer did not answer one of our pings: nothing at all
+    /// was read from it within `timeout` after the ping was sent (see
+    /// [`WebSocketTransport::pong_timeout`](crate::WebSocketTransport::pong_timeout)).
+    /// The connection is closed with code 1001 (going away).
+    Unresponsive {
+        /// How long the peer had to answer.
+        timeout: std::time::Duration,
+    },
     /// The child process exited; [`CloseReport::exit`] holds its status.
     ProcessExited,
     /// [`Closer::shutdown`](crate::Closer::shutdown) was called.
@@ -65,6 +73,11 @@ impl fmt::Display for CloseReason {
             CloseReason::MessageTooLong { max_len, size } => write!(
                 f,
                 "the peer sent a message of {size} bytes, over the limit of {max_len} bytes"
+            ),
+            CloseReason::Unresponsive { timeout } => write!(
+                f,
+                "the peer did not answer a ping within {} ms",
+                timeout.as_millis()
             ),
             CloseReason::ProcessExited => f.write_str("the process exited"),
             CloseReason::Shutdown => f.write_str("the connection was shut down"),

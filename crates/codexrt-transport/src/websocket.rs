@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::framing::DEFAULT_MAX_FRAME_LEN;
 use crate::{Connection, DEFAULT_CHANNEL_CAPACITY, TransportError};
+use driver::Keepalive;
 
 pub use auth::{BearerToken, WebSocketAuth};
 pub use jwt::SignedBearer;
@@ -24,6 +25,16 @@ use target::{Medium, Target};
 /// How long opening the socket and the upgrade may take when the builder
 /// does not say otherwise.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a connection pings its peer when the builder does not say
+/// otherwise: often enough to keep idle-timeout proxies and NAT entries open
+/// (they commonly drop a connection after 60 s of silence), rarely enough to
+/// cost nothing.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long the peer has to show it is alive after a ping when the builder
+/// does not say otherwise.
+pub const DEFAULT_PONG_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The byte streams a WebSocket runs over (TCP, a Unix socket, TLS), boxed
 /// so that one driver serves them all.
@@ -57,6 +68,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 ///   plus tungstenite's 128 KiB read buffer.
 /// - Pings are answered with pongs by tungstenite as they are read; they
 ///   are not frames.
+/// - Keepalive: the connection sends a ping of its own every
+///   [`ping_interval`](Self::ping_interval) (30 s by default). When nothing
+///   at all (a pong or any message) is read from the peer within
+///   [`pong_timeout`](Self::pong_timeout) (20 s) after a ping, the peer is
+///   taken for dead: the connection closes with code 1001 and reports
+///   [`CloseReason::Unresponsive`](crate::CloseReason::Unresponsive), so
+///   that a silent half-open TCP connection ends instead of hanging every
+///   call until its own timeout. While the receiver's queue is full the
+///   peer is not read, and its silence does not count.
 /// - [`Closer::shutdown`](crate::Closer::shutdown) writes the frames
 ///   already queued, sends a close frame (code 1000) and waits up to
 ///   `grace` for the peer's, then drops the socket. Dropping every handle
@@ -96,6 +116,7 @@ pub struct WebSocketTransport {
     max_frame_len: usize,
     channel_capacity: usize,
     connect_timeout: Duration,
+    keepalive: Option<Keepalive>,
     #[cfg(feature = "wss")]
     tls_config: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
@@ -148,6 +169,10 @@ impl WebSocketTransport {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            keepalive: Some(Keepalive {
+                interval: DEFAULT_PING_INTERVAL,
+                timeout: DEFAULT_PONG_TIMEOUT,
+            }),
             #[cfg(feature = "wss")]
             tls_config: None,
         })
@@ -179,6 +204,43 @@ impl WebSocketTransport {
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
+    }
+
+    /// How often the connection pings the peer (see the type's
+    /// documentation); turns the keepalive on again after
+    /// [`disable_keepalive`](Self::disable_keepalive). A zero interval is
+    /// taken as 1 ms. Default: [`DEFAULT_PING_INTERVAL`] (30 s).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        let timeout = self.keepalive.map_or(DEFAULT_PONG_TIMEOUT, |k| k.timeout);
+        self.keepalive = Some(Keepalive {
+            interval: interval.max(Duration::from_millis(1)),
+            timeout,
+        });
+        self
+    }
+
+    /// How long the peer has after a ping to show it is alive before the
+    /// connection closes as
+    /// [`Unresponsive`](crate::CloseReason::Unresponsive); turns the
+    /// keepalive on again after [`disable_keepalive`](Self::disable_keepalive).
+    /// Default: [`DEFAULT_PONG_TIMEOUT`] (20 s).
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        let interval = self.keepalive.map_or(DEFAULT_PING_INTERVAL, |k| k.interval);
+        self.keepalive = Some(Keepalive { interval, timeout });
+        self
+    }
+
+    /// Sends no pings of our own, so a dead peer is noticed only when the
+    /// operating system gives up on the socket. Default: pings on.
+    pub fn disable_keepalive(mut self) -> Self {
+        self.keepalive = None;
+        self
+    }
+
+    /// The keepalive's ping interval and pong timeout, or `None` when it
+    /// is disabled.
+    pub fn keepalive(&self) -> Option<(Duration, Duration)> {
+        self.keepalive.map(|k| (k.interval, k.timeout))
     }
 
     /// The TLS client configuration for `wss://` URLs, for instance to
@@ -247,7 +309,7 @@ impl WebSocketTransport {
         let ws =
             WebSocketStream::from_partially_read(stream, rest, Role::Client, Some(config)).await;
         let (connection, endpoint) = Connection::channel(self.channel_capacity);
-        tokio::spawn(driver::drive(endpoint, ws));
+        tokio::spawn(driver::drive(endpoint, ws, self.keepalive));
         Ok(connection)
     }
 

@@ -5,6 +5,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,6 +38,126 @@ const CLOSE_PATIENCE: Duration = Duration::from_secs(1);
 /// most 125 bytes, two of which are the code.
 const MAX_CLOSE_REASON: usize = 123;
 
+/// Our own pings: how often, and how long the peer has to show it is
+/// alive after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Keepalive {
+    pub(super) interval: Duration,
+    pub(super) timeout: Duration,
+}
+
+/// The keepalive's clock, shared by the writer (which sends the pings), the
+/// reader (which hears the peer) and the main loop (which watches the
+/// deadline). All three are polled by the one driver task; the instants are
+/// atomics (nanoseconds since `base`) only because the task must be `Send`.
+struct PingClock {
+    keepalive: Option<Keepalive>,
+    base: Instant,
+    /// When the next ping is due.
+    next_ping: AtomicU64,
+    /// When the peer must have been heard from, after a ping it has not
+    /// answered yet; [`NONE`](Self::NONE) when no ping waits.
+    answer_by: AtomicU64,
+}
+
+impl PingClock {
+    const NONE: u64 = u64::MAX;
+
+    fn new(keepalive: Option<Keepalive>) -> PingClock {
+        let clock = PingClock {
+            keepalive,
+            base: Instant::now(),
+            next_ping: AtomicU64::new(0),
+            answer_by: AtomicU64::new(Self::NONE),
+        };
+        if let Some(keepalive) = keepalive {
+            clock.store(&clock.next_ping, clock.base + keepalive.interval);
+        }
+        clock
+    }
+
+    fn store(&self, cell: &AtomicU64, at: Instant) {
+        let nanos = u64::try_from((at - self.base).as_nanos()).unwrap_or(Self::NONE - 1);
+        cell.store(nanos.min(Self::NONE - 1), Ordering::Relaxed);
+    }
+
+    fn load(&self, cell: &AtomicU64) -> Option<Instant> {
+        match cell.load(Ordering::Relaxed) {
+            Self::NONE => None,
+            nanos => Some(self.base + Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// When the writer should send a ping, if pings are on.
+    fn next_ping(&self) -> Option<Instant> {
+        self.keepalive.and_then(|_| self.load(&self.next_ping))
+    }
+
+    /// When the peer must have been heard from, if a ping waits.
+    fn answer_by(&self) -> Option<Instant> {
+        self.load(&self.answer_by)
+    }
+
+    /// A ping went out now.
+    fn sent(&self) {
+        if let Some(keepalive) = self.keepalive {
+            let now = Instant::now();
+            self.store(&self.next_ping, now + keepalive.interval);
+            // An earlier ping still unanswered keeps its deadline.
+            if self.answer_by().is_none() {
+                self.store(&self.answer_by, now + keepalive.timeout);
+            }
+        }
+    }
+
+    /// Something came from the peer: a pong, or anything else, which
+    /// shows as well that it is alive (a busy peer's pong may queue behind
+    /// its messages).
+    fn heard(&self) {
+        self.answer_by.store(Self::NONE, Ordering::Relaxed);
+    }
+
+    /// Completes once a ping has waited longer than the timeout for the
+    /// peer to be heard from; never without a keepalive. The writer may
+    /// send a ping while this waits, so when none is out it wakes when the
+    /// next one would be late.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads the clock.
+    async fn unanswered(&self) {
+        let Some(keepalive) = self.keepalive else {
+            return std::future::pending().await;
+        };
+        loop {
+            let at = match (self.answer_by(), self.next_ping()) {
+                (Some(at), _) => at,
+                (None, Some(next)) => next + keepalive.timeout,
+                (None, None) => return std::future::pending().await,
+            };
+            tokio::time::sleep_until(at).await;
+            if self.answer_by().is_some_and(|at| at <= Instant::now()) {
+                return;
+            }
+        }
+    }
+
+    /// Our side held the peer's messages back (the receiver's queue was
+    /// full), so its silence says nothing: it gets a new deadline.
+    fn excuse(&self) {
+        if let Some(keepalive) = self.keepalive {
+            self.store(&self.answer_by, Instant::now() + keepalive.timeout);
+        }
+    }
+}
+
+/// Waits until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why the main loop ended.
 enum Ending {
     Shutdown {
@@ -48,6 +169,8 @@ enum Ending {
     /// Writing found the connection closing: the reader is about to say why.
     WriterClosed,
     Failed(io::Error),
+    /// A ping went unanswered for the keepalive's timeout.
+    Unresponsive(Duration),
 }
 
 /// How reading ended.
@@ -82,7 +205,12 @@ enum Delivery {
 /// connection ended. Reading and writing are futures it polls side by side,
 /// so that a peer that stops reading cannot keep frames from being read,
 /// and the reverse.
-pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
+///
+/// With a `keepalive`, a ping goes out every interval while the writer is
+/// idle or between frames, and the connection is closed
+/// ([`CloseReason::Unresponsive`]) when nothing at all is read from the
+/// peer within the timeout after a ping.
+pub(super) async fn drive(endpoint: Endpoint, ws: Ws, keepalive: Option<Keepalive>) {
     let Endpoint {
         mut outbound,
         inbound,
@@ -105,21 +233,27 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
     // The frame the writer took from the queue and has not handed to
     // tungstenite yet; kept out here so that a shutdown still sends it.
     let mut in_hand = None;
+    let clock = PingClock::new(keepalive);
     let ending = {
-        let mut writer = pin!(write_frames(&mut sink, &mut outbound, &mut in_hand));
+        let mut writer = pin!(write_frames(&mut sink, &mut outbound, &mut in_hand, &clock));
         loop {
             if closers_gone && senders_gone && receiver_gone {
                 break Ending::Dropped;
             }
-            // No `biased`: reading and writing only complete when the socket
-            // does, so a fixed order would let one starve the other.
             tokio::select! {
                 request = control.recv(), if !closers_gone => match request {
                     Some(Control::Shutdown { grace, done }) => break Ending::Shutdown { grace, done },
                     None => closers_gone = true,
                 },
                 () = inbound.closed(), if !receiver_gone => receiver_gone = true,
-                end = reader.run(&inbound, Delivery::Wait) => break Ending::Read(end),
+                end = reader.run(&inbound, &clock, Delivery::Wait) => break Ending::Read(end),
+                () = clock.unanswered() => {
+                    if reader.pending.is_some() {
+                        clock.excuse();
+                        continue;
+                    }
+                    break Ending::Unresponsive(keepalive.map_or(Duration::ZERO, |k| k.timeout));
+                }
                 end = &mut writer, if !senders_gone => match end {
                     WriteEnd::SendersGone => senders_gone = true,
                     WriteEnd::Closing => break Ending::WriterClosed,
@@ -132,7 +266,9 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
         // The peer's close frame was read in the same turn; let the reader
         // report it rather than the write that found the socket closing.
         Ending::WriterClosed => {
-            match tokio::time::timeout(CLOSE_PATIENCE, reader.run(&inbound, Delivery::Wait)).await {
+            match tokio::time::timeout(CLOSE_PATIENCE, reader.run(&inbound, &clock, Delivery::Wait))
+                .await
+            {
                 Ok(end) => Ending::Read(end),
                 Err(_elapsed) => Ending::Failed(io::Error::new(
                     io::ErrorKind::BrokenPipe,
@@ -178,7 +314,10 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
             // Reading goes on meanwhile, for the peer's answers and its own
             // close frame, which ends the reader.
             let closed = tokio::time::timeout_at(deadline, async {
-                tokio::join!(closing, reader.run(&inbound, Delivery::DropWhenFull))
+                tokio::join!(
+                    closing,
+                    reader.run(&inbound, &clock, Delivery::DropWhenFull)
+                )
             })
             .await;
             if closed.is_err() {
@@ -202,6 +341,11 @@ pub(super) async fn drive(endpoint: Endpoint, ws: Ws) {
         Ending::WriterClosed => (
             CloseReason::Io(io::Error::from(io::ErrorKind::BrokenPipe).into()),
             After::Nothing,
+        ),
+        // A peer that is only slow may still read this and learn why.
+        Ending::Unresponsive(timeout) => (
+            CloseReason::Unresponsive { timeout },
+            After::SendClose(CloseCode::Away),
         ),
     };
     if reader.dropped > 0 {
@@ -256,7 +400,12 @@ impl Reader {
     ///
     /// # Cancel safety
     /// Cancel safe: a frame read but not delivered stays for the next call.
-    async fn run(&mut self, inbound: &mpsc::Sender<Inbound>, delivery: Delivery) -> ReadEnd {
+    async fn run(
+        &mut self,
+        inbound: &mpsc::Sender<Inbound>,
+        clock: &PingClock,
+        delivery: Delivery,
+    ) -> ReadEnd {
         loop {
             if let Some(frame) = self.pending.take() {
                 match delivery {
@@ -277,7 +426,9 @@ impl Reader {
                 }
                 continue;
             }
-            match self.stream.next().await {
+            let message = self.stream.next().await;
+            clock.heard();
+            match message {
                 None => return ReadEnd::Eof,
                 Some(Ok(Message::Text(text))) => self.pending = as_frame(Bytes::from(text)),
                 Some(Ok(Message::Binary(bytes))) => self.pending = as_frame(bytes),
@@ -331,7 +482,8 @@ fn read_error(err: WsError) -> ReadEnd {
 
 /// Writes frames as text messages until every sender is gone or the socket
 /// fails, flushing whenever the queue is momentarily empty: under load
-/// frames share writes, while a lone frame goes out at once.
+/// frames share writes, while a lone frame goes out at once. Pings go out
+/// when due, between frames or while waiting for one.
 ///
 /// # Cancel safety
 /// Cancel safe: a frame taken from the queue waits in `in_hand` until
@@ -341,8 +493,15 @@ async fn write_frames(
     sink: &mut WsSink,
     outbound: &mut mpsc::Receiver<Bytes>,
     in_hand: &mut Option<Bytes>,
+    clock: &PingClock,
 ) -> WriteEnd {
     loop {
+        if clock.next_ping().is_some_and(|due| due <= Instant::now()) {
+            if let Err(end) = send_ping(sink).await {
+                return end;
+            }
+            clock.sent();
+        }
         if in_hand.is_none() {
             match outbound.try_recv() {
                 Ok(frame) => *in_hand = Some(frame),
@@ -356,9 +515,14 @@ async fn write_frames(
                     if let Err(err) = sink.flush().await {
                         return write_error(err);
                     }
-                    match outbound.recv().await {
-                        Some(frame) => *in_hand = Some(frame),
-                        None => return WriteEnd::SendersGone,
+                    let next_ping = clock.next_ping();
+                    tokio::select! {
+                        frame = outbound.recv() => match frame {
+                            Some(frame) => *in_hand = Some(frame),
+                            None => return WriteEnd::SendersGone,
+                        },
+                        // The loop's top sends it.
+                        () = sleep_until_some(next_ping), if next_ping.is_some() => continue,
                     }
                 }
             }
@@ -392,6 +556,20 @@ async fn send_in_hand(sink: &mut WsSink, in_hand: &mut Option<Bytes>) -> Result<
     })?;
     sink.start_send_unpin(Message::Text(text))
         .map_err(write_error)
+}
+
+/// Sends a ping and flushes it.
+///
+/// # Cancel safety
+/// Cancel safe as [`send_in_hand`] is: the ping is handed over whole or not
+/// at all, and a flush can be repeated.
+async fn send_ping(sink: &mut WsSink) -> Result<(), WriteEnd> {
+    poll_fn(|cx| sink.poll_ready_unpin(cx))
+        .await
+        .map_err(write_error)?;
+    sink.start_send_unpin(Message::Ping(Bytes::new()))
+        .map_err(write_error)?;
+    sink.flush().await.map_err(write_error)
 }
 
 fn write_error(err: WsError) -> WriteEnd {

@@ -172,6 +172,102 @@ async fn pings_are_answered_and_are_not_frames() {
 }
 
 #[tokio::test]
+async fn keepalive_pings_a_peer_that_answers_and_the_connection_stays() {
+    let (url, _, server) = tcp_server(|mut ws| async move {
+        // Reading answers the pings; three of them, then a goodbye.
+        let mut pings = 0;
+        while pings < 3 {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Ping(payload) => {
+                    assert!(payload.is_empty());
+                    pings += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        ws.send(Message::text("still here")).await.unwrap();
+        ws.close(None).await.unwrap();
+        while ws.next().await.is_some() {}
+        pings
+    })
+    .await;
+    let transport = WebSocketTransport::new(&url)
+        .unwrap()
+        .ping_interval(Duration::from_millis(20))
+        .pong_timeout(Duration::from_millis(500));
+    assert_eq!(
+        transport.keepalive(),
+        Some((Duration::from_millis(20), Duration::from_millis(500)))
+    );
+    let mut client = transport.connect().await.unwrap();
+    assert_eq!(recv(&mut client).await, "still here");
+    assert!(client.receiver.recv().await.is_none());
+    let report = client.closer.closed().await;
+    assert!(
+        matches!(
+            report.reason,
+            CloseReason::PeerCloseFrame { code: 1005, .. }
+        ),
+        "{report}"
+    );
+    assert_eq!(server.await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_peer_that_never_answers_a_ping_is_unresponsive() {
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    let (url, _, server) = tcp_server(|ws| async move {
+        // Accepts the upgrade, then reads nothing, so no pong is written:
+        // a peer that hangs.
+        let _ = held.await;
+        drop(ws);
+    })
+    .await;
+    let transport = WebSocketTransport::new(&url)
+        .unwrap()
+        .ping_interval(Duration::from_millis(50))
+        .pong_timeout(Duration::from_millis(100));
+    let mut client = transport.connect().await.unwrap();
+    // A generous bound: the close is due after about 150 ms.
+    let end = tokio::time::timeout(Duration::from_secs(5), client.receiver.recv()).await;
+    assert!(matches!(end, Ok(None)), "the connection should have ended");
+    let report = client.closer.closed().await;
+    match report.reason {
+        CloseReason::Unresponsive { timeout } => {
+            assert_eq!(timeout, Duration::from_millis(100));
+        }
+        ref other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        report.to_string(),
+        "the peer did not answer a ping within 100 ms"
+    );
+    let _ = release.send(());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn without_keepalive_no_ping_is_sent() {
+    let (url, _, server) = tcp_server(|mut ws| async move {
+        // Anything the client sends in this window would be a ping.
+        let got = tokio::time::timeout(Duration::from_millis(200), ws.next()).await;
+        assert!(got.is_err(), "unexpected {got:?}");
+        ws.send(Message::text("quiet")).await.unwrap();
+        ws.close(None).await.unwrap();
+        while ws.next().await.is_some() {}
+    })
+    .await;
+    let transport = WebSocketTransport::new(&url)
+        .unwrap()
+        .ping_interval(Duration::from_millis(10))
+        .disable_keepalive();
+    assert_eq!(transport.keepalive(), None);
+    let mut client = transport.connect().await.unwrap();
+    assert_eq!(recv(&mut client).await, "quiet");
+    server.await.unwrap();
+}
+
+#[tokio::test]
 async fn the_peer_close_frame_goes_into_the_report() {
     let (url, _, server) = tcp_server(|mut ws| async move {
         ws.send(Message::text("last words\n")).await.unwrap();
