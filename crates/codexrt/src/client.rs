@@ -9,13 +9,14 @@ use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection, WebSocketTransport};
 
+use crate::link::{Current, Endpoint, Link};
 use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
 use crate::profile::{absolute_dir, turn_start};
 use crate::run::{conclude, start_turn};
 use crate::session::SessionKind;
 use crate::{
-    ClientConfig, ClientError, PromptRunError, PromptRunParams, PromptRunResult, RunProfile,
-    Session, SessionConfig, Threads,
+    ClientConfig, ClientError, ConnectionEvents, Connector, PromptRunError, PromptRunParams,
+    PromptRunResult, RunProfile, Session, SessionConfig, Threads,
 };
 
 /// A connection to one `codex app-server`. Cheap to clone; every clone
@@ -24,11 +25,29 @@ use crate::{
 /// When every clone (and every [`Session`]) is dropped, the server is torn
 /// down without the graceful ladder; call [`Client::shutdown`] for an
 /// orderly, bounded stop.
+///
+/// When the connection drops, calls and turns in flight fail with the
+/// close report, and by default the client is done. With a
+/// [`RestartPolicy`](crate::RestartPolicy) or a
+/// [`ReconnectPolicy`](crate::ReconnectPolicy) it gets a new server in the
+/// background and goes on with it; see those types and
+/// [`Client::connection_events`].
 #[derive(Debug, Clone)]
 pub struct Client {
-    runtime: Runtime,
-    config: Arc<ClientConfig>,
-    hooks: Arc<ClientHooks>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    link: Arc<Link>,
+}
+
+impl Drop for Inner {
+    // The last clone is gone: the reconnecting task, if any, lets go of the
+    // runtime, which tears the server down.
+    fn drop(&mut self) {
+        self.link.stop();
+    }
 }
 
 impl Client {
@@ -64,12 +83,12 @@ impl Client {
     /// Not cancel safe: a codex started before the future is dropped is
     /// killed, not shut down gracefully.
     pub async fn connect(config: ClientConfig) -> Result<Client, ClientError> {
-        if let Some(transport) = config.websocket_transport() {
-            let connection = transport.connect().await.map_err(ClientError::Connect)?;
-            return Client::connect_with(connection, config).await;
-        }
-        let runtime = Runtime::spawn(config.runtime_config()).await?;
-        Client::from_parts(runtime, config)
+        let endpoint = match config.websocket_transport() {
+            Some(transport) => Endpoint::WebSocket(transport.clone()),
+            None => Endpoint::Spawn,
+        };
+        let runtime = endpoint.open(&config).await?;
+        Client::from_parts(runtime, endpoint, config)
     }
 
     /// Connects to a running app-server at `url` (`ws://HOST:PORT`,
@@ -110,28 +129,86 @@ impl Client {
     ///
     /// # Cancel safety
     /// Not cancel safe: dropping the future drops the connection.
+    ///
+    /// The connection cannot be opened again, so no
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) applies; use
+    /// [`Client::connect_with_connector`] for that.
     pub async fn connect_with(
         connection: Connection,
         config: ClientConfig,
     ) -> Result<Client, ClientError> {
         let runtime = Runtime::connect(connection, config.runtime_config()).await?;
-        Client::from_parts(runtime, config)
+        Client::from_parts(runtime, Endpoint::Once, config)
     }
 
-    fn from_parts(runtime: Runtime, config: ClientConfig) -> Result<Client, ClientError> {
+    /// Connects through `connector`, a transport of your own (or a
+    /// closure returning a connection), and runs the handshake; with a
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) in `config`, the
+    /// connector is asked again for every reconnection attempt. The
+    /// program, arguments, environment and working directory of `config`
+    /// are not used.
+    ///
+    /// ```no_run
+    /// use codexrt::{Client, ClientConfig, ReconnectPolicy, WebSocketTransport};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let transport = WebSocketTransport::new("ws://127.0.0.1:4500")?;
+    /// let client = Client::connect_with_connector(
+    ///     move || {
+    ///         let transport = transport.clone();
+    ///         async move { transport.connect().await }
+    ///     },
+    ///     ClientConfig::new().reconnect(ReconnectPolicy::new()),
+    /// )
+    /// .await?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClientError::Connect`] with the connector's error; otherwise as
+    /// for [`Client::connect`].
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future drops the connection.
+    pub async fn connect_with_connector(
+        connector: impl Connector,
+        config: ClientConfig,
+    ) -> Result<Client, ClientError> {
+        let endpoint = Endpoint::Connector(Arc::new(connector));
+        let runtime = endpoint.open(&config).await?;
+        Client::from_parts(runtime, endpoint, config)
+    }
+
+    fn from_parts(
+        runtime: Runtime,
+        endpoint: Endpoint,
+        config: ClientConfig,
+    ) -> Result<Client, ClientError> {
         let hooks = ClientHooks::new(config.hook_set().clone());
         // The client's own hooks start the approval loop at once, so
         // nothing codex asks before the first run escapes them.
         hooks.start(&runtime, None)?;
+        let link = Link::start(runtime, endpoint, Arc::new(config), Arc::new(hooks));
         Ok(Client {
-            runtime,
-            config: Arc::new(config),
-            hooks: Arc::new(hooks),
+            inner: Arc::new(Inner { link }),
         })
     }
 
     pub(crate) fn hooks(&self) -> &ClientHooks {
-        &self.hooks
+        &self.inner.link.hooks
+    }
+
+    /// The runtime to call now with its generation, waiting while the
+    /// client reconnects.
+    pub(crate) async fn current(&self) -> Result<Current, ClientError> {
+        self.inner.link.current().await
+    }
+
+    /// The runtime to call now, waiting while the client reconnects.
+    pub(crate) async fn live_runtime(&self) -> Result<Runtime, ClientError> {
+        Ok(self.current().await?.runtime)
     }
 
     /// The report of the client's hooks
@@ -139,25 +216,39 @@ impl Client {
     /// timeouts and panics. Hooks of a profile or session report to their
     /// own [`HookSet::report`](codexrt_hooks::HookSet::report).
     pub fn hook_report(&self) -> HookReport {
-        self.hooks.report()
+        self.hooks().report()
     }
 
-    /// The runtime underneath: typed calls of any method, the server's
-    /// requests (approvals, questions) and the notification stream.
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
+    /// The runtime underneath, as it is now: typed calls of any method,
+    /// the server's requests (approvals, questions) and the notification
+    /// stream. A handle (cheap to clone) rather than a reference, since a
+    /// client that reconnects changes its runtime: one taken before a
+    /// reconnect keeps talking to the old, closed connection, whose calls
+    /// fail with its close report. While the client reconnects this is
+    /// the closed one.
+    pub fn runtime(&self) -> Runtime {
+        self.inner.link.runtime()
     }
 
-    /// The codex this client talks to, as the handshake described it: its
-    /// version, user agent and home, and whether it is newer than every
-    /// version this SDK knows ([`ServerInfo::newer_than_known`]).
-    pub fn server_info(&self) -> &ServerInfo {
-        self.runtime.server_info()
+    /// The codex this client talks to now, as the handshake described it:
+    /// its version, user agent and home, and whether it is newer than
+    /// every version this SDK knows ([`ServerInfo::newer_than_known`]).
+    /// After a reconnect, the new server's.
+    pub fn server_info(&self) -> ServerInfo {
+        self.inner.link.runtime().server_info().clone()
+    }
+
+    /// What happens to the connection from now on: disconnected,
+    /// attempts, reconnected, gave up. Only a client with a
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) or
+    /// [`RestartPolicy`](crate::RestartPolicy) reports anything.
+    pub fn connection_events(&self) -> ConnectionEvents {
+        ConnectionEvents::new(self.inner.link.subscribe())
     }
 
     /// The settings the client was connected with.
     pub fn config(&self) -> &ClientConfig {
-        &self.config
+        &self.inner.link.config
     }
 
     /// Thread management: list, read, archive, unarchive, rename.
@@ -225,33 +316,35 @@ impl Client {
     ) -> Result<PromptRunResult, PromptRunError> {
         let (cwd, prompt, mut profile) = params.into_parts();
         let extra = profile.shared_hooks();
-        self.hooks.start(&self.runtime, extra.as_deref())?;
+        let runtime = self.live_runtime().await?;
+        let hooks = self.hooks();
+        hooks.start(&runtime, extra.as_deref())?;
         let id = correlation_id("run");
         let plan = profile.plan(Some(prompt), absolute_dir(&cwd)?);
-        let plan = self.hooks.thread_plan(extra.as_deref(), plan);
+        let plan = hooks.thread_plan(extra.as_deref(), plan);
         let ctx = lifecycle_context(Phase::PreRun, "", &id, &plan);
-        let plan = self.hooks.before(extra.as_deref(), ctx).await?;
+        let plan = hooks.before(extra.as_deref(), ctx).await?;
         profile.apply(&plan);
         let cwd = absolute_dir(plan.cwd.as_deref().map_or(cwd.as_path(), Path::new))?;
         // Blank prompts fail before anything is sent.
         profile.input(plan.prompt.clone().unwrap_or_default(), &[])?;
 
         let start = ThreadStartParams {
-            dynamic_tools: self.hooks.tool_specs(extra.as_deref()),
+            dynamic_tools: hooks.tool_specs(extra.as_deref()),
             ..profile.thread_start(cwd)
         };
-        let thread = self.runtime.call(start).await.map_err(ClientError::from)?;
+        let thread = runtime.call(start).await.map_err(ClientError::from)?;
         let thread_id = thread.thread.id;
-        let _scope = self.hooks.scope(&thread_id, extra.clone(), thread.model);
+        let _scope = hooks.scope(&thread_id, extra.clone(), thread.model);
         let result = self
-            .run_turn(&thread_id, &profile, &plan, extra.clone())
+            .run_turn(&runtime, &thread_id, &profile, &plan, extra.clone())
             .await;
 
-        if self.hooks.has_lifecycle(extra.as_deref()) {
+        if hooks.has_lifecycle(extra.as_deref()) {
             let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
             ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
             let ctx = ctx.with_outcome(run_outcome(&result));
-            self.hooks.after(extra.as_deref(), &ctx).await;
+            hooks.after(extra.as_deref(), &ctx).await;
         }
         result
     }
@@ -259,6 +352,7 @@ impl Client {
     /// The turn of a run, between its PreTurn and PostTurn hooks.
     async fn run_turn(
         &self,
+        runtime: &Runtime,
         thread_id: &str,
         profile: &RunProfile,
         thread_plan: &codexrt_hooks::Plan,
@@ -266,9 +360,9 @@ impl Client {
     ) -> Result<PromptRunResult, PromptRunError> {
         let turn_id = correlation_id("turn");
         let ctx = lifecycle_context(Phase::PreTurn, thread_id, &turn_id, thread_plan);
-        let plan = self.hooks.before(extra.as_deref(), ctx).await?;
+        let plan = self.hooks().before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
-        let timeout = profile.timeout_or(self.config.turn_timeout_limit());
+        let timeout = profile.timeout_or(self.config().turn_timeout_limit());
         let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
         // The thread's hooks see the model the turn runs; this scope
         // replaces the run's until the turn is over.
@@ -276,8 +370,8 @@ impl Client {
             .model
             .as_ref()
             .filter(|_| plan.model != thread_plan.model)
-            .map(|model| self.hooks.scope(thread_id, extra.clone(), model.clone()));
-        let turn = start_turn(&self.runtime, params, timeout).await?;
+            .map(|model| self.hooks().scope(thread_id, extra.clone(), model.clone()));
+        let turn = start_turn(runtime, params, timeout).await?;
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());
         let post = PostTurn::new(self.clone(), extra, ctx);
@@ -323,7 +417,8 @@ impl Client {
 
     /// Shuts codex down: server requests still waiting are declined, then
     /// the connection closes through the shutdown ladder. Idempotent: later
-    /// calls return the first outcome.
+    /// calls return the first outcome. A client that reconnects stops
+    /// doing so (a codex being started at that moment is killed).
     ///
     /// # Errors
     /// [`ClientError::Runtime`] with
@@ -335,6 +430,6 @@ impl Client {
     /// Dropping the future does not undo a shutdown already requested; a
     /// later call finishes it.
     pub async fn shutdown(&self) -> Result<Arc<CloseReport>, ClientError> {
-        self.runtime.shutdown().await.map_err(ClientError::from)
+        self.inner.link.shutdown().await
     }
 }

@@ -9,6 +9,8 @@ use codexrt_core::{CompatibilityGuard, RuntimeConfig};
 use codexrt_hooks::HookSet;
 use codexrt_transport::{EnvPolicy, WebSocketTransport};
 
+use crate::{ReconnectPolicy, RestartPolicy};
+
 /// Settings of a [`Client`](crate::Client).
 ///
 /// Every setter states its default; the defaults are also listed in one
@@ -32,6 +34,8 @@ pub struct ClientConfig {
     turn_timeout: Duration,
     hooks: HookSet,
     websocket: Option<WebSocketTransport>,
+    reconnect: Option<ReconnectPolicy>,
+    restart: Option<RestartPolicy>,
 }
 
 impl Default for ClientConfig {
@@ -55,6 +59,8 @@ impl ClientConfig {
             turn_timeout: Self::DEFAULT_TURN_TIMEOUT,
             hooks: HookSet::new(),
             websocket: None,
+            reconnect: None,
+            restart: None,
         }
     }
 
@@ -129,6 +135,41 @@ impl ClientConfig {
     pub fn websocket(mut self, transport: WebSocketTransport) -> Self {
         self.websocket = Some(transport);
         self
+    }
+
+    /// Reconnects to the running app-server when the connection drops
+    /// (see [`RestartPolicy`] for how). It applies to
+    /// [`websocket`](Self::websocket),
+    /// [`Client::connect_url`](crate::Client::connect_url) and
+    /// [`Client::connect_with_connector`](crate::Client::connect_with_connector);
+    /// a connection handed to
+    /// [`Client::connect_with`](crate::Client::connect_with) cannot be
+    /// opened again. The default is none: a dropped connection ends the
+    /// client.
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Starts codex again when the codex the client started exits or its
+    /// pipes break. It applies when the client starts codex (no
+    /// [`websocket`](Self::websocket)). The default is none: a dead codex
+    /// ends the client.
+    #[must_use]
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.restart = Some(policy);
+        self
+    }
+
+    /// The reconnect policy, when one is set.
+    pub fn reconnect_policy(&self) -> Option<&ReconnectPolicy> {
+        self.reconnect.as_ref()
+    }
+
+    /// The restart policy, when one is set.
+    pub fn restart_policy(&self) -> Option<&RestartPolicy> {
+        self.restart.as_ref()
     }
 
     /// Initializes with `capabilities.experimentalApi: true`. The default is

@@ -96,6 +96,20 @@ pub enum ClientError {
     /// timeout.
     #[error("failed to connect to the app-server")]
     Connect(#[source] TransportError),
+    /// The connection was lost and the client's
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) or
+    /// [`RestartPolicy`](crate::RestartPolicy) gave up getting it back:
+    /// every attempt failed, or the new server's version was refused
+    /// ([`ClientError::is_version_refusal`] on `last`). Every run, ask and
+    /// session after that fails with it.
+    #[error("gave up reconnecting to codex after {attempts} attempts")]
+    GaveUp {
+        /// The attempts made.
+        attempts: u32,
+        /// Why the last one failed.
+        #[source]
+        last: Arc<ClientError>,
+    },
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),
@@ -108,6 +122,22 @@ impl From<HookError> for ClientError {
 }
 
 impl ClientError {
+    /// Whether the handshake could not vouch for the server: its version
+    /// is refused by the [`CompatibilityGuard`](crate::CompatibilityGuard)
+    /// or cannot be read. A reconnecting client stops at such an error.
+    pub fn is_version_refusal(&self) -> bool {
+        match self {
+            ClientError::MissingInitializeUserAgent
+            | ClientError::InvalidInitializeUserAgent { .. }
+            | ClientError::IncompatibleCodexVersion { .. }
+            | ClientError::CodexNewerThanKnown { .. } => true,
+            ClientError::CompatibilityValidationWithShutdown { compatibility, .. } => {
+                compatibility.is_version_refusal()
+            }
+            _ => false,
+        }
+    }
+
     /// The runtime's error, when this is one.
     pub fn as_runtime(&self) -> Option<&CoreError> {
         match self {

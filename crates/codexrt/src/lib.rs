@@ -94,6 +94,12 @@
 //!   [`CompatibilityGuard::default`] up, and one newer than
 //!   [`newest_known_version`] with a warning (see
 //!   [`ServerInfo::newer_than_known`]).
+//! - **Connection loss ends the client.** Without a [`RestartPolicy`]
+//!   ([`ClientConfig::restart`]) or [`ReconnectPolicy`]
+//!   ([`ClientConfig::reconnect`]) nothing is reopened; with one, up to
+//!   10 attempts with waits from 125–250 ms doubling to at most 30 s.
+//!   Nothing in flight is ever sent again. A WebSocket pings the server
+//!   every 30 s and closes when it is silent for 20 s after a ping.
 //! - **Everything else** (model, reasoning effort, output format) is left
 //!   to codex's configuration.
 //!
@@ -181,8 +187,10 @@ mod client;
 mod config;
 mod daemon;
 mod error;
+mod link;
 mod policy;
 mod profile;
+mod reconnect;
 mod run;
 mod session;
 mod stream;
@@ -193,6 +201,9 @@ pub use config::ClientConfig;
 pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
 pub use profile::{RunProfile, SessionConfig};
+pub use reconnect::{
+    ConnectFuture, ConnectionEvent, ConnectionEvents, Connector, ReconnectPolicy, RestartPolicy,
+};
 pub use run::{PromptRunParams, PromptRunResult};
 pub use session::Session;
 pub use stream::{AskStream, SessionEvent};

@@ -67,6 +67,25 @@ impl ClientHooks {
         Ok(())
     }
 
+    /// Moves the approval loop, if one runs, to `runtime`, the client's
+    /// new one after a reconnect; the thread scopes stay. The old loop
+    /// stops with its runtime.
+    ///
+    /// # Errors
+    /// [`ClientError::Hooks`] when someone else took the new runtime's
+    /// server requests.
+    pub(crate) fn reattach(&self, runtime: &Runtime) -> Result<(), ClientError> {
+        let mut approvals = self
+            .approvals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if approvals.is_some() {
+            let set = HookSet::clone(&self.base);
+            *approvals = Some(set.serve_scoped(runtime, self.scopes.clone())?);
+        }
+        Ok(())
+    }
+
     /// The plan of a new thread: `plan` with the approval policy
     /// `untrusted` when PreToolUse hooks apply (the client's or `extra`'s)
     /// and the caller set no policy, so that codex asks them about every

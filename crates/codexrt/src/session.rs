@@ -1,6 +1,7 @@
 //! [`Session`]: one thread, asked several prompts in turn, with interrupt,
 //! steer, fork, read and close.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use codexrt_hooks::{Phase, Plan, ScopeGuard};
@@ -31,6 +32,13 @@ pub(crate) enum SessionKind {
 ///
 /// Cheap to clone; clones share the thread and its running turn, so one
 /// task can [`interrupt`](Session::interrupt) what another is waiting for.
+///
+/// After the client reconnected or restarted codex
+/// ([`ReconnectPolicy`](crate::ReconnectPolicy),
+/// [`RestartPolicy`](crate::RestartPolicy)), the next ask first resumes
+/// the thread on the new server (`thread/resume` with the session's
+/// settings), so the model sees the conversation so far. The turn that
+/// was running when the connection dropped is not sent again.
 #[derive(Debug, Clone)]
 pub struct Session {
     inner: Arc<Inner>,
@@ -41,6 +49,9 @@ struct Inner {
     client: Client,
     thread_id: String,
     config: SessionConfig,
+    /// The generation of the client's runtime that has the thread loaded;
+    /// on another one, the thread is resumed first.
+    generation: AtomicU64,
     /// The turn an ask is waiting for, if any.
     running: Mutex<Option<String>>,
     /// The thread's settings as the hooks see them before each turn: the
@@ -84,7 +95,9 @@ impl Session {
     ) -> Result<Session, ClientError> {
         let extra = config.profile().shared_hooks();
         let hooks = client.hooks();
-        hooks.start(client.runtime(), extra.as_deref())?;
+        let current = client.current().await?;
+        let runtime = &current.runtime;
+        hooks.start(runtime, extra.as_deref())?;
         let id = correlation_id("session");
         let known = match &kind {
             SessionKind::Start => "",
@@ -98,7 +111,6 @@ impl Session {
         let cwd = absolute_dir(config.cwd())?;
         plan.cwd = Some(cwd.clone());
         let profile = config.profile();
-        let runtime = client.runtime();
         let (thread_id, model) = match kind {
             SessionKind::Start => {
                 let params = ThreadStartParams {
@@ -124,9 +136,10 @@ impl Session {
         hooks.after(extra.as_deref(), &ctx).await;
         Ok(Session {
             inner: Arc::new(Inner {
-                client,
                 thread_id,
                 config,
+                generation: AtomicU64::new(current.generation),
+                client,
                 running: Mutex::new(None),
                 plan: Mutex::new(plan),
                 scope: Mutex::new(scope),
@@ -196,6 +209,7 @@ impl Session {
         let profile = inner.config.profile();
         let extra = profile.shared_hooks();
         let hooks = inner.client.hooks();
+        let runtime = self.attached().await?;
         let thread_plan = inner
             .plan
             .lock()
@@ -218,7 +232,7 @@ impl Session {
             let scope = hooks.scope(&inner.thread_id, extra.clone(), model.clone());
             *inner.scope.lock().unwrap_or_else(PoisonError::into_inner) = scope;
         }
-        let turn = start_turn(inner.client.runtime(), params, timeout).await?;
+        let turn = start_turn(&runtime, params, timeout).await?;
         {
             // codex keeps a turn's overrides for the thread's later turns.
             let mut kept = inner.plan.lock().unwrap_or_else(PoisonError::into_inner);
@@ -243,6 +257,37 @@ impl Session {
         Ok((turn, running, post))
     }
 
+    /// The client's runtime now, with the thread loaded on it: after a
+    /// reconnect, the thread is resumed first with the session's settings.
+    async fn attached(&self) -> Result<codexrt_core::Runtime, ClientError> {
+        let inner = &self.inner;
+        let current = inner.client.current().await?;
+        if inner.generation.load(Ordering::Acquire) != current.generation {
+            let cwd = inner
+                .plan
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .cwd
+                .clone();
+            let cwd = match cwd {
+                Some(cwd) => cwd,
+                None => absolute_dir(inner.config.cwd())?,
+            };
+            let profile = inner.config.profile();
+            let extra = profile.shared_hooks();
+            inner
+                .client
+                .hooks()
+                .start(&current.runtime, extra.as_deref())?;
+            let params = profile.thread_resume(inner.thread_id.clone(), cwd);
+            current.runtime.call(params).await?;
+            inner
+                .generation
+                .store(current.generation, Ordering::Release);
+        }
+        Ok(current.runtime)
+    }
+
     fn running_or_err(&self) -> Result<String, ClientError> {
         self.running_turn()
             .ok_or_else(|| ClientError::NoTurnRunning {
@@ -264,7 +309,7 @@ impl Session {
             thread_id: self.inner.thread_id.clone(),
             turn_id: self.running_or_err()?,
         };
-        self.inner.client.runtime().call(params).await?;
+        self.inner.client.live_runtime().await?.call(params).await?;
         Ok(())
     }
 
@@ -283,7 +328,7 @@ impl Session {
             input: vec![text_input(prompt.into())],
             ..TurnSteerParams::default()
         };
-        self.inner.client.runtime().call(params).await?;
+        self.inner.client.live_runtime().await?.call(params).await?;
         Ok(())
     }
 
@@ -314,7 +359,14 @@ impl Session {
             thread_id: self.inner.thread_id.clone(),
             include_turns: Some(true),
         };
-        Ok(self.inner.client.runtime().call(params).await?.thread)
+        Ok(self
+            .inner
+            .client
+            .live_runtime()
+            .await?
+            .call(params)
+            .await?
+            .thread)
     }
 
     /// Stops following the thread (`thread/unsubscribe`); codex unloads it
@@ -330,6 +382,13 @@ impl Session {
         let params = ThreadUnsubscribeParams {
             thread_id: self.inner.thread_id.clone(),
         };
-        Ok(self.inner.client.runtime().call(params).await?.status)
+        Ok(self
+            .inner
+            .client
+            .live_runtime()
+            .await?
+            .call(params)
+            .await?
+            .status)
     }
 }

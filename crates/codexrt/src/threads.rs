@@ -32,7 +32,7 @@ impl<'a> Threads<'a> {
     /// # Cancel safety
     /// As for [`Runtime::call`](codexrt_core::Runtime::call).
     pub async fn list(&self, params: ThreadListParams) -> Result<ThreadListResponse, ClientError> {
-        Ok(self.client.runtime().call(params).await?)
+        Ok(self.client.live_runtime().await?.call(params).await?)
     }
 
     /// A thread with its turns (`thread/read` with `includeTurns`).
@@ -47,7 +47,7 @@ impl<'a> Threads<'a> {
             thread_id: thread_id.into(),
             include_turns: Some(true),
         };
-        Ok(self.client.runtime().call(params).await?.thread)
+        Ok(self.client.live_runtime().await?.call(params).await?.thread)
     }
 
     /// Archives a thread (`thread/archive`).
@@ -61,7 +61,7 @@ impl<'a> Threads<'a> {
         let params = ThreadArchiveParams {
             thread_id: thread_id.into(),
         };
-        self.client.runtime().call(params).await?;
+        self.client.live_runtime().await?.call(params).await?;
         Ok(())
     }
 
@@ -76,7 +76,7 @@ impl<'a> Threads<'a> {
         let params = ThreadUnarchiveParams {
             thread_id: thread_id.into(),
         };
-        Ok(self.client.runtime().call(params).await?.thread)
+        Ok(self.client.live_runtime().await?.call(params).await?.thread)
     }
 
     /// Renames a thread (`thread/name/set`).
@@ -95,7 +95,7 @@ impl<'a> Threads<'a> {
             thread_id: thread_id.into(),
             name: name.into(),
         };
-        self.client.runtime().call(params).await?;
+        self.client.live_runtime().await?.call(params).await?;
         Ok(())
     }
 }

@@ -45,7 +45,7 @@ pub(crate) async fn run(codex: &Path, show: &Arc<Show>) -> Result<(), Box<dyn Er
         .current_dir(workspace.path())
         .turn_timeout(TURN_LIMIT);
     let client = Client::connect(config).await?;
-    let info = client.runtime().server_info();
+    let info = client.server_info();
     let version = info.version.to_string();
     show.section(1, "codex");
     show.line(
