@@ -8,6 +8,7 @@
 mod connect;
 mod hooks;
 mod real_codex;
+mod reconnect;
 mod run;
 mod sessions;
 mod support;
