@@ -13,6 +13,7 @@
 mod endpoints;
 mod examples;
 mod facade;
+mod reconnect;
 mod websocket;
 
 use codexrt_tests::scenario::{Scenario, Target, VERSIONS};
