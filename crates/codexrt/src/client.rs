@@ -84,7 +84,7 @@ impl Client {
     /// killed, not shut down gracefully.
     pub async fn connect(config: ClientConfig) -> Result<Client, ClientError> {
         let endpoint = match config.websocket_transport() {
-            Some(transport) => Endpoint::WebSocket(transport.clone()),
+            Some(transport) => Endpoint::WebSocket(Box::new(transport.clone())),
             None => Endpoint::Spawn,
         };
         let runtime = endpoint.open(&config).await?;

@@ -19,7 +19,7 @@ pub(crate) enum Endpoint {
     /// `codex app-server` started over stdio.
     Spawn,
     /// A running app-server over a WebSocket or a Unix socket.
-    WebSocket(WebSocketTransport),
+    WebSocket(Box<WebSocketTransport>),
     /// The user's own transport.
     Connector(Arc<dyn Connector>),
     /// One connection handed in; there is no second.

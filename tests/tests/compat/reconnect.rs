@@ -5,6 +5,8 @@
 //! port, with the same `CODEX_HOME`) the next ask of the same session runs
 //! on the new server with the conversation so far.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -76,7 +78,13 @@ async fn fails_at_once(
 ) -> String {
     let failed = stalled.await.unwrap().unwrap_err();
     let took = killed_at.elapsed();
-    println!("the ask failed {took:?} after the kill");
+    #[allow(
+        clippy::print_stdout,
+        reason = "the figure, for whoever reads the test's output"
+    )]
+    {
+        println!("the ask failed {took:?} after the kill");
+    }
     assert!(
         took < Duration::from_secs(1),
         "the ask failed after {took:?}"
@@ -98,7 +106,6 @@ async fn goes_on(
     model: &ModelServer,
 ) {
     let seen = events_until_reconnected(&mut events).await;
-    println!("events: {seen:?}");
     assert!(
         matches!(&seen[0], ConnectionEvent::Disconnected { report: r } if r.to_string() == report),
         "{seen:?}"
