@@ -189,6 +189,10 @@ backoff_setters!(ReconnectPolicy);
 /// outcome; after the last failed attempt they fail with
 /// [`ClientError::GaveUp`].
 ///
+/// The policies take over once the client is connected: a first
+/// connection that fails is not retried, and
+/// [`Client::connect`](crate::Client::connect) returns its error.
+///
 /// Only a codex started with the same settings sees the old threads: a
 /// restarted codex must use the same `CODEX_HOME` (the default when the
 /// environment is unchanged).

@@ -247,6 +247,42 @@ async fn a_peer_that_never_answers_a_ping_is_unresponsive() {
 }
 
 #[tokio::test]
+async fn silence_while_the_receiver_is_full_does_not_count() {
+    let (go, gone) = tokio::sync::oneshot::channel::<()>();
+    let (url, _, server) = tcp_server(|mut ws| async move {
+        // Sends, but never reads, so pings are never answered.
+        for n in 0..5 {
+            ws.send(Message::text(format!("m{n}"))).await.unwrap();
+        }
+        let _ = gone.await;
+        ws.send(Message::text("still open")).await.unwrap();
+        ws
+    })
+    .await;
+    let transport = WebSocketTransport::new(&url)
+        .unwrap()
+        .channel_capacity(1)
+        .ping_interval(Duration::from_millis(10))
+        .pong_timeout(Duration::from_millis(200));
+    let mut client = transport.connect().await.unwrap();
+    // Five deadlines pass while the queue is full and the peer unread.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 0..5 {
+        assert_eq!(recv(&mut client).await, format!("m{n}").as_str());
+    }
+    go.send(()).unwrap();
+    assert_eq!(recv(&mut client).await, "still open");
+    // With the queue drained, a silent peer is unresponsive again.
+    assert!(client.receiver.recv().await.is_none());
+    let report = client.closer.closed().await;
+    assert!(
+        matches!(report.reason, CloseReason::Unresponsive { .. }),
+        "{report}"
+    );
+    drop(server.await.unwrap());
+}
+
+#[tokio::test]
 async fn without_keepalive_no_ping_is_sent() {
     let (url, _, server) = tcp_server(|mut ws| async move {
         // Anything the client sends in this window would be a ping.
