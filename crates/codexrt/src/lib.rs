@@ -52,6 +52,12 @@
 //!   [`fork`](Session::fork), [`read`](Session::read) and
 //!   [`close`](Session::close).
 //!
+//! - [`Pool`] — runs and sessions over several app-servers
+//!   ([`PoolEndpoint`]s in a [`PoolConfig`]): each new one on the least
+//!   loaded healthy endpoint, a bounded number per endpoint with fair
+//!   waiting, lost endpoints retried with [`Backoff`], figures in
+//!   [`Pool::stats`]; sessions are [`PooledSession`]s.
+//!
 //! # Results and errors
 //!
 //! A prompt returns `Ok(`[`PromptRunResult`]`)` only when its turn
@@ -181,6 +187,7 @@ mod client;
 mod config;
 mod error;
 mod policy;
+mod pool;
 mod profile;
 mod run;
 mod session;
@@ -190,6 +197,10 @@ mod threads;
 pub use client::Client;
 pub use config::ClientConfig;
 pub use error::{ClientError, PromptRunError};
+pub use pool::{
+    Backoff, ConnectFuture, EndpointError, EndpointFailure, EndpointState, EndpointStats, Pool,
+    PoolConfig, PoolEndpoint, PoolError, PoolStats, PooledSession,
+};
 pub use profile::{RunProfile, SessionConfig};
 pub use run::{PromptRunParams, PromptRunResult};
 pub use session::Session;

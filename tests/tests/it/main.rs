@@ -7,5 +7,6 @@ mod demo;
 mod fake_stdio;
 mod flood_stdio;
 mod mcp_elicitation;
+mod pool;
 mod rpc_stdio;
 mod stdio;
