@@ -10,6 +10,7 @@
 
 mod examples;
 mod facade;
+mod pool;
 mod websocket;
 
 use codexrt_tests::scenario::{Scenario, Target, VERSIONS};
