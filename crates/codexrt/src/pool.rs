@@ -44,7 +44,7 @@ use crate::{Client, PromptRunParams, PromptRunResult, SessionConfig};
 /// ```no_run
 /// use codexrt::{ClientConfig, Pool, PoolConfig, PoolEndpoint, SessionConfig};
 ///
-/// # async fn run() -> Result<(), codexrt::PoolError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = Pool::connect(PoolConfig::new([
 ///     PoolEndpoint::with_home("a", ClientConfig::new(), "/var/lib/codex/a"),
 ///     PoolEndpoint::with_home("b", ClientConfig::new(), "/var/lib/codex/b"),
@@ -52,9 +52,16 @@ use crate::{Client, PromptRunParams, PromptRunResult, SessionConfig};
 /// .await?;
 /// let answer = pool.run(".", "Summarize this repository in one line").await?;
 /// println!("{}", answer.text());
+///
 /// let session = pool.start_session(SessionConfig::new(".")).await?;
-/// println!("on {}: {}", session.endpoint(), session.ask("Hello").await.map_err(|e| e.to_string()).unwrap_or_default().text());
-/// drop(session);
+/// let answer = session.ask("Which crates does it have?").await?;
+/// println!("{} (from {})", answer.text(), session.endpoint());
+/// let (endpoint, thread_id) = (session.endpoint().to_owned(), session.thread_id().to_owned());
+/// session.close().await?;
+/// // The thread is stored under that endpoint's `CODEX_HOME`.
+/// let again = pool.resume_session(&endpoint, thread_id, SessionConfig::new(".")).await?;
+/// again.ask("And which one is the facade?").await?;
+/// drop(again);
 /// pool.shutdown().await?;
 /// # Ok(())
 /// # }

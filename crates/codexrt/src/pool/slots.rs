@@ -183,8 +183,8 @@ impl Shared {
                 // The waiter is gone: the place was never used.
                 slot.armed = false;
                 let place = &mut state.places[slot.endpoint];
-                place.stats.sessions -= 1;
-                place.stats.sessions_total -= 1;
+                place.stats.sessions = place.stats.sessions.saturating_sub(1);
+                place.stats.sessions_total = place.stats.sessions_total.saturating_sub(1);
             }
         }
     }
@@ -281,7 +281,7 @@ impl Shared {
         let mut state = self.lock();
         let place = &mut state.places[endpoint];
         if place.generation == generation {
-            place.stats.sessions -= 1;
+            place.stats.sessions = place.stats.sessions.saturating_sub(1);
             self.dispatch(&mut state);
         }
     }
