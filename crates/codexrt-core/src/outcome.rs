@@ -3,7 +3,7 @@
 //! streamed deltas per item so that the outcome is whole whatever the
 //! consumer of the events did.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use codexrt_protocol::ServerNotification;
@@ -127,16 +127,6 @@ fn item_text(item: &ThreadItem, kind: StreamKind) -> Option<&str> {
     }
 }
 
-/// A streamed text whose item completed with that very text: the stream's
-/// own copy is freed, and the text is copied back from the item when the
-/// outcome is handed out. Until the turn ends, a long answer is then held
-/// once rather than twice.
-#[derive(Debug, Clone, Copy)]
-struct HeldByItem {
-    stream: usize,
-    item: usize,
-}
-
 /// A completed item as the accumulator holds it: the `item/completed`
 /// notification the turn's reader got as well (so the item is not copied
 /// while the turn runs), or an item only the final turn carried.
@@ -180,8 +170,15 @@ pub(crate) struct Accumulator {
     /// The item id of each stream in `streamed`, shared with the deltas
     /// queued for the reader so that a delta costs no copy of it.
     stream_ids: Vec<Arc<str>>,
-    /// Streams whose text is, for now, only in a completed item.
-    held: Vec<HeldByItem>,
+    /// For each stream in `streamed`, the index in `items` of the completed
+    /// item that holds its text for now. A stream whose item completed with
+    /// that very text frees its own copy, and the text is copied back from
+    /// the item when the outcome is handed out: until the turn ends, a long
+    /// answer is held once rather than twice.
+    held_by: Vec<Option<usize>>,
+    /// The streams of each item, as indices into `streamed`: a turn of many
+    /// items and streams costs no scan of them per delta or per item.
+    by_item: HashMap<Arc<str>, Vec<usize>>,
     token_usage: Option<ThreadTokenUsage>,
     error: Option<TurnError>,
 }
@@ -206,19 +203,19 @@ impl Accumulator {
     /// `items`) whose text the item carries exactly: its text is taken back
     /// from the item when the outcome is handed out.
     fn hand_over_streams(&mut self, item: &ThreadItem) {
-        let Some(item_id) = item.kind.id() else {
+        let Some(streams) = item.kind.id().and_then(|id| self.by_item.get(id)) else {
             return;
         };
-        for (index, stream) in self.streamed.iter_mut().enumerate().rev() {
-            if stream.item_id == item_id
-                && !stream.text.is_empty()
-                && item_text(item, stream.kind) == Some(stream.text.as_str())
+        for &index in streams {
+            let (Some(stream), Some(held_by)) =
+                (self.streamed.get_mut(index), self.held_by.get_mut(index))
+            else {
+                continue;
+            };
+            if !stream.text.is_empty() && item_text(item, stream.kind) == Some(stream.text.as_str())
             {
                 stream.text = String::new();
-                self.held.push(HeldByItem {
-                    stream: index,
-                    item: self.items.len(),
-                });
+                *held_by = Some(self.items.len());
             }
         }
     }
@@ -226,21 +223,18 @@ impl Accumulator {
     /// Appends a delta to its item's stream and returns the stream's item
     /// id.
     pub(crate) fn delta(&mut self, item_id: &str, kind: StreamKind, delta: &str) -> Arc<str> {
-        // Searched from the end: deltas nearly always extend the newest stream.
-        let existing = self
-            .streamed
-            .iter_mut()
-            .enumerate()
-            .zip(&self.stream_ids)
-            .rev()
-            .find(|((_, s), _)| s.kind == kind && s.item_id == item_id);
-        match existing {
-            Some(((index, stream), id)) => {
+        let existing = self.stream_of(item_id, kind);
+        let found = existing.and_then(|index| {
+            let stream = self.streamed.get_mut(index)?;
+            let id = self.stream_ids.get(index)?;
+            Some((stream, id, self.held_by.get_mut(index)?))
+        });
+        match found {
+            Some((stream, id, held_by)) => {
                 // A delta after its item completed: the stream takes its
                 // text back first.
-                if let Some(at) = self.held.iter().position(|held| held.stream == index) {
-                    let held = self.held.swap_remove(at);
-                    let item = self.items.get(held.item).and_then(Completed::item);
+                if let Some(held) = held_by.take() {
+                    let item = self.items.get(held).and_then(Completed::item);
                     let text = item.and_then(|item| item_text(item, kind));
                     stream.text = text.unwrap_or_default().to_owned();
                 }
@@ -249,15 +243,37 @@ impl Accumulator {
             }
             None => {
                 let id: Arc<str> = Arc::from(item_id);
+                let index = self.streamed.len();
                 self.streamed.push(StreamedText {
                     item_id: item_id.to_owned(),
                     kind,
                     text: delta.to_owned(),
                 });
                 self.stream_ids.push(Arc::clone(&id));
+                self.held_by.push(None);
+                self.by_item.entry(Arc::clone(&id)).or_default().push(index);
                 id
             }
         }
+    }
+
+    /// The index of the stream `kind` of `item_id`, if it began.
+    fn stream_of(&self, item_id: &str, kind: StreamKind) -> Option<usize> {
+        // Deltas nearly always extend the newest stream: no hashing then.
+        let last = self.streamed.len().checked_sub(1)?;
+        if self
+            .streamed
+            .get(last)
+            .is_some_and(|s| s.kind == kind && s.item_id == item_id)
+        {
+            return Some(last);
+        }
+        let streams = self.by_item.get(item_id)?;
+        streams.iter().copied().find(|&index| {
+            self.streamed
+                .get(index)
+                .is_some_and(|stream| stream.kind == kind)
+        })
     }
 
     /// The outcome once the server reported the turn finished. Items the
@@ -294,7 +310,7 @@ impl Accumulator {
         FinishedTurn {
             outcome,
             items: self.items,
-            held: self.held,
+            held_by: self.held_by,
         }
     }
 }
@@ -308,8 +324,9 @@ pub(crate) struct FinishedTurn {
     /// Everything but the items.
     outcome: TurnOutcome,
     items: Vec<Completed>,
-    /// Streamed texts that are, for now, only in their completed items.
-    held: Vec<HeldByItem>,
+    /// For each streamed text, the completed item that alone holds it for
+    /// now, if one does.
+    held_by: Vec<Option<usize>>,
 }
 
 impl FinishedTurn {
@@ -317,9 +334,13 @@ impl FinishedTurn {
         let FinishedTurn {
             mut outcome,
             items,
-            held,
+            held_by,
         } = self;
-        for HeldByItem { stream, item } in held {
+        let held = held_by
+            .into_iter()
+            .enumerate()
+            .filter_map(|(stream, item)| Some((stream, item?)));
+        for (stream, item) in held {
             let item = items.get(item).and_then(Completed::item);
             if let (Some(stream), Some(item)) = (outcome.streamed.get_mut(stream), item)
                 && let Some(text) = item_text(item, stream.kind)

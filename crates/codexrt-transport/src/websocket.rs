@@ -109,7 +109,26 @@ impl WebSocketTransport {
     /// another scheme, carries user credentials, or is `wss://` without the
     /// `wss` feature or `unix://` off Unix.
     pub fn new(url: &str) -> Result<Self, TransportError> {
-        let target = Target::parse(url)?;
+        WebSocketTransport::to(Target::parse(url)?)
+    }
+
+    /// A transport to the Unix socket at `path`, without credentials: the
+    /// same as `unix://PATH`, for a path that is not UTF-8 or is easier to
+    /// pass as a path.
+    ///
+    /// # Errors
+    /// [`TransportError::InvalidUrl`] off Unix, or when `path` is empty.
+    pub fn unix_socket(path: impl Into<std::path::PathBuf>) -> Result<Self, TransportError> {
+        let path = path.into();
+        if path.as_os_str().is_empty() {
+            return Err(TransportError::InvalidUrl {
+                reason: "a Unix socket needs a path",
+            });
+        }
+        WebSocketTransport::to(Target::unix(path))
+    }
+
+    fn to(target: Target) -> Result<Self, TransportError> {
         match &target.medium {
             Medium::Tcp { tls: true, .. } if !cfg!(feature = "wss") => {
                 return Err(TransportError::InvalidUrl {

@@ -185,6 +185,7 @@
 
 mod client;
 mod config;
+mod daemon;
 mod error;
 mod policy;
 mod pool;
@@ -196,6 +197,7 @@ mod threads;
 
 pub use client::Client;
 pub use config::ClientConfig;
+pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
 pub use pool::{
     Backoff, ConnectFuture, EndpointError, EndpointFailure, EndpointState, EndpointStats, Pool,

@@ -86,13 +86,22 @@ fn client(args: &[String]) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let measured = executor.block_on(async {
+    // The client's code runs as a task on the runtime, as a service's
+    // would, for every client alike. Run by `block_on` on the main thread
+    // instead, every event a client's tasks hand to it crosses threads; on
+    // one CPU that is a context switch each time (docs/benchmarks.md).
+    let body = async move {
         match client {
             Client::Baseline => baseline::run(scenario, &sizes).await,
             Client::Core => runtime::run(scenario, &sizes).await,
             Client::Facade => facade::run(scenario, &sizes).await,
             Client::Pool => pool::run(scenario, &sizes).await,
         }
+    };
+    let measured = executor.block_on(async {
+        tokio::spawn(body)
+            .await
+            .unwrap_or_else(|err| scenario::Measured::failed(format!("the client's task: {err}")))
     });
     scenario::print_result(measured);
     ExitCode::SUCCESS

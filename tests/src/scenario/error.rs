@@ -26,6 +26,15 @@ pub enum ScenarioError {
         #[source]
         source: codexrt_transport::TransportError,
     },
+    /// `codex app-server --listen ..` could not be started, or did not
+    /// listen.
+    #[error("cannot start `codex app-server` {version} listening: {why}")]
+    Listen {
+        /// The codex version.
+        version: String,
+        /// What went wrong.
+        why: String,
+    },
     /// Shutting the connection down failed.
     #[error("shutting codex down failed")]
     Shutdown(#[source] codexrt_transport::TransportError),

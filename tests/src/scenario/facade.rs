@@ -13,6 +13,7 @@
 //! [`for_each_facade_case!`](crate::for_each_facade_case).
 
 mod cases;
+mod endpoint;
 mod harness;
 mod hooks;
 
@@ -26,6 +27,7 @@ pub use cases::{
     missing_method_refused_locally, one_shot_run, output_schema_accepted, resume_after_restart,
     session_keeps_context,
 };
+pub use endpoint::{Endpoint, Listening};
 pub use harness::Harness;
 pub use hooks::{
     dynamic_tool_round_trip, elicitation_answered, hook_accepts_command, hook_declines_command,

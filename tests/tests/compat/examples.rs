@@ -8,12 +8,14 @@
 //! `CODEX_BIN`, in the codex workspace as its current directory, with an
 //! empty `HOME`.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use codexrt_testkit::{Codex, CodexInstall, ModelRequest, ModelServer, Reply, Script, TempDir};
 use codexrt_tests::scenario::VERSIONS;
+use codexrt_tests::scenario::facade::{Endpoint, Listening};
 use serde_json::{Value, json};
 
 /// How long one example may run: its turns take well under a second each,
@@ -68,7 +70,8 @@ codexrt_tests::with_supported_versions!(for_each_example;
         concurrent,
         pool,
         custom_transport,
-        raw_rpc
+        raw_rpc,
+        remote
     ],
     [failure_exits_non_zero],
 );
@@ -136,33 +139,63 @@ async fn run_unchecked(
     args: &[&str],
     script: Script,
 ) -> Result<(Run, Output), Box<dyn std::error::Error>> {
-    let model = ModelServer::start(script).await?;
-    let codex = Codex::new(CodexInstall::new(version).install().await?, &model)?;
-    let command = codex.command();
-    // Codex runs commands through `bash -lc`, which reads `~/.bashrc`: an
-    // empty `HOME` keeps the user's shell out of the runs.
-    let home = TempDir::new("codexrt-example-home")?;
-    let tmp = TempDir::new("codexrt-example-tmp")?;
-    let mut child = tokio::process::Command::new(program);
-    child
-        .args(args)
-        .env("CODEX_BIN", &command.program)
-        .envs(command.env.iter().map(|(key, value)| (key, value)))
-        .env("HOME", home.path())
-        .env("TMPDIR", tmp.path())
-        .current_dir(&command.current_dir)
-        .kill_on_drop(true);
-    let output: Output = tokio::time::timeout(WAIT, child.output())
+    Setup::new(version, script)
+        .await?
+        .run(program, args, &[])
         .await
-        .map_err(|_| format!("{program} did not finish within {WAIT:?}"))??;
-    let run = Run {
-        stdout: String::from_utf8(output.stdout.clone())?,
-        model,
-        codex,
-        tmp,
-        _home: home,
-    };
-    Ok((run, output))
+}
+
+/// The scripted model and codex an example runs against, before it runs.
+struct Setup {
+    model: ModelServer,
+    codex: Codex,
+    /// The program's (and codex's) `HOME`, empty: codex runs commands
+    /// through `bash -lc`, which reads `~/.bashrc`, and an empty `HOME`
+    /// keeps the user's shell out of the runs.
+    home: TempDir,
+}
+
+impl Setup {
+    async fn new(version: &str, script: Script) -> Result<Setup, Box<dyn std::error::Error>> {
+        let model = ModelServer::start(script).await?;
+        let codex = Codex::new(CodexInstall::new(version).install().await?, &model)?;
+        let home = TempDir::new("codexrt-example-home")?;
+        Ok(Setup { model, codex, home })
+    }
+
+    /// Runs `program` with `args` and `env` set on top of codex's
+    /// variables, in the workspace.
+    async fn run(
+        self,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &OsStr)],
+    ) -> Result<(Run, Output), Box<dyn std::error::Error>> {
+        let Setup { model, codex, home } = self;
+        let command = codex.command();
+        let tmp = TempDir::new("codexrt-example-tmp")?;
+        let mut child = tokio::process::Command::new(program);
+        child
+            .args(args)
+            .env("CODEX_BIN", &command.program)
+            .envs(command.env.iter().map(|(key, value)| (key, value)))
+            .envs(env.iter().copied())
+            .env("HOME", home.path())
+            .env("TMPDIR", tmp.path())
+            .current_dir(&command.current_dir)
+            .kill_on_drop(true);
+        let output: Output = tokio::time::timeout(WAIT, child.output())
+            .await
+            .map_err(|_| format!("{program} did not finish within {WAIT:?}"))??;
+        let run = Run {
+            stdout: String::from_utf8(output.stdout.clone())?,
+            model,
+            codex,
+            tmp,
+            _home: home,
+        };
+        Ok((run, output))
+    }
 }
 
 /// The text of every assistant message in `request`'s input.
@@ -446,6 +479,53 @@ async fn custom_transport(version: &str) -> TestResult {
              Hello over a hand-made transport.\n\
              closed: the connection was shut down\n"
         )
+    );
+    let requests = run.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].user_texts().contains(&"Say hello"));
+    Ok(())
+}
+
+/// The remote example against codex listening on a WebSocket with a
+/// capability token: it connects to the URL with the token file, never
+/// spawning codex (`CODEX_BIN` points nowhere), and runs the prompt in the
+/// folder it was given.
+async fn remote(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-remote");
+    let script = Script::replies([Reply::message("Hello from a server elsewhere.")]);
+    let setup = Setup::new(version, script).await?;
+    let command = setup.codex.command();
+    let (server, _) = Listening::start(
+        Endpoint::WebSocketToken,
+        &command,
+        setup.home.path().to_path_buf(),
+        version,
+    )
+    .await?;
+    let url = server.url().to_owned();
+    let token_file = server
+        .credentials_file()
+        .ok_or("the token endpoint has a token file")?
+        .to_path_buf();
+    let workspace = setup.codex.workspace().to_path_buf();
+    let env: [(&str, &OsStr); 4] = [
+        ("CODEX_APP_SERVER_URL", OsStr::new(&url)),
+        ("CODEX_APP_SERVER_TOKEN_FILE", token_file.as_os_str()),
+        ("CODEX_REMOTE_CWD", workspace.as_os_str()),
+        ("CODEX_BIN", OsStr::new("/nonexistent/codex")),
+    ];
+    let (run, output) = setup.run(program, &["Say hello"], &env).await?;
+    server.stop().await;
+    assert!(
+        output.status.success(),
+        "{program} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        run.stdout,
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(
+        run.stdout,
+        format!("connected to codex {version} at {url}\nHello from a server elsewhere.\n")
     );
     let requests = run.requests();
     assert_eq!(requests.len(), 1);

@@ -2,12 +2,15 @@
 //! `codexrt_tests::scenario` against the real codex of every supported
 //! version, as `v0_169_0::streamed_answer` and so on, and every example
 //! program of the `codexrt` crate, as `examples::v0_169_0::quickstart`;
-//! and the WebSocket transport with each authentication mode against the
-//! pinned version, as `websocket::signed_bearer_tokens_over_tcp` and so on.
+//! the facade scenarios over a WebSocket with each authentication mode and
+//! over a Unix socket, as `endpoints::v0_169_0::ws_token::one_shot_run`; and
+//! the WebSocket transport's refusals and close reports against the pinned
+//! version, as `websocket::signed_bearer_tokens_over_tcp` and so on.
 //!
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
 
+mod endpoints;
 mod examples;
 mod facade;
 mod pool;

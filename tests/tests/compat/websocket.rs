@@ -3,7 +3,9 @@
 //! port it picked is read from its stderr) or `--listen unix://PATH`, with
 //! each of its authentication modes: refusals come back typed, and with
 //! the right credentials `initialize` goes out as one frame and its answer
-//! names the version.
+//! names the version. Also the default Unix socket (`--listen unix://`) and
+//! the local daemon (`codex app-server daemon start`) on its control
+//! socket, both found by `codexrt::daemon_socket_path`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
@@ -15,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use codexrt::{
     Backoff, Client, ClientConfig, ClientError, CoreError, EndpointState, Pool, PoolConfig,
-    PoolEndpoint, PromptRunError, SessionConfig,
+    PoolEndpoint, PromptRunError, SessionConfig, daemon_socket_path,
 };
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script, TempDir};
@@ -48,6 +50,8 @@ struct Listening {
 enum Listen<'a> {
     Tcp,
     Unix(&'a Path),
+    /// `unix://` without a path: codex's default socket, in its home.
+    UnixDefault,
 }
 
 async fn start(listen: Listen<'_>, auth: &[OsString]) -> Listening {
@@ -67,7 +71,9 @@ async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -
     let listen_url = match listen {
         Listen::Tcp => "ws://127.0.0.1:0".to_owned(),
         Listen::Unix(path) => format!("unix://{}", path.display()),
+        Listen::UnixDefault => "unix://".to_owned(),
     };
+    let default_socket = daemon_socket_path(Some(codex.home())).unwrap();
     let mut command = tokio::process::Command::from(codex.command().to_command());
     command
         .arg("--listen")
@@ -103,7 +109,11 @@ async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -
         }
         // It prints nothing for a Unix socket; the socket appears once it
         // listens (a symlink to the socket in a folder of its own).
-        Listen::Unix(path) => {
+        Listen::Unix(_) | Listen::UnixDefault => {
+            let path = match listen {
+                Listen::Unix(path) => path,
+                _ => default_socket.as_path(),
+            };
             drain(stderr);
             tokio::time::timeout(STARTUP, async {
                 while !path.exists() {
@@ -115,7 +125,7 @@ async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -
             })
             .await
             .expect("codex did not create its socket");
-            listen_url
+            format!("unix://{}", path.display())
         }
     };
     Listening {
@@ -517,4 +527,101 @@ async fn a_pool_over_tcp_and_a_unix_socket() {
     drop((first, second, third));
     pool.shutdown().await.unwrap();
     unix.stop().await;
+}
+
+/// `--listen unix://` with no path listens where the daemon's control
+/// socket is, which `daemon_socket_path` finds from the home.
+#[tokio::test]
+async fn the_default_unix_socket_is_the_daemon_socket() {
+    let server = start_scripted(
+        Listen::UnixDefault,
+        &[],
+        Script::replies([Reply::message("hello on the default socket")]),
+    )
+    .await;
+    let expected = daemon_socket_path(Some(server._codex.home())).unwrap();
+    assert_eq!(server.url, format!("unix://{}", expected.display()));
+    let transport = WebSocketTransport::unix_socket(&expected).unwrap();
+    let client = Client::connect(ClientConfig::new().websocket(transport))
+        .await
+        .unwrap();
+    let result = client.run(server.workspace(), "say hello").await.unwrap();
+    assert_eq!(result.text(), "hello on the default socket");
+    client.shutdown().await.unwrap();
+    server.stop().await;
+}
+
+/// `codex app-server daemon start` runs an app-server in the background on
+/// its control socket; a client connects there, runs a prompt, and
+/// `daemon stop` ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_over_its_control_socket() {
+    let binary = CodexInstall::new(PINNED_VERSION)
+        .install()
+        .await
+        .expect("installing codex");
+    let model = ModelServer::start(Script::replies([Reply::message("hello from the daemon")]))
+        .await
+        .expect("starting the model server");
+    let codex = Codex::new(binary, &model).expect("preparing codex");
+    let user_home = TempDir::new("codexrt-daemon-home").unwrap();
+    let daemon = |verb: &str| {
+        let mut command = codex.command().to_command();
+        command
+            .args(["daemon", verb])
+            .env("HOME", user_home.path())
+            .stdin(Stdio::null());
+        let output = command.output().expect("running codex app-server daemon");
+        assert!(
+            output.status.success(),
+            "daemon {verb}: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().last().unwrap_or_default();
+        serde_json::from_str::<Value>(line).expect("daemon prints a JSON line")
+    };
+    let started = tokio::task::block_in_place(|| daemon("start"));
+    assert_eq!(started["status"], "started", "{started}");
+    let socket = daemon_socket_path(Some(codex.home())).unwrap();
+    assert_eq!(started["socketPath"], socket.display().to_string());
+
+    let transport = WebSocketTransport::unix_socket(&socket).unwrap();
+    let client = Client::connect(ClientConfig::new().websocket(transport)).await;
+    let outcome = match client {
+        Ok(client) => {
+            let version = client.server_info().version.to_string();
+            let result = client.run(codex.workspace(), "say hello").await;
+            client.shutdown().await.unwrap();
+            Ok((version, result.map(|result| result.text().to_owned())))
+        }
+        Err(err) => Err(err),
+    };
+
+    let stopped = tokio::task::block_in_place(|| daemon("stop"));
+    // `daemon stop` leaves the daemon's updater running; it is ended here
+    // so that the test leaves no process behind.
+    let updater = codex.home().join("app-server-daemon/daemon-updater.pid");
+    if let Ok(text) = std::fs::read_to_string(&updater)
+        && let Some(pid) = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["pid"].as_u64())
+    {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+    assert_eq!(stopped["status"], "stopped", "{stopped}");
+    let (version, text) = outcome.expect("connecting to the daemon");
+    assert_eq!(version, PINNED_VERSION);
+    assert_eq!(
+        text.expect("the run on the daemon"),
+        "hello from the daemon"
+    );
+    assert!(
+        model.script_errors().is_empty(),
+        "{:?}",
+        model.script_errors()
+    );
 }

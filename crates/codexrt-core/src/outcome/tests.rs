@@ -210,3 +210,45 @@ fn an_item_the_reader_still_holds_is_copied_into_the_outcome() {
     };
     assert_eq!(done.item, outcome.items[0]);
 }
+
+#[test]
+fn deltas_that_go_back_to_older_streams_land_in_them() {
+    // 300 messages whose deltas come in two rounds, each round visiting
+    // every message: every delta of the second round extends a stream that
+    // is not the newest, and half the messages complete in between.
+    let ids: Vec<&'static str> = (0..300)
+        .map(|n| &*Box::leak(format!("m{n}").into_boxed_str()))
+        .collect();
+    let mut acc = Accumulator::default();
+    for id in &ids {
+        acc.see(delta("item/agentMessage/delta", id, "a"));
+        acc.see(delta("item/reasoning/textDelta", id, "r"));
+    }
+    for id in ids.iter().step_by(2) {
+        acc.see(completed(
+            json!({"type": "agentMessage", "id": id, "text": "a"}),
+        ));
+    }
+    for id in &ids {
+        acc.see(delta("item/agentMessage/delta", id, "b"));
+    }
+    let outcome = acc
+        .finish("t", &turn("completed", json!([])))
+        .into_outcome();
+    let expected: Vec<(&str, StreamKind, &str)> = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                (*id, StreamKind::AgentMessage, "ab"),
+                (*id, StreamKind::Reasoning, "r"),
+            ]
+        })
+        .collect();
+    assert_eq!(streams(&outcome), expected);
+    // The completed items keep what they completed with.
+    assert!(outcome.items.iter().all(|item| matches!(
+        &item.kind,
+        ThreadItemKind::AgentMessage { text, .. } if text == "a"
+    )));
+    assert_eq!(outcome.items.len(), 150);
+}

@@ -27,6 +27,19 @@ pub(crate) enum Medium {
 }
 
 impl Target {
+    /// The Unix socket at `path`.
+    pub(crate) fn unix(path: PathBuf) -> Target {
+        let endpoint = format!("unix://{}", path.display());
+        // codex accepts any request target on its socket; `localhost` is
+        // what WebSocket clients conventionally send there.
+        Target {
+            medium: Medium::Unix { path },
+            host_header: "localhost".to_owned(),
+            request_uri: "/".to_owned(),
+            endpoint,
+        }
+    }
+
     pub(crate) fn parse(url: &str) -> Result<Target, TransportError> {
         let invalid = |reason| TransportError::InvalidUrl { reason };
         if let Some(path) = url.strip_prefix("unix://") {
@@ -35,16 +48,7 @@ impl Target {
                     "`unix://` needs the socket's path, as in `unix:///run/codex.sock`",
                 ));
             }
-            // codex accepts any request target on its socket; `localhost` is
-            // what WebSocket clients conventionally send there.
-            return Ok(Target {
-                medium: Medium::Unix {
-                    path: PathBuf::from(path),
-                },
-                host_header: "localhost".to_owned(),
-                request_uri: "/".to_owned(),
-                endpoint: url.to_owned(),
-            });
+            return Ok(Target::unix(PathBuf::from(path)));
         }
         let uri: Uri = url
             .parse()

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::target::{Medium, Target};
 use super::upgrade::one_line;
-use super::{BearerToken, SignedBearer, WebSocketAuth};
+use super::{BearerToken, SignedBearer, WebSocketAuth, WebSocketTransport};
 use crate::TransportError;
 
 const SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
@@ -222,4 +222,17 @@ fn peer_text_is_made_one_bounded_line() {
     assert_eq!(one_line("a\r\nb\u{0}c", 256), "a  b c");
     assert_eq!(one_line("abcdef", 3), "abc…");
     assert_eq!(one_line("", 3), "");
+}
+
+#[test]
+fn a_unix_socket_by_path_is_the_same_as_its_url() {
+    let by_path = WebSocketTransport::unix_socket("/run/codex/app.sock").unwrap();
+    let by_url = WebSocketTransport::new("unix:///run/codex/app.sock").unwrap();
+    assert_eq!(by_path.target, by_url.target);
+    assert_eq!(by_path.endpoint(), "unix:///run/codex/app.sock");
+    let err = WebSocketTransport::unix_socket("").unwrap_err();
+    assert!(
+        matches!(err, TransportError::InvalidUrl { reason } if reason.contains("needs a path")),
+        "{err:?}"
+    );
 }

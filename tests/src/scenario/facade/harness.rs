@@ -2,6 +2,7 @@
 //! that codex spawned through the facade.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use codexrt::{Client, ClientConfig};
@@ -12,6 +13,7 @@ use codexrt_testkit::{
 use semver::Version;
 
 use super::FacadeError;
+use super::endpoint::{Endpoint, Listening};
 use crate::scenario::{ScenarioError, check, check_eq};
 
 /// How long a turn or a call may take: a turn takes well under a second, so
@@ -26,13 +28,18 @@ const GRACE: Duration = Duration::from_secs(5);
 const MAX_RECORDING: usize = 64 * 1024 * 1024;
 
 /// The scripted model, codex of one version pointed at it, and an empty
-/// `HOME`; clients of that codex are spawned through the facade.
+/// `HOME`; clients of that codex are spawned through the facade, or reach
+/// an app-server the harness starts listening, as the
+/// [`Endpoint`] of the scope it was started in says.
 #[derive(Debug)]
 pub struct Harness {
     version: Version,
     model: ModelServer,
     codex: Codex,
     user_home: TempDir,
+    endpoint: Endpoint,
+    /// The listening app-servers started for clients so far.
+    servers: Mutex<Vec<Listening>>,
 }
 
 impl Harness {
@@ -72,6 +79,8 @@ impl Harness {
             model,
             codex,
             user_home,
+            endpoint: Endpoint::current(),
+            servers: Mutex::new(Vec::new()),
         })
     }
 
@@ -95,7 +104,9 @@ impl Harness {
     }
 
     /// A new app-server of this codex (same `CODEX_HOME`), spawned by
-    /// [`Client::connect`]; checks that it is the harness's version.
+    /// [`Client::connect`] over stdio, or started listening on the
+    /// harness's [`Endpoint`] and reached there; checks that it is the
+    /// harness's version.
     ///
     /// # Errors
     /// [`FacadeError::Client`] when it cannot start, and
@@ -119,8 +130,18 @@ impl Harness {
             .program(&command.program)
             .current_dir(&command.current_dir)
             .env("HOME", self.user_home.path());
-        for (key, value) in command.env {
+        for (key, value) in &command.env {
             config = config.env(key, value);
+        }
+        if self.endpoint != Endpoint::Stdio {
+            let home = self.user_home.path().to_path_buf();
+            let version = self.version.to_string();
+            let (server, transport) =
+                Listening::start(self.endpoint, &command, home, &version).await?;
+            if let Ok(mut servers) = self.servers.lock() {
+                servers.push(server);
+            }
+            config = config.websocket(transport);
         }
         let client = Client::connect(config).await?;
         self.check_version(&client)?;
@@ -166,6 +187,13 @@ impl Harness {
     /// [`ScenarioError::Unexpected`] for script errors.
     pub async fn finish(self, client: Client) -> Result<(), FacadeError> {
         client.shutdown().await?;
+        let servers = self
+            .servers
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for server in servers {
+            server.stop().await;
+        }
         let errors = self.model.script_errors();
         self.model.shutdown().await;
         check("no script errors", errors.is_empty(), errors)?;
