@@ -52,6 +52,12 @@
 //!   [`fork`](Session::fork), [`read`](Session::read) and
 //!   [`close`](Session::close).
 //!
+//! - [`Pool`] — runs and sessions over several app-servers
+//!   ([`PoolEndpoint`]s in a [`PoolConfig`]): each new one on the least
+//!   loaded healthy endpoint, a bounded number per endpoint with fair
+//!   waiting, lost endpoints retried with [`Backoff`], figures in
+//!   [`Pool::stats`]; sessions are [`PooledSession`]s.
+//!
 //! # Results and errors
 //!
 //! A prompt returns `Ok(`[`PromptRunResult`]`)` only when its turn
@@ -189,6 +195,7 @@ mod daemon;
 mod error;
 mod link;
 mod policy;
+mod pool;
 mod profile;
 mod reconnect;
 mod run;
@@ -200,6 +207,10 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
+pub use pool::{
+    Backoff, EndpointError, EndpointFailure, EndpointState, EndpointStats, Pool, PoolConfig,
+    PoolEndpoint, PoolError, PoolStats, PooledSession,
+};
 pub use profile::{RunProfile, SessionConfig};
 pub use reconnect::{
     ConnectFuture, ConnectionEvent, ConnectionEvents, Connector, ReconnectPolicy, RestartPolicy,

@@ -45,9 +45,14 @@ impl Setup {
         }
     }
 
-    /// Whether `client` takes part: the baseline holds one conversation.
+    /// Whether `client` takes part: the baseline holds one conversation,
+    /// and the pool is for many sessions.
     pub(crate) fn runs(self, client: Client) -> bool {
-        !(self.scenario == Scenario::Sessions && client == Client::Baseline)
+        match client {
+            Client::Baseline => self.scenario != Scenario::Sessions,
+            Client::Pool => self.scenario == Scenario::Sessions,
+            Client::Core | Client::Facade => true,
+        }
     }
 }
 
@@ -56,7 +61,7 @@ pub(crate) fn run(quick: bool) -> ExitCode {
     let runs = if quick { 1 } else { 5 };
     let pinning = taskset_available();
     println!(
-        "inbound: baseline, core and facade against `fake-app-server --traffic`, \
+        "inbound: baseline, core, facade and pool against `fake-app-server --traffic`, \
          {runs} run(s) each, round robin{}\n",
         if quick {
             " (--quick: smaller counts)"

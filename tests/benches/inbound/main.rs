@@ -8,7 +8,10 @@
 //! - `core`: `codexrt_core::Runtime` with a `TurnHandle`'s events and the
 //!   runtime's server requests;
 //! - `facade`: `codexrt::Client`, a `Session` and `ask_stream`, approvals
-//!   accepted by a hook.
+//!   accepted by a hook;
+//! - `pool` (the sessions scenario only): `codexrt::Pool` over four fake
+//!   app-servers, the same sessions spread over them, compared with the
+//!   facade's one stdio client.
 //!
 //! Why one program with subcommands rather than three benches: run without
 //! a subcommand (as `cargo bench` does) it is the harness; it starts itself
@@ -35,6 +38,7 @@
 mod baseline;
 mod facade;
 mod harness;
+mod pool;
 mod report;
 mod runtime;
 mod scenario;
@@ -75,7 +79,7 @@ fn client(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some(((client, scenario), sizes)) = parsed else {
-        eprintln!("usage: inbound client <baseline|core|facade> <scenario> <full|quick>");
+        eprintln!("usage: inbound client <baseline|core|facade|pool> <scenario> <full|quick>");
         return ExitCode::from(2);
     };
     let executor = tokio::runtime::Builder::new_multi_thread()
@@ -91,6 +95,7 @@ fn client(args: &[String]) -> ExitCode {
             Client::Baseline => baseline::run(scenario, &sizes).await,
             Client::Core => runtime::run(scenario, &sizes).await,
             Client::Facade => facade::run(scenario, &sizes).await,
+            Client::Pool => pool::run(scenario, &sizes).await,
         }
     };
     let measured = executor.block_on(async {

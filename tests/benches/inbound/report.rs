@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::harness::Setup;
-use crate::scenario::{Client, RunResult, Sizes};
+use crate::scenario::{Client, POOL_SERVERS, RunResult, Sizes};
 
 pub(crate) type Results = HashMap<(Client, Setup), Vec<RunResult>>;
 
@@ -234,6 +234,7 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
     ];
     let rows: Vec<Vec<String>> = Client::ALL
         .into_iter()
+        .filter(|client| *client != Client::Pool)
         .map(|client| {
             vec![
                 client.name().to_owned(),
@@ -257,9 +258,11 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
         "slow consumer, peak RSS".to_owned(),
         "slow consumer, every delta, completed".to_owned(),
         format!("{sessions} sessions at once, wall"),
+        "wall, ratio to facade".to_owned(),
         format!("one session × {sessions}"),
         format!("{sessions} sessions, all exact"),
     ];
+    let facade_wall = table.get(Client::Facade, SESSIONS).seconds;
     let rows: Vec<Vec<String>> = Client::ALL
         .into_iter()
         .map(|client| {
@@ -277,6 +280,10 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
                 table.rss_cell(client, SLOW),
                 exact(slow).to_owned(),
                 seconds(all.seconds),
+                match (all.seconds, facade_wall) {
+                    (Some(wall), Some(facade)) if wall > 0.0 => format!("{:.2}×", facade / wall),
+                    _ => "n/a".to_owned(),
+                },
                 seconds(
                     all.single_seconds
                         .map(|single| single * sizes.sessions as f64),
@@ -288,6 +295,7 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
     print_table(&header, &rows);
 
     print_targets(&table, sizes, pinning);
+    print_pool(&table, sizes);
     print_wrong(results)
 }
 
@@ -340,6 +348,34 @@ fn print_targets(table: &Table, sizes: &Sizes, pinning: bool) {
             &verdict,
         );
     }
+    println!();
+}
+
+/// The pool's line: the same sessions over four servers rather than one
+/// client, all exact, and how the wall times compare (reported, not a
+/// target: the fake servers share the machine's CPUs with the client).
+fn print_pool(table: &Table, sizes: &Sizes) {
+    let pool = table.get(Client::Pool, SESSIONS);
+    let facade = table.get(Client::Facade, SESSIONS);
+    let verdict = match (pool.ran, pool.wrong) {
+        (false, _) => "n/a".to_owned(),
+        (true, true) => "FAIL (wrong results, see below)".to_owned(),
+        (true, false) => match (pool.seconds, facade.seconds) {
+            (Some(wall), Some(one)) if wall > 0.0 => format!(
+                "all exact  PASS; wall {wall:.2} s vs {one:.2} s over one client ({:.2}× its speed)",
+                one / wall
+            ),
+            _ => "all exact  PASS".to_owned(),
+        },
+    };
+    target_line(
+        Client::Pool,
+        &format!(
+            "{} sessions over {POOL_SERVERS} servers, all exact",
+            count(sizes.sessions)
+        ),
+        &verdict,
+    );
     println!();
 }
 

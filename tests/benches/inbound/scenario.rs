@@ -26,16 +26,24 @@ pub(crate) enum Client {
     Baseline,
     Core,
     Facade,
+    /// `codexrt::Pool` over [`POOL_SERVERS`] fake app-servers; sessions
+    /// only.
+    Pool,
 }
 
+/// The fake app-servers behind the pool client.
+pub(crate) const POOL_SERVERS: usize = 4;
+
 impl Client {
-    pub(crate) const ALL: [Client; 3] = [Client::Baseline, Client::Core, Client::Facade];
+    pub(crate) const ALL: [Client; 4] =
+        [Client::Baseline, Client::Core, Client::Facade, Client::Pool];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Client::Baseline => "baseline",
             Client::Core => "core",
             Client::Facade => "facade",
+            Client::Pool => "pool",
         }
     }
 

@@ -68,6 +68,7 @@ codexrt_tests::with_supported_versions!(for_each_example;
         dynamic_tool,
         structured_output,
         concurrent,
+        pool,
         custom_transport,
         raw_rpc,
         remote
@@ -423,6 +424,47 @@ async fn concurrent(version: &str) -> TestResult {
          Name a planet of the solar system. Answer with one word.\n  -> Mars\n"
     );
     assert_eq!(run.requests().len(), 3);
+    Ok(())
+}
+
+async fn pool(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-pool");
+    // The runs' requests come in any order: answer each by its question.
+    let script = Script::from_fn(|request| {
+        let asked = request.user_texts().last().copied().unwrap_or_default();
+        let answer = if asked.contains("prime number") {
+            "13"
+        } else if asked.contains("colour of the rainbow") {
+            "Green"
+        } else if asked.contains("planet") {
+            "Mars"
+        } else {
+            "Shelly"
+        };
+        Reply::message(answer)
+    });
+    let run = run(version, program, &[], script).await?;
+    assert_eq!(
+        run.stdout,
+        "Name a prime number between 10 and 20. Answer with the number only.\n  -> 13\n\
+         Name a colour of the rainbow. Answer with one word.\n  -> Green\n\
+         Name a planet of the solar system. Answer with one word.\n  -> Mars\n\
+         session: Shelly\n\
+         resumed: Shelly\n\
+         2 servers, 5 turns, 0 failures\n"
+    );
+    // The resumed thread carried the conversation.
+    let requests = run.requests();
+    assert_eq!(requests.len(), 5);
+    let resumed = &requests[4];
+    let asked = resumed.user_texts();
+    for question in [
+        "Pick a name for a pet turtle. Answer with the name only.",
+        "What was the name again? Answer with the name only.",
+    ] {
+        assert!(asked.contains(&question), "{question:?} in {asked:?}");
+    }
+    assert_eq!(assistant_texts(resumed), ["Shelly"]);
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 mod endpoints;
 mod examples;
 mod facade;
+mod pool;
 mod reconnect;
 mod websocket;
 

@@ -15,7 +15,10 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use codexrt::{Client, ClientConfig, ClientError, SessionConfig, daemon_socket_path};
+use codexrt::{
+    Backoff, Client, ClientConfig, ClientError, CoreError, EndpointState, Pool, PoolConfig,
+    PoolEndpoint, PromptRunError, SessionConfig, daemon_socket_path,
+};
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script, TempDir};
 use codexrt_transport::framing::LineReader;
@@ -433,6 +436,97 @@ async fn a_session_over_a_unix_socket() {
     let report = client.shutdown().await.unwrap();
     assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
     server.stop().await;
+}
+
+/// A pool over a running app-server on TCP (with a token) and one on a
+/// Unix socket: both are probed and used; when the TCP one stops, its
+/// `/readyz` probe fails and the pool keeps retrying it while the other
+/// takes the work.
+#[tokio::test]
+async fn a_pool_over_tcp_and_a_unix_socket() {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let token_file = write_file(&dir, "token", TOKEN);
+    let socket = dir.path().join("app-server.sock");
+    let replies = || Script::replies([Reply::message("one"), Reply::message("two")]);
+    let tcp = start_scripted(
+        Listen::Tcp,
+        &args(&[
+            &"--ws-auth",
+            &"capability-token",
+            &"--ws-token-file",
+            &token_file,
+        ]),
+        replies(),
+    )
+    .await;
+    let unix = start_scripted(Listen::Unix(&socket), &[], replies()).await;
+    let auth = WebSocketAuth::capability_token_file(&token_file).unwrap();
+    let endpoints = [
+        PoolEndpoint::new(
+            "tcp",
+            ClientConfig::new().websocket(tcp.transport().auth(auth)),
+        ),
+        PoolEndpoint::url("unix", &unix.url, ClientConfig::new()).unwrap(),
+    ];
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200));
+    let pool = Pool::connect(PoolConfig::new(endpoints).backoff(backoff))
+        .await
+        .unwrap();
+    let first = pool
+        .start_session(SessionConfig::new(tcp.workspace()))
+        .await
+        .unwrap();
+    let second = pool
+        .start_session(SessionConfig::new(unix.workspace()))
+        .await
+        .unwrap();
+    assert_eq!((first.endpoint(), second.endpoint()), ("tcp", "unix"));
+    assert_eq!(first.ask("hello").await.unwrap().text(), "one");
+    assert_eq!(second.ask("hello").await.unwrap().text(), "one");
+
+    tcp.stop().await;
+    let failed = first.ask("again").await.unwrap_err();
+    let closed = match &failed {
+        PromptRunError::Client(client) => client.as_runtime(),
+        _ => None,
+    };
+    assert!(
+        matches!(closed, Some(CoreError::Closed { .. })),
+        "{failed:?}"
+    );
+    let probed = tokio::time::timeout(STARTUP, async {
+        loop {
+            let stats = pool.stats();
+            let tcp = stats.endpoint("tcp").unwrap();
+            if let Some(error) = tcp.last_error.as_deref() {
+                break error.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        probed.starts_with("the app-server is not ready: cannot connect to 127.0.0.1:"),
+        "{probed}"
+    );
+    let stats = pool.stats();
+    assert_eq!(stats.endpoint("tcp").unwrap().losses, 1);
+    assert!(matches!(
+        stats.endpoint("tcp").unwrap().state,
+        EndpointState::Retrying { .. }
+    ));
+    // Everything new goes to the socket meanwhile.
+    let third = pool
+        .start_session(SessionConfig::new(unix.workspace()))
+        .await
+        .unwrap();
+    assert_eq!(third.endpoint(), "unix");
+    assert_eq!(third.ask("hello").await.unwrap().text(), "two");
+
+    drop((first, second, third));
+    pool.shutdown().await.unwrap();
+    unix.stop().await;
 }
 
 /// `--listen unix://` with no path listens where the daemon's control

@@ -8,5 +8,6 @@ mod fake_stdio;
 mod fake_websocket;
 mod flood_stdio;
 mod mcp_elicitation;
+mod pool;
 mod rpc_stdio;
 mod stdio;
