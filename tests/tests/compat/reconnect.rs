@@ -144,9 +144,13 @@ async fn events_until_reconnected(events: &mut ConnectionEvents) -> Vec<Connecti
     }
 }
 
-/// The pids of this process's children that run codex.
-fn codex_children() -> Vec<i32> {
+/// The codex processes this test started: children of this process whose
+/// environment sets `CODEX_HOME` to `home` (the tests of this binary run
+/// side by side in one process under `cargo test`, each with a home of its
+/// own).
+fn codex_children(home: &std::path::Path) -> Vec<i32> {
     let me = std::process::id().to_string();
+    let needle = format!("CODEX_HOME={}", home.display());
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
@@ -161,7 +165,15 @@ fn codex_children() -> Vec<i32> {
             continue;
         };
         let ppid = rest.split_whitespace().nth(1);
-        if ppid == Some(me.as_str()) && head.contains("(codex") {
+        if ppid != Some(me.as_str()) || !head.contains("(codex") {
+            continue;
+        }
+        // A zombie's environment reads empty.
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ
+            .split(|&byte| byte == 0)
+            .any(|var| var == needle.as_bytes())
+        {
             pids.push(pid);
         }
     }
@@ -197,7 +209,7 @@ async fn a_restart_policy_starts_codex_again_and_the_session_resumes() {
         .await
         .unwrap();
     let (events, stalled) = first_turn_then_stall(&client, &session, &model).await;
-    let pids = codex_children();
+    let pids = codex_children(codex.home());
     assert_eq!(pids.len(), 1, "{pids:?}");
     let killed_at = Instant::now();
     sigkill(pids[0]);
