@@ -1,8 +1,10 @@
 //! The facade client: `codexrt::Client` started on the fake app-server, a
 //! `Session`, and `ask_stream` read to `Finished`; approvals accepted by a
-//! `CommandRules` hook that allows every command.
+//! `CommandRules` hook that allows every command. The same client runs
+//! over stdio (`facade`) or over a WebSocket (`websocket`).
 
-use std::time::Instant;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use codexrt::hooks::{CommandRules, HookEntry, HookSet};
 use codexrt::protocol::ServerNotification;
@@ -10,24 +12,55 @@ use codexrt::protocol::types::{CommandExecutionStatus, ThreadItemKind};
 use codexrt::{Client, ClientConfig, SessionConfig, SessionEvent};
 use codexrt_testkit::fake::Traffic;
 
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
 use crate::FAKE_APP_SERVER;
 use crate::scenario::{Measured, PROMPT, Scenario, Sizes, Turn};
 
-pub(crate) async fn run(scenario: Scenario, sizes: &Sizes) -> Measured {
+/// How the client reaches the fake app-server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Over {
+    /// `Client::connect`: the client spawns the server and talks over its
+    /// stdin and stdout.
+    Stdio,
+    /// `Client::connect_url`: the server is started listening on a
+    /// loopback WebSocket, and the client connects to it.
+    WebSocket,
+}
+
+pub(crate) async fn run(scenario: Scenario, sizes: &Sizes, over: Over) -> Measured {
     let traffic = scenario.traffic(sizes);
-    let mut config = ClientConfig::new()
-        .client_info("codexrt-bench", "0.1.0")
-        .program(FAKE_APP_SERVER);
-    for arg in traffic.args() {
-        config = config.arg(arg);
-    }
+    let mut config = ClientConfig::new().client_info("codexrt-bench", "0.1.0");
     if scenario == Scenario::Approvals {
         let accept_all = HookEntry::new("accept-all", CommandRules::new().allow("*"));
         config = config.hooks(HookSet::new().hook(accept_all));
     }
-    let client = match Client::connect(config).await {
+    // The listening server, kept until the end of the run.
+    let mut server = None;
+    let connected = match over {
+        Over::Stdio => {
+            config = config.program(FAKE_APP_SERVER);
+            for arg in traffic.args() {
+                config = config.arg(arg);
+            }
+            Client::connect(config)
+                .await
+                .map_err(|err| format!("Client::connect: {err}"))
+        }
+        Over::WebSocket => match listen(&traffic).await {
+            Ok((child, url)) => {
+                server = Some(child);
+                Client::connect_url(&url, config)
+                    .await
+                    .map_err(|err| format!("Client::connect_url: {err}"))
+            }
+            Err(err) => Err(err),
+        },
+    };
+    let client = match connected {
         Ok(client) => client,
-        Err(err) => return Measured::failed(format!("Client::connect: {err}")),
+        Err(err) => return Measured::failed(err),
     };
     let measured = if scenario == Scenario::Sessions {
         sessions(&client, &traffic, sizes).await
@@ -38,10 +71,48 @@ pub(crate) async fn run(scenario: Scenario, sizes: &Sizes) -> Measured {
         };
         Measured::turn(turn, scenario, &traffic, sizes)
     };
-    match client.shutdown().await {
+    let shutdown = client.shutdown().await;
+    if let Some(mut server) = server {
+        let _ = server.kill().await;
+    }
+    match shutdown {
         Ok(_) => measured,
         Err(err) => Measured::failed(format!("shutdown: {err}")),
     }
+}
+
+/// Starts the fake app-server listening on a loopback WebSocket and reads
+/// the address it says it listens on.
+async fn listen(traffic: &Traffic) -> Result<(Child, String), String> {
+    let mut child = Command::new(FAKE_APP_SERVER)
+        .args(traffic.args())
+        .args(["--listen", "ws://127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| format!("starting the fake app-server: {err}"))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or("the fake app-server's stderr was not piped")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let url = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("listening on: ") {
+                return Some(url.to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or("the fake app-server never said where it listens")?;
+    // Keep reading, so the server never blocks on a full stderr pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
 }
 
 fn session_config() -> SessionConfig {

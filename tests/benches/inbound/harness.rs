@@ -46,11 +46,19 @@ impl Setup {
     }
 
     /// Whether `client` takes part: the baseline holds one conversation,
-    /// and the pool is for many sessions.
+    /// the pool is for many sessions, and the WebSocket client compares
+    /// one connection's streams and approvals with stdio's.
     pub(crate) fn runs(self, client: Client) -> bool {
         match client {
             Client::Baseline => self.scenario != Scenario::Sessions,
             Client::Pool => self.scenario == Scenario::Sessions,
+            Client::WebSocket => {
+                !self.pinned
+                    && matches!(
+                        self.scenario,
+                        Scenario::Stream | Scenario::StreamEmptyFinal | Scenario::Approvals
+                    )
+            }
             Client::Core | Client::Facade => true,
         }
     }
@@ -61,7 +69,7 @@ pub(crate) fn run(quick: bool) -> ExitCode {
     let runs = if quick { 1 } else { 5 };
     let pinning = taskset_available();
     println!(
-        "inbound: baseline, core, facade and pool against `fake-app-server --traffic`, \
+        "inbound: baseline, core, facade, pool and websocket against `fake-app-server --traffic`, \
          {runs} run(s) each, round robin{}\n",
         if quick {
             " (--quick: smaller counts)"

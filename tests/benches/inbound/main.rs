@@ -11,7 +11,10 @@
 //!   accepted by a hook;
 //! - `pool` (the sessions scenario only): `codexrt::Pool` over four fake
 //!   app-servers, the same sessions spread over them, compared with the
-//!   facade's one stdio client.
+//!   facade's one stdio client;
+//! - `websocket` (the streams and the approvals): the facade's client
+//!   over a WebSocket to the fake app-server, compared with the same
+//!   client over stdio.
 //!
 //! Why one program with subcommands rather than three benches: run without
 //! a subcommand (as `cargo bench` does) it is the harness; it starts itself
@@ -79,7 +82,9 @@ fn client(args: &[String]) -> ExitCode {
         _ => None,
     };
     let Some(((client, scenario), sizes)) = parsed else {
-        eprintln!("usage: inbound client <baseline|core|facade|pool> <scenario> <full|quick>");
+        eprintln!(
+            "usage: inbound client <baseline|core|facade|pool|websocket> <scenario> <full|quick>"
+        );
         return ExitCode::from(2);
     };
     let executor = tokio::runtime::Builder::new_multi_thread()
@@ -94,7 +99,8 @@ fn client(args: &[String]) -> ExitCode {
         match client {
             Client::Baseline => baseline::run(scenario, &sizes).await,
             Client::Core => runtime::run(scenario, &sizes).await,
-            Client::Facade => facade::run(scenario, &sizes).await,
+            Client::Facade => facade::run(scenario, &sizes, facade::Over::Stdio).await,
+            Client::WebSocket => facade::run(scenario, &sizes, facade::Over::WebSocket).await,
             Client::Pool => pool::run(scenario, &sizes).await,
         }
     };

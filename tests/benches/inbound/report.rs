@@ -265,6 +265,7 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
     let facade_wall = table.get(Client::Facade, SESSIONS).seconds;
     let rows: Vec<Vec<String>> = Client::ALL
         .into_iter()
+        .filter(|client| *client != Client::WebSocket)
         .map(|client| {
             let slow = table.get(client, SLOW);
             let all = table.get(client, SESSIONS);
@@ -296,6 +297,7 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
 
     print_targets(&table, sizes, pinning);
     print_pool(&table, sizes);
+    print_websocket(&table);
     print_wrong(results)
 }
 
@@ -379,6 +381,39 @@ fn print_pool(table: &Table, sizes: &Sizes) {
     println!();
 }
 
+/// The WebSocket client's lines: the same facade and the same traffic as
+/// over stdio, and its rates as a ratio to stdio's (reported, not a
+/// target).
+fn print_websocket(table: &Table) {
+    for (setup, what) in [
+        (STREAM, "stream"),
+        (STREAM_EMPTY, "stream, empty final text"),
+        (APPROVALS, "approvals"),
+    ] {
+        let over_ws = table.get(Client::WebSocket, setup);
+        let over_stdio = table.get(Client::Facade, setup);
+        let verdict = match (over_ws.ran, over_ws.wrong) {
+            (false, _) => "n/a".to_owned(),
+            (true, true) => "FAIL (wrong result, see below)".to_owned(),
+            (true, false) => match (over_ws.per_second, over_stdio.per_second) {
+                (Some(ws), Some(stdio)) if stdio > 0.0 => format!(
+                    "correct; {} vs {} over stdio ({:.2}×)",
+                    rate(ws),
+                    rate(stdio),
+                    ws / stdio
+                ),
+                _ => "correct".to_owned(),
+            },
+        };
+        target_line(
+            Client::WebSocket,
+            &format!("{what}, the facade over a WebSocket"),
+            &verdict,
+        );
+    }
+    println!();
+}
+
 /// PASS or MISS from `measure` (what was measured, and whether it meets the
 /// target), unless a result was wrong or missing.
 fn judge(
@@ -403,7 +438,7 @@ fn judge(
 }
 
 fn target_line(client: Client, target: &str, verdict: &str) {
-    println!("  {:<7} {target:<62} {verdict}", client.name());
+    println!("  {:<9} {target:<62} {verdict}", client.name());
 }
 
 /// Lists every wrong result; says whether there was one.

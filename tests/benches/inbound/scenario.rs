@@ -29,14 +29,22 @@ pub(crate) enum Client {
     /// `codexrt::Pool` over [`POOL_SERVERS`] fake app-servers; sessions
     /// only.
     Pool,
+    /// The facade's client over a WebSocket to the fake app-server
+    /// (`--listen ws://127.0.0.1:0`); the streams and the approvals.
+    WebSocket,
 }
 
 /// The fake app-servers behind the pool client.
 pub(crate) const POOL_SERVERS: usize = 4;
 
 impl Client {
-    pub(crate) const ALL: [Client; 4] =
-        [Client::Baseline, Client::Core, Client::Facade, Client::Pool];
+    pub(crate) const ALL: [Client; 5] = [
+        Client::Baseline,
+        Client::Core,
+        Client::Facade,
+        Client::Pool,
+        Client::WebSocket,
+    ];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -44,6 +52,7 @@ impl Client {
             Client::Core => "core",
             Client::Facade => "facade",
             Client::Pool => "pool",
+            Client::WebSocket => "websocket",
         }
     }
 
