@@ -2,5 +2,6 @@
 //! the `test-child` program they drive.
 
 pub mod flood;
+pub mod listen;
 pub mod scenario;
 mod versions;

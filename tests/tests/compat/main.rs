@@ -4,8 +4,9 @@
 //! program of the `codexrt` crate, as `examples::v0_169_0::quickstart`;
 //! the facade scenarios over a WebSocket with each authentication mode and
 //! over a Unix socket, as `endpoints::v0_169_0::ws_token::one_shot_run`; and
-//! the WebSocket transport's refusals and close reports against the pinned
-//! version, as `websocket::signed_bearer_tokens_over_tcp` and so on.
+//! the WebSocket transport's refusals and close reports against every
+//! version, as `websocket::v0_169_0::signed_bearer_tokens_over_tcp` and so
+//! on.
 //!
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.

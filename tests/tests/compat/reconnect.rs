@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use codexrt::{
@@ -16,12 +15,9 @@ use codexrt::{
 };
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script};
-use codexrt_transport::framing::LineReader;
+use codexrt_tests::listen::STARTUP;
 use codexrt_transport::{CloseReason, WebSocketTransport};
 use tokio::process::Child;
-
-/// How long codex may take to start listening; it takes about a second.
-const STARTUP: Duration = Duration::from_secs(60);
 
 /// The replies: the first turn's answer, a second turn that stalls until
 /// codex dies, and the answer of the turn after the reconnect.
@@ -224,31 +220,10 @@ async fn a_restart_policy_starts_codex_again_and_the_session_resumes() {
 /// `codex app-server --listen ws://127.0.0.1:PORT` with `codex`'s home;
 /// returns the child and the URL it listens on.
 async fn listen(codex: &Codex, url: &str) -> (Child, String) {
-    let mut command = tokio::process::Command::from(codex.command().to_command());
-    command
-        .arg("--listen")
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("spawning codex");
-    let mut stderr = LineReader::new(child.stderr.take().unwrap(), 64 * 1024);
-    let url = tokio::time::timeout(STARTUP, async {
-        loop {
-            let Some(line) = stderr.next_frame().await.unwrap() else {
-                panic!("codex ended before listening");
-            };
-            let line = String::from_utf8_lossy(&line.unwrap()).into_owned();
-            if let Some(url) = line.trim().strip_prefix("listening on: ") {
-                break url.to_owned();
-            }
-        }
-    })
-    .await
-    .expect("codex did not say where it listens");
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_frame().await {} });
-    (child, url)
+    let command = tokio::process::Command::from(codex.command().to_command());
+    codexrt_tests::listen::listen(command, url, &[], None)
+        .await
+        .unwrap_or_else(|why| panic!("{why}"))
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
-//! The WebSocket transport against the real codex of the pinned version,
-//! started by each test as `codex app-server --listen ws://127.0.0.1:0` (the
-//! port it picked is read from its stderr) or `--listen unix://PATH`, with
-//! each of its authentication modes: refusals come back typed, and with
-//! the right credentials `initialize` goes out as one frame and its answer
-//! names the version. Also the default Unix socket (`--listen unix://`) and
-//! the local daemon (`codex app-server daemon start`) on its control
-//! socket, both found by `codexrt::daemon_socket_path`.
+//! The WebSocket transport against the real codex, started by each test
+//! as `codex app-server --listen ws://127.0.0.1:0` (the port it picked is
+//! read from its stderr) or `--listen unix://PATH`, with each of its
+//! authentication modes. On every supported version, refusals come back
+//! typed, and with the right credentials `initialize` goes out as one
+//! frame and its answer names the version. On the pinned version, the
+//! facade and the pool over these sockets, the default Unix socket
+//! (`--listen unix://`) and the local daemon (`codex app-server daemon
+//! start`) on its control socket, both found by
+//! `codexrt::daemon_socket_path`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
@@ -21,15 +23,12 @@ use codexrt::{
 };
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script, TempDir};
-use codexrt_transport::framing::LineReader;
+use codexrt_tests::listen::{self, STARTUP};
 use codexrt_transport::{
     CloseReason, Connection, SignedBearer, TransportError, WebSocketAuth, WebSocketTransport,
 };
 use serde_json::Value;
-use tokio::process::{Child, ChildStderr};
-
-/// How long codex may take to start listening; it takes about a second.
-const STARTUP: Duration = Duration::from_secs(60);
+use tokio::process::Child;
 
 const GRACE: Duration = Duration::from_secs(5);
 
@@ -54,13 +53,18 @@ enum Listen<'a> {
     UnixDefault,
 }
 
-async fn start(listen: Listen<'_>, auth: &[OsString]) -> Listening {
-    start_scripted(listen, auth, Script::replies([])).await
+async fn start(version: &str, listen: Listen<'_>, auth: &[OsString]) -> Listening {
+    start_scripted(version, listen, auth, Script::replies([])).await
 }
 
 /// [`start`] with a model that answers as `script` says.
-async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -> Listening {
-    let binary = CodexInstall::new(PINNED_VERSION)
+async fn start_scripted(
+    version: &str,
+    listen: Listen<'_>,
+    auth: &[OsString],
+    script: Script,
+) -> Listening {
+    let binary = CodexInstall::new(version)
         .install()
         .await
         .expect("installing codex");
@@ -74,71 +78,21 @@ async fn start_scripted(listen: Listen<'_>, auth: &[OsString], script: Script) -
         Listen::UnixDefault => "unix://".to_owned(),
     };
     let default_socket = daemon_socket_path(Some(codex.home())).unwrap();
-    let mut command = tokio::process::Command::from(codex.command().to_command());
-    command
-        .arg("--listen")
-        .arg(&listen_url)
-        .args(auth)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("spawning codex");
-    let mut stderr = LineReader::new(child.stderr.take().unwrap(), 64 * 1024);
-    let url = match listen {
-        // codex prints `  listening on: ws://127.0.0.1:PORT` once bound.
-        Listen::Tcp => {
-            let mut seen = String::new();
-            let url = tokio::time::timeout(STARTUP, async {
-                loop {
-                    let Some(line) = stderr.next_frame().await.unwrap() else {
-                        panic!("codex ended before listening; stderr:\n{seen}");
-                    };
-                    let line = String::from_utf8_lossy(&line.unwrap()).into_owned();
-                    if let Some(url) = line.trim().strip_prefix("listening on: ") {
-                        break url.to_owned();
-                    }
-                    seen.push_str(&line);
-                    seen.push('\n');
-                }
-            })
-            .await
-            .expect("codex did not say where it listens");
-            drain(stderr);
-            url
-        }
-        // It prints nothing for a Unix socket; the socket appears once it
-        // listens (a symlink to the socket in a folder of its own).
-        Listen::Unix(_) | Listen::UnixDefault => {
-            let path = match listen {
-                Listen::Unix(path) => path,
-                _ => default_socket.as_path(),
-            };
-            drain(stderr);
-            tokio::time::timeout(STARTUP, async {
-                while !path.exists() {
-                    if let Some(status) = child.try_wait().unwrap() {
-                        panic!("codex exited before listening: {status}");
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await
-            .expect("codex did not create its socket");
-            format!("unix://{}", path.display())
-        }
+    let socket = match listen {
+        Listen::Tcp => None,
+        Listen::Unix(path) => Some(path),
+        Listen::UnixDefault => Some(default_socket.as_path()),
     };
+    let command = tokio::process::Command::from(codex.command().to_command());
+    let (child, url) = listen::listen(command, &listen_url, auth, socket)
+        .await
+        .unwrap_or_else(|why| panic!("codex {version}: {why}"));
     Listening {
         url,
         child,
         _codex: codex,
         _model: model,
     }
-}
-
-/// Keeps reading codex's stderr so that it never blocks on a full pipe.
-fn drain(mut stderr: LineReader<ChildStderr>) {
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_frame().await {} });
 }
 
 impl Listening {
@@ -196,14 +150,14 @@ async fn initialize(connection: &mut Connection) -> Value {
 
 /// Connects, initializes, checks the version in the answer and shuts the
 /// connection down.
-async fn check_initialize(transport: WebSocketTransport) {
+async fn check_initialize(transport: WebSocketTransport, expected: &str) {
     let mut connection = transport.connect().await.expect("connecting to codex");
     let result = initialize(&mut connection).await;
     let user_agent = result["userAgent"].as_str().expect("a userAgent");
     let version = user_agent
         .split_once('/')
         .and_then(|(_, rest)| rest.split_whitespace().next());
-    assert_eq!(version, Some(PINNED_VERSION), "{user_agent}");
+    assert_eq!(version, Some(expected), "{user_agent}");
     let report = connection.closer.shutdown(GRACE).await.unwrap();
     assert!(matches!(report.reason, CloseReason::Shutdown), "{report}");
 }
@@ -229,10 +183,47 @@ fn args(items: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
         .collect()
 }
 
-async fn capability_token(listen: Listen<'_>, dir: &TempDir) {
-    let token_file = write_file(dir, "token", &format!("  {TOKEN}\n"));
+/// The refusals and the right credentials, on every supported version, as
+/// `websocket::v0_169_0::capability_token_over_tcp` and so on.
+macro_rules! on_every_version {
+    ([$($module:ident = $version:literal),*]) => {
+        $(
+            mod $module {
+                #[tokio::test]
+                async fn capability_token_over_tcp() {
+                    super::capability_token_over_tcp($version).await;
+                }
+
+                #[tokio::test]
+                async fn unix_socket_without_a_token() {
+                    super::unix_socket_without_a_token($version).await;
+                }
+
+                #[tokio::test]
+                async fn signed_bearer_tokens_over_tcp() {
+                    super::signed_bearer_tokens_over_tcp($version).await;
+                }
+            }
+        )*
+        const REFUSAL_VERSIONS: &[&str] = &[$($version),*];
+    };
+}
+
+codexrt_tests::with_supported_versions!(on_every_version;);
+
+#[test]
+fn every_version_is_refused_without_credentials() {
+    assert_eq!(REFUSAL_VERSIONS, codexrt_tests::scenario::VERSIONS);
+}
+
+/// Missing and wrong capability tokens are refused with codex's reason and
+/// nothing of the token in the error; the token from its file is taken.
+async fn capability_token_over_tcp(version: &str) {
+    let dir = TempDir::new("codexrt-ws").unwrap();
+    let token_file = write_file(&dir, "token", &format!("  {TOKEN}\n"));
     let server = start(
-        listen,
+        version,
+        Listen::Tcp,
         &args(&[
             &"--ws-auth",
             &"capability-token",
@@ -253,24 +244,18 @@ async fn capability_token(listen: Listen<'_>, dir: &TempDir) {
     assert!(!format!("{err} {err:?}").contains("not-the-token"));
 
     let auth = WebSocketAuth::capability_token_file(&token_file).unwrap();
-    check_initialize(server.transport().auth(auth)).await;
+    check_initialize(server.transport().auth(auth), version).await;
     server.stop().await;
-}
-
-#[tokio::test]
-async fn capability_token_over_tcp() {
-    let dir = TempDir::new("codexrt-ws").unwrap();
-    capability_token(Listen::Tcp, &dir).await;
 }
 
 /// codex leaves a Unix socket's access to the file system: it serves a
 /// connection there without a token even when started with `--ws-auth`.
-#[tokio::test]
-async fn unix_socket_without_a_token() {
+async fn unix_socket_without_a_token(version: &str) {
     let dir = TempDir::new("codexrt-ws").unwrap();
     let token_file = write_file(&dir, "token", TOKEN);
     let socket = dir.path().join("app-server.sock");
     let server = start(
+        version,
         Listen::Unix(&socket),
         &args(&[
             &"--ws-auth",
@@ -280,7 +265,7 @@ async fn unix_socket_without_a_token() {
         ]),
     )
     .await;
-    check_initialize(server.transport()).await;
+    check_initialize(server.transport(), version).await;
 
     // Stopping codex drops the connections it serves without a close
     // frame; the notifications it sent before arrive first.
@@ -296,11 +281,13 @@ async fn unix_socket_without_a_token() {
     assert!(!socket.exists(), "codex left its socket behind");
 }
 
-#[tokio::test]
-async fn signed_bearer_tokens_over_tcp() {
+/// Missing, expired, wrong-audience, issuer-less and wrongly signed tokens
+/// are refused with codex's reason for each; a token minted right is taken.
+async fn signed_bearer_tokens_over_tcp(version: &str) {
     let dir = TempDir::new("codexrt-ws").unwrap();
     let secret_file = write_file(&dir, "secret", &format!("{SECRET}\n"));
     let server = start(
+        version,
         Listen::Tcp,
         &args(&[
             &"--ws-auth",
@@ -366,6 +353,7 @@ async fn signed_bearer_tokens_over_tcp() {
         server
             .transport()
             .auth(WebSocketAuth::signed_bearer(signer)),
+        version,
     )
     .await;
     server.stop().await;
@@ -378,6 +366,7 @@ async fn a_run_over_websocket() {
     let dir = TempDir::new("codexrt-ws").unwrap();
     let token_file = write_file(&dir, "token", TOKEN);
     let server = start_scripted(
+        PINNED_VERSION,
         Listen::Tcp,
         &args(&[
             &"--ws-auth",
@@ -416,6 +405,7 @@ async fn a_session_over_a_unix_socket() {
     let dir = TempDir::new("codexrt-ws").unwrap();
     let socket = dir.path().join("app-server.sock");
     let server = start_scripted(
+        PINNED_VERSION,
         Listen::Unix(&socket),
         &[],
         Script::replies([
@@ -449,6 +439,7 @@ async fn a_pool_over_tcp_and_a_unix_socket() {
     let socket = dir.path().join("app-server.sock");
     let replies = || Script::replies([Reply::message("one"), Reply::message("two")]);
     let tcp = start_scripted(
+        PINNED_VERSION,
         Listen::Tcp,
         &args(&[
             &"--ws-auth",
@@ -459,7 +450,7 @@ async fn a_pool_over_tcp_and_a_unix_socket() {
         replies(),
     )
     .await;
-    let unix = start_scripted(Listen::Unix(&socket), &[], replies()).await;
+    let unix = start_scripted(PINNED_VERSION, Listen::Unix(&socket), &[], replies()).await;
     let auth = WebSocketAuth::capability_token_file(&token_file).unwrap();
     let endpoints = [
         PoolEndpoint::new(
@@ -534,6 +525,7 @@ async fn a_pool_over_tcp_and_a_unix_socket() {
 #[tokio::test]
 async fn the_default_unix_socket_is_the_daemon_socket() {
     let server = start_scripted(
+        PINNED_VERSION,
         Listen::UnixDefault,
         &[],
         Script::replies([Reply::message("hello on the default socket")]),

@@ -11,18 +11,12 @@ use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 use codexrt::transport::{SignedBearer, WebSocketAuth, WebSocketTransport};
 use codexrt_testkit::{CodexCommand, TempDir};
-use codexrt_transport::framing::LineReader;
-use tokio::process::{Child, ChildStderr};
+use tokio::process::Child;
 
 use crate::scenario::ScenarioError;
-
-/// How long codex may take to start listening; it takes about a second.
-const STARTUP: Duration = Duration::from_secs(60);
 
 /// The capability token of the WebSocket endpoint.
 const TOKEN: &str = "capability-token-of-the-endpoint-matrix";
@@ -180,46 +174,14 @@ impl Listening {
             }
         };
         let mut process = tokio::process::Command::from(command.to_command());
-        process
-            .env("HOME", &home)
-            .arg("--listen")
-            .arg(&listen)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = process
-            .spawn()
-            .map_err(|err| fail(format!("cannot spawn codex: {err}")))?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| fail("codex's stderr was not piped".to_owned()))?;
-        let stderr = LineReader::new(stderr, 64 * 1024);
-        let url: String = match endpoint {
-            Endpoint::UnixSocket => {
-                drain(stderr);
-                let path = PathBuf::from(listen.trim_start_matches("unix://"));
-                // codex prints nothing for a Unix socket; the socket appears
-                // once it listens.
-                let appeared = tokio::time::timeout(STARTUP, async {
-                    while !path.exists() {
-                        if let Ok(Some(status)) = child.try_wait() {
-                            return Err(fail(format!("codex exited before listening: {status}")));
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Ok(())
-                })
-                .await;
-                appeared.map_err(|_| fail("codex did not create its socket".to_owned()))??;
-                listen
-            }
-            _ => listening_on(stderr)
-                .await
-                .map_err(|why| fail(format!("codex did not say where it listens: {why}")))?,
+        process.env("HOME", &home);
+        let socket = match endpoint {
+            Endpoint::UnixSocket => Some(PathBuf::from(listen.trim_start_matches("unix://"))),
+            _ => None,
         };
+        let (child, url) = crate::listen::listen(process, &listen, &args, socket.as_deref())
+            .await
+            .map_err(fail)?;
         let transport =
             WebSocketTransport::new(&url).map_err(|err| fail(format!("the url {url}: {err}")))?;
         let transport = match auth {
@@ -250,39 +212,6 @@ impl Listening {
     pub async fn stop(mut self) {
         // It may have exited already; either way it is reaped below.
         let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(STARTUP, self.child.wait()).await;
+        let _ = tokio::time::timeout(crate::listen::STARTUP, self.child.wait()).await;
     }
-}
-
-/// Reads codex's stderr up to `listening on: URL` (printed once it bound
-/// its port), then keeps draining it in a task.
-async fn listening_on(mut stderr: LineReader<ChildStderr>) -> Result<String, String> {
-    let mut seen = String::new();
-    let found = tokio::time::timeout(STARTUP, async {
-        loop {
-            let line = match stderr.next_frame().await {
-                Ok(Some(Ok(line))) => line,
-                Ok(Some(Err(_))) => continue,
-                Ok(None) => return Err(format!("codex ended; stderr:\n{seen}")),
-                Err(err) => return Err(format!("reading codex's stderr: {err}")),
-            };
-            let line = String::from_utf8_lossy(&line).into_owned();
-            if let Some(url) = line.trim().strip_prefix("listening on: ") {
-                return Ok(url.to_owned());
-            }
-            if seen.len() < 16 * 1024 {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-        }
-    })
-    .await
-    .map_err(|_| format!("nothing within {STARTUP:?}"))??;
-    drain(stderr);
-    Ok(found)
-}
-
-/// Keeps reading codex's stderr so that it never blocks on a full pipe.
-fn drain(mut stderr: LineReader<ChildStderr>) {
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_frame().await {} });
 }
