@@ -3,5 +3,6 @@
 
 pub mod flood;
 pub mod listen;
+pub mod procs;
 pub mod scenario;
 mod versions;

@@ -18,6 +18,7 @@ use codexrt::{
 };
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script, TempDir};
+use codexrt_tests::procs;
 use codexrt_transport::CloseReport;
 use tokio::task::JoinSet;
 
@@ -47,42 +48,15 @@ fn model_script() -> Script {
 /// codex and the shells it starts (its environment snapshot runs in a
 /// process group of its own).
 fn pids_of(home: &Path) -> Vec<i32> {
-    let needle = format!("CODEX_HOME={}", home.display());
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse().ok())
-        else {
-            continue;
-        };
-        // A zombie's environment reads empty.
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|&byte| byte == 0)
-            .any(|var| var == needle.as_bytes())
-        {
-            pids.push(pid);
-        }
-    }
-    pids
+    procs::with_env_var("CODEX_HOME", &home.display().to_string())
 }
 
 /// The app-servers this test started with `CODEX_HOME` at `home`: its own
 /// children among [`pids_of`].
 fn servers_of(home: &Path) -> Vec<i32> {
-    let me = std::process::id().to_string();
     pids_of(home)
         .into_iter()
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // `pid (comm) state ppid ...`; the command name may hold spaces.
-            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            after.split_whitespace().nth(1) == Some(me.as_str())
-        })
+        .filter(|pid| procs::is_our_child(*pid))
         .collect()
 }
 

@@ -16,6 +16,7 @@ use codexrt::{
 use codexrt_protocol::PINNED_VERSION;
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script};
 use codexrt_tests::listen::STARTUP;
+use codexrt_tests::procs;
 use codexrt_transport::{CloseReason, WebSocketTransport};
 use tokio::process::Child;
 
@@ -145,35 +146,13 @@ async fn events_until_reconnected(events: &mut ConnectionEvents) -> Vec<Connecti
 /// side by side in one process under `cargo test`, each with a home of its
 /// own).
 fn codex_children(home: &std::path::Path) -> Vec<i32> {
-    let me = std::process::id().to_string();
-    let needle = format!("CODEX_HOME={}", home.display());
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid ...`; comm may hold spaces, so split
-        // after its closing parenthesis.
-        let Some((head, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let ppid = rest.split_whitespace().nth(1);
-        if ppid != Some(me.as_str()) || !head.contains("(codex") {
-            continue;
-        }
-        // A zombie's environment reads empty.
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        if environ
-            .split(|&byte| byte == 0)
-            .any(|var| var == needle.as_bytes())
-        {
-            pids.push(pid);
-        }
-    }
-    pids
+    procs::with_env_var("CODEX_HOME", &home.display().to_string())
+        .into_iter()
+        .filter(|pid| {
+            procs::is_our_child(*pid)
+                && procs::name_and_parent(*pid).is_some_and(|(name, _)| name.starts_with("codex"))
+        })
+        .collect()
 }
 
 #[allow(unsafe_code)]

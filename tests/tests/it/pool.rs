@@ -12,6 +12,7 @@ use codexrt::{
 };
 use codexrt_testkit::TempDir;
 use codexrt_testkit::fake::Traffic;
+use codexrt_tests::procs;
 use tokio::time::timeout;
 
 const FAKE: &str = env!("CARGO_BIN_EXE_fake-app-server");
@@ -53,32 +54,8 @@ fn unique_mark(test: &str) -> String {
 
 /// The live processes whose environment has `MARK` starting with `mark`.
 fn marked_pids(mark: &str) -> Vec<i32> {
-    let mut pids = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return pids;
-    };
     let needle = format!("{MARK}={mark}");
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse().ok())
-        else {
-            continue;
-        };
-        // A zombie's environment reads empty; so does a process of
-        // another user. Neither is one of ours still running.
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|&byte| byte == 0)
-            .any(|var| var.starts_with(needle.as_bytes()))
-        {
-            pids.push(pid);
-        }
-    }
-    pids
+    procs::with_env(|var| var.starts_with(needle.as_bytes()))
 }
 
 /// Waits until `check` holds, polling; fails after [`PATIENCE`].
