@@ -110,6 +110,14 @@ pub enum ClientError {
         #[source]
         last: Arc<ClientError>,
     },
+    /// The task that reconnects the client ended before it finished: a
+    /// [`Connector`](crate::Connector) panicked, or the tokio runtime the
+    /// client was started on shut down. It comes as the `last` error of
+    /// [`ClientError::GaveUp`].
+    #[error(
+        "the reconnecting task ended before it finished (a connector panicked, or its tokio runtime shut down)"
+    )]
+    ReconnectAborted,
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),

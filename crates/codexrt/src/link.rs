@@ -4,7 +4,7 @@
 //! [`RestartPolicy`](crate::RestartPolicy) says.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use codexrt_core::{Runtime, RuntimeState};
 use codexrt_transport::{CloseReason, CloseReport, TransportError, WebSocketTransport};
@@ -204,9 +204,33 @@ impl Link {
     }
 }
 
+/// Ends a reconnection that the watcher task left unfinished: when the task
+/// unwinds from a panic (a [`Connector`](crate::Connector) of the user's)
+/// or is dropped with its tokio runtime, the clients waiting for the new
+/// runtime would wait forever. They get [`ClientError::GaveUp`] instead.
+struct Unfinished<'a> {
+    link: &'a Link,
+    /// The attempts of the reconnection in progress.
+    attempts: AtomicU32,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        let reconnecting = matches!(self.link.current.borrow().phase, Phase::Reconnecting);
+        if reconnecting {
+            let attempts = self.attempts.load(Ordering::SeqCst);
+            give_up(self.link, attempts, ClientError::ReconnectAborted);
+        }
+    }
+}
+
 /// Waits for the runtime to close and replaces it, until the client stops
 /// or the policy gives up.
 async fn watch_over(link: Arc<Link>, backoff: Backoff) {
+    let unfinished = Unfinished {
+        link: &link,
+        attempts: AtomicU32::new(0),
+    };
     let mut stopping = link.stopping.subscribe();
     loop {
         let runtime = link.runtime();
@@ -222,8 +246,9 @@ async fn watch_over(link: Arc<Link>, backoff: Backoff) {
         link.set_phase(Phase::Reconnecting);
         tracing::warn!(%report, "the connection to codex closed; reconnecting");
         link.emit(ConnectionEvent::Disconnected { report });
+        unfinished.attempts.store(0, Ordering::SeqCst);
         let reopened = tokio::select! {
-            reopened = reopen(&link, backoff) => reopened,
+            reopened = reopen(&link, backoff, &unfinished.attempts) => reopened,
             _ = stopping.wait_for(|stop| *stop) => break,
         };
         match reopened {
@@ -269,10 +294,15 @@ fn give_up(link: &Link, attempts: u32, last: ClientError) {
 ///
 /// # Cancel safety
 /// Not cancel safe: a codex being started is killed, not shut down.
-async fn reopen(link: &Link, backoff: Backoff) -> Result<(Runtime, u32), (u32, ClientError)> {
+async fn reopen(
+    link: &Link,
+    backoff: Backoff,
+    made: &AtomicU32,
+) -> Result<(Runtime, u32), (u32, ClientError)> {
     let mut attempt = 0;
     loop {
         attempt += 1;
+        made.store(attempt, Ordering::SeqCst);
         let delay = backoff.delay(attempt, entropy());
         link.emit(ConnectionEvent::Attempt { attempt, delay });
         tokio::time::sleep(delay).await;

@@ -367,3 +367,52 @@ async fn without_a_policy_a_dropped_connection_ends_the_client() {
     );
     assert_eq!(servers.asked(), 1);
 }
+
+/// A connector that panics while reconnecting: the calls waiting for the
+/// new runtime get `GaveUp` with `ReconnectAborted`, and nothing hangs.
+#[tokio::test]
+async fn a_connector_that_panics_ends_the_reconnecting_with_gave_up() {
+    let first = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::Kill);
+    let servers = Servers::new([Some(first)]);
+    let connector = {
+        let servers = Arc::clone(&servers);
+        move || {
+            let asked = servers.asked();
+            let connected = servers.connect();
+            async move {
+                assert!(
+                    asked == 0,
+                    "a reconnection panics, as a buggy connector might"
+                );
+                connected
+            }
+        }
+    };
+    let client = Client::connect_with_connector(connector, config().reconnect(quick(5)))
+        .await
+        .unwrap();
+    let mut events = client.connection_events();
+    let seen = events_until(&mut events, is_gave_up).await;
+    let shapes: Vec<String> = seen.iter().map(shape).collect();
+    assert_eq!(
+        shapes,
+        [
+            format!("disconnected: {}", client.runtime().closed().await.as_ref()),
+            "attempt 1".to_owned(),
+            "gave up: gave up reconnecting to codex after 1 attempts".to_owned(),
+        ]
+    );
+    let error = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.start_session(SessionConfig::new("/w")),
+    )
+    .await
+    .expect("the call ends")
+    .unwrap_err();
+    let ClientError::GaveUp { attempts: 1, last } = &error else {
+        panic!("unexpected {error:?}");
+    };
+    assert!(matches!(**last, ClientError::ReconnectAborted), "{last:?}");
+}
