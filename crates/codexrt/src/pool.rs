@@ -82,7 +82,10 @@ use crate::{Client, PromptRunParams, PromptRunResult, SessionConfig};
 /// An endpoint is healthy once its handshake succeeded (for a `ws://`
 /// endpoint, after `GET /readyz` on its port answered 200; over a Unix
 /// socket there is no `/readyz` and the handshake is the check) and for as
-/// long as its connection is open. When the connection closes (the process
+/// long as its connection is open. A connected `ws://` endpoint is asked
+/// `/readyz` again every [`PoolConfig::probe_interval`] (10 s by default);
+/// while it fails, the endpoint is [`EndpointState::NotReady`]: it takes no
+/// new sessions, and those it holds go on. When the connection closes (the process
 /// died, the socket dropped), the endpoint takes no new work: its sessions'
 /// calls fail at once with the close report, and their places stop
 /// counting. The pool then connects it again (starting a new codex for a
@@ -185,6 +188,7 @@ impl Pool {
                 shared: Arc::clone(&shared),
                 backoff: config.backoff_policy(),
                 probe_timeout: config.probe_timeout_limit(),
+                probe_interval: config.probe_period(),
                 stop: stop.subscribe(),
                 first: Some(first),
             };

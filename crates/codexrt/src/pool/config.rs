@@ -243,6 +243,7 @@ pub struct PoolConfig {
     acquire_timeout: Duration,
     backoff: Backoff,
     probe_timeout: Duration,
+    probe_interval: Option<Duration>,
 }
 
 impl PoolConfig {
@@ -252,6 +253,9 @@ impl PoolConfig {
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default limit of a `/readyz` probe: 5 s.
     pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The default period of the `/readyz` probe of a connected endpoint:
+    /// 10 s.
+    pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
     /// A pool over `endpoints`, with the defaults of every setter.
     pub fn new(endpoints: impl IntoIterator<Item = PoolEndpoint>) -> PoolConfig {
@@ -261,6 +265,7 @@ impl PoolConfig {
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             backoff: Backoff::default(),
             probe_timeout: Self::DEFAULT_PROBE_TIMEOUT,
+            probe_interval: Some(Self::DEFAULT_PROBE_INTERVAL),
         }
     }
 
@@ -300,6 +305,18 @@ impl PoolConfig {
         self
     }
 
+    /// How often a connected `ws://` endpoint is asked `GET /readyz`
+    /// again; `None` asks only before each connection. An endpoint whose
+    /// probe fails is [`EndpointState::NotReady`](crate::EndpointState::NotReady):
+    /// it takes no new sessions, keeps those it holds, and is placed again
+    /// once a probe succeeds; a closed connection is noticed at once
+    /// either way. The default is [`PoolConfig::DEFAULT_PROBE_INTERVAL`].
+    #[must_use]
+    pub fn probe_interval(mut self, interval: Option<Duration>) -> PoolConfig {
+        self.probe_interval = interval;
+        self
+    }
+
     /// The endpoints.
     pub fn endpoints(&self) -> &[PoolEndpoint] {
         &self.endpoints
@@ -323,5 +340,10 @@ impl PoolConfig {
     /// The limit of a `/readyz` probe.
     pub fn probe_timeout_limit(&self) -> Duration {
         self.probe_timeout
+    }
+
+    /// The period of the `/readyz` probe of a connected endpoint.
+    pub fn probe_period(&self) -> Option<Duration> {
+        self.probe_interval
     }
 }

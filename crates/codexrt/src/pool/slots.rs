@@ -222,6 +222,31 @@ impl Shared {
         place.client.take()
     }
 
+    /// Takes `endpoint` out of placement while its `/readyz` fails, keeping
+    /// its connection and the sessions it holds; `detail` says what the
+    /// probe saw.
+    pub(crate) fn not_ready(&self, endpoint: usize, detail: String) {
+        let mut state = self.lock();
+        let place = &mut state.places[endpoint];
+        if matches!(
+            place.stats.state,
+            EndpointState::Healthy | EndpointState::NotReady { .. }
+        ) {
+            place.stats.state = EndpointState::NotReady { detail };
+        }
+    }
+
+    /// Puts `endpoint` back into placement once its `/readyz` answers
+    /// again, and serves whoever waits.
+    pub(crate) fn ready_again(self: &Arc<Self>, endpoint: usize) {
+        let mut state = self.lock();
+        let place = &mut state.places[endpoint];
+        if matches!(place.stats.state, EndpointState::NotReady { .. }) {
+            place.stats.state = EndpointState::Healthy;
+            self.dispatch(&mut state);
+        }
+    }
+
     /// Notes a failed attempt.
     pub(crate) fn attempt_failed(&self, endpoint: usize, failures: u32, error: String) {
         let mut state = self.lock();

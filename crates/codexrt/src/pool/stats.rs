@@ -13,6 +13,14 @@ pub enum EndpointState {
     Connecting,
     /// Connected and taking sessions.
     Healthy,
+    /// Connected, but its `GET /readyz` failed the last periodic probe
+    /// ([`PoolConfig::probe_interval`](crate::PoolConfig::probe_interval)):
+    /// takes no new sessions until a probe succeeds again; the sessions it
+    /// holds go on.
+    NotReady {
+        /// What the probe saw, on one bounded line.
+        detail: String,
+    },
     /// Lost, or never reached: waiting for (or making) the next attempt.
     /// Takes no sessions.
     Retrying {

@@ -24,6 +24,8 @@ pub(crate) struct Supervisor {
     pub(crate) shared: Arc<Shared>,
     pub(crate) backoff: Backoff,
     pub(crate) probe_timeout: Duration,
+    /// How often a connected `ws://` endpoint is probed again.
+    pub(crate) probe_interval: Option<Duration>,
     /// `true` once the pool shuts down.
     pub(crate) stop: watch::Receiver<bool>,
     /// The outcome of the first attempt, for [`Pool::connect`](super::Pool::connect).
@@ -61,10 +63,16 @@ impl Supervisor {
                     // The pool's clients have no reconnect policy: this
                     // runtime is the client's for good.
                     let runtime = client.runtime();
-                    let report = tokio::select! {
-                        biased;
-                        () = stopped(&mut stop) => return,
-                        report = runtime.closed() => report,
+                    let report = loop {
+                        tokio::select! {
+                            biased;
+                            () = stopped(&mut stop) => return,
+                            report = runtime.closed() => break report,
+                            ready = self.probe_later() => match ready {
+                                Ok(()) => self.shared.ready_again(self.index),
+                                Err(detail) => self.shared.not_ready(self.index, detail),
+                            },
+                        }
                     };
                     let old = self.shared.lost(self.index, report);
                     // The dead client is dropped here, outside the lock; its
@@ -96,6 +104,22 @@ impl Supervisor {
                 () = tokio::time::sleep(delay) => {}
             }
         }
+    }
+
+    /// The periodic readiness probe of a connected `ws://` endpoint: waits
+    /// a period, then asks `/readyz`. Never resolves for other endpoints or
+    /// without a period.
+    async fn probe_later(&self) -> Result<(), String> {
+        let authority = self
+            .endpoint
+            .client_config()
+            .websocket_endpoint()
+            .and_then(readyz_authority);
+        let (Some(authority), Some(period)) = (authority, self.probe_interval) else {
+            return std::future::pending().await;
+        };
+        tokio::time::sleep(period).await;
+        readyz(&authority, self.probe_timeout).await
     }
 
     /// One attempt: the readiness probe of a `ws://` endpoint, then the

@@ -1,15 +1,22 @@
 //! `Pool` over in-process fakes reached through connectors: each
 //! (re)connection calls the connector again, a closed connection is
-//! reported in the figures, and the endpoint is used again once back.
+//! reported in the figures, and the endpoint is used again once back. And a
+//! `ws://` endpoint served by the test itself, whose `/readyz` is turned
+//! off and on again.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use codexrt::transport::CloseReason;
-use codexrt::{Backoff, EndpointState, Pool, PoolConfig, PoolEndpoint, SessionConfig};
+use codexrt::{Backoff, EndpointState, Pool, PoolConfig, PoolEndpoint, PoolError, SessionConfig};
 use codexrt_testkit::fake::{FakeScript, FakeServer, Handshake, Step};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{config, thread_opened};
 
@@ -98,4 +105,147 @@ async fn connectors_are_called_for_every_connection() {
         matches!(refused, codexrt::PoolError::ShutDown),
         "{refused:?}"
     );
+}
+
+/// A `ws://` endpoint in this test: on one port, `GET /readyz` answers 200
+/// while `ready` holds and 503 otherwise, and a WebSocket upgrade is
+/// bridged to a fake that opens threads `ws-1`, `ws-2`, ...
+async fn readiness_server(ready: Arc<AtomicBool>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let ready = Arc::clone(&ready);
+            tokio::spawn(async move {
+                let mut head = [0u8; 11];
+                let mut seen = 0;
+                while seen < head.len() {
+                    seen = stream.peek(&mut head).await.unwrap();
+                }
+                if &head == b"GET /readyz" {
+                    answer_readyz(stream, ready.load(Ordering::SeqCst)).await;
+                } else {
+                    let socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+                    bridge(socket).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+async fn answer_readyz(mut stream: TcpStream, ready: bool) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 512];
+    while !request.windows(4).any(|end| end == b"\r\n\r\n") {
+        let read = stream.read(&mut buf).await.unwrap();
+        if read == 0 {
+            return;
+        }
+        request.extend_from_slice(&buf[..read]);
+    }
+    let status = if ready {
+        "200 OK"
+    } else {
+        "503 Service Unavailable"
+    };
+    let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(answer.as_bytes()).await.unwrap();
+}
+
+/// Carries the WebSocket's text messages to a fake and the fake's frames
+/// back, until either side ends.
+async fn bridge(socket: tokio_tungstenite::WebSocketStream<TcpStream>) {
+    static THREADS: AtomicUsize = AtomicUsize::new(0);
+    let opens = (0..4).map(|_| {
+        let n = THREADS.fetch_add(1, Ordering::SeqCst) + 1;
+        Step::respond_to("thread/start", thread_opened(&format!("ws-{n}")))
+    });
+    let script = FakeScript::new().handshake(Handshake::new()).steps(opens);
+    let (connection, _fake) = FakeServer::new(script).connect();
+    let (sender, mut receiver) = (connection.sender, connection.receiver);
+    let (mut sink, mut stream) = socket.split();
+    let inbound = async move {
+        while let Some(Ok(Message::Text(text))) = stream.next().await {
+            if sender
+                .send(Bytes::copy_from_slice(text.as_bytes()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let outbound = async move {
+        while let Some(Ok(frame)) = receiver.recv().await {
+            let text = String::from_utf8(frame.to_vec()).unwrap();
+            if sink.send(Message::text(text)).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        () = inbound => {}
+        () = outbound => {}
+    }
+}
+
+async fn wait_for_state(pool: &Pool, done: impl Fn(&EndpointState) -> bool) -> EndpointState {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let state = pool.stats().endpoint("ws").unwrap().state.clone();
+            if done(&state) {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the state within 10 s")
+}
+
+/// A connected endpoint whose `/readyz` fails takes no new sessions but
+/// keeps its own, and takes new ones again once `/readyz` answers.
+#[tokio::test]
+async fn an_endpoint_whose_readyz_fails_takes_no_new_sessions_until_it_answers() {
+    let ready = Arc::new(AtomicBool::new(true));
+    let url = readiness_server(Arc::clone(&ready)).await;
+    let endpoint = PoolEndpoint::url("ws", &url, config()).unwrap();
+    let pool = Pool::connect(
+        PoolConfig::new([endpoint])
+            .probe_interval(Some(Duration::from_millis(20)))
+            .acquire_timeout(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    let first = pool.start_session(SessionConfig::new("/w")).await.unwrap();
+    assert_eq!(first.thread_id().len(), "ws-N".len());
+
+    ready.store(false, Ordering::SeqCst);
+    let state = wait_for_state(&pool, |state| {
+        matches!(state, EndpointState::NotReady { .. })
+    })
+    .await;
+    let EndpointState::NotReady { detail } = &state else {
+        unreachable!()
+    };
+    assert!(detail.contains("503"), "{detail}");
+    let refused = pool
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, PoolError::AcquireTimeout { .. }),
+        "{refused:?}"
+    );
+    // The connection and the session it holds are untouched.
+    let stats = pool.stats();
+    let ws = stats.endpoint("ws").unwrap();
+    assert_eq!((ws.connects, ws.losses, ws.sessions), (1, 0, 1));
+
+    ready.store(true, Ordering::SeqCst);
+    wait_for_state(&pool, |state| *state == EndpointState::Healthy).await;
+    let second = pool.start_session(SessionConfig::new("/w")).await.unwrap();
+    assert_ne!(second.thread_id(), first.thread_id());
+    pool.shutdown().await.unwrap();
 }
