@@ -162,6 +162,14 @@ impl ClientConfig {
         self
     }
 
+    /// The same configuration without a reconnect or restart policy: a
+    /// [`Pool`](crate::Pool) recovers its endpoints itself.
+    pub(crate) fn without_recovery(mut self) -> Self {
+        self.reconnect = None;
+        self.restart = None;
+        self
+    }
+
     /// The reconnect policy, when one is set.
     pub fn reconnect_policy(&self) -> Option<&ReconnectPolicy> {
         self.reconnect.as_ref()

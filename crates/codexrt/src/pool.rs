@@ -354,7 +354,12 @@ impl Pool {
     ) -> Result<PooledSession, PoolError> {
         let endpoint = self.inner.names[slot.endpoint()].clone();
         match opened {
-            Ok(session) => Ok(PooledSession::new(session, endpoint, slot)),
+            Ok(session) => Ok(PooledSession::new(
+                session,
+                endpoint,
+                slot,
+                self.inner.acquire_timeout,
+            )),
             Err(source) => {
                 self.inner.shared.count_failure(slot.endpoint());
                 Err(PoolError::Client {

@@ -60,6 +60,11 @@ impl PoolEndpoint {
     /// when it dies), or a running app-server when
     /// [`ClientConfig::websocket`] is set. `name` identifies it in the
     /// pool's figures and in [`Pool::resume_session`](crate::Pool::resume_session).
+    ///
+    /// A [`ReconnectPolicy`](crate::ReconnectPolicy) or
+    /// [`RestartPolicy`](crate::RestartPolicy) in `config` is left out: the
+    /// pool reconnects its endpoints itself, with its [`Backoff`], and
+    /// [`Pool::client`](crate::Pool::client) gives a client without them.
     pub fn new(name: impl Into<String>, config: ClientConfig) -> PoolEndpoint {
         PoolEndpoint {
             name: name.into(),

@@ -2,10 +2,12 @@
 //! of a [`Pool`](crate::Pool) until it is closed or dropped.
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use codexrt_protocol::types::ThreadUnsubscribeStatus;
 
-use super::slots::Slot;
+use super::PoolError;
+use super::slots::{Slot, Target};
 use crate::{AskStream, ClientError, PromptRunError, PromptRunResult, Session};
 
 /// A session placed by a [`Pool`](crate::Pool): it stays on its endpoint
@@ -16,7 +18,8 @@ use crate::{AskStream, ClientError, PromptRunError, PromptRunResult, Session};
 /// ([`interrupt`](Session::interrupt), [`steer`](Session::steer),
 /// [`read`](Session::read), [`thread_id`](Session::thread_id), ...);
 /// [`ask`](PooledSession::ask) and [`ask_stream`](PooledSession::ask_stream)
-/// are its own so that the pool counts the turns.
+/// are its own so that the pool counts the turns, and
+/// [`fork`](PooledSession::fork) so that the copy takes a place of its own.
 ///
 /// When the endpoint's connection is lost, every call of the session fails
 /// at once with the connection's close report
@@ -29,14 +32,22 @@ pub struct PooledSession {
     session: Session,
     endpoint: String,
     slot: Slot,
+    /// The pool's wait for a place, for [`PooledSession::fork`].
+    acquire_timeout: Duration,
 }
 
 impl PooledSession {
-    pub(crate) fn new(session: Session, endpoint: String, slot: Slot) -> PooledSession {
+    pub(crate) fn new(
+        session: Session,
+        endpoint: String,
+        slot: Slot,
+        acquire_timeout: Duration,
+    ) -> PooledSession {
         PooledSession {
             session,
             endpoint,
             slot,
+            acquire_timeout,
         }
     }
 
@@ -77,6 +88,43 @@ impl PooledSession {
         let shared = self.slot.shared();
         shared.count_turn(self.slot.endpoint(), stream.is_err());
         stream
+    }
+
+    /// Copies the thread into a new one on the same endpoint, as
+    /// [`Session::fork`] does, in a session that takes a place of its own
+    /// there: it waits for room like [`Pool::start_session`](crate::Pool::start_session)
+    /// (the copy cannot live on another endpoint, which does not have the
+    /// thread).
+    ///
+    /// # Errors
+    /// [`PoolError::AcquireTimeout`] when the endpoint had no room in time;
+    /// [`PoolError::EndpointDown`]; [`PoolError::ShutDown`];
+    /// [`PoolError::Client`] with [`Session::fork`]'s error.
+    ///
+    /// # Cancel safety
+    /// Cancel safe while it waits for a place; after that as for
+    /// [`Session::fork`].
+    pub async fn fork(&self) -> Result<PooledSession, PoolError> {
+        let shared = self.slot.shared();
+        let index = self.slot.endpoint();
+        let slot = shared
+            .acquire(Target::One(index), self.acquire_timeout)
+            .await?;
+        match self.session.fork().await {
+            Ok(session) => Ok(PooledSession::new(
+                session,
+                self.endpoint.clone(),
+                slot,
+                self.acquire_timeout,
+            )),
+            Err(source) => {
+                shared.count_failure(index);
+                Err(PoolError::Client {
+                    endpoint: self.endpoint.clone(),
+                    source: Box::new(source),
+                })
+            }
+        }
     }
 
     /// Closes the session ([`Session::close`]) and gives its place back,

@@ -125,7 +125,9 @@ impl Supervisor {
     /// One attempt: the readiness probe of a `ws://` endpoint, then the
     /// connection and handshake.
     async fn connect(&self) -> Result<Client, EndpointError> {
-        let config = self.endpoint.client_config().clone();
+        // Two recoveries of one endpoint would race: the pool's own is the
+        // one that counts, and a client's policy is left out.
+        let config = self.endpoint.client_config().clone().without_recovery();
         if let Some(authority) = config.websocket_endpoint().and_then(readyz_authority) {
             readyz(&authority, self.probe_timeout)
                 .await

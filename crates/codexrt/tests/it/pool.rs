@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use codexrt::transport::CloseReason;
-use codexrt::{Backoff, EndpointState, Pool, PoolConfig, PoolEndpoint, PoolError, SessionConfig};
+use codexrt::{
+    Backoff, ClientConfig, EndpointState, Pool, PoolConfig, PoolEndpoint, PoolError,
+    ReconnectPolicy, SessionConfig,
+};
 use codexrt_testkit::fake::{FakeScript, FakeServer, Handshake, Step};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -24,7 +27,15 @@ use crate::support::{config, thread_opened};
 /// (`NAME-N` on the N-th connection), answers its `thread/unsubscribe`,
 /// then exits with status 3.
 fn endpoint(name: &'static str, connections: Arc<AtomicUsize>) -> PoolEndpoint {
-    PoolEndpoint::connector(name, config(), move || {
+    endpoint_with(name, connections, config())
+}
+
+fn endpoint_with(
+    name: &'static str,
+    connections: Arc<AtomicUsize>,
+    config: ClientConfig,
+) -> PoolEndpoint {
+    PoolEndpoint::connector(name, config, move || {
         let n = connections.fetch_add(1, Ordering::SeqCst) + 1;
         let script = FakeScript::new()
             .handshake(Handshake::new())
@@ -247,5 +258,79 @@ async fn an_endpoint_whose_readyz_fails_takes_no_new_sessions_until_it_answers()
     wait_for_state(&pool, |state| *state == EndpointState::Healthy).await;
     let second = pool.start_session(SessionConfig::new("/w")).await.unwrap();
     assert_ne!(second.thread_id(), first.thread_id());
+    pool.shutdown().await.unwrap();
+}
+
+/// A fork takes a place of its own on its session's endpoint: with room
+/// for two, the second fork waits and times out until a place is given back.
+#[tokio::test]
+async fn a_fork_takes_a_place_of_its_own_on_the_same_endpoint() {
+    let endpoint = PoolEndpoint::connector("one", config(), || {
+        let script = FakeScript::new()
+            .handshake(Handshake::new())
+            .step(Step::respond_to("thread/start", thread_opened("t1")))
+            .step(Step::respond_to("thread/fork", thread_opened("t2")))
+            .step(Step::respond_to(
+                "thread/unsubscribe",
+                json!({"status": "unsubscribed"}),
+            ))
+            .step(Step::respond_to("thread/fork", thread_opened("t3")));
+        let (connection, _fake) = FakeServer::new(script).connect();
+        Box::pin(async move { Ok(connection) })
+    })
+    .max_sessions(2);
+    let pool =
+        Pool::connect(PoolConfig::new([endpoint]).acquire_timeout(Duration::from_millis(200)))
+            .await
+            .unwrap();
+    let session = pool.start_session(SessionConfig::new("/w")).await.unwrap();
+    let fork = session.fork().await.unwrap();
+    assert_eq!((fork.endpoint(), fork.thread_id()), ("one", "t2"));
+    assert_eq!(pool.stats().endpoint("one").unwrap().sessions, 2);
+
+    let full = session.fork().await.unwrap_err();
+    assert!(matches!(full, PoolError::AcquireTimeout { .. }), "{full:?}");
+
+    fork.close().await.unwrap();
+    assert_eq!(pool.stats().endpoint("one").unwrap().sessions, 1);
+    let again = session.fork().await.unwrap();
+    assert_eq!(again.thread_id(), "t3");
+    assert_eq!(pool.stats().endpoint("one").unwrap().sessions, 2);
+    pool.shutdown().await.unwrap();
+}
+
+/// An endpoint's own reconnect policy is left out: the pool alone connects
+/// it again, once, after its process exits.
+#[tokio::test]
+async fn an_endpoint_reconnects_through_the_pool_only() {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let policy = ReconnectPolicy::new()
+        .initial_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(2));
+    let endpoint = endpoint_with("a", Arc::clone(&connections), config().reconnect(policy));
+    let backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(50));
+    let pool = Pool::connect(PoolConfig::new([endpoint]).backoff(backoff))
+        .await
+        .unwrap();
+    assert!(
+        pool.client("a")
+            .unwrap()
+            .config()
+            .reconnect_policy()
+            .is_none()
+    );
+    let session = pool.start_session(SessionConfig::new("/w")).await.unwrap();
+    session.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while pool.stats().endpoint("a").unwrap().connects < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let stats = pool.stats();
+    let a = stats.endpoint("a").unwrap();
+    assert_eq!((a.losses, a.connects), (1, 2));
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
     pool.shutdown().await.unwrap();
 }
