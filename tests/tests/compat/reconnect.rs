@@ -1,9 +1,9 @@
 //! Endpoints that go away, against the real codex of the pinned version
 //! with a scripted model: codex is killed in the middle of a turn; the ask
 //! fails with the close report at once, and with a `RestartPolicy` (stdio)
-//! or a `ReconnectPolicy` (a WebSocket server started again on the same
-//! port, with the same `CODEX_HOME`) the next ask of the same session runs
-//! on the new server with the conversation so far.
+//! or a `ReconnectPolicy` (a server started again on the same TCP port or
+//! the same Unix socket, with the same `CODEX_HOME`) the next ask of the
+//! same session runs on the new server with the conversation so far.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
@@ -241,4 +241,53 @@ async fn a_reconnect_policy_finds_the_server_again_on_its_port() {
     goes_on(events, &report, &session, &model).await;
     client.shutdown().await.unwrap();
     again.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reconnect_policy_finds_the_server_again_on_its_unix_socket() {
+    let (codex, model) = codex_with_model().await;
+    let dir = codexrt_testkit::TempDir::new("codexrt-reconnect").unwrap();
+    let socket = dir.path().join("app-server.sock");
+    let url = format!("unix://{}", socket.display());
+    let (mut server, _) = listen_unix(&codex, &socket).await;
+    let transport = WebSocketTransport::new(&url)
+        .unwrap()
+        .ping_interval(Duration::from_millis(50))
+        .pong_timeout(Duration::from_secs(2));
+    let config = ClientConfig::new().websocket(transport).reconnect(
+        ReconnectPolicy::new()
+            .initial_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(500))
+            .max_attempts(120),
+    );
+    let client = Client::connect(config).await.unwrap();
+    let session = client
+        .start_session(SessionConfig::new(codex.workspace()))
+        .await
+        .unwrap();
+    let (events, stalled) = first_turn_then_stall(&client, &session, &model).await;
+    let killed_at = Instant::now();
+    server.kill().await.unwrap();
+    let report = fails_at_once(stalled, killed_at, |reason| {
+        matches!(
+            reason,
+            CloseReason::PeerClosed | CloseReason::Io(_) | CloseReason::PeerCloseFrame { .. }
+        )
+    })
+    .await;
+    // The same socket and the same CODEX_HOME, so the thread is found.
+    let (mut again, _) = listen_unix(&codex, &socket).await;
+    goes_on(events, &report, &session, &model).await;
+    client.shutdown().await.unwrap();
+    again.kill().await.unwrap();
+}
+
+/// `codex app-server --listen unix://PATH` with `codex`'s home, once the
+/// socket is there.
+async fn listen_unix(codex: &Codex, socket: &std::path::Path) -> (Child, String) {
+    let command = tokio::process::Command::from(codex.command().to_command());
+    let url = format!("unix://{}", socket.display());
+    codexrt_tests::listen::listen(command, &url, &[], Some(socket))
+        .await
+        .unwrap_or_else(|why| panic!("{why}"))
 }
