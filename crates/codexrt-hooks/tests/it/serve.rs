@@ -350,6 +350,46 @@ async fn requests_are_decided_with_bounded_concurrency() {
     assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
 }
 
+/// A second request with the id of one a hook is still deciding runs no
+/// hook and gets no answer of its own: the hook runs once, the id is
+/// answered once, with the hook's decision.
+#[tokio::test]
+async fn a_duplicate_request_id_runs_the_hook_once() {
+    let (method, params) = command("ls");
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::request(0, method, params.clone()))
+        .step(Step::request(0, method, params))
+        // Read after the duplicate: when the call returns, it was routed.
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::HangForever);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (counted, released) = (Arc::clone(&calls), Arc::clone(&release));
+    let hooks = HookSet::new().hook(HookEntry::new(
+        "held",
+        hook_fn(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let released = Arc::clone(&released);
+            async move {
+                released.notified().await;
+                Ok(Decision::Accept)
+            }
+        }),
+    ));
+    let (runtime, fake) = connect(script).await;
+    let _approvals = hooks.serve(&runtime).unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    release.notify_one();
+    fake.wait_received(5).await;
+    runtime.shutdown().await.unwrap();
+    assert_eq!(answer(&fake, 0), decision("accept"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(runtime.stats().duplicate_server_requests, 1);
+}
+
 #[tokio::test]
 async fn the_request_stream_is_taken_once() {
     let script = FakeScript::new()
