@@ -97,6 +97,13 @@
 //! When the connection dies, waiting handles report
 //! [`Settled::ConnectionClosed`].
 //!
+//! A request that repeats the id of one still waiting for its answer is
+//! dropped, with a warning and a count in [`RuntimeStats`]: it is not
+//! handed to the user and gets no reply, since a reply to it could not be
+//! told from the reply to the first, which still gets exactly one. An id
+//! whose request was answered or settled may come again: that is a new
+//! request.
+//!
 //! # Turns and events
 //!
 //! The router decodes every notification and routes it by its `threadId`
@@ -197,6 +204,7 @@ mod router;
 mod runtime;
 mod safe_answer;
 mod server_request;
+mod stats;
 mod turn;
 mod turn_table;
 mod version;
@@ -211,6 +219,7 @@ pub use runtime::{Runtime, RuntimeState};
 pub use server_request::{
     PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver, Settled,
 };
+pub use stats::RuntimeStats;
 pub use turn::{TurnEvent, TurnEvents, TurnHandle, TurnOptions};
 pub use turn_table::TURN_EVENT_CAPACITY;
 pub use version::{CompatibilityGuard, ServerInfo, newest_known_version, parse_user_agent};

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub(crate) struct RouterShared {
     pub(crate) events: EventHub,
     pub(crate) turns: Arc<TurnTable>,
     deadlines: Arc<Deadlines>,
+    /// Requests dropped because their id was live (see `route_request`).
+    duplicates: AtomicU64,
 }
 
 impl std::fmt::Debug for RouterShared {
@@ -77,6 +79,7 @@ impl RouterShared {
             events: EventHub::default(),
             turns: Arc::default(),
             deadlines: Deadlines::start(deadline),
+            duplicates: AtomicU64::new(0),
         })
     }
 
@@ -108,6 +111,20 @@ impl RouterShared {
         if let Some(slot) = slot {
             slot.settle(reason);
         }
+    }
+
+    pub(crate) fn duplicate_requests(&self) -> u64 {
+        // A statistic that orders nothing.
+        self.duplicates.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request with this id was handed out and still waits for
+    /// its answer.
+    fn is_live(&self, id: &RequestId) -> bool {
+        lock(&self.registry)
+            .get(id)
+            .and_then(Weak::upgrade)
+            .is_some_and(|slot| slot.is_waiting())
     }
 
     fn register(&self, slot: &Arc<Slot>) {
@@ -231,6 +248,20 @@ fn rpc_id(id: &WireRequestId) -> Option<RequestId> {
 
 fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
     let (params, responder) = request.into_parts();
+    // A second request with the id of one still waiting cannot be answered
+    // apart from the first: the server would take its reply for the first
+    // one's answer, or get two. So it is dropped, once, and the first keeps
+    // its one reply. Only ids handed out can be live: every other request
+    // is answered right here.
+    if shared.is_live(responder.id()) {
+        shared.duplicates.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            id = %ShownId(responder.id()),
+            "a server request repeats the id of one still waiting for its answer; dropped without a reply"
+        );
+        responder.abandon();
+        return;
+    }
     let decoded = match ServerRequest::decode(responder.method(), params.as_deref()) {
         Ok(decoded) => decoded,
         Err(error) => {
@@ -291,6 +322,23 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         return;
     }
     shared.deadlines.arm(&slot);
+}
+
+/// A request id for a log line: a string id is the peer's text, so a long
+/// one is cut short.
+struct ShownId<'a>(&'a RequestId);
+
+impl std::fmt::Display for ShownId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 64;
+        match self.0 {
+            RequestId::String(id) => match id.char_indices().nth(SHOWN) {
+                Some((end, _)) => write!(f, "{:?}… ({} bytes)", &id[..end], id.len()),
+                None => write!(f, "{id:?}"),
+            },
+            id => write!(f, "{id}"),
+        }
+    }
 }
 
 fn typed(request: ServerRequest, slot: Arc<Slot>) -> Option<PendingServerRequest> {

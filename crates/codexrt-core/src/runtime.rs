@@ -19,7 +19,7 @@ use crate::events::{EventFilter, EventReceiver};
 use crate::router::{Router, RouterShared};
 use crate::server_request::{ServerRequestReceiver, Settled};
 use crate::turn_table::TurnTable;
-use crate::{CoreError, RuntimeConfig, ServerInfo};
+use crate::{CoreError, RuntimeConfig, RuntimeStats, ServerInfo};
 
 /// Whether the runtime still talks to its server.
 #[derive(Debug, Clone)]
@@ -232,6 +232,15 @@ impl Runtime {
     /// queue size. See [`Runtime::events`].
     pub fn events_with(&self, filter: EventFilter) -> EventReceiver {
         self.inner.router.events.subscribe(filter)
+    }
+
+    /// The runtime's counters of unusual traffic, the rpc connection's
+    /// among them.
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            rpc: self.inner.rpc.stats(),
+            duplicate_server_requests: self.inner.router.duplicate_requests(),
+        }
     }
 
     /// Whether the connection is still open.

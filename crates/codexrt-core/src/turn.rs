@@ -40,7 +40,9 @@ pub enum TurnEvent {
 }
 
 /// How long a turn past its deadline waits for the answer to its
-/// `turn/interrupt` before `wait` returns.
+/// `turn/interrupt` before `wait` returns: the most `wait` overshoots a
+/// deadline, whatever the call timeout. Long enough for a live server to
+/// answer on loopback, short next to any deadline worth setting.
 const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
 
 /// Limits of a turn's [`TurnHandle::wait`].
@@ -59,6 +61,12 @@ impl TurnOptions {
     /// When the turn has not ended this long after it started, `wait`
     /// interrupts it (best effort) and fails with
     /// [`CoreError::TurnDeadline`]. The default is no deadline.
+    ///
+    /// `wait` returns at most 500 ms after the deadline: that is how long it
+    /// waits for the answer to `turn/interrupt` (a server that never answers
+    /// does not hold it for the call timeout), and a pending question of the
+    /// [inactivity watchdog](Self::inactivity_watchdog) is given up at the
+    /// deadline.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
@@ -317,7 +325,14 @@ impl TurnHandle {
                 () = sleep_until(quiet_at) => {
                     let now = self.shared.activity();
                     if now == heard {
-                        self.reconcile().await?;
+                        // The question holds `wait` neither past the
+                        // deadline (the next turn of the loop then
+                        // interrupts) nor past the turn's own end.
+                        tokio::select! {
+                            read = self.reconcile() => read?,
+                            _ = ended.changed() => {}
+                            () = sleep_until(deadline_at) => {}
+                        }
                     }
                     heard = now;
                 }

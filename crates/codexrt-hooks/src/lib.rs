@@ -66,8 +66,10 @@
 //! (legacy approvals, token refreshes, ...) are dropped, which gives them
 //! core's safe answer. Requests are decided off core's router, at most
 //! [`DEFAULT_CONCURRENCY`] (8) at once unless [`HookSet::concurrency`] says
-//! otherwise; when all slots are busy, new requests wait in core's queue
-//! (64), beyond which core answers them safely at once. Core's own
+//! otherwise. Only a request that some hook (or tool) will run for takes a
+//! slot; one that no hook matches is answered at once, whatever the slots
+//! are doing. A matched request that finds every slot busy waits for one,
+//! in arrival order, without holding up the requests behind it. Core's own
 //! deadline per request (60 s by default) still applies: a chain slower
 //! than that gets the safe answer.
 //!

@@ -26,14 +26,14 @@ use codexrt_protocol::types::{
 };
 use codexrt_protocol::{ServerNotification, methods};
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::context::post_tool_context;
 use crate::scope::{self, Scope};
 use crate::set::ToolHook;
-use crate::tools::call_tool_scoped;
+use crate::tools::{call_tool_scoped, find_tool};
 use crate::{
     Decision, ElicitationAnswer, HookContext, HookError, HookReport, HookSet, Phase, TOOL_COMMAND,
     TOOL_FILE_CHANGE, TOOL_PERMISSIONS, TOOL_USER_INPUT, ThreadHooks, ToolCall, mcp_tool_name,
@@ -130,7 +130,8 @@ impl HookSet {
     /// requests with the hooks' [`decide`](HookSet::decide), dynamic tool
     /// calls with the registered tools, and user-input requests with the
     /// user-input hooks, at most [`concurrency`](HookSet::concurrency) at
-    /// once, each in a task of its own, except one whose matching hooks
+    /// once (a request that no hook matches takes no slot and is answered
+    /// at once), each in a task of its own, except one whose matching hooks
     /// all run in place ([`ToolUseHook::runs_in_place`](crate::ToolUseHook::runs_in_place)),
     /// which is decided and answered without a task. Command and permissions
     /// approvals are decided as soon as the runtime reads them, on the task
@@ -253,10 +254,9 @@ impl HookSet {
 /// connection: a command or permissions approval is decided right there,
 /// and with hooks that all run in place (the built-in rules) answered
 /// without a hop to the loop's task or any other; with a hook that does
-/// not, its work goes on in a task of its own, as in the loop. File-change
-/// approvals go through the loop, which knows their paths from the events
-/// before them; the other kinds too, and any request that finds every
-/// permit taken, waiting there for one.
+/// not, or when every slot is busy, its work goes on in a task of its own,
+/// as in the loop. File-change approvals go through the loop, which knows
+/// their paths from the events before them; the other kinds too.
 fn decider(
     hooks: &Arc<HookSet>,
     scopes: &ThreadHooks,
@@ -274,14 +274,11 @@ fn decider(
         if !decided_here {
             return Some(request);
         }
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            return Some(request);
-        };
         let hooks = Arc::clone(&hooks);
         let scopes = scopes.clone();
+        let permits = Arc::clone(&permits);
         decide_here_or_spawn(Box::pin(async move {
-            answer(&hooks, &scopes, request, Vec::new()).await;
-            drop(permit);
+            answer(&hooks, &scopes, &permits, request, Vec::new()).await;
         }));
         None
     })
@@ -341,18 +338,18 @@ async fn run(
             }
         };
         let Some(request) = request else { break };
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            break;
-        };
+        // The loop never waits for a slot: a request takes one only once
+        // some hook will run for it (see `slot_for`), in its own task, so a
+        // request that no hook matches is answered at once, behind none.
         let hooks = Arc::clone(&hooks);
         let scopes = scopes.clone();
+        let permits = Arc::clone(&permits);
         let file_paths = match &request {
             PendingServerRequest::FileChangeApproval(handle) => paths.get(&handle.params().item_id),
             _ => Vec::new(),
         };
         let work = Box::pin(async move {
-            answer(&hooks, &scopes, request, file_paths).await;
-            drop(permit);
+            answer(&hooks, &scopes, &permits, request, file_paths).await;
         });
         decide_here_or_spawn(work);
     }
@@ -613,9 +610,37 @@ fn scope_of(scopes: &ThreadHooks, thread_id: &str, ctx: &mut HookContext) -> Opt
     Some(scope)
 }
 
+/// A slot of the hooks' concurrency for a request that some hook (or
+/// tool) will run for, once one is free, in the order requests asked (the
+/// semaphore is fair); none, without waiting, for a request no hook
+/// matches, whose answer is then the safe one, at once.
+async fn slot_for(permits: &Arc<Semaphore>, matched: bool) -> Option<OwnedSemaphorePermit> {
+    if !matched {
+        return None;
+    }
+    // The semaphore is never closed; if it were, the hooks would run
+    // without a slot rather than not at all.
+    Arc::clone(permits).acquire_owned().await.ok()
+}
+
+/// Whether a hook of the chain matching `ctx` is one that `runs` picks.
+fn chain_runs(
+    hooks: &HookSet,
+    scope: &Option<Scope>,
+    ctx: &HookContext,
+    runs: fn(&ToolHook) -> bool,
+) -> bool {
+    scope::chain(hooks, scoped(scope), ctx).any(|(_, entry)| runs(&entry.hook))
+}
+
+fn is_pre(hook: &ToolHook) -> bool {
+    matches!(hook, ToolHook::Pre(_))
+}
+
 async fn answer(
     hooks: &HookSet,
     scopes: &ThreadHooks,
+    permits: &Arc<Semaphore>,
     request: PendingServerRequest,
     file_paths: Vec<String>,
 ) {
@@ -628,6 +653,7 @@ async fn answer(
             ctx.command.clone_from(&params.command);
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
+            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
             let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => CommandExecutionApprovalDecision::Accept,
                 Decision::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
@@ -646,6 +672,7 @@ async fn answer(
             ctx.paths = file_paths;
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
+            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
             let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => FileChangeApprovalDecision::Accept,
                 Decision::AcceptForSession => FileChangeApprovalDecision::AcceptForSession,
@@ -664,6 +691,7 @@ async fn answer(
             ctx.cwd = Some(params.cwd.clone());
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
+            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
             let scope = match scope::decide(hooks, scoped(&scope), &ctx).await {
                 Decision::Accept => PermissionGrantScope::Turn,
                 Decision::AcceptForSession => PermissionGrantScope::Session,
@@ -692,6 +720,9 @@ async fn answer(
                 params.kind,
                 McpServerElicitationRequestParamsKind::Url { .. }
             );
+            let runs =
+                |hook: &ToolHook| matches!(hook, ToolHook::Pre(_) | ToolHook::Elicitation(_));
+            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, runs)).await;
             // codex's own question before an MCP tool call is a tool use:
             // only the PreToolUse chain decides it.
             let answered = if approval.is_some() {
@@ -738,6 +769,8 @@ async fn answer(
         PendingServerRequest::DynamicToolCall(handle) => {
             let call = ToolCall::from_params(handle.params());
             let scope = scopes.get(&call.thread_id);
+            let found = find_tool(hooks, scoped(&scope), &call.tool).is_some();
+            let _slot = slot_for(permits, found).await;
             let response = call_tool_scoped(hooks, scoped(&scope), &call).await;
             send::<DynamicToolCallParams>(handle, response);
         }
@@ -747,6 +780,8 @@ async fn answer(
             ctx.phase = Phase::OnUserInput;
             ctx.turn_id = Some(params.turn_id.clone());
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
+            let runs = |hook: &ToolHook| matches!(hook, ToolHook::UserInput(_));
+            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, runs)).await;
             let answered =
                 scope::answer_user_input(hooks, scoped(&scope), &ctx, &params.questions).await;
             let verdict = if answered.is_some() {

@@ -271,7 +271,8 @@ impl HookSet {
     }
 
     /// How many requests the approval loop decides at once, at least one
-    /// (default: [`DEFAULT_CONCURRENCY`], 8).
+    /// (default: [`DEFAULT_CONCURRENCY`], 8). Only requests that some hook
+    /// or tool runs for count: one that no hook matches is answered at once.
     pub fn concurrency(mut self, requests: usize) -> Self {
         self.concurrency = requests.max(1);
         self

@@ -275,6 +275,19 @@ impl HookSet {
     }
 }
 
+/// The tool named `name` in `scope` (a thread scope), or else in `base`,
+/// with the set that holds it.
+pub(crate) fn find_tool<'a>(
+    base: &'a HookSet,
+    scope: Option<&'a HookSet>,
+    name: &str,
+) -> Option<(&'a HookSet, &'a ToolEntry)> {
+    scope
+        .into_iter()
+        .chain([base])
+        .find_map(|set| Some((set, set.tools.iter().find(|tool| tool.name == name)?)))
+}
+
 /// Runs `call` with the tool of that name in `scope` (the call's thread
 /// scope), or else in `base`; failures go to the report of the set that
 /// holds the tool, or to `base`'s for an unknown name.
@@ -291,11 +304,7 @@ pub(crate) async fn call_tool_scoped(
     ctx.turn_id = Some(call.turn_id.clone());
     ctx.tool_input = call.arguments.clone();
     ctx.correlation_id.clone_from(&call.call_id);
-    let found = scope
-        .into_iter()
-        .chain([base])
-        .find_map(|set| Some((set, set.tools.iter().find(|tool| tool.name == call.tool)?)));
-    let Some((owner, entry)) = found else {
+    let Some((owner, entry)) = find_tool(base, scope, &call.tool) else {
         base.report().record(HookIssue {
             hook: call.tool.clone(),
             phase: Phase::DynamicTool,

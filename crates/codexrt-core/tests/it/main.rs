@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
 mod calls;
+mod exactly_once_props;
 mod flood;
 mod handshake;
 mod real_codex;

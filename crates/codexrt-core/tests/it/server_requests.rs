@@ -197,6 +197,45 @@ fn settled(result: Result<(), CoreError>) -> Settled {
     }
 }
 
+/// A second request with the id of one still waiting is dropped: the user
+/// sees it once and the wire carries one answer for it. Once answered, the
+/// id may come again, as a new request.
+#[tokio::test]
+async fn a_duplicate_of_a_waiting_request_is_dropped_once() {
+    let script = one_request(vec![
+        Step::request(0, COMMAND_APPROVAL, command_params()),
+        // Read after the duplicate: when the call returns, it was routed.
+        Step::respond_to("account/logout", json!({})),
+        Step::expect_response(0),
+        Step::request(0, COMMAND_APPROVAL, command_params()),
+        Step::expect_response(0),
+        Step::expect_close(),
+    ]);
+    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    let first = first_command_approval(&mut requests).await;
+    runtime.call(AccountLogoutParams).await.unwrap();
+    first.respond(accept()).unwrap();
+    // The reuse after the answer is a new request; it gets the safe answer
+    // of a dropped handle.
+    drop(first_command_approval(&mut requests).await);
+    fake.wait_received(6).await;
+    assert_eq!(runtime.stats().duplicate_server_requests, 1);
+    let log = finish(runtime, fake).await;
+    // Besides the two above, nothing was handed over.
+    let mut more = 0;
+    while requests.recv().await.is_some() {
+        more += 1;
+    }
+    assert_eq!(more, 0);
+    assert_eq!(
+        answers(&log, 0),
+        [
+            json!({"result": {"decision": "accept"}}),
+            json!({"result": {"decision": "decline"}}),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn deadline_sends_the_safe_answer() {
     let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use codexrt_core::{CoreError, StreamKind, TURN_EVENT_CAPACITY, TurnEvent, TurnOptions};
+use codexrt_core::{
+    CoreError, StreamKind, TURN_EVENT_CAPACITY, TurnEvent, TurnOptions, TurnOutcome,
+};
 use codexrt_protocol::types::{TurnStartParams, TurnStatus, UserInput};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use serde_json::{Value, json};
 
-use crate::support::connect;
+use crate::support::{config, connect, connect_with};
 
 fn start_params() -> TurnStartParams {
     TurnStartParams {
@@ -347,6 +349,88 @@ async fn the_deadline_interrupts_and_fails() {
     assert_eq!(
         interrupt["params"],
         json!({"threadId": "t1", "turnId": "u1"})
+    );
+}
+
+/// Runs a turn with `options` against a peer that answers `turn/start` and
+/// then only reads (expecting `silent`, in order) without ever answering,
+/// with a call timeout of 30 s: what `wait` returned, how long it took, and
+/// the methods the peer saw.
+async fn wait_on_a_silent_peer(
+    silent: &[&str],
+    options: TurnOptions,
+) -> (Result<TurnOutcome, CoreError>, Duration, Vec<String>) {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        .steps(silent.iter().map(|method| Step::expect(*method)))
+        .step(Step::expect_close());
+    let config = config().call_timeout(Duration::from_secs(30));
+    let (runtime, fake) = connect_with(script, config).await;
+    let runtime = runtime.unwrap();
+    let handle = runtime
+        .start_turn_with(start_params(), options)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let result = handle.wait().await;
+    let waited = started.elapsed();
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    let methods = log.methods().into_iter().map(str::to_owned).collect();
+    (result, waited, methods)
+}
+
+/// The failure of turn `u1` of `t1` at its deadline of 1 s.
+fn assert_deadline(result: &Result<TurnOutcome, CoreError>) {
+    assert!(
+        matches!(
+            result,
+            Err(CoreError::TurnDeadline { thread_id, turn_id, deadline })
+                if (thread_id.as_str(), turn_id.as_str(), *deadline)
+                    == ("t1", "u1", Duration::from_secs(1))
+        ),
+        "{result:?}"
+    );
+}
+
+/// A peer that never answers `turn/interrupt` does not hold `wait` past the
+/// deadline plus the interrupt grace (500 ms), however long the call
+/// timeout (30 s here; `wait` used to wait for it).
+#[tokio::test]
+async fn the_deadline_holds_when_the_interrupt_is_never_answered() {
+    let options = TurnOptions::new().deadline(Duration::from_secs(1));
+    let (result, waited, methods) = wait_on_a_silent_peer(&["turn/interrupt"], options).await;
+    assert_deadline(&result);
+    // 1.5 s at most, with room for a loaded machine.
+    assert!(waited < Duration::from_secs(3), "wait took {waited:?}");
+    assert_eq!(methods.last().map(String::as_str), Some("turn/interrupt"));
+}
+
+/// The watchdog's `thread/read`, unanswered, does not hold `wait` past the
+/// deadline either: the question is given up at the deadline.
+#[tokio::test]
+async fn the_deadline_holds_when_the_watchdog_question_is_never_answered() {
+    let options = TurnOptions::new()
+        .deadline(Duration::from_secs(1))
+        .inactivity_watchdog(Duration::from_millis(200));
+    let silent = ["thread/read", "turn/interrupt"];
+    let (result, waited, methods) = wait_on_a_silent_peer(&silent, options).await;
+    assert_deadline(&result);
+    assert!(waited < Duration::from_secs(3), "wait took {waited:?}");
+    assert_eq!(
+        methods,
+        [
+            "initialize",
+            "initialized",
+            "turn/start",
+            "thread/read",
+            "turn/interrupt"
+        ]
     );
 }
 

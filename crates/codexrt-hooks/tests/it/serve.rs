@@ -66,17 +66,7 @@ pub(crate) async fn serve_scoped(
     requests: Vec<(&'static str, Value)>,
 ) -> (Vec<Value>, ApprovalLoop) {
     let count = requests.len();
-    let script = FakeScript::new()
-        .handshake(Handshake::new())
-        .step(Step::respond_to("account/logout", json!({})))
-        .steps(before)
-        .steps(
-            requests
-                .into_iter()
-                .enumerate()
-                .map(|(id, (method, params))| Step::request(id as i64, method, params)),
-        )
-        .step(Step::HangForever);
+    let script = requests_script(before, requests);
     let (runtime, fake) = connect(script).await;
     let approvals = hooks.serve_scoped(&runtime, scopes).unwrap();
     // The fake sends its requests only after this call: the loop has the
@@ -86,6 +76,23 @@ pub(crate) async fn serve_scoped(
     let answers = (0..count).map(|id| answer(&fake, id)).collect();
     runtime.shutdown().await.unwrap();
     (answers, approvals)
+}
+
+/// A fake that answers one `account/logout` (the test's signal that the
+/// loop is serving), sends `before` and then each request (ids 0, 1, ...),
+/// and then only reads.
+fn requests_script(before: Vec<Step>, requests: Vec<(&'static str, Value)>) -> FakeScript {
+    FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .steps(before)
+        .steps(
+            requests
+                .into_iter()
+                .enumerate()
+                .map(|(id, (method, params))| Step::request(id as i64, method, params)),
+        )
+        .step(Step::HangForever)
 }
 
 pub(crate) async fn connect(script: FakeScript) -> (Runtime, FakeHandle) {
@@ -348,6 +355,92 @@ async fn requests_are_decided_with_bounded_concurrency() {
     let (answers, _) = serve(hooks, vec![], requests).await;
     assert_eq!(answers, vec![decision("accept"); 6]);
     assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
+}
+
+/// A second request with the id of one a hook is still deciding runs no
+/// hook and gets no answer of its own: the hook runs once, the id is
+/// answered once, with the hook's decision.
+#[tokio::test]
+async fn a_duplicate_request_id_runs_the_hook_once() {
+    let (method, params) = command("ls");
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::request(0, method, params.clone()))
+        .step(Step::request(0, method, params))
+        // Read after the duplicate: when the call returns, it was routed.
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::HangForever);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (counted, released) = (Arc::clone(&calls), Arc::clone(&release));
+    let hooks = HookSet::new().hook(HookEntry::new(
+        "held",
+        hook_fn(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let released = Arc::clone(&released);
+            async move {
+                released.notified().await;
+                Ok(Decision::Accept)
+            }
+        }),
+    ));
+    let (runtime, fake) = connect(script).await;
+    let _approvals = hooks.serve(&runtime).unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    release.notify_one();
+    fake.wait_received(5).await;
+    runtime.shutdown().await.unwrap();
+    assert_eq!(answer(&fake, 0), decision("accept"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(runtime.stats().duplicate_server_requests, 1);
+}
+
+/// With both slots held by slow hooks, a request that no hook matches is
+/// answered at once, before them: only requests a hook runs for take a
+/// slot.
+#[tokio::test]
+async fn a_request_no_hook_matches_is_answered_while_every_slot_is_busy() {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let hooks = HookSet::new()
+        .hook(
+            HookEntry::new(
+                "slow",
+                hook_fn(move |_| {
+                    let mut released = released.clone();
+                    async move {
+                        // An error means the test is gone: nothing to wait for.
+                        let _ = released.wait_for(|released| *released).await;
+                        Ok(Decision::Accept)
+                    }
+                }),
+            )
+            .matcher(Matcher::any().command("slow *")),
+        )
+        .concurrency(2);
+    let requests = vec![command("slow 1"), command("slow 2"), command("ls")];
+    let script = requests_script(vec![], requests);
+    let (runtime, fake) = connect(script).await;
+    let _approvals = hooks.serve(&runtime).unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    // The unmatched request's answer, before the hooks are let go. Without
+    // it in time, they are let go anyway, and the order below tells.
+    let first = tokio::time::timeout(Duration::from_secs(10), fake.wait_received(4)).await;
+    release.send_replace(true);
+    fake.wait_received(6).await;
+    runtime.shutdown().await.unwrap();
+    let answered: Vec<Value> = fake
+        .log()
+        .messages()
+        .filter(|message| message.get("method").is_none())
+        .map(|message| message["id"].clone())
+        .collect();
+    assert_eq!(answered[0], json!(2), "{answered:?}, {first:?}");
+    assert_eq!(
+        (0..3).map(|id| answer(&fake, id)).collect::<Vec<_>>(),
+        [decision("accept"), decision("accept"), decision("decline")]
+    );
 }
 
 #[tokio::test]

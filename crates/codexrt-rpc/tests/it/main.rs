@@ -7,6 +7,7 @@
 
 mod calls;
 mod close;
+mod encode_props;
 mod incoming;
 mod malformed_answers;
 mod oversize;

@@ -5,4 +5,5 @@
 // a test binary, too, a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+mod framing_props;
 mod websocket;

@@ -1,0 +1,17 @@
+//! Counters of what a runtime did with unusual traffic, and their snapshot.
+
+use codexrt_rpc::RpcStats;
+
+/// A snapshot of a runtime's counters, from
+/// [`Runtime::stats`](crate::Runtime::stats). Counts are totals since the
+/// connection started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeStats {
+    /// The counters of the JSON-RPC connection underneath.
+    pub rpc: RpcStats,
+    /// Server requests dropped without being handed to the user and
+    /// without a reply, because their id was that of a request still
+    /// waiting for its answer (see the crate docs).
+    pub duplicate_server_requests: u64,
+}
