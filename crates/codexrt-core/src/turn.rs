@@ -3,7 +3,9 @@
 //! interrupt and steer; an optional deadline and inactivity watchdog keep
 //! [`TurnHandle::wait`] from hanging.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use std::collections::VecDeque;
@@ -373,14 +375,26 @@ impl TurnEvents {
     /// # Cancel safety
     /// Cancel safe: events are taken from the queue only when returned.
     pub async fn recv(&mut self) -> Option<TurnEvent> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next event: `Ready(None)` once the turn ended and the
+    /// queue is empty. The same as [`recv`](TurnEvents::recv) and the
+    /// [`Stream`](futures_core::Stream) implementation, for code that
+    /// polls by hand.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: an event is taken from the queue only in the poll that
+    /// returns it; a `Pending` poll takes nothing.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<TurnEvent>> {
         loop {
-            if let Some(event) = self.try_next() {
-                return Some(event);
+            if let Some(event) = self.batch.pop_front() {
+                return Poll::Ready(Some(event));
             }
-            match self.shared.take_events(&mut self.batch) {
-                Ok(()) => {}
-                Err(true) => return None,
-                Err(false) => self.shared.queued().await,
+            match self.shared.poll_events(cx, &mut self.batch) {
+                Poll::Ready(true) => {}
+                Poll::Ready(false) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
@@ -388,9 +402,22 @@ impl TurnEvents {
     /// The next event if one is queued, without waiting.
     pub fn try_next(&mut self) -> Option<TurnEvent> {
         if self.batch.is_empty() {
-            // An empty or ended queue both mean: nothing now.
-            let _ = self.shared.take_events(&mut self.batch);
+            self.shared.try_take_events(&mut self.batch);
         }
         self.batch.pop_front()
+    }
+}
+
+/// The same events as [`TurnEvents::recv`], for `StreamExt` and the like.
+/// Ends (and stays ended) after the turn ended and every event was read.
+impl futures_core::Stream for TurnEvents {
+    type Item = TurnEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TurnEvent>> {
+        self.get_mut().poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.batch.len(), None)
     }
 }

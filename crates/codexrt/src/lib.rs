@@ -47,7 +47,8 @@
 //! - [`RunProfile`] — model, reasoning effort, sandbox, approval policy,
 //!   timeout, output schema, images and other inputs of a prompt.
 //! - [`Session`] — [`ask`](Session::ask), [`ask_stream`](Session::ask_stream)
-//!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome),
+//!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome, read
+//!   with its `next` or as a [`futures_core::Stream`]),
 //!   [`interrupt`](Session::interrupt), [`steer`](Session::steer),
 //!   [`fork`](Session::fork), [`read`](Session::read) and
 //!   [`close`](Session::close).
@@ -57,6 +58,20 @@
 //!   loaded healthy endpoint, a bounded number per endpoint with fair
 //!   waiting, lost endpoints retried with [`Backoff`], figures in
 //!   [`Pool::stats`]; sessions are [`PooledSession`]s.
+//!
+//! # Streams
+//!
+//! Everything that arrives over time is a [`futures_core::Stream`] as well
+//! as having an inherent `next`/`recv`: [`AskStream`],
+//! [`ConnectionEvents`], and the runtime's turn events
+//! ([`TurnEvents`](codexrt_core::TurnEvents)), server requests
+//! ([`ServerRequestReceiver`](codexrt_core::ServerRequestReceiver)) and
+//! observers ([`EventReceiver`](codexrt_core::EventReceiver)). So the
+//! adapters of `futures`' `StreamExt` (or `tokio-stream`) and
+//! `tokio::select!` over several streams work on them directly. Every
+//! poll is cancel safe: an item leaves its queue only in the poll that
+//! returns it, so a `select!` branch that loses takes nothing with it.
+//! The `streams` example reads two sessions side by side.
 //!
 //! # Results and errors
 //!

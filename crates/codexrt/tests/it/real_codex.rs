@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use codexrt::protocol::types::{AskForApproval, SandboxMode};
-use codexrt::{Client, ClientConfig, RunProfile, SessionConfig, SessionEvent};
+use codexrt::{Client, ClientConfig, PromptRunResult, RunProfile, SessionConfig, SessionEvent};
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script};
+use futures_util::StreamExt;
 use serde_json::json;
 
 /// A scripted model, codex 0.169.0 pointed at it, and a client of that
@@ -16,7 +17,19 @@ async fn start(replies: Vec<Reply>) -> (ModelServer, Codex, Client) {
 
 /// [`start`] with the given limit on each turn.
 async fn start_with(replies: Vec<Reply>, turn_timeout: Duration) -> (ModelServer, Codex, Client) {
-    let model = ModelServer::start(Script::replies(replies)).await.unwrap();
+    start_scripted(Script::replies(replies), |config| {
+        config.turn_timeout(turn_timeout)
+    })
+    .await
+}
+
+/// A scripted model following `script`, codex 0.169.0 and a client with
+/// the shared settings passed through `configure`.
+async fn start_scripted(
+    script: Script,
+    configure: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> (ModelServer, Codex, Client) {
+    let model = ModelServer::start(script).await.unwrap();
     let binary = CodexInstall::new("0.169.0").install().await.unwrap();
     let codex = Codex::new(binary, &model).unwrap();
     let command = codex.command();
@@ -24,11 +37,12 @@ async fn start_with(replies: Vec<Reply>, turn_timeout: Duration) -> (ModelServer
         .client_info("codexrt-facade-tests", "0.0.1")
         .program(&command.program)
         .current_dir(&command.current_dir)
-        .turn_timeout(turn_timeout)
+        .turn_timeout(Duration::from_secs(60))
         .shutdown_grace(Duration::from_secs(5));
     for (key, value) in command.env {
         config = config.env(key, value);
     }
+    let config = configure(config);
     let client = Client::connect(config).await.unwrap();
     (model, codex, client)
 }
@@ -98,6 +112,82 @@ async fn ask_stream_deltas_equal_the_final_text() {
     }
     assert_eq!(deltas, "Streaming, piece by piece.");
     assert_eq!(outcome.unwrap().text(), deltas);
+    assert_eq!(model.script_errors(), []);
+    client.shutdown().await.unwrap();
+}
+
+/// The events of one ask, read to the end: its text joined, and its
+/// outcome.
+fn gather(events: Vec<SessionEvent>) -> (String, PromptRunResult) {
+    let mut text = String::new();
+    let mut outcome = None;
+    for event in events {
+        match event {
+            SessionEvent::TextDelta { delta, .. } => text.push_str(&delta),
+            SessionEvent::Finished(finished) => outcome = Some(finished.unwrap()),
+            _ => {}
+        }
+    }
+    (text, outcome.expect("a `Finished` event"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_streams_read_with_select_and_collect() {
+    // The sessions' requests come in any order: answer each by its prompt.
+    let script = Script::from_fn(|request| {
+        let asked = request.user_texts().last().copied().unwrap_or_default();
+        let answer = match asked {
+            "left" => "Left answers in pieces.",
+            "right" => "Right answers in more pieces.",
+            _ => "Collected to the end.",
+        };
+        Reply::message(answer).deltas(4)
+    });
+    let (model, codex, client) = start_scripted(script, |config| config).await;
+    let open = || client.start_session(SessionConfig::new(codex.workspace()));
+    let (left_session, right_session) = (open().await.unwrap(), open().await.unwrap());
+    let mut left = left_session.ask_stream("left").await.unwrap();
+    let mut right = right_session.ask_stream("right").await.unwrap();
+    let (mut left_events, mut right_events) = (Vec::new(), Vec::new());
+    let (mut left_done, mut right_done) = (false, false);
+    while !(left_done && right_done) {
+        tokio::select! {
+            event = StreamExt::next(&mut left), if !left_done => match event {
+                Some(event) => left_events.push(event),
+                None => left_done = true,
+            },
+            event = StreamExt::next(&mut right), if !right_done => match event {
+                Some(event) => right_events.push(event),
+                None => right_done = true,
+            },
+        }
+    }
+    // A stream that ended stays ended.
+    assert!(StreamExt::next(&mut left).await.is_none());
+    let (left_text, left_outcome) = gather(left_events);
+    let (right_text, right_outcome) = gather(right_events);
+    assert_eq!(left_text, "Left answers in pieces.");
+    assert_eq!(left_outcome.text(), left_text);
+    assert_eq!(left_outcome.thread_id, left_session.thread_id());
+    assert_eq!(right_text, "Right answers in more pieces.");
+    assert_eq!(right_outcome.text(), right_text);
+    assert_eq!(right_outcome.thread_id, right_session.thread_id());
+
+    let collected: Vec<SessionEvent> = left_session
+        .ask_stream("collect")
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(
+        matches!(collected.last(), Some(SessionEvent::Finished(Ok(_)))),
+        "{collected:?}"
+    );
+    let (text, outcome) = gather(collected);
+    assert_eq!(text, "Collected to the end.");
+    assert_eq!(outcome.thread_id, left_session.thread_id());
+    assert_ne!(outcome.turn_id, left_outcome.turn_id);
+    assert_eq!(model.requests().len(), 3);
     assert_eq!(model.script_errors(), []);
     client.shutdown().await.unwrap();
 }
