@@ -95,6 +95,7 @@ pub struct TurnHandle {
     options: TurnOptions,
     started: Instant,
     events_taken: bool,
+    outcome_taken: bool,
 }
 
 impl Runtime {
@@ -144,15 +145,17 @@ impl Runtime {
                 method: method.to_owned(),
                 source,
             })?;
-        let shared = claim
-            .take()
-            .unwrap_or_else(|| self.turns().register(&thread_id, &response.turn.id));
+        let shared = match claim.take() {
+            Some(registered) => registered?,
+            None => self.turns().register(&thread_id, &response.turn.id)?,
+        };
         Ok(TurnHandle {
             runtime: self.clone(),
             shared,
             options,
             started,
             events_taken: false,
+            outcome_taken: false,
         })
     }
 }
@@ -163,8 +166,11 @@ impl Runtime {
 struct Claim {
     turns: Arc<TurnTable>,
     thread_id: String,
-    slot: Arc<std::sync::Mutex<Option<Arc<TurnShared>>>>,
+    slot: Arc<std::sync::Mutex<Option<Registered>>>,
 }
+
+/// The turn the answer registered, or why it could not.
+type Registered = Result<Arc<TurnShared>, CoreError>;
 
 /// The turn id in an answer to `turn/start`: all the loop reads of it.
 #[derive(serde::Deserialize)]
@@ -198,19 +204,19 @@ impl Claim {
             let Ok(started) = serde_json::from_str::<StartedTurnId>(raw.get()) else {
                 return;
             };
-            let turn = turns.register(&thread_id, &started.turn.id);
-            *lock_slot(&slot) = Some(turn);
+            let registered = turns.register(&thread_id, &started.turn.id);
+            *lock_slot(&slot) = Some(registered);
         })
     }
 
-    fn take(&self) -> Option<Arc<TurnShared>> {
+    fn take(&self) -> Option<Registered> {
         lock_slot(&self.slot).take()
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let Some(turn) = self.take() {
+        if let Some(Ok(turn)) = self.take() {
             self.turns.remove(&turn.thread_id, &turn.turn_id);
         }
     }
@@ -288,7 +294,37 @@ impl TurnHandle {
     /// # Cancel safety
     /// Cancel safe until the outcome is returned: the handle is consumed, so
     /// a dropped `wait` loses only the handle, not the turn on the server.
-    pub async fn wait(self) -> Result<TurnOutcome, CoreError> {
+    pub async fn wait(mut self) -> Result<TurnOutcome, CoreError> {
+        self.outcome().await
+    }
+
+    /// Waits for the turn to end and returns its outcome, as
+    /// [`wait`](TurnHandle::wait) does, but keeps the handle: a caller
+    /// that may stop waiting can still interrupt the turn, or wait again.
+    ///
+    /// # Errors
+    /// As for [`wait`](TurnHandle::wait), and
+    /// [`CoreError::OutcomeTaken`] once an earlier call returned.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: the outcome stays in the handle until a call returns
+    /// it, and the deadline counts from the start of the turn, not from
+    /// the call.
+    pub async fn outcome(&mut self) -> Result<TurnOutcome, CoreError> {
+        if self.outcome_taken {
+            return Err(CoreError::OutcomeTaken {
+                thread_id: self.shared.thread_id.clone(),
+                turn_id: self.shared.turn_id.clone(),
+            });
+        }
+        let result = self.outcome_once().await;
+        // A watchdog that could not ask leaves the turn running: it can be
+        // waited for again.
+        self.outcome_taken = result.is_ok() || self.shared.has_ended();
+        result
+    }
+
+    async fn outcome_once(&self) -> Result<TurnOutcome, CoreError> {
         let mut ended = self.shared.subscribe_end();
         let deadline_at = self.options.deadline.map(|limit| self.started + limit);
         let mut heard = self.shared.activity();

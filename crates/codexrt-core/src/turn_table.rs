@@ -628,12 +628,21 @@ impl TurnTable {
 
     /// Registers a turn that `turn/start` just answered for, taking over
     /// what arrived for it before.
-    pub(crate) fn register(&self, thread_id: &str, turn_id: &str) -> Arc<TurnShared> {
+    ///
+    /// # Errors
+    /// [`CoreError::TurnAlreadyStarted`] when the answer names a turn of
+    /// the thread that is registered already, or ended recently: codex
+    /// answers so when a turn is running, having added the input to it.
+    pub(crate) fn register(
+        &self,
+        thread_id: &str,
+        turn_id: &str,
+    ) -> Result<Arc<TurnShared>, CoreError> {
         let mut table = lock(&self.state);
         if let Some(report) = table.closed.clone() {
             let turn = TurnShared::new(thread_id, turn_id);
             turn.fail(closed_error(report));
-            return turn;
+            return Ok(turn);
         }
         let TableState {
             threads, unclaimed, ..
@@ -645,6 +654,14 @@ impl TurnTable {
             .iter()
             .position(|turn| turn.turn_id == turn_id)
             .map(|at| thread.early.remove(at));
+        let known = thread.active.iter().any(|turn| turn.turn_id == turn_id)
+            || thread.ended.iter().any(|ended| ended == turn_id);
+        if early.is_none() && known {
+            return Err(CoreError::TurnAlreadyStarted {
+                thread_id: thread_id.to_owned(),
+                turn_id: turn_id.to_owned(),
+            });
+        }
         let turn = early.unwrap_or_else(|| TurnShared::new(thread_id, turn_id));
         let dropped = lock(&turn.state).unclaimed_dropped;
         if dropped > 0 {
@@ -668,7 +685,7 @@ impl TurnTable {
         } else {
             thread.active.push(Arc::clone(&turn));
         }
-        turn
+        Ok(turn)
     }
 
     /// Forgets a turn whose handle ended it some other way.

@@ -9,6 +9,7 @@ use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection, WebSocketTransport};
 
+use crate::cancel::TurnGuard;
 use crate::link::{Current, Endpoint, Link};
 use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
 use crate::profile::{absolute_dir, turn_start};
@@ -308,8 +309,12 @@ impl Client {
     /// or the hooks cannot start (the server's requests were taken).
     ///
     /// # Cancel safety
-    /// Not cancel safe: a turn already started keeps running on the
-    /// server when the future is dropped, and the post hooks do not run.
+    /// Dropping the future before the turn ended interrupts the turn in
+    /// the background (a task on the runtime sends `turn/interrupt`, at
+    /// most 10 s, a warning in the log when it fails), as for a dropped
+    /// [`Session::ask`]; the thread stays, and the post hooks do not run.
+    /// Dropped before codex answered `turn/start`, the turn is not
+    /// interrupted.
     pub async fn run_with(
         &self,
         params: PromptRunParams,
@@ -375,7 +380,11 @@ impl Client {
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());
         let post = PostTurn::new(self.clone(), extra, ctx);
-        let result = conclude(turn.handle.wait().await, turn.sent_at);
+        // Dropped before the turn ended, the guard interrupts it.
+        let mut guard = TurnGuard::new(turn.handle, None);
+        let waited = guard.outcome().await;
+        drop(guard);
+        let result = conclude(waited, turn.sent_at);
         let outcome = post.outcome(&result);
         post.run(outcome).await;
         result

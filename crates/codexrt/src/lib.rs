@@ -73,6 +73,22 @@
 //! returns it, so a `select!` branch that loses takes nothing with it.
 //! The `streams` example reads two sessions side by side.
 //!
+//! # Cancellation
+//!
+//! Dropping a call never leaves a turn behind. A [`Session::ask`] future,
+//! an [`AskStream`] dropped before [`SessionEvent::Finished`], or a
+//! [`Client::run_with`] future dropped while its turn runs interrupts that
+//! turn from a task on the runtime (`turn/interrupt`, at most 10 s, a
+//! warning in the log if it fails). The session keeps the turn as its
+//! running one until codex ended it, so [`Session::interrupt`] still
+//! applies to it; and since codex would fold a new `turn/start` into a
+//! running turn, a session runs one turn at a time: a new ask waits until
+//! the running turn ended, and waiting asks go in order. Should codex
+//! answer a `turn/start` with a turn that is already running anyway (one
+//! started by another client), the ask fails with
+//! [`CoreError::TurnAlreadyStarted`] instead of joining it. Every async
+//! method says what dropping it does in its `# Cancel safety` section.
+//!
 //! # Results and errors
 //!
 //! A prompt returns `Ok(`[`PromptRunResult`]`)` only when its turn
@@ -204,6 +220,7 @@
 //!
 //! None: the crate has no optional cargo features.
 
+mod cancel;
 mod client;
 mod config;
 mod daemon;

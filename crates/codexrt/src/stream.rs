@@ -12,9 +12,9 @@ use codexrt_core::{CoreError, StreamDelta, StreamKind, TurnEvent, TurnEvents, Tu
 
 use codexrt_protocol::ServerNotification;
 
+use crate::cancel::TurnGuard;
 use crate::policy::PostTurn;
-use crate::run::{StartedTurn, conclude};
-use crate::session::RunningTurn;
+use crate::run::conclude;
 use crate::{PromptRunError, PromptRunResult};
 
 /// One item of an [`AskStream`]. Nothing is left out: every notification
@@ -50,8 +50,10 @@ type Wait = Pin<Box<dyn Future<Output = Result<TurnOutcome, CoreError>> + Send>>
 
 /// The events of one ask, from [`Session::ask_stream`](crate::Session::ask_stream).
 ///
-/// Dropping the stream does not stop the turn on the server; call
-/// [`Session::interrupt`](crate::Session::interrupt) first for that.
+/// Dropping the stream before [`SessionEvent::Finished`] interrupts the
+/// turn in the background, as dropping a [`Session::ask`](crate::Session::ask)
+/// does (see its `# Cancel safety`): the session keeps the turn as its
+/// running one until codex ended it, and the next ask waits for that.
 pub struct AskStream {
     thread_id: String,
     turn_id: String,
@@ -59,7 +61,9 @@ pub struct AskStream {
     /// assumed.
     events: Option<TurnEvents>,
     events_done: bool,
-    /// The turn's `wait`, with its time limit; polled beside the events.
+    /// The turn's outcome, with its time limit; polled beside the events.
+    /// It owns the turn's guard: dropped before the outcome came, it
+    /// interrupts the turn.
     wait: Wait,
     waited: Option<Result<TurnOutcome, CoreError>>,
     sent_at: Instant,
@@ -69,7 +73,6 @@ pub struct AskStream {
     post_task: Option<tokio::task::JoinHandle<()>>,
     result: Option<Result<PromptRunResult, PromptRunError>>,
     finished: bool,
-    _running: RunningTurn,
 }
 
 impl fmt::Debug for AskStream {
@@ -83,27 +86,28 @@ impl fmt::Debug for AskStream {
 }
 
 impl AskStream {
-    pub(crate) fn new(turn: StartedTurn, running: RunningTurn, post: PostTurn) -> AskStream {
-        let StartedTurn {
-            mut handle,
-            sent_at,
-        } = turn;
-        let thread_id = handle.thread_id().to_owned();
-        let turn_id = handle.turn_id().to_owned();
-        let events = handle.events();
+    pub(crate) fn new(
+        mut guard: TurnGuard,
+        events: Option<TurnEvents>,
+        sent_at: Instant,
+        post: PostTurn,
+    ) -> AskStream {
+        let thread_id = guard.thread_id().to_owned();
+        let turn_id = guard.turn_id().to_owned();
         AskStream {
             thread_id,
             turn_id,
             events_done: events.is_none(),
             events,
-            wait: Box::pin(handle.wait()),
+            // The guard ends with the future: when the outcome came, or
+            // when the stream is dropped first.
+            wait: Box::pin(async move { guard.outcome().await }),
             waited: None,
             sent_at,
             post: Some(post),
             post_task: None,
             result: None,
             finished: false,
-            _running: running,
         }
     }
 

@@ -424,3 +424,35 @@ async fn steer_names_the_expected_turn() {
         json!({"expectedTurnId": "u1", "input": [{"type": "text", "text": "more"}], "threadId": "t1"})
     );
 }
+
+/// codex answers a `turn/start` sent while a turn runs with that turn:
+/// the second start fails with `TurnAlreadyStarted` and the first handle
+/// still gets the turn's outcome, once.
+#[tokio::test]
+async fn a_start_answered_with_the_running_turn_is_not_joined() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("turn/start"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(Step::expect("turn/start"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(completed_item("Hello"))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut first = runtime.start_turn(start_params()).await.unwrap();
+    match runtime.start_turn(start_params()).await {
+        Err(CoreError::TurnAlreadyStarted { thread_id, turn_id }) => {
+            assert_eq!((thread_id.as_str(), turn_id.as_str()), ("t1", "u1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let outcome = first.outcome().await.unwrap();
+    assert_eq!(outcome.final_text(), Some("Hello"));
+    match first.outcome().await {
+        Err(CoreError::OutcomeTaken { turn_id, .. }) => assert_eq!(turn_id, "u1"),
+        other => panic!("{other:?}"),
+    }
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use codexrt::protocol::types::{AskForApproval, SandboxMode};
+use codexrt::protocol::types::{AskForApproval, SandboxMode, TurnStatus};
 use codexrt::{Client, ClientConfig, PromptRunResult, RunProfile, SessionConfig, SessionEvent};
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script};
 use futures_util::StreamExt;
@@ -358,5 +358,104 @@ async fn eight_sessions_of_100k_deltas_at_once_lose_nothing_on_a_starved_machine
         "the sessions' texts are not the scripted ones"
     );
     assert_eq!(model.script_errors(), []);
+    client.shutdown().await.unwrap();
+}
+
+/// A first answer that stalls after two pieces until codex gives up on
+/// it, then the answer of the next ask.
+fn a_slow_turn_then_an_answer() -> Vec<Reply> {
+    vec![
+        Reply::message("this answer never finishes")
+            .deltas(5)
+            .stall_after(2, Duration::MAX),
+        Reply::message("The next ask's own answer."),
+    ]
+}
+
+/// After a dropped ask of turn `dropped`: the next ask waits for that turn
+/// to end, gets a turn of its own and its own answer, and the thread
+/// shows the dropped turn `interrupted`.
+async fn the_next_ask_gets_its_own_turn(
+    session: &codexrt::Session,
+    model: &ModelServer,
+    dropped: &str,
+) {
+    let next = session.ask("the next question").await.unwrap();
+    assert_ne!(next.turn_id, dropped);
+    assert_eq!(next.text(), "The next ask's own answer.");
+    assert_eq!(session.running_turn(), None);
+    let thread = session.read().await.unwrap();
+    let turns: Vec<(&str, TurnStatus)> = thread
+        .turns
+        .iter()
+        .map(|turn| (turn.id.as_str(), turn.status.clone()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            (dropped, TurnStatus::Interrupted),
+            (next.turn_id.as_str(), TurnStatus::Completed)
+        ]
+    );
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(
+        requests[1].user_texts().last(),
+        Some(&"the next question"),
+        "{:?}",
+        requests[1].user_texts()
+    );
+    assert_eq!(model.script_errors(), []);
+}
+
+// One thread for the test and the tasks it spawns: what the drop spawns
+// cannot run before the test's next statement.
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_ask_stream_interrupts_its_turn_and_the_next_ask_gets_a_new_one() {
+    let (model, codex, client) = start(a_slow_turn_then_an_answer()).await;
+    let session = client
+        .start_session(SessionConfig::new(codex.workspace()))
+        .await
+        .unwrap();
+    let mut stream = session.ask_stream("a slow question").await.unwrap();
+    let dropped = stream.turn_id().to_owned();
+    // Mid-turn: the answer has begun.
+    loop {
+        match stream.next().await {
+            Some(SessionEvent::TextDelta { .. }) => break,
+            Some(SessionEvent::Finished(finished)) => panic!("{finished:?}"),
+            Some(_) => {}
+            None => panic!("the stream ended without `Finished`"),
+        }
+    }
+    drop(stream);
+    // The session keeps the turn until codex ended it.
+    assert_eq!(session.running_turn().as_deref(), Some(dropped.as_str()));
+    the_next_ask_gets_its_own_turn(&session, &model, &dropped).await;
+    client.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_ask_interrupts_its_turn_and_the_next_ask_gets_a_new_one() {
+    let (model, codex, client) = start(a_slow_turn_then_an_answer()).await;
+    let session = client
+        .start_session(SessionConfig::new(codex.workspace()))
+        .await
+        .unwrap();
+    let started = async {
+        // The model is answering (and stalls), and the session knows the
+        // turn: the ask is mid-turn.
+        model.wait_for_requests(1).await;
+        while session.running_turn().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        asked = session.ask("a slow question") => panic!("{asked:?}"),
+        () = started => {}
+    }
+    // The ask's future is gone; its turn is still the session's.
+    let dropped = session.running_turn().unwrap();
+    the_next_ask_gets_its_own_turn(&session, &model, &dropped).await;
     client.shutdown().await.unwrap();
 }
