@@ -326,13 +326,20 @@ impl TurnHandle {
 
     async fn outcome_once(&self) -> Result<TurnOutcome, CoreError> {
         let mut ended = self.shared.subscribe_end();
-        let deadline_at = self.options.deadline.map(|limit| self.started + limit);
+        // A limit too far to be a point in time is no limit.
+        let deadline_at = self
+            .options
+            .deadline
+            .and_then(|limit| self.started.checked_add(limit));
         let mut heard = self.shared.activity();
         loop {
             if let Some(outcome) = self.shared.take_outcome() {
                 return outcome;
             }
-            let quiet_at = self.options.inactivity.map(|quiet| Instant::now() + quiet);
+            let quiet_at = self
+                .options
+                .inactivity
+                .and_then(|quiet| Instant::now().checked_add(quiet));
             tokio::select! {
                 // The sender lives in the shared state this handle holds, so
                 // the channel cannot close; it changes once, when the turn

@@ -367,7 +367,7 @@ impl Client {
         let ctx = lifecycle_context(Phase::PreTurn, thread_id, &turn_id, thread_plan);
         let plan = self.hooks().before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
-        let timeout = profile.timeout_or(self.config().turn_timeout_limit());
+        let options = profile.turn_options(self.config());
         let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
         // The thread's hooks see the model the turn runs; this scope
         // replaces the run's until the turn is over.
@@ -376,7 +376,7 @@ impl Client {
             .as_ref()
             .filter(|_| plan.model != thread_plan.model)
             .map(|model| self.hooks().scope(thread_id, extra.clone(), model.clone()));
-        let turn = start_turn(runtime, params, timeout).await?;
+        let turn = start_turn(runtime, params, options).await?;
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());
         let post = PostTurn::new(self.clone(), extra, ctx);

@@ -121,7 +121,11 @@
 //!   else when it is not answered within the server-request deadline.
 //! - **Finite time limits:** a turn 10 minutes
 //!   ([`ClientConfig::DEFAULT_TURN_TIMEOUT`], then it is interrupted and
-//!   reported as [`PromptRunError::TimedOut`]); a request 60 s; a server
+//!   reported as [`PromptRunError::TimedOut`]); a turn's inactivity
+//!   watchdog 30 s ([`ClientConfig::DEFAULT_TURN_INACTIVITY`]: after a
+//!   quiet period the client asks codex with `thread/read` whether the
+//!   turn ended, so a lost `turn/completed` costs one to two periods, not
+//!   the whole timeout); a request 60 s; a server
 //!   request's answer 60 s; each step of the shutdown ladder 5 s; opening
 //!   a WebSocket (connect and upgrade) 10 s.
 //! - **codex:** `CODEX_BIN`, else `codex` on `PATH`, started as

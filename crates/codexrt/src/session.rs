@@ -265,7 +265,7 @@ impl Session {
         let ctx = lifecycle_context(Phase::PreTurn, &inner.thread_id, &id, &ask);
         let plan = hooks.before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
-        let timeout = profile.timeout_or(inner.client.config().turn_timeout_limit());
+        let options = profile.turn_options(inner.client.config());
         let params = turn_start(inner.thread_id.clone(), input, &thread_plan, &plan);
         if let Some(model) = plan
             .model
@@ -276,7 +276,7 @@ impl Session {
             let scope = hooks.scope(&inner.thread_id, extra.clone(), model.clone());
             *inner.scope.lock().unwrap_or_else(PoisonError::into_inner) = scope;
         }
-        let turn = start_turn(&runtime, params, timeout).await?;
+        let turn = start_turn(&runtime, params, options).await?;
         {
             // codex keeps a turn's overrides for the thread's later turns.
             let mut kept = inner.plan.lock().unwrap_or_else(PoisonError::into_inner);
