@@ -64,9 +64,9 @@
 //! Everything that arrives over time is a [`futures_core::Stream`] as well
 //! as having an inherent `next`/`recv`: [`AskStream`],
 //! [`ConnectionEvents`], and the runtime's turn events
-//! ([`TurnEvents`](codexrt_core::TurnEvents)), server requests
-//! ([`ServerRequestReceiver`](codexrt_core::ServerRequestReceiver)) and
-//! observers ([`EventReceiver`](codexrt_core::EventReceiver)). So the
+//! ([`TurnEvents`]), server requests
+//! ([`ServerRequestReceiver`]) and
+//! observers ([`EventReceiver`]). So the
 //! adapters of `futures`' `StreamExt` (or `tokio-stream`) and
 //! `tokio::select!` over several streams work on them directly. Every
 //! poll is cancel safe: an item leaves its queue only in the poll that
@@ -214,10 +214,16 @@
 //! The facade adds ergonomics, not behaviour: every wire decision is the
 //! runtime's ([`codexrt_core`]) or a hook's ([`hooks`]), and its own defaults
 //! are the ones under [Defaults](#defaults). It re-exports what most programs need
-//! ([`protocol`], [`hooks`], the runtime's [`Runtime`], [`CoreError`] and
-//! [`CompatibilityGuard`], the transport's [`Connection`] and
-//! [`CloseReport`]); for anything else, [`Client::runtime`] is the runtime
-//! itself. The repository's `docs/` folder has guides on hooks,
+//! ([`protocol`], [`hooks`], [`transport`], the runtime's [`Runtime`],
+//! [`RuntimeConfig`], [`CoreError`], [`CompatibilityGuard`], turns
+//! ([`TurnHandle`], [`TurnEvent`]), server requests
+//! ([`PendingServerRequest`]), observers ([`RuntimeEvent`]), the
+//! transport's [`Connection`] and [`CloseReport`], and the crates
+//! [`semver`], [`serde_json`] and [`async_trait`](macro@async_trait)), so
+//! that `codexrt` and `tokio` are the only dependencies a program needs
+//! (besides what it brings itself, such as `serde`'s derive or a stream
+//! library's `StreamExt`); for anything else, [`Client::runtime`] is the
+//! runtime itself. The repository's `docs/` folder has guides on hooks,
 //! compatibility and testing.
 //!
 //! # Feature flags
@@ -256,9 +262,14 @@ pub use session::Session;
 pub use stream::{AskStream, SessionEvent};
 pub use threads::Threads;
 
+/// The attribute a [`ToolUseHook`](hooks::ToolUseHook) (or any hook trait)
+/// implementation needs on its `impl` block.
+pub use async_trait::async_trait;
 pub use codexrt_core::{
-    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamDelta, StreamKind, StreamedText,
-    TurnOptions, TurnTimings, newest_known_version,
+    CompatibilityGuard, CoreError, EventFilter, EventReceiver, PendingServerRequest, Runtime,
+    RuntimeConfig, RuntimeEvent, ServerInfo, ServerRequestHandle, ServerRequestReceiver,
+    StreamDelta, StreamKind, StreamedText, TurnEvent, TurnEvents, TurnHandle, TurnOptions,
+    TurnOutcome, TurnTimings, newest_known_version,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.
@@ -272,6 +283,11 @@ pub use codexrt_transport as transport;
 pub use codexrt_transport::{
     CloseReport, Connection, EnvPolicy, SignedBearer, WebSocketAuth, WebSocketTransport,
 };
+/// Versions, for [`CompatibilityGuard::minimum`] and
+/// [`ServerInfo::version`].
+pub use semver;
+/// JSON values, for output schemas, dynamic tools' schemas and raw params.
+pub use serde_json;
 
 /// The README's Rust code, compiled as doctests so the quickstart cannot
 /// drift from the API.
