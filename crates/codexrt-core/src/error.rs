@@ -199,6 +199,28 @@ pub enum CoreError {
         /// The turn.
         turn_id: String,
     },
+    /// `turn/start` answered with a turn this runtime already knows, still
+    /// running or recently ended, instead of a new one: codex adds the
+    /// input of a `turn/start` sent while a turn runs to that turn. The
+    /// turn is not joined; its own handle (if any) still follows it.
+    #[error(
+        "`turn/start` on thread {thread_id} answered with turn {turn_id}, which was already started"
+    )]
+    TurnAlreadyStarted {
+        /// The thread.
+        thread_id: String,
+        /// The turn the answer named.
+        turn_id: String,
+    },
+    /// The turn's outcome was already returned by an earlier
+    /// [`TurnHandle::outcome`](crate::TurnHandle::outcome).
+    #[error("the outcome of turn {turn_id} of thread {thread_id} was already taken")]
+    OutcomeTaken {
+        /// The thread.
+        thread_id: String,
+        /// The turn.
+        turn_id: String,
+    },
     /// Stopping the app-server failed; the connection is closed from this
     /// side all the same.
     #[error("failed to shut the app-server down")]

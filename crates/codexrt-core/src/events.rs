@@ -3,8 +3,10 @@
 //! observer that falls behind loses events, and is told how many with
 //! [`RuntimeEvent::Lagged`]; the turns' own streams never lose anything.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
 
 use codexrt_protocol::{ServerNotification, methods};
 use tokio::sync::mpsc;
@@ -321,6 +323,15 @@ impl EventReceiver {
         self.rx.recv().await
     }
 
+    /// Polls for the next event, as [`recv`](EventReceiver::recv) waits
+    /// for it.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: an event is taken only in the poll that returns it.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<RuntimeEvent>> {
+        self.rx.poll_recv(cx)
+    }
+
     /// The next event if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<RuntimeEvent> {
         self.rx.try_recv().ok()
@@ -332,6 +343,16 @@ impl EventReceiver {
     /// after the moment it knows. It can be kept and used from anywhere.
     pub fn widener(&self) -> EventWidener {
         self.widener.clone()
+    }
+}
+
+/// The same events as [`EventReceiver::recv`], for `StreamExt` and the
+/// like.
+impl futures_core::Stream for EventReceiver {
+    type Item = RuntimeEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RuntimeEvent>> {
+        self.get_mut().rx.poll_recv(cx)
     }
 }
 

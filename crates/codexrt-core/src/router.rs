@@ -24,8 +24,8 @@ use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
 use crate::safe_answer::SafeAnswer;
 use crate::server_request::{
-    PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver, Settled,
-    Slot, lock_decider,
+    Closing, PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver,
+    Settled, Slot, lock_decider,
 };
 use crate::turn_table::{RawIds, Route, TurnTable};
 
@@ -91,6 +91,7 @@ impl RouterShared {
             rx,
             decider: Arc::clone(&self.decider),
             closed,
+            closing: Closing::NotWaiting,
         })
     }
 

@@ -3,7 +3,10 @@
 //! [`ServerRequestReceiver`] they arrive on.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
 use codexrt_protocol::ServerRequestParams;
 use codexrt_protocol::types::{
@@ -276,6 +279,19 @@ pub struct ServerRequestReceiver {
     /// Ends the stream once the connection is closed, even while handles
     /// of the runtime (which hold the queue's sender) live on.
     pub(crate) closed: ClosedSignal,
+    /// The wait for the close while polled: made at the first poll that
+    /// finds the queue empty, kept until the connection closed.
+    pub(crate) closing: Closing,
+}
+
+/// Where a polled [`ServerRequestReceiver`] is in waiting for the close.
+pub(crate) enum Closing {
+    /// No poll has waited yet.
+    NotWaiting,
+    /// A poll waits; the future owns a clone of the close signal.
+    Waiting(Pin<Box<dyn Future<Output = ()> + Send + Sync>>),
+    /// The connection closed.
+    Closed,
 }
 
 impl fmt::Debug for ServerRequestReceiver {
@@ -336,10 +352,40 @@ impl ServerRequestReceiver {
     /// # Cancel safety
     /// Cancel safe: no request is lost if the future is dropped.
     pub async fn recv(&mut self) -> Option<PendingServerRequest> {
-        tokio::select! {
-            biased;
-            request = self.rx.recv() => request,
-            () = self.closed.wait() => self.rx.try_recv().ok(),
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next server request, as [`recv`](Self::recv) waits
+    /// for it.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a request is taken only in the poll that returns it.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<PendingServerRequest>> {
+        // Queued requests first: those queued before the close are still
+        // handed out.
+        if let Poll::Ready(request) = self.rx.poll_recv(cx) {
+            return Poll::Ready(request);
         }
+        if let Closing::NotWaiting = self.closing {
+            let mut closed = self.closed.clone();
+            self.closing = Closing::Waiting(Box::pin(async move { closed.wait().await }));
+        }
+        if let Closing::Waiting(wait) = &mut self.closing {
+            if wait.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.closing = Closing::Closed;
+        }
+        Poll::Ready(self.rx.try_recv().ok())
+    }
+}
+
+/// The same requests as [`ServerRequestReceiver::recv`], for `StreamExt`
+/// and the like.
+impl futures_core::Stream for ServerRequestReceiver {
+    type Item = PendingServerRequest;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PendingServerRequest>> {
+        self.get_mut().poll_recv(cx)
     }
 }

@@ -3,7 +3,9 @@
 //! interrupt and steer; an optional deadline and inactivity watchdog keep
 //! [`TurnHandle::wait`] from hanging.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use std::collections::VecDeque;
@@ -101,6 +103,7 @@ pub struct TurnHandle {
     options: TurnOptions,
     started: Instant,
     events_taken: bool,
+    outcome_taken: bool,
 }
 
 impl Runtime {
@@ -150,15 +153,17 @@ impl Runtime {
                 method: method.to_owned(),
                 source,
             })?;
-        let shared = claim
-            .take()
-            .unwrap_or_else(|| self.turns().register(&thread_id, &response.turn.id));
+        let shared = match claim.take() {
+            Some(registered) => registered?,
+            None => self.turns().register(&thread_id, &response.turn.id)?,
+        };
         Ok(TurnHandle {
             runtime: self.clone(),
             shared,
             options,
             started,
             events_taken: false,
+            outcome_taken: false,
         })
     }
 }
@@ -169,8 +174,11 @@ impl Runtime {
 struct Claim {
     turns: Arc<TurnTable>,
     thread_id: String,
-    slot: Arc<std::sync::Mutex<Option<Arc<TurnShared>>>>,
+    slot: Arc<std::sync::Mutex<Option<Registered>>>,
 }
+
+/// The turn the answer registered, or why it could not.
+type Registered = Result<Arc<TurnShared>, CoreError>;
 
 /// The turn id in an answer to `turn/start`: all the loop reads of it.
 #[derive(serde::Deserialize)]
@@ -204,19 +212,19 @@ impl Claim {
             let Ok(started) = serde_json::from_str::<StartedTurnId>(raw.get()) else {
                 return;
             };
-            let turn = turns.register(&thread_id, &started.turn.id);
-            *lock_slot(&slot) = Some(turn);
+            let registered = turns.register(&thread_id, &started.turn.id);
+            *lock_slot(&slot) = Some(registered);
         })
     }
 
-    fn take(&self) -> Option<Arc<TurnShared>> {
+    fn take(&self) -> Option<Registered> {
         lock_slot(&self.slot).take()
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let Some(turn) = self.take() {
+        if let Some(Ok(turn)) = self.take() {
             self.turns.remove(&turn.thread_id, &turn.turn_id);
         }
     }
@@ -294,15 +302,52 @@ impl TurnHandle {
     /// # Cancel safety
     /// Cancel safe until the outcome is returned: the handle is consumed, so
     /// a dropped `wait` loses only the handle, not the turn on the server.
-    pub async fn wait(self) -> Result<TurnOutcome, CoreError> {
+    pub async fn wait(mut self) -> Result<TurnOutcome, CoreError> {
+        self.outcome().await
+    }
+
+    /// Waits for the turn to end and returns its outcome, as
+    /// [`wait`](TurnHandle::wait) does, but keeps the handle: a caller
+    /// that may stop waiting can still interrupt the turn, or wait again.
+    ///
+    /// # Errors
+    /// As for [`wait`](TurnHandle::wait), and
+    /// [`CoreError::OutcomeTaken`] once an earlier call returned.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: the outcome stays in the handle until a call returns
+    /// it, and the deadline counts from the start of the turn, not from
+    /// the call.
+    pub async fn outcome(&mut self) -> Result<TurnOutcome, CoreError> {
+        if self.outcome_taken {
+            return Err(CoreError::OutcomeTaken {
+                thread_id: self.shared.thread_id.clone(),
+                turn_id: self.shared.turn_id.clone(),
+            });
+        }
+        let result = self.outcome_once().await;
+        // A watchdog that could not ask leaves the turn running: it can be
+        // waited for again.
+        self.outcome_taken = result.is_ok() || self.shared.has_ended();
+        result
+    }
+
+    async fn outcome_once(&self) -> Result<TurnOutcome, CoreError> {
         let mut ended = self.shared.subscribe_end();
-        let deadline_at = self.options.deadline.map(|limit| self.started + limit);
+        // A limit too far to be a point in time is no limit.
+        let deadline_at = self
+            .options
+            .deadline
+            .and_then(|limit| self.started.checked_add(limit));
         let mut heard = self.shared.activity();
         loop {
             if let Some(outcome) = self.shared.take_outcome() {
                 return outcome;
             }
-            let quiet_at = self.options.inactivity.map(|quiet| Instant::now() + quiet);
+            let quiet_at = self
+                .options
+                .inactivity
+                .and_then(|quiet| Instant::now().checked_add(quiet));
             tokio::select! {
                 // The sender lives in the shared state this handle holds, so
                 // the channel cannot close; it changes once, when the turn
@@ -388,14 +433,26 @@ impl TurnEvents {
     /// # Cancel safety
     /// Cancel safe: events are taken from the queue only when returned.
     pub async fn recv(&mut self) -> Option<TurnEvent> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next event: `Ready(None)` once the turn ended and the
+    /// queue is empty. The same as [`recv`](TurnEvents::recv) and the
+    /// [`Stream`](futures_core::Stream) implementation, for code that
+    /// polls by hand.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: an event is taken from the queue only in the poll that
+    /// returns it; a `Pending` poll takes nothing.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<TurnEvent>> {
         loop {
-            if let Some(event) = self.try_next() {
-                return Some(event);
+            if let Some(event) = self.batch.pop_front() {
+                return Poll::Ready(Some(event));
             }
-            match self.shared.take_events(&mut self.batch) {
-                Ok(()) => {}
-                Err(true) => return None,
-                Err(false) => self.shared.queued().await,
+            match self.shared.poll_events(cx, &mut self.batch) {
+                Poll::Ready(true) => {}
+                Poll::Ready(false) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
@@ -403,9 +460,22 @@ impl TurnEvents {
     /// The next event if one is queued, without waiting.
     pub fn try_next(&mut self) -> Option<TurnEvent> {
         if self.batch.is_empty() {
-            // An empty or ended queue both mean: nothing now.
-            let _ = self.shared.take_events(&mut self.batch);
+            self.shared.try_take_events(&mut self.batch);
         }
         self.batch.pop_front()
+    }
+}
+
+/// The same events as [`TurnEvents::recv`], for `StreamExt` and the like.
+/// Ends (and stays ended) after the turn ended and every event was read.
+impl futures_core::Stream for TurnEvents {
+    type Item = TurnEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TurnEvent>> {
+        self.get_mut().poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.batch.len(), None)
     }
 }

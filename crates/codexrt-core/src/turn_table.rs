@@ -5,12 +5,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use codexrt_protocol::ServerNotification;
 use codexrt_protocol::types::Turn;
 use codexrt_transport::CloseReport;
 use serde::Deserialize;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::outcome::{Accumulator, FinishedTurn, TurnOutcome};
 use crate::turn::TurnEvent;
@@ -125,6 +126,8 @@ struct TurnState {
     /// Notifications not queued because the turn was unclaimed and its
     /// queue held [`UNCLAIMED_EVENTS`] already.
     unclaimed_dropped: u64,
+    /// The reader of the events, when it found the queue empty and waits.
+    reader: Option<Waker>,
 }
 
 /// One turn, shared by the router and the user's handle.
@@ -132,8 +135,6 @@ pub(crate) struct TurnShared {
     pub(crate) thread_id: String,
     pub(crate) turn_id: String,
     state: Mutex<TurnState>,
-    /// Wakes the reader of the events when something was queued.
-    ready: Notify,
     /// Becomes true once, when the turn ends.
     ended: watch::Sender<bool>,
 }
@@ -151,8 +152,8 @@ impl TurnShared {
                 ended: false,
                 activity: 0,
                 unclaimed_dropped: 0,
+                reader: None,
             }),
-            ready: Notify::new(),
             ended: watch::channel(false).0,
         })
     }
@@ -267,35 +268,56 @@ impl TurnShared {
 
     /// Wakes the reader of the events, if it waits.
     pub(crate) fn wake(&self) {
-        self.ready.notify_one();
+        let reader = lock(&self.state).reader.take();
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     fn wake_ended(&self) {
-        self.ready.notify_one();
+        self.wake();
         self.ended.send_replace(true);
     }
 
-    /// Moves every queued event into `into`; `Err(true)` when the turn
-    /// ended and nothing was queued, `Err(false)` when more may come.
-    pub(crate) fn take_events(&self, into: &mut VecDeque<TurnEvent>) -> Result<(), bool> {
+    /// Moves every queued event into `into` (`Ready(true)`), or says the
+    /// turn ended and nothing is queued (`Ready(false)`); otherwise
+    /// registers `cx`'s waker for the next queued event or the end.
+    ///
+    /// The check and the registration happen under the lock the router
+    /// queues under, so no event can slip between them unwoken.
+    pub(crate) fn poll_events(
+        &self,
+        cx: &mut Context<'_>,
+        into: &mut VecDeque<TurnEvent>,
+    ) -> Poll<bool> {
         let mut state = lock(&self.state);
         if state.queue.is_empty() {
-            return Err(state.ended);
+            if state.ended {
+                return Poll::Ready(false);
+            }
+            match &mut state.reader {
+                Some(reader) => reader.clone_from(cx.waker()),
+                None => state.reader = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
         }
         // Swapping whole queues takes the lock once per batch rather than
         // once per event, and leaves the router an empty queue to fill.
         std::mem::swap(&mut state.queue, into);
         state.transient = 0;
-        Ok(())
+        Poll::Ready(true)
     }
 
-    /// Resolves when something may have been queued (or the turn ended).
-    ///
-    /// # Cancel safety
-    /// Cancel safe: a wake that finds nobody waiting is kept for the next
-    /// call.
-    pub(crate) async fn queued(&self) {
-        self.ready.notified().await;
+    /// Moves every queued event into `into`, without waiting; whether there
+    /// were any.
+    pub(crate) fn try_take_events(&self, into: &mut VecDeque<TurnEvent>) -> bool {
+        let mut state = lock(&self.state);
+        if state.queue.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut state.queue, into);
+        state.transient = 0;
+        true
     }
 
     /// A receiver that sees `true` once the turn ended.
@@ -606,12 +628,21 @@ impl TurnTable {
 
     /// Registers a turn that `turn/start` just answered for, taking over
     /// what arrived for it before.
-    pub(crate) fn register(&self, thread_id: &str, turn_id: &str) -> Arc<TurnShared> {
+    ///
+    /// # Errors
+    /// [`CoreError::TurnAlreadyStarted`] when the answer names a turn of
+    /// the thread that is registered already, or ended recently: codex
+    /// answers so when a turn is running, having added the input to it.
+    pub(crate) fn register(
+        &self,
+        thread_id: &str,
+        turn_id: &str,
+    ) -> Result<Arc<TurnShared>, CoreError> {
         let mut table = lock(&self.state);
         if let Some(report) = table.closed.clone() {
             let turn = TurnShared::new(thread_id, turn_id);
             turn.fail(closed_error(report));
-            return turn;
+            return Ok(turn);
         }
         let TableState {
             threads, unclaimed, ..
@@ -623,6 +654,14 @@ impl TurnTable {
             .iter()
             .position(|turn| turn.turn_id == turn_id)
             .map(|at| thread.early.remove(at));
+        let known = thread.active.iter().any(|turn| turn.turn_id == turn_id)
+            || thread.ended.iter().any(|ended| ended == turn_id);
+        if early.is_none() && known {
+            return Err(CoreError::TurnAlreadyStarted {
+                thread_id: thread_id.to_owned(),
+                turn_id: turn_id.to_owned(),
+            });
+        }
         let turn = early.unwrap_or_else(|| TurnShared::new(thread_id, turn_id));
         let dropped = lock(&turn.state).unclaimed_dropped;
         if dropped > 0 {
@@ -646,7 +685,7 @@ impl TurnTable {
         } else {
             thread.active.push(Arc::clone(&turn));
         }
-        turn
+        Ok(turn)
     }
 
     /// Forgets a turn whose handle ended it some other way.

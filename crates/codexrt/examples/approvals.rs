@@ -68,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = std::fs::read_to_string(&audit_path)?;
     println!("audit log ({}):", audit_path.display());
     for line in log.lines() {
-        let record: serde_json::Value = serde_json::from_str(line)?;
+        let record: codexrt::serde_json::Value = codexrt::serde_json::from_str(line)?;
         if record["phase"] != "PreToolUse" {
             continue;
         }

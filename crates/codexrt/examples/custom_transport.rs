@@ -23,8 +23,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt::{Client, ClientConfig, Connection};
-use codexrt_transport::{CloseReason, CloseReport, Control, Endpoint};
+use codexrt::transport::{CloseReason, Control, Endpoint};
+use codexrt::{Client, ClientConfig, CloseReport, Connection};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 

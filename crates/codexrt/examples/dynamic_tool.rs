@@ -14,8 +14,8 @@
 #![allow(clippy::print_stdout)]
 
 use codexrt::hooks::{HookError, HookSet, ToolEntry, ToolOutput, tool_fn};
+use codexrt::serde_json::json;
 use codexrt::{Client, ClientConfig, SessionConfig};
-use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -17,9 +17,8 @@
 // Printing the notifications is the point of the program.
 #![allow(clippy::print_stdout)]
 
-use codexrt::Runtime;
 use codexrt::protocol::types::{SandboxMode, ThreadStartParams, TurnStartParams, UserInput};
-use codexrt_core::{RuntimeConfig, StreamKind, TurnEvent};
+use codexrt::{Runtime, RuntimeConfig, StreamKind, TurnEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -2,7 +2,9 @@
 //! Rust struct.
 //!
 //! `RunProfile::output_schema` asks the model to answer with JSON matching
-//! a JSON Schema; the final text is then parsed with serde into `Project`.
+//! a JSON Schema; the final text is then parsed with serde into `Project`
+//! (the one example that needs a dependency besides `codexrt` and `tokio`:
+//! `serde` with its `derive` feature).
 //! codex is found through `CODEX_BIN`, else `codex` on `PATH`; the run
 //! works in the current directory.
 //!
@@ -12,9 +14,9 @@
 // Printing the parsed answer is the point of the program.
 #![allow(clippy::print_stdout)]
 
+use codexrt::serde_json::{self, json};
 use codexrt::{Client, RunProfile};
 use serde::Deserialize;
-use serde_json::json;
 
 /// The shape of the answer; the schema below describes the same fields.
 #[derive(Debug, Deserialize)]

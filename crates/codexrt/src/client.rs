@@ -9,6 +9,7 @@ use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection, WebSocketTransport};
 
+use crate::cancel::TurnGuard;
 use crate::link::{Current, Endpoint, Link};
 use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
 use crate::profile::{absolute_dir, turn_start};
@@ -308,8 +309,12 @@ impl Client {
     /// or the hooks cannot start (the server's requests were taken).
     ///
     /// # Cancel safety
-    /// Not cancel safe: a turn already started keeps running on the
-    /// server when the future is dropped, and the post hooks do not run.
+    /// Dropping the future before the turn ended interrupts the turn in
+    /// the background (a task on the runtime sends `turn/interrupt`, at
+    /// most 10 s, a warning in the log when it fails), as for a dropped
+    /// [`Session::ask`]; the thread stays, and the post hooks do not run.
+    /// Dropped before codex answered `turn/start`, the turn is not
+    /// interrupted.
     pub async fn run_with(
         &self,
         params: PromptRunParams,
@@ -362,7 +367,7 @@ impl Client {
         let ctx = lifecycle_context(Phase::PreTurn, thread_id, &turn_id, thread_plan);
         let plan = self.hooks().before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
-        let timeout = profile.timeout_or(self.config().turn_timeout_limit());
+        let options = profile.turn_options(self.config());
         let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
         // The thread's hooks see the model the turn runs; this scope
         // replaces the run's until the turn is over.
@@ -371,11 +376,15 @@ impl Client {
             .as_ref()
             .filter(|_| plan.model != thread_plan.model)
             .map(|model| self.hooks().scope(thread_id, extra.clone(), model.clone()));
-        let turn = start_turn(runtime, params, timeout).await?;
+        let turn = start_turn(runtime, params, options).await?;
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());
         let post = PostTurn::new(self.clone(), extra, ctx);
-        let result = conclude(turn.handle.wait().await, turn.sent_at);
+        // Dropped before the turn ended, the guard interrupts it.
+        let mut guard = TurnGuard::new(turn.handle, None);
+        let waited = guard.outcome().await;
+        drop(guard);
+        let result = conclude(waited, turn.sent_at);
         let outcome = post.outcome(&result);
         post.run(outcome).await;
         result

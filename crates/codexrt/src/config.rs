@@ -32,6 +32,7 @@ pub struct ClientConfig {
     // the facade adds only what is its own.
     runtime: RuntimeConfig,
     turn_timeout: Duration,
+    turn_inactivity: Duration,
     hooks: HookSet,
     websocket: Option<WebSocketTransport>,
     reconnect: Option<ReconnectPolicy>,
@@ -49,6 +50,11 @@ impl ClientConfig {
     /// [`ask`](crate::Session::ask)): 10 minutes.
     pub const DEFAULT_TURN_TIMEOUT: Duration = Duration::from_secs(600);
 
+    /// The default period of a turn's inactivity watchdog: 30 s. A turn
+    /// whose `turn/completed` was lost ends between one and two periods
+    /// after the last notification for it, instead of at its timeout.
+    pub const DEFAULT_TURN_INACTIVITY: Duration = Duration::from_secs(30);
+
     /// The default settings: a client named `codexrt` at this crate's
     /// version, `codex` from `CODEX_BIN` or `PATH`, the stable API, the
     /// default [`CompatibilityGuard`] and the limits of the crate's
@@ -57,6 +63,7 @@ impl ClientConfig {
         ClientConfig {
             runtime: RuntimeConfig::new("codexrt", env!("CARGO_PKG_VERSION")),
             turn_timeout: Self::DEFAULT_TURN_TIMEOUT,
+            turn_inactivity: Self::DEFAULT_TURN_INACTIVITY,
             hooks: HookSet::new(),
             websocket: None,
             reconnect: None,
@@ -227,6 +234,23 @@ impl ClientConfig {
         self
     }
 
+    /// The period of every turn's inactivity watchdog, unless a
+    /// [`RunProfile`](crate::RunProfile) or
+    /// [`SessionConfig`](crate::SessionConfig) sets its own. When nothing
+    /// arrived for a turn for a whole period, the client asks codex
+    /// (`thread/read` with the thread's turns) whether the turn ended;
+    /// if it did, the turn ends here from that answer, as if
+    /// `turn/completed` had come. Silence is checked once per period, so
+    /// a lost `turn/completed` costs between one and two periods. A turn
+    /// codex reports as still running goes on, up to its timeout; the
+    /// only cost of a short period is a `thread/read` per quiet period.
+    /// The default is [`ClientConfig::DEFAULT_TURN_INACTIVITY`] (30 s).
+    #[must_use]
+    pub fn turn_inactivity(mut self, period: Duration) -> Self {
+        self.turn_inactivity = period;
+        self
+    }
+
     /// How long a server request (an approval, a question) taken from
     /// [`Runtime::server_requests`](codexrt_core::Runtime::server_requests)
     /// waits for an answer before it is declined. The default is 60 s.
@@ -295,6 +319,11 @@ impl ClientConfig {
     /// The default limit of one turn.
     pub fn turn_timeout_limit(&self) -> Duration {
         self.turn_timeout
+    }
+
+    /// The default period of a turn's inactivity watchdog.
+    pub fn turn_inactivity_period(&self) -> Duration {
+        self.turn_inactivity
     }
 
     /// Where [`websocket`](Self::websocket) connects, when it was set.

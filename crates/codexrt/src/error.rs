@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use codexrt_core::CoreError;
 use codexrt_hooks::{Blocked, HookError};
-use codexrt_protocol::types::TurnError;
-use codexrt_transport::TransportError;
+use codexrt_protocol::types::{CodexErrorInfo, TurnError};
+use codexrt_transport::{CloseReport, TransportError};
 use semver::Version;
 
 use crate::PromptRunResult;
@@ -153,6 +153,37 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// Why the connection closed, when the error is that it is gone: codex's
+    /// exit status and stderr tail, or the WebSocket's close frame. For
+    /// [`ClientError::GaveUp`], the report of the last attempt, if it has
+    /// one.
+    pub fn close_report(&self) -> Option<&Arc<CloseReport>> {
+        match self {
+            ClientError::Runtime(error) => error.close_report(),
+            ClientError::Connect(TransportError::Closed(report)) => Some(report),
+            ClientError::GaveUp { last, .. } => last.close_report(),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later, knowing
+    /// that nothing was done: the server refused the request because it
+    /// was overloaded ([`CoreError::Overloaded`]), or the connection could
+    /// not be opened (the server could not be reached, or not in time).
+    /// Everything else is `false`: a refusal, a version or credentials
+    /// problem, a lost connection or a timeout (the server may have acted
+    /// on the request), a client that gave up.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Runtime(error) => error.is_retryable(),
+            ClientError::Connect(error) => matches!(
+                error,
+                TransportError::Connect { .. } | TransportError::ConnectTimeout { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl From<CoreError> for ClientError {
@@ -258,6 +289,51 @@ impl PromptRunError {
     pub fn turn_error(&self) -> Option<&TurnError> {
         self.result()?.error.as_ref()
     }
+
+    /// Why the connection closed, when the prompt failed because it is
+    /// gone (see [`ClientError::close_report`]).
+    pub fn close_report(&self) -> Option<&Arc<CloseReport>> {
+        match self {
+            PromptRunError::Client(error) => error.close_report(),
+            _ => None,
+        }
+    }
+
+    /// Whether asking again later may succeed: when
+    /// [`ClientError::is_retryable`] holds (nothing was sent, or the
+    /// server refused it as overloaded), or when the turn failed because
+    /// of the model's service in a way that passes: codex reports it
+    /// overloaded, rate limited or failing (`serverOverloaded`,
+    /// `rateLimitExceeded`, `internalServerError`), or the connection to
+    /// it failed or dropped (`httpConnectionFailed`,
+    /// `responseStreamConnectionFailed`, `responseStreamDisconnected`).
+    /// A retried turn is a new turn: whatever the model did in the failed
+    /// one (commands, file changes) is not undone. A timeout, an
+    /// interrupt, a block, a usage limit or a policy refusal is `false`.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PromptRunError::Client(error) => error.is_retryable(),
+            PromptRunError::Failed { result } => result
+                .error
+                .as_ref()
+                .and_then(|error| error.codex_error_info.as_ref())
+                .is_some_and(passes),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a turn failure of this kind may pass.
+fn passes(info: &CodexErrorInfo) -> bool {
+    matches!(
+        info,
+        CodexErrorInfo::ServerOverloaded
+            | CodexErrorInfo::RateLimitExceeded
+            | CodexErrorInfo::InternalServerError
+            | CodexErrorInfo::HttpConnectionFailed { .. }
+            | CodexErrorInfo::ResponseStreamConnectionFailed { .. }
+            | CodexErrorInfo::ResponseStreamDisconnected { .. }
+    )
 }
 
 impl From<CoreError> for PromptRunError {

@@ -47,7 +47,8 @@
 //! - [`RunProfile`] — model, reasoning effort, sandbox, approval policy,
 //!   timeout, output schema, images and other inputs of a prompt.
 //! - [`Session`] — [`ask`](Session::ask), [`ask_stream`](Session::ask_stream)
-//!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome),
+//!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome, read
+//!   with its `next` or as a [`futures_core::Stream`]),
 //!   [`interrupt`](Session::interrupt), [`steer`](Session::steer),
 //!   [`fork`](Session::fork), [`read`](Session::read) and
 //!   [`close`](Session::close).
@@ -57,6 +58,36 @@
 //!   loaded healthy endpoint, a bounded number per endpoint with fair
 //!   waiting, lost endpoints retried with [`Backoff`], figures in
 //!   [`Pool::stats`]; sessions are [`PooledSession`]s.
+//!
+//! # Streams
+//!
+//! Everything that arrives over time is a [`futures_core::Stream`] as well
+//! as having an inherent `next`/`recv`: [`AskStream`],
+//! [`ConnectionEvents`], and the runtime's turn events
+//! ([`TurnEvents`]), server requests
+//! ([`ServerRequestReceiver`]) and
+//! observers ([`EventReceiver`]). So the
+//! adapters of `futures`' `StreamExt` (or `tokio-stream`) and
+//! `tokio::select!` over several streams work on them directly. Every
+//! poll is cancel safe: an item leaves its queue only in the poll that
+//! returns it, so a `select!` branch that loses takes nothing with it.
+//! The `streams` example reads two sessions side by side.
+//!
+//! # Cancellation
+//!
+//! Dropping a call never leaves a turn behind. A [`Session::ask`] future,
+//! an [`AskStream`] dropped before [`SessionEvent::Finished`], or a
+//! [`Client::run_with`] future dropped while its turn runs interrupts that
+//! turn from a task on the runtime (`turn/interrupt`, at most 10 s, a
+//! warning in the log if it fails). The session keeps the turn as its
+//! running one until codex ended it, so [`Session::interrupt`] still
+//! applies to it; and since codex would fold a new `turn/start` into a
+//! running turn, a session runs one turn at a time: a new ask waits until
+//! the running turn ended, and waiting asks go in order. Should codex
+//! answer a `turn/start` with a turn that is already running anyway (one
+//! started by another client), the ask fails with
+//! [`CoreError::TurnAlreadyStarted`] instead of joining it. Every async
+//! method says what dropping it does in its `# Cancel safety` section.
 //!
 //! # Results and errors
 //!
@@ -90,7 +121,11 @@
 //!   else when it is not answered within the server-request deadline.
 //! - **Finite time limits:** a turn 10 minutes
 //!   ([`ClientConfig::DEFAULT_TURN_TIMEOUT`], then it is interrupted and
-//!   reported as [`PromptRunError::TimedOut`]); a request 60 s; a server
+//!   reported as [`PromptRunError::TimedOut`]); a turn's inactivity
+//!   watchdog 30 s ([`ClientConfig::DEFAULT_TURN_INACTIVITY`]: after a
+//!   quiet period the client asks codex with `thread/read` whether the
+//!   turn ended, so a lost `turn/completed` costs one to two periods, not
+//!   the whole timeout); a request 60 s; a server
 //!   request's answer 60 s; each step of the shutdown ladder 5 s; opening
 //!   a WebSocket (connect and upgrade) 10 s.
 //! - **codex:** `CODEX_BIN`, else `codex` on `PATH`, started as
@@ -179,16 +214,23 @@
 //! The facade adds ergonomics, not behaviour: every wire decision is the
 //! runtime's ([`codexrt_core`]) or a hook's ([`hooks`]), and its own defaults
 //! are the ones under [Defaults](#defaults). It re-exports what most programs need
-//! ([`protocol`], [`hooks`], the runtime's [`Runtime`], [`CoreError`] and
-//! [`CompatibilityGuard`], the transport's [`Connection`] and
-//! [`CloseReport`]); for anything else, [`Client::runtime`] is the runtime
-//! itself. The repository's `docs/` folder has guides on hooks,
+//! ([`protocol`], [`hooks`], [`transport`], the runtime's [`Runtime`],
+//! [`RuntimeConfig`], [`CoreError`], [`CompatibilityGuard`], turns
+//! ([`TurnHandle`], [`TurnEvent`]), server requests
+//! ([`PendingServerRequest`]), observers ([`RuntimeEvent`]), the
+//! transport's [`Connection`] and [`CloseReport`], and the crates
+//! [`semver`], [`serde_json`] and [`async_trait`](macro@async_trait)), so
+//! that `codexrt` and `tokio` are the only dependencies a program needs
+//! (besides what it brings itself, such as `serde`'s derive or a stream
+//! library's `StreamExt`); for anything else, [`Client::runtime`] is the
+//! runtime itself. The repository's `docs/` folder has guides on hooks,
 //! compatibility and testing.
 //!
 //! # Feature flags
 //!
 //! None: the crate has no optional cargo features.
 
+mod cancel;
 mod client;
 mod config;
 mod daemon;
@@ -220,9 +262,14 @@ pub use session::Session;
 pub use stream::{AskStream, SessionEvent};
 pub use threads::Threads;
 
+/// The attribute a [`ToolUseHook`](hooks::ToolUseHook) (or any hook trait)
+/// implementation needs on its `impl` block.
+pub use async_trait::async_trait;
 pub use codexrt_core::{
-    CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamDelta, StreamKind, StreamedText,
-    TurnOptions, TurnTimings, newest_known_version,
+    CompatibilityGuard, CoreError, EventFilter, EventReceiver, PendingServerRequest, Runtime,
+    RuntimeConfig, RuntimeEvent, ServerInfo, ServerRequestHandle, ServerRequestReceiver,
+    StreamDelta, StreamKind, StreamedText, TurnEvent, TurnEvents, TurnHandle, TurnOptions,
+    TurnOutcome, TurnTimings, newest_known_version,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.
@@ -236,6 +283,11 @@ pub use codexrt_transport as transport;
 pub use codexrt_transport::{
     CloseReport, Connection, EnvPolicy, SignedBearer, WebSocketAuth, WebSocketTransport,
 };
+/// Versions, for [`CompatibilityGuard::minimum`] and
+/// [`ServerInfo::version`].
+pub use semver;
+/// JSON values, for output schemas, dynamic tools' schemas and raw params.
+pub use serde_json;
 
 /// The README's Rust code, compiled as doctests so the quickstart cannot
 /// drift from the API.

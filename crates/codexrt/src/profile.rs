@@ -13,7 +13,9 @@ use codexrt_protocol::types::{
 };
 use serde_json::Value;
 
-use crate::{ClientError, PromptRunError};
+use codexrt_core::TurnOptions;
+
+use crate::{ClientConfig, ClientError, PromptRunError};
 
 /// How to run a prompt: model, reasoning effort, sandbox, approval policy,
 /// time limit, output schema and inputs beside the prompt's text.
@@ -45,6 +47,7 @@ pub struct RunProfile {
     sandbox: Option<SandboxMode>,
     approval_policy: Option<AskForApproval>,
     timeout: Option<Duration>,
+    inactivity: Option<Duration>,
     output_schema: Option<Value>,
     attachments: Vec<UserInput>,
     /// Texts sent after the prompt, put there by lifecycle hooks.
@@ -54,8 +57,8 @@ pub struct RunProfile {
 
 impl RunProfile {
     /// A profile that sets nothing: codex's configured model, effort and
-    /// approval policy, a `read-only` sandbox, the client's turn timeout,
-    /// free-form output and no attachments.
+    /// approval policy, a `read-only` sandbox, the client's turn timeout
+    /// and watchdog period, free-form output and no attachments.
     pub fn new() -> Self {
         RunProfile::default()
     }
@@ -103,6 +106,18 @@ impl RunProfile {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The period of the turn's inactivity watchdog: after a whole period
+    /// in which nothing arrived for the turn, the facade asks codex
+    /// (`thread/read`) whether the turn ended, and ends it from that
+    /// answer when `turn/completed` was lost. The default is
+    /// [`ClientConfig::turn_inactivity`](crate::ClientConfig::turn_inactivity)
+    /// (30 s unless changed).
+    #[must_use]
+    pub fn inactivity(mut self, period: Duration) -> Self {
+        self.inactivity = Some(period);
         self
     }
 
@@ -193,8 +208,12 @@ impl RunProfile {
         self.extra_context.clone_from(&plan.extra_context);
     }
 
-    pub(crate) fn timeout_or(&self, default: Duration) -> Duration {
-        self.timeout.unwrap_or(default)
+    /// The limits of a turn with this profile: its timeout and watchdog,
+    /// else the client's.
+    pub(crate) fn turn_options(&self, config: &ClientConfig) -> TurnOptions {
+        TurnOptions::new()
+            .deadline(self.timeout.unwrap_or(config.turn_timeout_limit()))
+            .inactivity_watchdog(self.inactivity.unwrap_or(config.turn_inactivity_period()))
     }
 
     /// The `input` of `turn/start`: the prompt (when not blank), the
@@ -385,6 +404,13 @@ impl SessionConfig {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.profile = self.profile.timeout(timeout);
+        self
+    }
+
+    /// As [`RunProfile::inactivity`]; the watchdog of every ask.
+    #[must_use]
+    pub fn inactivity(mut self, period: Duration) -> Self {
+        self.profile = self.profile.inactivity(period);
         self
     }
 

@@ -5,10 +5,12 @@
 //! happened.
 
 use std::collections::hash_map::RandomState;
+use std::fmt;
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use codexrt_core::ServerInfo;
@@ -262,14 +264,37 @@ pub enum ConnectionEvent {
 /// The stream of [`ConnectionEvent`]s of a client, from the moment it was
 /// asked for. It keeps the 64 latest events; a reader that falls further
 /// behind is told how many it missed ([`ConnectionEvent::Lagged`]).
-#[derive(Debug)]
+///
+/// Besides [`recv`](ConnectionEvents::recv) it is a
+/// [`Stream`](futures_core::Stream) of the same events.
 pub struct ConnectionEvents {
-    receiver: broadcast::Receiver<ConnectionEvent>,
+    state: Receiving,
+}
+
+/// The broadcast receiver, or while a poll waits, the future that owns it
+/// (a broadcast receiver has no poll method of its own).
+enum Receiving {
+    Idle(broadcast::Receiver<ConnectionEvent>),
+    Waiting(Pin<Box<dyn Future<Output = Received> + Send + Sync>>),
+    Done,
+}
+
+type Received = (
+    Result<ConnectionEvent, broadcast::error::RecvError>,
+    broadcast::Receiver<ConnectionEvent>,
+);
+
+impl fmt::Debug for ConnectionEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionEvents").finish_non_exhaustive()
+    }
 }
 
 impl ConnectionEvents {
     pub(crate) fn new(receiver: broadcast::Receiver<ConnectionEvent>) -> Self {
-        ConnectionEvents { receiver }
+        ConnectionEvents {
+            state: Receiving::Idle(receiver),
+        }
     }
 
     /// The next event; `None` once the client and its reconnecting task
@@ -279,13 +304,69 @@ impl ConnectionEvents {
     /// # Cancel safety
     /// Cancel safe: an event is only taken when it is returned.
     pub async fn recv(&mut self) -> Option<ConnectionEvent> {
-        match self.receiver.recv().await {
-            Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                Some(ConnectionEvent::Lagged { missed })
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<ConnectionEvent>> {
+        loop {
+            match std::mem::replace(&mut self.state, Receiving::Done) {
+                Receiving::Idle(mut receiver) => {
+                    // Whatever is already there is taken without a wait.
+                    match receiver.try_recv() {
+                        Err(broadcast::error::TryRecvError::Empty) => {
+                            self.state = Receiving::Waiting(Box::pin(async move {
+                                let received = receiver.recv().await;
+                                (received, receiver)
+                            }));
+                        }
+                        Ok(event) => return self.received(Ok(event), receiver),
+                        Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                            let lagged = broadcast::error::RecvError::Lagged(missed);
+                            return self.received(Err(lagged), receiver);
+                        }
+                        Err(broadcast::error::TryRecvError::Closed) => {
+                            return Poll::Ready(None);
+                        }
+                    }
+                }
+                Receiving::Waiting(mut waiting) => match waiting.as_mut().poll(cx) {
+                    Poll::Ready((received, receiver)) => return self.received(received, receiver),
+                    Poll::Pending => {
+                        self.state = Receiving::Waiting(waiting);
+                        return Poll::Pending;
+                    }
+                },
+                Receiving::Done => return Poll::Ready(None),
             }
-            Err(broadcast::error::RecvError::Closed) => None,
         }
+    }
+
+    fn received(
+        &mut self,
+        received: Result<ConnectionEvent, broadcast::error::RecvError>,
+        receiver: broadcast::Receiver<ConnectionEvent>,
+    ) -> Poll<Option<ConnectionEvent>> {
+        let event = match received {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => ConnectionEvent::Lagged { missed },
+            Err(broadcast::error::RecvError::Closed) => return Poll::Ready(None),
+        };
+        self.state = Receiving::Idle(receiver);
+        Poll::Ready(Some(event))
+    }
+}
+
+/// The same events as [`ConnectionEvents::recv`], for `StreamExt` and the
+/// like.
+///
+/// # Cancel safety
+/// A pending poll takes nothing: the wait owns the receiver, and an event
+/// leaves it only in the poll that returns it.
+impl futures_core::Stream for ConnectionEvents {
+    type Item = ConnectionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ConnectionEvent>> {
+        self.get_mut().poll_recv(cx)
     }
 }
 

@@ -118,10 +118,9 @@ pub(crate) struct StartedTurn {
 pub(crate) async fn start_turn(
     runtime: &Runtime,
     params: TurnStartParams,
-    timeout: Duration,
+    options: TurnOptions,
 ) -> Result<StartedTurn, PromptRunError> {
     let sent_at = Instant::now();
-    let options = TurnOptions::new().deadline(timeout);
     let handle = runtime
         .start_turn_with(params, options)
         .await

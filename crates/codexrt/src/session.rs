@@ -4,12 +4,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use codexrt_core::TurnHandle;
 use codexrt_hooks::{Phase, Plan, ScopeGuard};
 use codexrt_protocol::types::{
     Thread, ThreadReadParams, ThreadStartParams, ThreadUnsubscribeParams, ThreadUnsubscribeStatus,
     TurnInterruptParams, TurnSteerParams,
 };
+use tokio::sync::OwnedMutexGuard;
 
+use crate::cancel::TurnGuard;
 use crate::policy::{PostTurn, correlation_id, lifecycle_context};
 use crate::profile::{absolute_dir, text_input, turn_start};
 use crate::run::{StartedTurn, conclude, start_turn};
@@ -33,6 +36,14 @@ pub(crate) enum SessionKind {
 /// Cheap to clone; clones share the thread and its running turn, so one
 /// task can [`interrupt`](Session::interrupt) what another is waiting for.
 ///
+/// **One turn at a time.** codex folds a `turn/start` sent while a turn
+/// runs into that turn, so the session never sends one: an ask made while
+/// another ask's turn runs waits for that turn to end, and asks waiting
+/// together go in the order they came. A dropped ask (its future, or its
+/// [`AskStream`] before the end) interrupts its turn in the background,
+/// and the next ask waits until codex ended it; see the `# Cancel safety`
+/// of [`Session::ask`].
+///
 /// After the client reconnected or restarted codex
 /// ([`ReconnectPolicy`](crate::ReconnectPolicy),
 /// [`RestartPolicy`](crate::RestartPolicy)), the next ask first resumes
@@ -52,8 +63,13 @@ struct Inner {
     /// The generation of the client's runtime that has the thread loaded;
     /// on another one, the thread is resumed first.
     generation: AtomicU64,
-    /// The turn an ask is waiting for, if any.
+    /// The session's running turn, from its `turn/start` answer until
+    /// codex says it ended (also after the ask that started it was
+    /// dropped).
     running: Mutex<Option<String>>,
+    /// Held by an ask from before its PreTurn hooks until its turn is
+    /// over, so that asks take turns in the order they came.
+    turn_slot: Arc<tokio::sync::Mutex<()>>,
     /// The thread's settings as the hooks see them before each turn: the
     /// session's, with what PreSessionStart and earlier PreTurn hooks
     /// changed for good.
@@ -61,28 +77,6 @@ struct Inner {
     /// Keeps the session's hooks in charge of its thread, with the model
     /// it runs.
     scope: Mutex<ScopeGuard>,
-}
-
-/// Marks a turn as the session's running one until dropped, so that a
-/// dropped ask leaves nothing behind.
-#[derive(Debug)]
-pub(crate) struct RunningTurn {
-    session: Arc<Inner>,
-    turn_id: String,
-}
-
-impl Drop for RunningTurn {
-    fn drop(&mut self) {
-        let mut running = self
-            .session
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // A later ask may have replaced it already.
-        if running.as_deref() == Some(self.turn_id.as_str()) {
-            *running = None;
-        }
-    }
 }
 
 impl Session {
@@ -141,6 +135,7 @@ impl Session {
                 generation: AtomicU64::new(current.generation),
                 client,
                 running: Mutex::new(None),
+                turn_slot: Arc::default(),
                 plan: Mutex::new(plan),
                 scope: Mutex::new(scope),
             }),
@@ -157,7 +152,9 @@ impl Session {
         &self.inner.config
     }
 
-    /// The turn an ask is waiting for, if any.
+    /// The session's running turn, if any: from the answer to its
+    /// `turn/start` until codex says it ended, also when the ask that
+    /// started it was dropped (its turn is being interrupted).
     pub fn running_turn(&self) -> Option<String> {
         self.inner
             .running
@@ -169,17 +166,34 @@ impl Session {
     /// Sends `prompt` as a new turn and waits for it to end. `Ok` means
     /// the turn completed.
     ///
+    /// One turn runs at a time on a thread: while another ask's turn runs
+    /// (or a dropped ask's turn is being interrupted), this ask waits for
+    /// it to end before its PreTurn hooks run and its `turn/start` is
+    /// sent; asks waiting together go in the order they came.
+    ///
     /// # Errors
-    /// As for [`Client::run_with`](crate::Client::run_with).
+    /// As for [`Client::run_with`](crate::Client::run_with), and
+    /// [`ClientError::Runtime`] with
+    /// [`CoreError::TurnAlreadyStarted`](crate::CoreError::TurnAlreadyStarted)
+    /// when codex answered `turn/start` with a turn that was already
+    /// running (one started elsewhere on the thread): the prompt went
+    /// into that turn, and it is not joined.
     ///
     /// # Cancel safety
-    /// Not cancel safe: a turn already started keeps running on the server
-    /// when the future is dropped; [`Session::running_turn`] forgets it.
+    /// Dropping the future before the turn ended interrupts the turn:
+    /// a task on the runtime sends `turn/interrupt` (at most 10 s, a
+    /// warning in the log when it fails) and waits for codex to end the
+    /// turn. Until then [`Session::running_turn`] still names it,
+    /// [`Session::interrupt`] applies to it and the next ask waits. The
+    /// PostTurn hooks of a dropped ask do not run. Dropped before codex
+    /// answered `turn/start`, the turn is unknown to the session.
     pub async fn ask(&self, prompt: impl Into<String>) -> Result<PromptRunResult, PromptRunError> {
-        let (turn, running, post) = self.start(prompt.into()).await?;
-        let waited = turn.handle.wait().await;
-        drop(running);
-        let result = conclude(waited, turn.sent_at);
+        let (turn, slot, post) = self.start(prompt.into()).await?;
+        let sent_at = turn.sent_at;
+        let mut guard = self.guard(turn.handle, slot);
+        let waited = guard.outcome().await;
+        drop(guard);
+        let result = conclude(waited, sent_at);
         let outcome = post.outcome(&result);
         post.run(outcome).await;
         result
@@ -187,25 +201,55 @@ impl Session {
 
     /// Sends `prompt` as a new turn and streams its events: text deltas,
     /// the other notifications, and last the outcome
-    /// ([`SessionEvent::Finished`](crate::SessionEvent::Finished)).
+    /// ([`SessionEvent::Finished`](crate::SessionEvent::Finished)). Waits
+    /// for a running turn first, as [`Session::ask`] does.
     ///
     /// # Errors
     /// [`PromptRunError::EmptyPrompt`], or [`PromptRunError::Client`] when
-    /// `turn/start` fails; how the turn ended comes through the stream.
+    /// `turn/start` fails (as for [`Session::ask`]); how the turn ended
+    /// comes through the stream.
     ///
     /// # Cancel safety
-    /// As for [`Session::ask`].
+    /// Dropping the future after `turn/start` was answered interrupts the
+    /// turn, as for [`Session::ask`]; so does dropping the [`AskStream`]
+    /// before [`SessionEvent::Finished`](crate::SessionEvent::Finished).
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
-        let (turn, running, post) = self.start(prompt.into()).await?;
-        Ok(AskStream::new(turn, running, post))
+        let (mut turn, slot, post) = self.start(prompt.into()).await?;
+        let events = turn.handle.events();
+        let sent_at = turn.sent_at;
+        let guard = self.guard(turn.handle, slot);
+        Ok(AskStream::new(guard, events, sent_at, post))
+    }
+
+    /// Keeps `handle`'s turn as the session's running one, and `slot`
+    /// held, until the turn is over, even when the ask is dropped first.
+    fn guard(&self, handle: TurnHandle, slot: OwnedMutexGuard<()>) -> TurnGuard {
+        let session = Arc::clone(&self.inner);
+        let turn_id = handle.turn_id().to_owned();
+        let on_end = move || {
+            let mut running = session
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if running.as_deref() == Some(turn_id.as_str()) {
+                *running = None;
+            }
+            drop(running);
+            // The next ask may start now.
+            drop(slot);
+        };
+        TurnGuard::new(handle, Some(Box::new(on_end)))
     }
 
     /// Runs PreTurn and starts the turn.
     async fn start(
         &self,
         prompt: String,
-    ) -> Result<(StartedTurn, RunningTurn, PostTurn), PromptRunError> {
+    ) -> Result<(StartedTurn, OwnedMutexGuard<()>, PostTurn), PromptRunError> {
         let inner = &self.inner;
+        // One turn at a time: wait for the one running (or being
+        // interrupted) to end.
+        let slot = Arc::clone(&inner.turn_slot).lock_owned().await;
         let profile = inner.config.profile();
         let extra = profile.shared_hooks();
         let hooks = inner.client.hooks();
@@ -221,7 +265,7 @@ impl Session {
         let ctx = lifecycle_context(Phase::PreTurn, &inner.thread_id, &id, &ask);
         let plan = hooks.before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
-        let timeout = profile.timeout_or(inner.client.config().turn_timeout_limit());
+        let options = profile.turn_options(inner.client.config());
         let params = turn_start(inner.thread_id.clone(), input, &thread_plan, &plan);
         if let Some(model) = plan
             .model
@@ -232,7 +276,7 @@ impl Session {
             let scope = hooks.scope(&inner.thread_id, extra.clone(), model.clone());
             *inner.scope.lock().unwrap_or_else(PoisonError::into_inner) = scope;
         }
-        let turn = start_turn(&runtime, params, timeout).await?;
+        let turn = start_turn(&runtime, params, options).await?;
         {
             // codex keeps a turn's overrides for the thread's later turns.
             let mut kept = inner.plan.lock().unwrap_or_else(PoisonError::into_inner);
@@ -249,12 +293,8 @@ impl Session {
             .inner
             .running
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(turn_id.clone());
-        let running = RunningTurn {
-            session: Arc::clone(&self.inner),
-            turn_id,
-        };
-        Ok((turn, running, post))
+            .unwrap_or_else(PoisonError::into_inner) = Some(turn_id);
+        Ok((turn, slot, post))
     }
 
     /// The client's runtime now, with the thread loaded on it: after a
@@ -296,10 +336,11 @@ impl Session {
     }
 
     /// Asks codex to stop the running turn (`turn/interrupt`); the waiting
-    /// ask then ends with [`PromptRunError::Interrupted`].
+    /// ask then ends with [`PromptRunError::Interrupted`]. A dropped ask's
+    /// turn counts as running until codex ended it.
     ///
     /// # Errors
-    /// [`ClientError::NoTurnRunning`] when no ask is waiting (nothing
+    /// [`ClientError::NoTurnRunning`] when no turn is running (nothing
     /// sent); [`ClientError::Runtime`] when the call fails.
     ///
     /// # Cancel safety
@@ -316,7 +357,7 @@ impl Session {
     /// Adds `prompt` to the running turn (`turn/steer`).
     ///
     /// # Errors
-    /// [`ClientError::NoTurnRunning`] when no ask is waiting (nothing
+    /// [`ClientError::NoTurnRunning`] when no turn is running (nothing
     /// sent); [`ClientError::Runtime`] when the call fails.
     ///
     /// # Cancel safety

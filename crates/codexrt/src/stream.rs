@@ -5,14 +5,16 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use codexrt_core::{CoreError, StreamDelta, StreamKind, TurnEvent, TurnEvents, TurnOutcome};
+
 use codexrt_protocol::ServerNotification;
 
+use crate::cancel::TurnGuard;
 use crate::policy::PostTurn;
-use crate::run::{StartedTurn, conclude};
-use crate::session::RunningTurn;
+use crate::run::conclude;
 use crate::{PromptRunError, PromptRunResult};
 
 /// One item of an [`AskStream`]. Nothing is left out: every notification
@@ -48,8 +50,10 @@ type Wait = Pin<Box<dyn Future<Output = Result<TurnOutcome, CoreError>> + Send>>
 
 /// The events of one ask, from [`Session::ask_stream`](crate::Session::ask_stream).
 ///
-/// Dropping the stream does not stop the turn on the server; call
-/// [`Session::interrupt`](crate::Session::interrupt) first for that.
+/// Dropping the stream before [`SessionEvent::Finished`] interrupts the
+/// turn in the background, as dropping a [`Session::ask`](crate::Session::ask)
+/// does (see its `# Cancel safety`): the session keeps the turn as its
+/// running one until codex ended it, and the next ask waits for that.
 pub struct AskStream {
     thread_id: String,
     turn_id: String,
@@ -57,7 +61,9 @@ pub struct AskStream {
     /// assumed.
     events: Option<TurnEvents>,
     events_done: bool,
-    /// The turn's `wait`, with its time limit; polled beside the events.
+    /// The turn's outcome, with its time limit; polled beside the events.
+    /// It owns the turn's guard: dropped before the outcome came, it
+    /// interrupts the turn.
     wait: Wait,
     waited: Option<Result<TurnOutcome, CoreError>>,
     sent_at: Instant,
@@ -67,7 +73,6 @@ pub struct AskStream {
     post_task: Option<tokio::task::JoinHandle<()>>,
     result: Option<Result<PromptRunResult, PromptRunError>>,
     finished: bool,
-    _running: RunningTurn,
 }
 
 impl fmt::Debug for AskStream {
@@ -81,27 +86,28 @@ impl fmt::Debug for AskStream {
 }
 
 impl AskStream {
-    pub(crate) fn new(turn: StartedTurn, running: RunningTurn, post: PostTurn) -> AskStream {
-        let StartedTurn {
-            mut handle,
-            sent_at,
-        } = turn;
-        let thread_id = handle.thread_id().to_owned();
-        let turn_id = handle.turn_id().to_owned();
-        let events = handle.events();
+    pub(crate) fn new(
+        mut guard: TurnGuard,
+        events: Option<TurnEvents>,
+        sent_at: Instant,
+        post: PostTurn,
+    ) -> AskStream {
+        let thread_id = guard.thread_id().to_owned();
+        let turn_id = guard.turn_id().to_owned();
         AskStream {
             thread_id,
             turn_id,
             events_done: events.is_none(),
             events,
-            wait: Box::pin(handle.wait()),
+            // The guard ends with the future: when the outcome came, or
+            // when the stream is dropped first.
+            wait: Box::pin(async move { guard.outcome().await }),
             waited: None,
             sent_at,
             post: Some(post),
             post_task: None,
             result: None,
             finished: false,
-            _running: running,
         }
     }
 
@@ -116,26 +122,31 @@ impl AskStream {
     }
 
     /// The next event; after [`SessionEvent::Finished`], `None`. The
-    /// PostTurn hooks have run when `Finished` comes.
+    /// PostTurn hooks have run when `Finished` comes. The same as the
+    /// [`Stream`](futures_core::Stream) implementation.
     ///
     /// # Cancel safety
     /// Cancel safe: events are taken only when returned, and the turn's
     /// outcome is kept across calls; PostTurn hooks run in a task of their
     /// own, which a dropped call leaves running.
     pub async fn next(&mut self) -> Option<SessionEvent> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
         if self.finished {
-            return None;
+            return Poll::Ready(None);
         }
         loop {
             if self.result.is_some() {
                 if let Some(task) = &mut self.post_task {
                     // The hooks' own failures are in their report; a join
                     // error only means the task was aborted.
-                    let _ = task.await;
+                    let _ = std::task::ready!(Pin::new(task).poll(cx));
                     self.post_task = None;
                 }
                 self.finished = true;
-                return self.result.take().map(SessionEvent::Finished);
+                return Poll::Ready(self.result.take().map(SessionEvent::Finished));
             }
             match &self.waited {
                 // A turn that ended closes its event queue soon after:
@@ -144,7 +155,9 @@ impl AskStream {
                 // A timeout or a dead connection may leave the queue open
                 // for good, so the outcome is reported at once.
                 Some(_) => {
-                    let waited = self.waited.take()?;
+                    let Some(waited) = self.waited.take() else {
+                        continue;
+                    };
                     let result = conclude(waited, self.sent_at);
                     if let Some(post) = self.post.take() {
                         let outcome = post.outcome(&result);
@@ -155,35 +168,47 @@ impl AskStream {
                 }
                 None => {}
             }
-            let AskStream {
-                events,
-                events_done,
-                wait,
-                waited,
-                ..
-            } = self;
             // Events first: whatever was queued before the turn ended is
-            // delivered before the outcome.
-            tokio::select! {
-                biased;
-                event = next_event(events), if !*events_done => match event {
-                    Some(event) => {
+            // delivered before the outcome. An event taken from the queue
+            // is returned in the same poll, so a pending poll loses none.
+            if !self.events_done {
+                match self.events.as_mut().map(|events| events.poll_recv(cx)) {
+                    Some(Poll::Ready(Some(event))) => {
                         if let Some(event) = SessionEvent::from_turn_event(event) {
-                            return Some(event);
+                            return Poll::Ready(Some(event));
                         }
+                        continue;
                     }
-                    None => *events_done = true,
-                },
-                outcome = wait.as_mut(), if waited.is_none() => *waited = Some(outcome),
+                    Some(Poll::Ready(None)) | None => {
+                        self.events_done = true;
+                        continue;
+                    }
+                    Some(Poll::Pending) => {}
+                }
             }
+            if self.waited.is_none()
+                && let Poll::Ready(outcome) = self.wait.as_mut().poll(cx)
+            {
+                self.waited = Some(outcome);
+                continue;
+            }
+            return Poll::Pending;
         }
     }
 }
 
-async fn next_event(events: &mut Option<TurnEvents>) -> Option<TurnEvent> {
-    match events {
-        Some(events) => events.recv().await,
-        None => None,
+/// The same events as [`AskStream::next`], for `StreamExt`, `select!` over
+/// streams and the like: every event of the turn in order, then
+/// [`SessionEvent::Finished`], then the end.
+///
+/// # Cancel safety
+/// A pending poll takes nothing: an event leaves the turn's queue only in
+/// the poll that returns it.
+impl futures_core::Stream for AskStream {
+    type Item = SessionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        self.get_mut().poll_event(cx)
     }
 }
 

@@ -23,9 +23,9 @@ use codexrt::{ClientError, PromptRunError};
 use codexrt_testkit::TestkitError;
 
 pub use cases::{
-    approval_declined_by_default, ask_stream_deltas, concurrent_sessions, fork, interrupt,
-    missing_method_refused_locally, one_shot_run, output_schema_accepted, resume_after_restart,
-    session_keeps_context,
+    approval_declined_by_default, ask_stream_deltas, concurrent_sessions,
+    dropped_ask_interrupts_its_turn, fork, interrupt, missing_method_refused_locally, one_shot_run,
+    output_schema_accepted, resume_after_restart, session_keeps_context,
 };
 pub use endpoint::{Endpoint, Listening};
 pub use harness::Harness;
@@ -72,6 +72,8 @@ pub enum FacadeScenario {
     ApprovalDeclinedByDefault,
     /// [`interrupt`].
     Interrupt,
+    /// [`dropped_ask_interrupts_its_turn`].
+    DroppedAskInterruptsItsTurn,
     /// [`resume_after_restart`].
     ResumeAfterRestart,
     /// [`fork`].
@@ -106,12 +108,13 @@ pub enum FacadeScenario {
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 20] = [
+    pub const ALL: [FacadeScenario; 21] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
         FacadeScenario::ApprovalDeclinedByDefault,
         FacadeScenario::Interrupt,
+        FacadeScenario::DroppedAskInterruptsItsTurn,
         FacadeScenario::ResumeAfterRestart,
         FacadeScenario::Fork,
         FacadeScenario::ConcurrentSessions,
@@ -137,6 +140,7 @@ impl FacadeScenario {
             FacadeScenario::AskStreamDeltas => "ask_stream_deltas",
             FacadeScenario::ApprovalDeclinedByDefault => "approval_declined_by_default",
             FacadeScenario::Interrupt => "interrupt",
+            FacadeScenario::DroppedAskInterruptsItsTurn => "dropped_ask_interrupts_its_turn",
             FacadeScenario::ResumeAfterRestart => "resume_after_restart",
             FacadeScenario::Fork => "fork",
             FacadeScenario::ConcurrentSessions => "concurrent_sessions",
@@ -175,6 +179,9 @@ impl FacadeScenario {
                 approval_declined_by_default(version).await
             }
             FacadeScenario::Interrupt => interrupt(version).await,
+            FacadeScenario::DroppedAskInterruptsItsTurn => {
+                dropped_ask_interrupts_its_turn(version).await
+            }
             FacadeScenario::ResumeAfterRestart => resume_after_restart(version).await,
             FacadeScenario::Fork => fork(version).await,
             FacadeScenario::ConcurrentSessions => concurrent_sessions(version).await,
@@ -215,7 +222,8 @@ macro_rules! for_each_facade_case {
     ($run:ident) => {
         $crate::with_supported_versions!($crate::for_each_facade_case; @cases $run,
             [one_shot_run, session_keeps_context, ask_stream_deltas,
-             approval_declined_by_default, interrupt, resume_after_restart, fork,
+             approval_declined_by_default, interrupt, dropped_ask_interrupts_its_turn,
+             resume_after_restart, fork,
              concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,

@@ -68,6 +68,7 @@ codexrt_tests::with_supported_versions!(for_each_example;
         dynamic_tool,
         structured_output,
         concurrent,
+        streams,
         pool,
         custom_transport,
         raw_rpc,
@@ -424,6 +425,43 @@ async fn concurrent(version: &str) -> TestResult {
          Name a planet of the solar system. Answer with one word.\n  -> Mars\n"
     );
     assert_eq!(run.requests().len(), 3);
+    Ok(())
+}
+
+async fn streams(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-streams");
+    // The two sessions' requests come in any order: answer each by its
+    // question, in pieces, so that the streams interleave.
+    let script = Script::from_fn(|request| {
+        let asked = request.user_texts().last().copied().unwrap_or_default();
+        let answer = if asked.contains("poetry") {
+            "Rivers hum the oldest songs"
+        } else if asked.contains("fact") {
+            "The Nile is about 6,650 km long."
+        } else if asked.contains("title") {
+            "Old Songs"
+        } else {
+            "an unexpected question"
+        };
+        Reply::message(answer).deltas(3)
+    });
+    let run = run(version, program, &[], script).await?;
+    assert_eq!(
+        run.stdout,
+        "poet: Rivers hum the oldest songs\n\
+         scholar: The Nile is about 6,650 km long.\n\
+         title: Old Songs\n"
+    );
+    let requests = run.requests();
+    assert_eq!(requests.len(), 3);
+    // The title was asked in the poet's thread, with the poem as context.
+    let last = &requests[2];
+    assert!(
+        last.user_texts()
+            .contains(&"Write one line of poetry about rivers."),
+        "{:?}",
+        last.user_texts()
+    );
     Ok(())
 }
 

@@ -486,3 +486,33 @@ async fn a_dropped_receiver_takes_its_decider_along() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// The request and observer streams as `Stream`s: the same items as
+/// `recv`, and both end once the connection closed.
+#[tokio::test]
+async fn the_request_and_event_streams_end_at_peer_death() {
+    use futures_util::StreamExt;
+
+    let script = one_request(vec![Step::Exit { code: 1 }]);
+    let (runtime, fake) = connect(script).await;
+    let events = runtime.events();
+    let mut requests = runtime.server_requests().unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    match requests.next().await {
+        Some(PendingServerRequest::CommandExecutionApproval(handle)) => {
+            assert_eq!(handle.params().thread_id, "t");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(requests.next().await.is_none());
+    assert!(requests.next().await.is_none());
+    // Every event the observer took, up to the close, then the end.
+    let seen: Vec<RuntimeEvent> = events.collect().await;
+    assert!(
+        seen.iter()
+            .all(|event| matches!(event, RuntimeEvent::Notification(_))),
+        "{seen:?}"
+    );
+    drop(runtime);
+    assert!(fake.finished().await.completed());
+}

@@ -116,6 +116,47 @@ async fn notifications_are_routed_to_their_turn_including_early_ones() {
     assert!(fake.finished().await.completed());
 }
 
+/// The events as a `Stream`: `StreamExt::next` polled against a clock
+/// that drops it while nothing is queued, then `collect`, give every event
+/// once, in order.
+#[tokio::test]
+async fn the_events_as_a_stream_lose_nothing_to_dropped_polls() {
+    use futures_util::StreamExt;
+
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("turn/start"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        // Nothing comes until the client calls again.
+        .step(Step::expect("account/logout"))
+        .step(Step::respond(json!({})))
+        .step(delta("u1", "Hel"))
+        .step(delta("u1", "lo"))
+        .step(completed_item("Hello"))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut handle = runtime.start_turn(start_params()).await.unwrap();
+    let mut events = handle.events().unwrap();
+    // Polls that find nothing and are dropped take nothing.
+    for _ in 0..3 {
+        let polled = tokio::time::timeout(Duration::from_millis(5), events.next()).await;
+        assert!(polled.is_err(), "{polled:?}");
+    }
+    runtime
+        .call(codexrt_protocol::types::AccountLogoutParams)
+        .await
+        .unwrap();
+    let seen: Vec<String> = events.map(describe).collect().await;
+    assert_eq!(
+        seen,
+        ["delta Hel", "delta lo", "item/completed", "turn/completed"]
+    );
+    assert_eq!(handle.wait().await.unwrap().final_text(), Some("Hello"));
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
+}
+
 fn status_changed(thread: &str, status: Value) -> Step {
     Step::notify(
         "thread/status/changed",
@@ -466,4 +507,36 @@ async fn steer_names_the_expected_turn() {
         steer["params"],
         json!({"expectedTurnId": "u1", "input": [{"type": "text", "text": "more"}], "threadId": "t1"})
     );
+}
+
+/// codex answers a `turn/start` sent while a turn runs with that turn:
+/// the second start fails with `TurnAlreadyStarted` and the first handle
+/// still gets the turn's outcome, once.
+#[tokio::test]
+async fn a_start_answered_with_the_running_turn_is_not_joined() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("turn/start"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(Step::expect("turn/start"))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(completed_item("Hello"))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut first = runtime.start_turn(start_params()).await.unwrap();
+    match runtime.start_turn(start_params()).await {
+        Err(CoreError::TurnAlreadyStarted { thread_id, turn_id }) => {
+            assert_eq!((thread_id.as_str(), turn_id.as_str()), ("t1", "u1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let outcome = first.outcome().await.unwrap();
+    assert_eq!(outcome.final_text(), Some("Hello"));
+    match first.outcome().await {
+        Err(CoreError::OutcomeTaken { turn_id, .. }) => assert_eq!(turn_id, "u1"),
+        other => panic!("{other:?}"),
+    }
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
 }

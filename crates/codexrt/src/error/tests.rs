@@ -95,3 +95,108 @@ fn a_refused_newer_version_keeps_its_versions_and_user_agent() {
          (user agent \"codex/0.180.0 (Linux)\"), and the compatibility guard refuses newer versions"
     );
 }
+
+fn closed(report: &Arc<codexrt_transport::CloseReport>) -> CoreError {
+    CoreError::Closed {
+        method: "turn/start".to_owned(),
+        report: Arc::clone(report),
+    }
+}
+
+fn failed_with(info: Option<codexrt_protocol::types::CodexErrorInfo>) -> PromptRunError {
+    use codexrt_protocol::types::{TurnError, TurnStatus};
+    PromptRunError::Failed {
+        result: Box::new(crate::PromptRunResult {
+            thread_id: "t1".to_owned(),
+            turn_id: "u1".to_owned(),
+            status: TurnStatus::Failed,
+            items: Vec::new(),
+            streamed: Vec::new(),
+            usage: None,
+            error: Some(TurnError {
+                codex_error_info: info,
+                message: "the model failed".to_owned(),
+                ..TurnError::default()
+            }),
+            timings: codexrt_core::TurnTimings::default(),
+            elapsed: Duration::ZERO,
+        }),
+    }
+}
+
+/// What each kind of error says about retrying, and where its close
+/// report is.
+#[test]
+fn retryable_errors_and_close_reports() {
+    use codexrt_protocol::types::CodexErrorInfo;
+    use codexrt_transport::{CloseReason, CloseReport};
+
+    let report = Arc::new(CloseReport::new(CloseReason::PeerClosed));
+    let overloaded = || CoreError::Overloaded {
+        method: "turn/start".to_owned(),
+        message: "busy".to_owned(),
+    };
+    let refused = || TransportError::Connect {
+        endpoint: "ws://127.0.0.1:1".to_owned(),
+        source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+    };
+    let gave_up = ClientError::GaveUp {
+        attempts: 3,
+        last: Arc::new(ClientError::from(closed(&report))),
+    };
+    let timeout = || CoreError::Timeout {
+        method: "turn/start".to_owned(),
+        timeout: Duration::from_secs(1),
+    };
+    // (error, retryable, has the report)
+    let cases: Vec<(PromptRunError, bool, bool)> = vec![
+        (ClientError::from(overloaded()).into(), true, false),
+        (ClientError::Connect(refused()).into(), true, false),
+        (ClientError::from(closed(&report)).into(), false, true),
+        (gave_up.into(), false, true),
+        (ClientError::from(timeout()).into(), false, false),
+        (ClientError::from(too_old()).into(), false, false),
+        (
+            failed_with(Some(CodexErrorInfo::ServerOverloaded)),
+            true,
+            false,
+        ),
+        (
+            failed_with(Some(CodexErrorInfo::InternalServerError)),
+            true,
+            false,
+        ),
+        (
+            failed_with(Some(CodexErrorInfo::UsageLimitExceeded)),
+            false,
+            false,
+        ),
+        (
+            failed_with(Some(CodexErrorInfo::ContextWindowExceeded)),
+            false,
+            false,
+        ),
+        (failed_with(None), false, false),
+        (
+            PromptRunError::from(CoreError::TurnDeadline {
+                thread_id: "t1".to_owned(),
+                turn_id: "u1".to_owned(),
+                deadline: Duration::from_secs(1),
+            }),
+            false,
+            false,
+        ),
+        (PromptRunError::EmptyPrompt, false, false),
+    ];
+    for (error, retryable, has_report) in cases {
+        assert_eq!(error.is_retryable(), retryable, "{error:?}");
+        let found = error.close_report();
+        assert_eq!(found.is_some(), has_report, "{error:?}");
+        if let Some(found) = found {
+            assert!(Arc::ptr_eq(found, &report), "{error:?}");
+        }
+        if let PromptRunError::Client(client) = &error {
+            assert_eq!(client.is_retryable(), retryable, "{error:?}");
+        }
+    }
+}

@@ -14,7 +14,8 @@ use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use serde_json::json;
 
 use crate::support::{
-    answer, config, connect, connect_with, finish, params_of, thread_opened, turn_started,
+    answer, config, connect, connect_with, finish, params_of, thread_opened, turn_ended,
+    turn_started,
 };
 
 /// A lifecycle hook for `phase` that gives `verdict` for every plan, with
@@ -245,6 +246,9 @@ async fn tool_hooks_see_the_model_a_pre_turn_hook_chose() {
         ))
         .step(approval(1))
         .step(Step::expect_response(1))
+        // The dropped stream interrupts its turn.
+        .step(Step::respond_to("turn/interrupt", json!({})))
+        .step(turn_ended("u1", "interrupted"))
         .step(Step::expect_close());
     let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
     let recorder = Arc::clone(&seen);
@@ -275,6 +279,14 @@ async fn tool_hooks_see_the_model_a_pre_turn_hook_chose() {
     .unwrap();
     drop(stream);
     assert_eq!(*seen.lock().unwrap(), [Some("from-pre-turn".to_owned())]);
+    // The session keeps the turn until codex ended it.
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while session.running_turn().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
     drop(session);
     finish(client, fake).await;
 }

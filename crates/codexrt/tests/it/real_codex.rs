@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use codexrt::protocol::types::{AskForApproval, SandboxMode};
-use codexrt::{Client, ClientConfig, RunProfile, SessionConfig, SessionEvent};
+use codexrt::protocol::types::{AskForApproval, SandboxMode, TurnStatus};
+use codexrt::{Client, ClientConfig, PromptRunResult, RunProfile, SessionConfig, SessionEvent};
 use codexrt_testkit::{Codex, CodexInstall, ModelServer, Reply, Script};
+use futures_util::StreamExt;
 use serde_json::json;
 
 /// A scripted model, codex 0.169.0 pointed at it, and a client of that
@@ -16,7 +17,19 @@ async fn start(replies: Vec<Reply>) -> (ModelServer, Codex, Client) {
 
 /// [`start`] with the given limit on each turn.
 async fn start_with(replies: Vec<Reply>, turn_timeout: Duration) -> (ModelServer, Codex, Client) {
-    let model = ModelServer::start(Script::replies(replies)).await.unwrap();
+    start_scripted(Script::replies(replies), |config| {
+        config.turn_timeout(turn_timeout)
+    })
+    .await
+}
+
+/// A scripted model following `script`, codex 0.169.0 and a client with
+/// the shared settings passed through `configure`.
+async fn start_scripted(
+    script: Script,
+    configure: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> (ModelServer, Codex, Client) {
+    let model = ModelServer::start(script).await.unwrap();
     let binary = CodexInstall::new("0.169.0").install().await.unwrap();
     let codex = Codex::new(binary, &model).unwrap();
     let command = codex.command();
@@ -24,11 +37,12 @@ async fn start_with(replies: Vec<Reply>, turn_timeout: Duration) -> (ModelServer
         .client_info("codexrt-facade-tests", "0.0.1")
         .program(&command.program)
         .current_dir(&command.current_dir)
-        .turn_timeout(turn_timeout)
+        .turn_timeout(Duration::from_secs(60))
         .shutdown_grace(Duration::from_secs(5));
     for (key, value) in command.env {
         config = config.env(key, value);
     }
+    let config = configure(config);
     let client = Client::connect(config).await.unwrap();
     (model, codex, client)
 }
@@ -98,6 +112,82 @@ async fn ask_stream_deltas_equal_the_final_text() {
     }
     assert_eq!(deltas, "Streaming, piece by piece.");
     assert_eq!(outcome.unwrap().text(), deltas);
+    assert_eq!(model.script_errors(), []);
+    client.shutdown().await.unwrap();
+}
+
+/// The events of one ask, read to the end: its text joined, and its
+/// outcome.
+fn gather(events: Vec<SessionEvent>) -> (String, PromptRunResult) {
+    let mut text = String::new();
+    let mut outcome = None;
+    for event in events {
+        match event {
+            SessionEvent::TextDelta { delta, .. } => text.push_str(&delta),
+            SessionEvent::Finished(finished) => outcome = Some(finished.unwrap()),
+            _ => {}
+        }
+    }
+    (text, outcome.expect("a `Finished` event"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_streams_read_with_select_and_collect() {
+    // The sessions' requests come in any order: answer each by its prompt.
+    let script = Script::from_fn(|request| {
+        let asked = request.user_texts().last().copied().unwrap_or_default();
+        let answer = match asked {
+            "left" => "Left answers in pieces.",
+            "right" => "Right answers in more pieces.",
+            _ => "Collected to the end.",
+        };
+        Reply::message(answer).deltas(4)
+    });
+    let (model, codex, client) = start_scripted(script, |config| config).await;
+    let open = || client.start_session(SessionConfig::new(codex.workspace()));
+    let (left_session, right_session) = (open().await.unwrap(), open().await.unwrap());
+    let mut left = left_session.ask_stream("left").await.unwrap();
+    let mut right = right_session.ask_stream("right").await.unwrap();
+    let (mut left_events, mut right_events) = (Vec::new(), Vec::new());
+    let (mut left_done, mut right_done) = (false, false);
+    while !(left_done && right_done) {
+        tokio::select! {
+            event = StreamExt::next(&mut left), if !left_done => match event {
+                Some(event) => left_events.push(event),
+                None => left_done = true,
+            },
+            event = StreamExt::next(&mut right), if !right_done => match event {
+                Some(event) => right_events.push(event),
+                None => right_done = true,
+            },
+        }
+    }
+    // A stream that ended stays ended.
+    assert!(StreamExt::next(&mut left).await.is_none());
+    let (left_text, left_outcome) = gather(left_events);
+    let (right_text, right_outcome) = gather(right_events);
+    assert_eq!(left_text, "Left answers in pieces.");
+    assert_eq!(left_outcome.text(), left_text);
+    assert_eq!(left_outcome.thread_id, left_session.thread_id());
+    assert_eq!(right_text, "Right answers in more pieces.");
+    assert_eq!(right_outcome.text(), right_text);
+    assert_eq!(right_outcome.thread_id, right_session.thread_id());
+
+    let collected: Vec<SessionEvent> = left_session
+        .ask_stream("collect")
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(
+        matches!(collected.last(), Some(SessionEvent::Finished(Ok(_)))),
+        "{collected:?}"
+    );
+    let (text, outcome) = gather(collected);
+    assert_eq!(text, "Collected to the end.");
+    assert_eq!(outcome.thread_id, left_session.thread_id());
+    assert_ne!(outcome.turn_id, left_outcome.turn_id);
+    assert_eq!(model.requests().len(), 3);
     assert_eq!(model.script_errors(), []);
     client.shutdown().await.unwrap();
 }
@@ -268,5 +358,104 @@ async fn eight_sessions_of_100k_deltas_at_once_lose_nothing_on_a_starved_machine
         "the sessions' texts are not the scripted ones"
     );
     assert_eq!(model.script_errors(), []);
+    client.shutdown().await.unwrap();
+}
+
+/// A first answer that stalls after two pieces until codex gives up on
+/// it, then the answer of the next ask.
+fn a_slow_turn_then_an_answer() -> Vec<Reply> {
+    vec![
+        Reply::message("this answer never finishes")
+            .deltas(5)
+            .stall_after(2, Duration::MAX),
+        Reply::message("The next ask's own answer."),
+    ]
+}
+
+/// After a dropped ask of turn `dropped`: the next ask waits for that turn
+/// to end, gets a turn of its own and its own answer, and the thread
+/// shows the dropped turn `interrupted`.
+async fn the_next_ask_gets_its_own_turn(
+    session: &codexrt::Session,
+    model: &ModelServer,
+    dropped: &str,
+) {
+    let next = session.ask("the next question").await.unwrap();
+    assert_ne!(next.turn_id, dropped);
+    assert_eq!(next.text(), "The next ask's own answer.");
+    assert_eq!(session.running_turn(), None);
+    let thread = session.read().await.unwrap();
+    let turns: Vec<(&str, TurnStatus)> = thread
+        .turns
+        .iter()
+        .map(|turn| (turn.id.as_str(), turn.status.clone()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            (dropped, TurnStatus::Interrupted),
+            (next.turn_id.as_str(), TurnStatus::Completed)
+        ]
+    );
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(
+        requests[1].user_texts().last(),
+        Some(&"the next question"),
+        "{:?}",
+        requests[1].user_texts()
+    );
+    assert_eq!(model.script_errors(), []);
+}
+
+// One thread for the test and the tasks it spawns: what the drop spawns
+// cannot run before the test's next statement.
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_ask_stream_interrupts_its_turn_and_the_next_ask_gets_a_new_one() {
+    let (model, codex, client) = start(a_slow_turn_then_an_answer()).await;
+    let session = client
+        .start_session(SessionConfig::new(codex.workspace()))
+        .await
+        .unwrap();
+    let mut stream = session.ask_stream("a slow question").await.unwrap();
+    let dropped = stream.turn_id().to_owned();
+    // Mid-turn: the answer has begun.
+    loop {
+        match stream.next().await {
+            Some(SessionEvent::TextDelta { .. }) => break,
+            Some(SessionEvent::Finished(finished)) => panic!("{finished:?}"),
+            Some(_) => {}
+            None => panic!("the stream ended without `Finished`"),
+        }
+    }
+    drop(stream);
+    // The session keeps the turn until codex ended it.
+    assert_eq!(session.running_turn().as_deref(), Some(dropped.as_str()));
+    the_next_ask_gets_its_own_turn(&session, &model, &dropped).await;
+    client.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dropped_ask_interrupts_its_turn_and_the_next_ask_gets_a_new_one() {
+    let (model, codex, client) = start(a_slow_turn_then_an_answer()).await;
+    let session = client
+        .start_session(SessionConfig::new(codex.workspace()))
+        .await
+        .unwrap();
+    let started = async {
+        // The model is answering (and stalls), and the session knows the
+        // turn: the ask is mid-turn.
+        model.wait_for_requests(1).await;
+        while session.running_turn().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        asked = session.ask("a slow question") => panic!("{asked:?}"),
+        () = started => {}
+    }
+    // The ask's future is gone; its turn is still the session's.
+    let dropped = session.running_turn().unwrap();
+    the_next_ask_gets_its_own_turn(&session, &model, &dropped).await;
     client.shutdown().await.unwrap();
 }

@@ -203,3 +203,80 @@ async fn resume_fork_read_and_close_send_their_calls() {
         ]
     );
 }
+
+/// A thread as `thread/read` answers it, holding `turn`.
+fn thread_holding(turn: serde_json::Value) -> serde_json::Value {
+    let mut thread = thread("t1");
+    thread["turns"] = json!([turn]);
+    json!({ "thread": thread })
+}
+
+/// The steps of a turn `u1` whose `turn/completed` never comes: a
+/// delta, then silence; `thread/read` first says it runs, then that it
+/// completed.
+fn a_turn_whose_completion_is_lost() -> Vec<Step> {
+    let running = json!({"id": "u1", "items": [], "status": "inProgress"});
+    let done = json!({"id": "u1", "status": "completed", "durationMs": 7, "items": [
+        {"type": "agentMessage", "id": "m1", "text": "from thread/read"}
+    ]});
+    vec![
+        turn_started("u1"),
+        Step::notify(
+            "item/agentMessage/delta",
+            json!({"threadId": "t1", "turnId": "u1", "itemId": "m1", "delta": "from"}),
+        ),
+        Step::respond_to("thread/read", thread_holding(running)),
+        Step::respond_to("thread/read", thread_holding(done)),
+    ]
+}
+
+/// The facade's turns have an inactivity watchdog: a lost `turn/completed`
+/// ends the ask from `thread/read`, long before the turn's timeout.
+#[tokio::test]
+async fn the_watchdog_ends_an_ask_whose_completion_was_lost() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .steps(a_turn_whose_completion_is_lost())
+        .step(Step::expect_close());
+    // The client's default period is long; the session's own is short.
+    let (client, fake) = connect(script).await;
+    assert_eq!(
+        codexrt::ClientConfig::new().turn_inactivity_period(),
+        Duration::from_secs(30)
+    );
+    let config = SessionConfig::new("/w").inactivity(Duration::from_millis(50));
+    let session = client.start_session(config).await.unwrap();
+    // Within the test config's turn timeout of 20 s, a deadline would be
+    // `TimedOut`: `Ok` is the watchdog's doing.
+    let result = session.ask("hi").await.unwrap();
+    assert_eq!(
+        (result.turn_id.as_str(), result.text()),
+        ("u1", "from thread/read")
+    );
+    assert_eq!(session.running_turn(), None);
+    let log = finish(client, fake).await;
+    assert_eq!(
+        params_of(&log, "thread/read"),
+        [
+            json!({"threadId": "t1", "includeTurns": true}),
+            json!({"threadId": "t1", "includeTurns": true})
+        ]
+    );
+}
+
+/// The client's watchdog period applies to runs as well.
+#[tokio::test]
+async fn the_clients_watchdog_period_applies_to_runs() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .steps(a_turn_whose_completion_is_lost())
+        .step(Step::expect_close());
+    let config = crate::support::config().turn_inactivity(Duration::from_millis(50));
+    let (client, fake) = crate::support::connect_with(script, config).await;
+    let client = client.unwrap();
+    let result = client.run("/w", "hi").await.unwrap();
+    assert_eq!(result.text(), "from thread/read");
+    finish(client, fake).await;
+}

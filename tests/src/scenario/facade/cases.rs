@@ -190,6 +190,73 @@ pub async fn interrupt(version: &str) -> Result<(), FacadeError> {
     harness.finish(client).await
 }
 
+/// An ask dropped while the model stalls mid-answer: its turn is
+/// interrupted in the background, the next ask waits for that, gets a new
+/// turn and its own answer, and the thread shows the dropped turn
+/// `interrupted` before the completed one.
+///
+/// # Errors
+/// Any [`FacadeError`].
+pub async fn dropped_ask_interrupts_its_turn(version: &str) -> Result<(), FacadeError> {
+    let stalled = Reply::message("this answer never finishes")
+        .deltas(5)
+        .stall_after(2, Duration::MAX);
+    let answer = "The next ask's own answer.";
+    let script = Script::replies([stalled, Reply::message(answer)]);
+    let harness = Harness::start(version, script).await?;
+    let client = harness.connect().await?;
+    let session = client
+        .start_session(SessionConfig::new(harness.workspace()))
+        .await?;
+    let model = harness.model();
+    let mid_turn = async {
+        // The model is answering (and stalls), and the session knows the
+        // turn: the ask is mid-turn.
+        model.wait_for_requests(1).await;
+        while session.running_turn().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let mid_turn = tokio::time::timeout(WAIT, mid_turn);
+    tokio::select! {
+        asked = session.ask("a slow question") => {
+            return Err(ScenarioError::unexpected("an ask that stalls", asked).into());
+        }
+        reached = mid_turn => reached.map_err(|_| ScenarioError::Hung {
+            step: "waiting for the stalled turn",
+            after: WAIT,
+        })?,
+    }
+    // The ask's future is gone; its turn is the session's until it ended.
+    let dropped = session.running_turn().unwrap_or_default();
+    let next = tokio::time::timeout(WAIT, session.ask("the next question"))
+        .await
+        .map_err(|_| ScenarioError::Hung {
+            step: "the ask after the dropped one",
+            after: WAIT,
+        })??;
+    check("a new turn", next.turn_id != dropped, &next.turn_id)?;
+    check_eq("the next answer", next.text(), answer)?;
+    let thread = session.read().await?;
+    let turns: Vec<(String, TurnStatus)> = thread
+        .turns
+        .iter()
+        .map(|turn| (turn.id.clone(), turn.status.clone()))
+        .collect();
+    check_eq(
+        "the thread's turns",
+        turns,
+        vec![
+            (dropped, TurnStatus::Interrupted),
+            (next.turn_id.clone(), TurnStatus::Completed),
+        ],
+    )?;
+    let requests = model.requests();
+    check_eq("the model requests", requests.len(), 2)?;
+    check_asked(&requests[1], "the next question")?;
+    harness.finish(client).await
+}
+
 /// Ask once, shut the client down, resume the thread from a new app-server
 /// on the same `CODEX_HOME`, and ask again: the resumed turn's model request
 /// carries the first exchange.
