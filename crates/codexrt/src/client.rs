@@ -201,6 +201,11 @@ impl Client {
         &self.inner.link.hooks
     }
 
+    /// Where the working directory of a run or session is checked.
+    pub(crate) fn cwd_check(&self) -> crate::cwd::CwdCheck {
+        self.inner.link.cwd_check()
+    }
+
     /// The runtime to call now with its generation, waiting while the
     /// client reconnects.
     pub(crate) async fn current(&self) -> Result<Current, ClientError> {
@@ -331,8 +336,10 @@ impl Client {
         let plan = hooks.before(extra.as_deref(), ctx).await?;
         profile.apply(&plan);
         let cwd = absolute_dir(plan.cwd.as_deref().map_or(cwd.as_path(), Path::new))?;
-        // Blank prompts fail before anything is sent.
+        // Blank prompts and missing directories fail before anything is
+        // started.
         profile.input(plan.prompt.clone().unwrap_or_default(), &[])?;
+        crate::cwd::check(self.cwd_check(), &runtime, &cwd).await?;
 
         let start = ThreadStartParams {
             dynamic_tools: hooks.tool_specs(extra.as_deref()),

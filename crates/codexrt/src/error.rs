@@ -25,6 +25,19 @@ pub enum ClientError {
     /// current directory is unknown, or the path is empty.
     #[error("cannot make the working directory absolute")]
     CurrentDir(#[source] std::io::Error),
+    /// The working directory of a run or session is not a directory where
+    /// codex runs: it does not exist, is a file, or cannot be read. Checked
+    /// before the thread is started, so nothing was started. For a spawned
+    /// codex the check is made on this machine; for one reached over a
+    /// WebSocket or a Unix socket codex is asked (`fs/getMetadata`); over a
+    /// transport of your own nothing is checked.
+    #[error("the working directory {} {problem}", cwd.display())]
+    InvalidCwd {
+        /// The directory, made absolute.
+        cwd: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The `initialize` answer has no `userAgent`, so codex's version cannot
     /// be checked; the server was shut down.
     #[error("the `initialize` answer has no `userAgent`")]

@@ -233,6 +233,7 @@
 mod cancel;
 mod client;
 mod config;
+mod cwd;
 mod daemon;
 mod error;
 mod link;

@@ -145,6 +145,16 @@ impl Link {
         link
     }
 
+    /// Where the working directory of a run or session is checked.
+    pub(crate) fn cwd_check(&self) -> crate::cwd::CwdCheck {
+        use crate::cwd::CwdCheck;
+        match self.endpoint {
+            Endpoint::Spawn => CwdCheck::Local,
+            Endpoint::WebSocket(_) => CwdCheck::Server,
+            Endpoint::Connector(_) | Endpoint::Once => CwdCheck::Unchecked,
+        }
+    }
+
     /// The runtime now, whatever its state.
     pub(crate) fn runtime(&self) -> Runtime {
         self.current.borrow().runtime.clone()

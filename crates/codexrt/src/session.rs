@@ -103,6 +103,7 @@ impl Session {
         let mut plan = hooks.before(extra.as_deref(), ctx).await?;
         config.apply(&plan);
         let cwd = absolute_dir(config.cwd())?;
+        crate::cwd::check(client.cwd_check(), runtime, &cwd).await?;
         plan.cwd = Some(cwd.clone());
         let profile = config.profile();
         let (thread_id, model) = match kind {

@@ -417,6 +417,31 @@ async fn a_session_over_a_unix_socket() {
     let client = Client::connect_url(&server.url, ClientConfig::new())
         .await
         .unwrap();
+    // codex is asked about the working directory before a thread starts.
+    let missing = server.workspace().join("no-such-dir");
+    let refused = client
+        .start_session(SessionConfig::new(&missing))
+        .await
+        .unwrap_err();
+    let ClientError::InvalidCwd { cwd, problem } = &refused else {
+        panic!("unexpected {refused:?}");
+    };
+    assert_eq!(cwd, &missing);
+    assert!(
+        problem.starts_with("cannot be read by codex: "),
+        "{problem}"
+    );
+    let file = server.workspace().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let refused = client.run(&file, "hello").await.unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            PromptRunError::Client(ClientError::InvalidCwd { problem, .. })
+                if problem == "is not a directory on codex's machine"
+        ),
+        "{refused:?}"
+    );
     let session = client
         .start_session(SessionConfig::new(server.workspace()))
         .await

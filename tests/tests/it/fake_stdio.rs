@@ -204,3 +204,53 @@ async fn a_truncated_last_line_is_malformed_and_the_call_fails_with_the_exit() {
         other => panic!("expected a malformed frame, got {other:?}"),
     }
 }
+
+/// The facade with a codex it spawns checks a run's or a session's working
+/// directory on this machine before anything is sent: the fake's script
+/// expects one `thread/start`, and only the session in an existing
+/// directory sends it.
+#[tokio::test]
+async fn a_missing_or_file_working_directory_fails_before_thread_start() {
+    let dir = TempDir::new("fake-stdio").unwrap();
+    let script = after_handshake().step(Step::respond_to(
+        "thread/start",
+        json!({
+            "approvalPolicy": "on-request", "approvalsReviewer": "user", "cwd": "/w",
+            "model": "mock-model", "modelProvider": "mock", "sandbox": {"type": "readOnly"},
+            "thread": {
+                "cliVersion": "0.169.0", "createdAt": 0, "cwd": "/w", "ephemeral": false,
+                "id": "t1", "modelProvider": "mock", "preview": "", "sessionId": "s",
+                "source": "appServer", "status": {"type": "idle"}, "turns": [], "updatedAt": 0,
+            },
+        }),
+    ));
+    let script_path = dir.path().join("script.json");
+    script.save(&script_path).unwrap();
+    let config = codexrt::ClientConfig::new().program(FAKE).arg(&script_path);
+    let client = codexrt::Client::connect(config).await.unwrap();
+
+    let missing = dir.path().join("no-such-dir");
+    let refused = client
+        .start_session(codexrt::SessionConfig::new(&missing))
+        .await
+        .unwrap_err();
+    let codexrt::ClientError::InvalidCwd { cwd, problem } = &refused else {
+        panic!("unexpected {refused:?}");
+    };
+    assert_eq!((cwd, problem.as_str()), (&missing, "does not exist"));
+    let refused = client.run(&script_path, "hello").await.unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            codexrt::PromptRunError::Client(codexrt::ClientError::InvalidCwd { problem, .. })
+                if problem == "is not a directory"
+        ),
+        "{refused:?}"
+    );
+
+    let session = client
+        .start_session(codexrt::SessionConfig::new(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(session.thread_id(), "t1");
+}

@@ -120,7 +120,8 @@ async fn connectors_are_called_for_every_connection() {
 
 /// A `ws://` endpoint in this test: on one port, `GET /readyz` answers 200
 /// while `ready` holds and 503 otherwise, and a WebSocket upgrade is
-/// bridged to a fake that opens threads `ws-1`, `ws-2`, ...
+/// bridged to a fake that opens threads `ws-1`, `ws-2`, ... in directories
+/// it says exist.
 async fn readiness_server(ready: Arc<AtomicBool>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
@@ -168,9 +169,17 @@ async fn answer_readyz(mut stream: TcpStream, ready: bool) {
 /// back, until either side ends.
 async fn bridge(socket: tokio_tungstenite::WebSocketStream<TcpStream>) {
     static THREADS: AtomicUsize = AtomicUsize::new(0);
-    let opens = (0..4).map(|_| {
+    // Over a WebSocket the facade asks about the working directory first.
+    let directory = json!({
+        "createdAtMs": 0, "isDirectory": true, "isFile": false, "isSymlink": false,
+        "modifiedAtMs": 0,
+    });
+    let opens = (0..4).flat_map(|_| {
         let n = THREADS.fetch_add(1, Ordering::SeqCst) + 1;
-        Step::respond_to("thread/start", thread_opened(&format!("ws-{n}")))
+        [
+            Step::respond_to("fs/getMetadata", directory.clone()),
+            Step::respond_to("thread/start", thread_opened(&format!("ws-{n}"))),
+        ]
     });
     let script = FakeScript::new().handshake(Handshake::new()).steps(opens);
     let (connection, _fake) = FakeServer::new(script).connect();
