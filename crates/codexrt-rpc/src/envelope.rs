@@ -106,8 +106,17 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Parses and classifies one inbound frame.
+///
+/// A byte order mark at the start of the frame is skipped: some wrappers
+/// (a Windows shell, a logging tee) write one before their first line, and
+/// a few before every line. JSON text never starts with one, so skipping it
+/// cannot change what a valid frame means; one elsewhere is still invalid.
 pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
+    let frame = frame.strip_prefix(BOM).unwrap_or(frame);
     let reject = |problem, answer_to| Rejected {
         frame: MalformedFrame::new(problem, frame),
         answer_to,

@@ -40,8 +40,10 @@
 //! Messages are JSON objects, one per frame, shaped as JSON-RPC 2.0 with or
 //! without the `"jsonrpc"` member: inbound messages are accepted either way,
 //! and outbound ones leave it out unless [`JsonRpcField::Include`] is
-//! configured. Members this layer does not read are ignored. Each frame is
-//! parsed once; `params`, `result` and error `data` stay raw JSON
+//! configured. Members this layer does not read are ignored. A UTF-8 byte
+//! order mark at the start of a frame (some wrappers write one before the
+//! first line, or before every line) is skipped; anywhere else it makes the
+//! frame invalid, as in JSON. Each frame is parsed once; `params`, `result` and error `data` stay raw JSON
 //! ([`RawValue`](serde_json::value::RawValue)) for the layer above to decode.
 //! This crate knows no method names.
 //!
