@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codexrt_protocol::Api;
+use codexrt_rpc::RpcConfig;
 use codexrt_transport::{EnvPolicy, StdioTransport};
 
 use crate::CompatibilityGuard;
@@ -41,6 +42,7 @@ pub struct RuntimeConfig {
     pub(crate) call_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) server_request_deadline: Duration,
+    pub(crate) max_in_flight_calls: usize,
 }
 
 impl RuntimeConfig {
@@ -69,6 +71,7 @@ impl RuntimeConfig {
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             server_request_deadline: Self::DEFAULT_SERVER_REQUEST_DEADLINE,
+            max_in_flight_calls: RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS,
         }
     }
 
@@ -173,6 +176,16 @@ impl RuntimeConfig {
     #[must_use]
     pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
         self.server_request_deadline = deadline;
+        self
+    }
+
+    /// How many calls may be sent to codex and unanswered at once; later
+    /// calls wait for a slot, first come first served, within their
+    /// timeout (see [`RpcConfig::max_in_flight_calls`], which this sets).
+    /// The default is [`RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS`] (256).
+    #[must_use]
+    pub fn max_in_flight_calls(mut self, limit: usize) -> Self {
+        self.max_in_flight_calls = limit;
         self
     }
 

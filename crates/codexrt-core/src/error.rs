@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt_rpc::{ErrorObject, MalformedFrame, RpcError};
+use codexrt_rpc::{ErrorObject, MalformedFrame, RpcError, TimeoutCause};
 use codexrt_transport::{CloseReport, TransportError};
 use semver::Version;
 
@@ -124,13 +124,16 @@ pub enum CoreError {
         /// Why the connection closed.
         report: Arc<CloseReport>,
     },
-    /// No answer arrived in time.
-    #[error("`{method}` got no answer within {timeout:?}")]
+    /// No answer arrived in time; the cause says whether the request was
+    /// sent at all (see [`RpcConfig::max_in_flight_calls`](codexrt_rpc::RpcConfig::max_in_flight_calls)).
+    #[error("{}", RpcError::Timeout { method: method.clone(), timeout: *timeout, cause: *cause })]
     Timeout {
         /// The method that was called.
         method: String,
         /// The timeout that elapsed.
         timeout: Duration,
+        /// What the call was waiting for when it expired.
+        cause: TimeoutCause,
     },
     /// The server's answer did not decode into the expected type.
     #[error("failed to decode the result of `{method}`")]
@@ -266,7 +269,15 @@ impl From<RpcError> for CoreError {
                 max_len,
             },
             RpcError::Closed { method, report } => CoreError::Closed { method, report },
-            RpcError::Timeout { method, timeout } => CoreError::Timeout { method, timeout },
+            RpcError::Timeout {
+                method,
+                timeout,
+                cause,
+            } => CoreError::Timeout {
+                method,
+                timeout,
+                cause,
+            },
             RpcError::Decode { method, source } => CoreError::Decode { method, source },
             RpcError::Encode { method, source } => CoreError::Encode { method, source },
             // `RpcError` is non-exhaustive: a kind added later is passed on

@@ -203,6 +203,7 @@ mod version;
 
 pub use config::{CODEX_BIN_ENV, RuntimeConfig};
 pub use delta::StreamDelta;
+pub use codexrt_rpc::TimeoutCause;
 pub use error::CoreError;
 pub use events::{EVENT_QUEUE_CAPACITY, EventFilter, EventReceiver, EventWidener, RuntimeEvent};
 pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings, final_text};

@@ -81,13 +81,16 @@ pub enum RpcError {
         report: Arc<CloseReport>,
     },
     /// No answer arrived within the call's timeout. The call is forgotten: an
-    /// answer arriving later is counted as late and dropped.
-    #[error("`{method}` got no answer within {timeout:?}")]
+    /// answer arriving later is counted as late and dropped. The cause says
+    /// whether the request was sent at all.
+    #[error("{}", timeout_message(method, *timeout, *cause))]
     Timeout {
         /// The method that was called.
         method: String,
         /// The timeout that elapsed.
         timeout: Duration,
+        /// What the call was waiting for when it expired.
+        cause: TimeoutCause,
     },
     /// The peer's result could not be decoded into the requested type.
     #[error("failed to decode the result of `{method}`")]
@@ -140,6 +143,31 @@ impl RpcError {
                 frame,
             },
         }
+    }
+}
+
+/// What a call that timed out was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutCause {
+    /// Its answer: the request was sent (or was being written).
+    NoAnswer,
+    /// A slot among the calls on the wire: `limit` calls (the connection's
+    /// [`RpcConfig::max_in_flight_calls`](crate::RpcConfig::max_in_flight_calls))
+    /// were waiting for their answers the whole time, and the request was
+    /// never sent.
+    InFlightLimit {
+        /// The connection's limit of calls on the wire.
+        limit: usize,
+    },
+}
+
+fn timeout_message(method: &str, timeout: Duration, cause: TimeoutCause) -> String {
+    match cause {
+        TimeoutCause::NoAnswer => format!("`{method}` got no answer within {timeout:?}"),
+        TimeoutCause::InFlightLimit { limit } => format!(
+            "`{method}` was not sent within {timeout:?}: the {limit} calls the in-flight limit allows were all awaiting their answers"
+        ),
     }
 }
 

@@ -99,6 +99,13 @@
 //! the same id is counted in [`RpcStats`] and dropped, never handed to
 //! another caller.
 //!
+//! At most [`RpcConfig::max_in_flight_calls`] of our calls (256 by default)
+//! are on the wire at once, sent and unanswered; later calls wait for a slot
+//! in the order they came, before anything of theirs is written. The wait
+//! counts against the call's timeout: a call that expires while waiting
+//! fails with [`RpcError::Timeout`] whose cause is
+//! [`TimeoutCause::InFlightLimit`], never sent.
+//!
 //! # Incoming traffic and buffering
 //!
 //! Nothing the peer sends is dropped while someone takes it. There are two
@@ -168,7 +175,7 @@ mod stats;
 pub use client::{ClosedSignal, RpcClient};
 pub use config::{CallOptions, JsonRpcField, RpcConfig};
 pub use envelope::{Malformation, MalformedFrame};
-pub use error::{ErrorObject, RpcError};
+pub use error::{ErrorObject, RpcError, TimeoutCause};
 pub use id::RequestId;
 pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification};
 pub use pending::OnAnswer;

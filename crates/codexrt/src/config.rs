@@ -89,6 +89,14 @@ impl ClientConfig {
         self
     }
 
+    /// How many calls may be sent to codex and unanswered at once (see
+    /// [`RuntimeConfig::max_in_flight_calls`]). The default is 256.
+    #[must_use]
+    pub fn max_in_flight_calls(mut self, limit: usize) -> Self {
+        self.runtime = self.runtime.max_in_flight_calls(limit);
+        self
+    }
+
     /// Which environment variables codex inherits. The default is
     /// [`EnvPolicy::Inherit`].
     #[must_use]

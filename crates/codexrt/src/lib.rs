@@ -222,7 +222,7 @@ pub use threads::Threads;
 
 pub use codexrt_core::{
     CompatibilityGuard, CoreError, Runtime, ServerInfo, StreamDelta, StreamKind, StreamedText,
-    TurnOptions, TurnTimings, newest_known_version,
+    TimeoutCause, TurnOptions, TurnTimings, newest_known_version,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.

@@ -150,7 +150,7 @@ async fn calls_time_out_per_call_and_late_answers_are_counted() {
 
     let err = client.call::<Value>("slow", ()).await.unwrap_err();
     assert!(
-        matches!(&err, RpcError::Timeout { method, timeout } if method == "slow" && *timeout == Duration::from_millis(50)),
+        matches!(&err, RpcError::Timeout { method, timeout, .. } if method == "slow" && *timeout == Duration::from_millis(50)),
         "{err:?}"
     );
     assert_eq!(err.to_string(), "`slow` got no answer within 50ms");

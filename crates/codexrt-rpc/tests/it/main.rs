@@ -7,6 +7,7 @@
 
 mod calls;
 mod close;
+mod in_flight;
 mod incoming;
 mod malformed_answers;
 mod oversize;
