@@ -62,7 +62,7 @@ impl RuntimeConfig {
             client_version: client_version.into(),
             program: None,
             extra_args: Vec::new(),
-            env_policy: EnvPolicy::Inherit,
+            env_policy: EnvPolicy::default(),
             env: Vec::new(),
             current_dir: None,
             api: Api::Stable,
@@ -100,8 +100,13 @@ impl RuntimeConfig {
         self
     }
 
-    /// Which environment variables the child inherits. The default is
-    /// [`EnvPolicy::Inherit`].
+    /// Which environment variables of this process the child inherits. The
+    /// default is [`EnvPolicy::essential`]: what codex needs (`PATH`, `HOME`,
+    /// the locale, `TMPDIR`, proxies, certificates, `CODEX_*`, `OPENAI_*`,
+    /// ...) and nothing else, so that other secrets of this process do not
+    /// reach codex and the commands it runs. Name more with
+    /// [`EnvPolicy::essential_and`], set them with [`env`](Self::env), or
+    /// pass [`EnvPolicy::Inherit`].
     #[must_use]
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.env_policy = policy;

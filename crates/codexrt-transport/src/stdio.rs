@@ -2,6 +2,7 @@
 //! frame per line; its builder and what `spawn` hands back.
 
 mod driver;
+mod env;
 mod gate;
 mod process;
 mod stderr;
@@ -20,43 +21,13 @@ use tokio::process::Command;
 use crate::framing::{DEFAULT_MAX_FRAME_LEN, LineReader};
 use crate::{Connection, DEFAULT_CHANNEL_CAPACITY, TransportError};
 
+pub use env::EnvPolicy;
 use process::ProcessGroup;
 use stderr::StderrForwarding;
 
 /// How many trailing bytes of the child's stderr the close report keeps when
 /// the builder does not say otherwise.
 const DEFAULT_STDERR_RING_SIZE: usize = 64 * 1024;
-
-/// Which environment variables of the current process the child starts with.
-/// Variables set or removed with [`StdioTransport::env`] and
-/// [`StdioTransport::env_remove`] are applied on top.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EnvPolicy {
-    /// The child inherits the whole environment of the current process.
-    Inherit,
-    /// The child starts with an empty environment.
-    Clear,
-    /// The child starts with only these variables of the current process
-    /// (those of them that are set).
-    Allow(Vec<OsString>),
-}
-
-impl EnvPolicy {
-    /// [`EnvPolicy::Allow`] with the given variable names.
-    pub fn allow<I, S>(names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        EnvPolicy::Allow(
-            names
-                .into_iter()
-                .map(|name| name.as_ref().to_os_string())
-                .collect(),
-        )
-    }
-}
 
 /// A transport to a child process: frames are written to its stdin and read
 /// from its stdout, one per line.
@@ -144,7 +115,7 @@ impl StdioTransport {
             program: program.as_ref().to_os_string(),
             args: Vec::new(),
             current_dir: None,
-            env_policy: EnvPolicy::Inherit,
+            env_policy: EnvPolicy::default(),
             env_overrides: BTreeMap::new(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
@@ -178,7 +149,8 @@ impl StdioTransport {
     }
 
     /// Which variables of this process's environment the child starts with.
-    /// Default: [`EnvPolicy::Inherit`].
+    /// Default: [`EnvPolicy::essential`], what `codex` needs and nothing
+    /// else (see [`EnvPolicy`]).
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.env_policy = policy;
         self
@@ -311,20 +283,7 @@ impl StdioTransport {
             }
             command.current_dir(dir);
         }
-        match &self.env_policy {
-            EnvPolicy::Inherit => {}
-            EnvPolicy::Clear => {
-                command.env_clear();
-            }
-            EnvPolicy::Allow(names) => {
-                command.env_clear();
-                for name in names {
-                    if let Some(value) = std::env::var_os(name) {
-                        command.env(name, value);
-                    }
-                }
-            }
-        }
+        self.env_policy.apply(&mut command);
         for (key, value) in &self.env_overrides {
             match value {
                 Some(value) => command.env(key, value),

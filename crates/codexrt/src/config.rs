@@ -97,8 +97,9 @@ impl ClientConfig {
         self
     }
 
-    /// Which environment variables codex inherits. The default is
-    /// [`EnvPolicy::Inherit`].
+    /// Which environment variables of this process codex inherits. The
+    /// default is [`EnvPolicy::essential`], what codex needs and no other
+    /// secret of this process (see [`RuntimeConfig::env_policy`]).
     #[must_use]
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.runtime = self.runtime.env_policy(policy);

@@ -370,7 +370,78 @@ async fn the_environment_follows_the_policy() {
         .filter(|(key, _)| key != "PATH" && key != "EXTRA")
         .collect();
     inherited.push(var("EXTRA", "y"));
-    check_env(base().env_remove("PATH").env("EXTRA", "y"), inherited).await;
+    check_env(
+        base()
+            .env_policy(EnvPolicy::Inherit)
+            .env_remove("PATH")
+            .env("EXTRA", "y"),
+        inherited,
+    )
+    .await;
+}
+
+/// Runs `test-child parent <policy> env` (a process playing the SDK, whose
+/// environment this test sets without touching its own) and returns the
+/// environment its child saw, as `KEY=VALUE` strings.
+fn env_through_parent(policy: &str) -> Vec<String> {
+    let mut output = std::process::Command::new(CHILD)
+        .args(["parent", policy, "env"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/home/someone")
+        .env("LC_TIME", "C")
+        .env("CODEX_HOME", "/tmp/codex-home")
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("https_proxy", "http://proxy:3128")
+        .env("XDG_CONFIG_HOME", "/home/someone/.config")
+        .env("CLOUD_SECRET_KEY", "sk-live-123")
+        .env("DATABASE_PASSWORD", "hunter2")
+        .env("MY_TOOL_HOME", "/opt/tool")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run test-child parent");
+    // Held open until the end: its end would tell the parent to shut down.
+    let stdin = output.stdin.take();
+    let output = output.wait_with_output().expect("wait for test-child parent");
+    drop(stdin);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let mut lines = stdout.lines();
+    assert!(lines.next().is_some_and(|line| line.starts_with("child ")));
+    let mut vars: Vec<String> = lines
+        .map(|line| line.replace('"', ""))
+        .filter(|line| line != "shut down")
+        .collect();
+    vars.sort_unstable();
+    vars
+}
+
+#[test]
+fn the_essential_policy_keeps_what_codex_needs_and_no_secret() {
+    let essentials = [
+        "CODEX_HOME=/tmp/codex-home",
+        "HOME=/home/someone",
+        "LC_TIME=C",
+        "OPENAI_BASE_URL=http://127.0.0.1:9/v1",
+        "PATH=/usr/bin:/bin",
+        "XDG_CONFIG_HOME=/home/someone/.config",
+        "https_proxy=http://proxy:3128",
+    ];
+    // The default of `StdioTransport`, `RuntimeConfig` and `ClientConfig`.
+    assert_eq!(env_through_parent("essential"), essentials);
+    let mut with_extra = essentials.to_vec();
+    with_extra.push("MY_TOOL_HOME=/opt/tool");
+    with_extra.sort_unstable();
+    assert_eq!(env_through_parent("essential+MY_TOOL_HOME"), with_extra);
+    let mut everything = essentials.to_vec();
+    everything.extend([
+        "CLOUD_SECRET_KEY=sk-live-123",
+        "DATABASE_PASSWORD=hunter2",
+        "MY_TOOL_HOME=/opt/tool",
+    ]);
+    everything.sort_unstable();
+    assert_eq!(env_through_parent("inherit"), everything);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
