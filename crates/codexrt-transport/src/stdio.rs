@@ -37,7 +37,18 @@ const DEFAULT_STDERR_RING_SIZE: usize = 64 * 1024;
 ///   queued, closes the child's stdin and gives it `grace` to exit, then
 ///   sends SIGTERM to the whole group, and SIGKILL after another `grace`; the
 ///   child is always reaped. Whenever the child is reaped, what is left of
-///   its group is killed, so no grandchild outlives it.
+///   its group is killed, so no grandchild that stayed in the group
+///   outlives it.
+/// - On Linux the child is spawned with a parent-death signal (SIGKILL): if
+///   this process dies, even by SIGKILL, the child is killed too.
+/// - What cannot be caught: a grandchild that leaves the group (`setsid`,
+///   `setpgid`) survives a shutdown; when this process is SIGKILLed, the
+///   child's own children survive it (only the child gets the signal),
+///   and so does anything that double-forked or was reparented; and on
+///   Linux the parent-death signal follows the *thread* that spawned the
+///   child, so spawn from a thread that lives as long as the connection
+///   (a Tokio worker or the `#[tokio::main]` thread, not a short-lived
+///   thread's `block_on`).
 /// - Its stderr is drained continuously on a task of its own, so that no
 ///   amount of it can stall stdout; the last bytes are kept for the
 ///   [`CloseReport`](crate::CloseReport), and lines can be forwarded to
@@ -275,6 +286,8 @@ impl StdioTransport {
             .process_group(0)
             // The last resort when the driver never got to reap the child.
             .kill_on_drop(true);
+        #[cfg(target_os = "linux")]
+        process::die_with_parent(&mut command);
         if let Some(dir) = &self.current_dir {
             // Checked here because a bad directory would otherwise surface as
             // a spawn error that names the program, not the directory.

@@ -9,6 +9,7 @@
 //!                                 bytes of the flood to stderr; the rest at end of stdin
 //! grandchild                      start `test-child sleep` in the same process group
 //!                                 (sharing stdout and stderr), print its pid, echo
+//! grandchild-linger               like `grandchild`, then keep running after end of stdin
 //! sleep                           sleep forever
 //! exit <code> <message>           write <message> to stderr, exit with <code>
 //! print-and-exit <n>              print `line 0` .. `line <n-1>`, exit 0
@@ -77,14 +78,18 @@ fn run(args: &[&str]) -> io::Result<()> {
             let rest = total - flood.offset();
             flood.write_next(rest, &mut stderr)
         }
-        ["grandchild"] => {
+        [mode @ ("grandchild" | "grandchild-linger")] => {
             let exe = std::env::current_exe()?;
             let grandchild = Command::new(exe)
                 .arg("sleep")
                 .stdin(Stdio::null())
                 .spawn()?;
             say(&grandchild.id().to_string())?;
-            echo(|_| Ok(()))
+            echo(|_| Ok(()))?;
+            if *mode == "grandchild-linger" {
+                sleep_forever()?;
+            }
+            Ok(())
         }
         ["sleep"] => sleep_forever(),
         ["exit", code, message] => {
