@@ -159,28 +159,32 @@ impl RuntimeConfig {
         self
     }
 
-    /// How long a call waits for its answer. The default is
-    /// [`RuntimeConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
+    /// How long a call waits for its answer; longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is [`RuntimeConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.call_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 
     /// The grace at each step of the shutdown ladder (close stdin, SIGTERM,
-    /// SIGKILL). The default is [`RuntimeConfig::DEFAULT_SHUTDOWN_GRACE`] (5 s).
+    /// SIGKILL); longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT)
+    /// counts as `MAX_WAIT`. The default is
+    /// [`RuntimeConfig::DEFAULT_SHUTDOWN_GRACE`] (5 s).
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.shutdown_grace = grace.min(codexrt_transport::MAX_WAIT);
         self
     }
 
     /// How long a server request handed to the user waits for an answer
-    /// before the runtime sends the safe answer. The default is
-    /// [`RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE`] (60 s).
+    /// before the runtime sends the safe answer; longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is [`RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE`] (60 s).
     #[must_use]
     pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
-        self.server_request_deadline = deadline;
+        self.server_request_deadline = deadline.min(codexrt_transport::MAX_WAIT);
         self
     }
 

@@ -76,10 +76,12 @@ impl RpcConfig {
     }
 
     /// How long a call waits for its answer unless its [`CallOptions`] say
-    /// otherwise. The default is [`RpcConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
+    /// otherwise; longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT)
+    /// counts as `MAX_WAIT`. The default is
+    /// [`RpcConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = Some(timeout);
+        self.call_timeout = Some(timeout.min(codexrt_transport::MAX_WAIT));
         self
     }
 
@@ -164,11 +166,12 @@ impl CallOptions {
     /// Fails the call with [`RpcError::Timeout`](crate::RpcError::Timeout)
     /// when no answer arrived within `timeout`, counted from the first poll of
     /// the call's future and including any wait for room to send the request.
-    /// The default is the connection's [`RpcConfig::call_timeout`] (60 s
-    /// unless configured).
+    /// Longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as
+    /// `MAX_WAIT`. The default is the connection's
+    /// [`RpcConfig::call_timeout`] (60 s unless configured).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = TimeoutSetting::After(timeout);
+        self.timeout = TimeoutSetting::After(timeout.min(codexrt_transport::MAX_WAIT));
         self
     }
 

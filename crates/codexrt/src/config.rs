@@ -221,10 +221,12 @@ impl ClientConfig {
     /// [`PromptRunError::TimedOut`](crate::PromptRunError::TimedOut), unless
     /// a [`RunProfile`](crate::RunProfile) or
     /// [`SessionConfig`](crate::SessionConfig) sets its own. The default is
-    /// [`ClientConfig::DEFAULT_TURN_TIMEOUT`] (10 minutes).
+    /// [`ClientConfig::DEFAULT_TURN_TIMEOUT`] (10 minutes). Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`, as
+    /// for every duration setting here.
     #[must_use]
     pub fn turn_timeout(mut self, timeout: Duration) -> Self {
-        self.turn_timeout = timeout;
+        self.turn_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 

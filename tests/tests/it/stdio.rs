@@ -571,3 +571,40 @@ async fn concurrent_senders_keep_their_order_past_an_idle_writer() {
     let report = shutdown(&closer, Duration::from_secs(10)).await;
     assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
 }
+
+/// Every size and time setting at its extreme neither panics (in this debug
+/// build) nor loses a frame: a 300 KB line with `max_frame_len(usize::MAX)`
+/// arrives whole, and a shutdown with `Duration::MAX` of grace waits for the
+/// child, which exits when its stdin closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_settings_neither_panic_nor_lose_frames() {
+    let extreme = |args: &[&str]| {
+        child(args)
+            .max_frame_len(usize::MAX)
+            .channel_capacity(usize::MAX)
+            .stderr_ring_size(usize::MAX)
+    };
+    let (connection, _pid) = spawn(extreme(&["long-line", "300000"])).await;
+    let Connection {
+        mut receiver,
+        closer,
+        ..
+    } = connection;
+    assert_eq!(
+        rest(&mut receiver).await,
+        [Ok("x".repeat(300_000)), Ok("good".to_owned())]
+    );
+    let report = closed(&closer).await;
+    assert_eq!(
+        Summary::of(&report),
+        Summary::exited("ProcessExited", 0, "")
+    );
+
+    let (connection, _pid) = spawn(extreme(&["echo"])).await;
+    let report = connection
+        .closer
+        .shutdown(Duration::MAX)
+        .await
+        .expect("shutdown");
+    assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
+}

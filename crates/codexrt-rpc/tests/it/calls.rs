@@ -330,3 +330,31 @@ async fn unknown_and_duplicate_ids_are_counted_and_never_delivered() {
         })
     );
 }
+
+/// Every setting at its extreme (`usize::MAX` counts, `Duration::MAX`
+/// times) neither panics in this debug build nor changes what a call does:
+/// counts are lowered to `RpcConfig::MAX_COUNT`, times to `MAX_WAIT`.
+#[tokio::test]
+async fn extreme_settings_neither_panic_nor_change_a_call() {
+    let (client_side, server_side) = codexrt_transport::memory::pair(usize::MAX);
+    let config = RpcConfig::new()
+        .incoming_capacity(usize::MAX)
+        .max_unanswered_requests(usize::MAX)
+        .max_in_flight_calls(usize::MAX)
+        .call_timeout(Duration::MAX);
+    let (client, _incoming) = codexrt_rpc::RpcClient::start(client_side, config);
+    let mut server = crate::support::Server::new(server_side);
+    let call = client.call_with::<u8>(
+        "m",
+        (),
+        codexrt_rpc::CallOptions::new().timeout(Duration::MAX),
+    );
+    let answer = async {
+        assert_eq!(server.recv().await, r#"{"id":1,"method":"m"}"#);
+        server.send(r#"{"id":1,"result":7}"#).await;
+    };
+    let (result, ()) = tokio::join!(call, answer);
+    assert_eq!(result.unwrap(), 7);
+    let report = client.shutdown(Duration::MAX).await.unwrap();
+    assert_eq!(report.reason.to_string(), "the connection was shut down");
+}
