@@ -13,7 +13,8 @@ use crate::support::{XorShift, eventually, start, with};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_answered_in_random_order_all_match() {
     const CALLS: usize = 1000;
-    let (client, _incoming, mut server) = start(RpcConfig::new());
+    // All of them on the wire at once, past the default in-flight limit.
+    let (client, _incoming, mut server) = start(RpcConfig::new().max_in_flight_calls(CALLS));
     let mut calls = JoinSet::new();
     for n in 0..CALLS {
         let client = client.clone();
@@ -259,7 +260,8 @@ async fn dropped_calls_are_forgotten_and_their_answers_counted_late() {
 #[tokio::test(flavor = "current_thread")]
 async fn more_dropped_calls_than_the_cancel_queue_holds_are_all_forgotten() {
     const CALLS: usize = 3000;
-    let (client, _incoming, mut server) = start(RpcConfig::new());
+    // All of them on the wire at once, past the default in-flight limit.
+    let (client, _incoming, mut server) = start(RpcConfig::new().max_in_flight_calls(CALLS));
     let reader = tokio::spawn(async move {
         for _ in 0..CALLS {
             server.recv().await;
