@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use codexrt_transport::redact::peer_text;
 use codexrt_transport::{CloseReport, FrameError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -173,7 +174,12 @@ fn timeout_message(method: &str, timeout: Duration, cause: TimeoutCause) -> Stri
 
 /// A JSON-RPC error object: what a peer sends instead of a result, and what
 /// [`Responder::respond_error`](crate::Responder::respond_error) sends back.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// The fields hold what the peer sent; `Display` and `Debug` show the
+/// message and data bounded to [`MAX_PEER_TEXT`](codexrt_transport::redact::MAX_PEER_TEXT)
+/// bytes with secret-shaped strings redacted, and so do the errors that
+/// carry an error object.
+#[derive(Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorObject {
     /// The error code.
@@ -221,7 +227,17 @@ impl ErrorObject {
 
 impl fmt::Display for ErrorObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error {}: {}", self.code, self.message)
+        write!(f, "error {}: {}", self.code, peer_text(&self.message))
+    }
+}
+
+impl fmt::Debug for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorObject")
+            .field("code", &self.code)
+            .field("message", &peer_text(&self.message))
+            .field("data", &self.data.as_deref().map(|data| peer_text(data.get())))
+            .finish()
     }
 }
 

@@ -89,6 +89,7 @@ mod connection;
 mod error;
 pub mod framing;
 pub mod memory;
+pub mod redact;
 mod report;
 #[cfg(unix)]
 mod stdio;

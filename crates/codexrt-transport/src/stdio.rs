@@ -212,7 +212,8 @@ impl StdioTransport {
 
     /// Forwards each line the child writes to stderr as an `INFO` event with
     /// target `codexrt_transport::stderr` and a `pid` field; lines longer than
-    /// 4 KiB are cut and marked `truncated`. Default: stderr is only kept in
+    /// 4 KiB are cut and marked `truncated`, and secret-shaped strings are
+    /// redacted (see [`redact`](crate::redact)). Default: stderr is only kept in
     /// the ring, not forwarded.
     pub fn forward_stderr_to_tracing(mut self) -> Self {
         self.stderr_forwarding = StderrForwarding::Tracing;

@@ -608,3 +608,80 @@ async fn extreme_settings_neither_panic_nor_lose_frames() {
         .expect("shutdown");
     assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
 }
+
+/// Every event logged on this thread, with its fields written out.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A short stderr line with a bearer token, then a 65 KB line with a key
+/// and a password assignment in it: the close report holds them redacted
+/// and shows the last line bounded, in `Display` and `Debug`; the
+/// forwarded log lines have no secret either.
+#[tokio::test]
+async fn a_huge_stderr_line_with_secrets_is_bounded_and_redacted() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(captured.clone());
+    let message = format!(
+        "note: sent Bearer abcdefgh12345678\n{} OPENAI_API_KEY=sk-live-abcdefgh12345678 DB_PASSWORD=hunter22 {}",
+        "x".repeat(60_000),
+        "x".repeat(5_000)
+    );
+    let (connection, _pid) =
+        spawn(child(&["exit", "3", &message]).forward_stderr_to_tracing()).await;
+    let report = closed(&connection.closer).await;
+    let display = report.to_string();
+    let debug = format!("{report:?}");
+    let logs = captured
+        .0
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .join("\n");
+    for shown in [&display, &debug, &report.stderr_tail, &logs] {
+        assert!(!shown.contains("abcdefgh"), "{}", &shown[..200]);
+        assert!(!shown.contains("hunter22"), "{}", &shown[..200]);
+    }
+    for shown in [&display, &debug] {
+        assert!(shown.len() < 4096 + 200, "{} bytes", shown.len());
+    }
+    assert!(
+        display.starts_with("the process exited (exit status: 3); last stderr line: xxx"),
+        "{}",
+        &display[..100]
+    );
+    assert!(
+        display.ends_with("… 60954 bytes more"),
+        "{}",
+        &display[display.len() - 40..]
+    );
+    assert!(
+        report
+            .stderr_tail
+            .contains(" OPENAI_API_KEY=[redacted] DB_PASSWORD=[redacted] "),
+        "the tail keeps the line, redacted"
+    );
+    assert!(logs.contains("note: sent Bearer [redacted]"), "{}", &logs[..200]);
+}

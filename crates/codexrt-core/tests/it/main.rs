@@ -8,6 +8,7 @@ mod calls;
 mod flood;
 mod handshake;
 mod real_codex;
+mod redaction;
 mod server_requests;
 mod support;
 mod turns;
