@@ -201,9 +201,9 @@ mod turn;
 mod turn_table;
 mod version;
 
+pub use codexrt_rpc::TimeoutCause;
 pub use config::{CODEX_BIN_ENV, RuntimeConfig};
 pub use delta::StreamDelta;
-pub use codexrt_rpc::TimeoutCause;
 pub use error::CoreError;
 pub use events::{EVENT_QUEUE_CAPACITY, EventFilter, EventReceiver, EventWidener, RuntimeEvent};
 pub use outcome::{StreamKind, StreamedText, TurnOutcome, TurnTimings, final_text};

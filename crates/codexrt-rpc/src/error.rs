@@ -236,7 +236,10 @@ impl fmt::Debug for ErrorObject {
         f.debug_struct("ErrorObject")
             .field("code", &self.code)
             .field("message", &peer_text(&self.message))
-            .field("data", &self.data.as_deref().map(|data| peer_text(data.get())))
+            .field(
+                "data",
+                &self.data.as_deref().map(|data| peer_text(data.get())),
+            )
             .finish()
     }
 }

@@ -149,7 +149,12 @@ fn parent(policy: &str, child: &[&str]) -> io::Result<()> {
         None if policy == "inherit" => EnvPolicy::Inherit,
         None if policy == "essential" => EnvPolicy::essential(),
         Some(("essential", extra)) => EnvPolicy::essential_and([extra]),
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "unknown policy")),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "unknown policy",
+            ));
+        }
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

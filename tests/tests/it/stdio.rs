@@ -403,7 +403,9 @@ fn env_through_parent(policy: &str) -> Vec<String> {
         .expect("run test-child parent");
     // Held open until the end: its end would tell the parent to shut down.
     let stdin = output.stdin.take();
-    let output = output.wait_with_output().expect("wait for test-child parent");
+    let output = output
+        .wait_with_output()
+        .expect("wait for test-child parent");
     drop(stdin);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
@@ -631,7 +633,10 @@ impl tracing::Subscriber for Captured {
         }
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).push(fields.0);
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(fields.0);
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
@@ -683,5 +688,9 @@ async fn a_huge_stderr_line_with_secrets_is_bounded_and_redacted() {
             .contains(" OPENAI_API_KEY=[redacted] DB_PASSWORD=[redacted] "),
         "the tail keeps the line, redacted"
     );
-    assert!(logs.contains("note: sent Bearer [redacted]"), "{}", &logs[..200]);
+    assert!(
+        logs.contains("note: sent Bearer [redacted]"),
+        "{}",
+        &logs[..200]
+    );
 }

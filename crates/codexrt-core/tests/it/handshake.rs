@@ -283,7 +283,9 @@ async fn a_byte_order_mark_before_the_first_frame_is_skipped_in_memory() {
         assert_eq!(initialized, r#"{"method":"initialized"}"#);
         (receiver, theirs.sender)
     });
-    let runtime = codexrt_core::Runtime::connect(ours, config()).await.unwrap();
+    let runtime = codexrt_core::Runtime::connect(ours, config())
+        .await
+        .unwrap();
     assert_eq!(runtime.server_info().version, Version::new(0, 169, 0));
     let _peer = peer.await.unwrap();
     runtime.shutdown().await.unwrap();
@@ -295,12 +297,11 @@ async fn a_byte_order_mark_before_the_first_frame_is_skipped_over_stdio() {
     let dir = codexrt_testkit::TempDir::new("codexrt-bom").unwrap();
     let script = dir.path().join("codex");
     // A child that answers `initialize` with the mark first, then reads
-    // until its stdin closes.
+    // until its stdin closes, keeping its stdout open (a closed stdout
+    // ends the connection).
     std::fs::write(
         &script,
-        format!(
-            "#!/bin/sh\nread -r line\nprintf '%s\\n' '{BOM_ANSWER}'\nexec cat >/dev/null\n"
-        ),
+        format!("#!/bin/sh\nread -r line\nprintf '%s\\n' '{BOM_ANSWER}'\nwhile read -r line; do :; done\n"),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -60,7 +60,9 @@ async fn secrets_from_the_peer_reach_no_error_and_no_log() {
         receiver.recv().await.unwrap().unwrap(); // initialized
         receiver.recv().await.unwrap().unwrap(); // account/logout, id 2
         // A frame that is not JSON, holding a key.
-        send(format!(r#"{{"method":"x","params":{{"k":"{KEY}"}}"#)).await.unwrap();
+        send(format!(r#"{{"method":"x","params":{{"k":"{KEY}"}}"#))
+            .await
+            .unwrap();
         // A server request whose params quote a key where a number belongs.
         send(format!(
             r#"{{"id":0,"method":"item/commandExecution/requestApproval","params":{{"itemId":"i","startedAtMs":"{KEY}","threadId":"t","turnId":"u"}}}}"#

@@ -469,10 +469,7 @@ fn reports_keep_a_bounded_lossy_excerpt() {
     let mut cut = vec![b'x'; MalformedFrame::EXCERPT_LEN - 1];
     cut.extend_from_slice("é and more".as_bytes());
     let report = parse(&cut).unwrap_err().frame;
-    assert_eq!(
-        report.excerpt,
-        "x".repeat(MalformedFrame::EXCERPT_LEN - 1)
-    );
+    assert_eq!(report.excerpt, "x".repeat(MalformedFrame::EXCERPT_LEN - 1));
 
     assert_eq!(report.len, cut.len());
 

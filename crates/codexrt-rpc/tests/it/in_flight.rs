@@ -33,7 +33,9 @@ fn spawn_call(client: &RpcClient, n: i64) -> JoinHandle<Result<i64, RpcError>> {
 }
 
 async fn answer(server: &Server, id: i64) {
-    server.send_json(&json!({"id": id, "result": id * 10})).await;
+    server
+        .send_json(&json!({"id": id, "result": id * 10}))
+        .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -109,7 +111,13 @@ async fn a_call_waiting_for_a_slot_honours_its_timeout_and_its_cancellation() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, RpcError::Timeout { cause: TimeoutCause::NoAnswer, .. }),
+        matches!(
+            err,
+            RpcError::Timeout {
+                cause: TimeoutCause::NoAnswer,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(sent_ids(&mut server), [5]);

@@ -82,7 +82,9 @@ async fn a_byte_order_mark_at_the_start_of_a_frame_is_skipped() {
     let call = client.call::<u8>("m", ());
     let answer = async {
         server.recv().await;
-        server.send(&b"\xEF\xBB\xBF{\"id\":1,\"result\":5}"[..]).await;
+        server
+            .send(&b"\xEF\xBB\xBF{\"id\":1,\"result\":5}"[..])
+            .await;
     };
     let (result, ()) = tokio::join!(call, answer);
     assert_eq!(result.unwrap(), 5);
@@ -93,7 +95,10 @@ async fn a_byte_order_mark_at_the_start_of_a_frame_is_skipped() {
     match incoming.recv().await {
         Some(Incoming::Notification(notification)) => {
             assert_eq!(
-                (notification.method.as_str(), notification.params.map(|p| p.get().to_owned())),
+                (
+                    notification.method.as_str(),
+                    notification.params.map(|p| p.get().to_owned())
+                ),
                 ("n", Some("[1]".to_owned()))
             );
         }

@@ -333,7 +333,9 @@ fn shutting_the_runtime_down_kills_the_whole_group() {
 /// Starts `test-child parent essential <child>`, a process playing the SDK
 /// that runs `test-child <child>` (`grandchild` or `grandchild-linger`), and
 /// returns it, its stdout lines and the pids of its child and grandchild.
-fn start_parent_of_grandchild(child: &str) -> (
+fn start_parent_of_grandchild(
+    child: &str,
+) -> (
     std::process::Child,
     std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
     u32,
@@ -352,9 +354,7 @@ fn start_parent_of_grandchild(child: &str) -> (
         .expect("the child's pid")
         .parse()
         .expect("a pid");
-    let grandchild: u32 = next_line(&mut lines)
-        .parse()
-        .expect("the grandchild's pid");
+    let grandchild: u32 = next_line(&mut lines).parse().expect("the grandchild's pid");
     (parent, lines, pid, grandchild)
 }
 
@@ -377,7 +377,10 @@ async fn our_sigkill_takes_the_child_down() {
     parent.kill().expect("SIGKILL the parent");
     parent.wait().expect("reap the parent");
     let state = wait_until_dead(pid, true).await;
-    assert!(matches!(state, None | Some('Z')), "child {pid} is {state:?}");
+    assert!(
+        matches!(state, None | Some('Z')),
+        "child {pid} is {state:?}"
+    );
     // The documented limit: the grandchild is not ours to reach any more.
     let state = process_state(grandchild);
     assert!(
