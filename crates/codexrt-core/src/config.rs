@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codexrt_protocol::Api;
+use codexrt_rpc::RpcConfig;
 use codexrt_transport::{EnvPolicy, StdioTransport};
 
 use crate::CompatibilityGuard;
@@ -41,6 +42,7 @@ pub struct RuntimeConfig {
     pub(crate) call_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) server_request_deadline: Duration,
+    pub(crate) max_in_flight_calls: usize,
 }
 
 impl RuntimeConfig {
@@ -60,7 +62,7 @@ impl RuntimeConfig {
             client_version: client_version.into(),
             program: None,
             extra_args: Vec::new(),
-            env_policy: EnvPolicy::Inherit,
+            env_policy: EnvPolicy::default(),
             env: Vec::new(),
             current_dir: None,
             api: Api::Stable,
@@ -69,6 +71,7 @@ impl RuntimeConfig {
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             server_request_deadline: Self::DEFAULT_SERVER_REQUEST_DEADLINE,
+            max_in_flight_calls: RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS,
         }
     }
 
@@ -97,8 +100,13 @@ impl RuntimeConfig {
         self
     }
 
-    /// Which environment variables the child inherits. The default is
-    /// [`EnvPolicy::Inherit`].
+    /// Which environment variables of this process the child inherits. The
+    /// default is [`EnvPolicy::essential`]: what codex needs (`PATH`, `HOME`,
+    /// the locale, `TMPDIR`, proxies, certificates, `CODEX_*`, `OPENAI_*`,
+    /// ...) and nothing else, so that other secrets of this process do not
+    /// reach codex and the commands it runs. Name more with
+    /// [`EnvPolicy::essential_and`], set them with [`env`](Self::env), or
+    /// pass [`EnvPolicy::Inherit`].
     #[must_use]
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.env_policy = policy;
@@ -151,28 +159,42 @@ impl RuntimeConfig {
         self
     }
 
-    /// How long a call waits for its answer. The default is
-    /// [`RuntimeConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
+    /// How long a call waits for its answer; longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is [`RuntimeConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.call_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 
     /// The grace at each step of the shutdown ladder (close stdin, SIGTERM,
-    /// SIGKILL). The default is [`RuntimeConfig::DEFAULT_SHUTDOWN_GRACE`] (5 s).
+    /// SIGKILL); longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT)
+    /// counts as `MAX_WAIT`. The default is
+    /// [`RuntimeConfig::DEFAULT_SHUTDOWN_GRACE`] (5 s).
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.shutdown_grace = grace.min(codexrt_transport::MAX_WAIT);
         self
     }
 
     /// How long a server request handed to the user waits for an answer
-    /// before the runtime sends the safe answer. The default is
-    /// [`RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE`] (60 s).
+    /// before the runtime sends the safe answer; longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is [`RuntimeConfig::DEFAULT_SERVER_REQUEST_DEADLINE`] (60 s).
     #[must_use]
     pub fn server_request_deadline(mut self, deadline: Duration) -> Self {
-        self.server_request_deadline = deadline;
+        self.server_request_deadline = deadline.min(codexrt_transport::MAX_WAIT);
+        self
+    }
+
+    /// How many calls may be sent to codex and unanswered at once; later
+    /// calls wait for a slot, first come first served, within their
+    /// timeout (see [`RpcConfig::max_in_flight_calls`], which this sets).
+    /// The default is [`RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS`] (256).
+    #[must_use]
+    pub fn max_in_flight_calls(mut self, limit: usize) -> Self {
+        self.max_in_flight_calls = limit;
         self
     }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codexrt_rpc::{ErrorObject, MalformedFrame, RpcError};
+use codexrt_rpc::{ErrorObject, MalformedFrame, RpcError, TimeoutCause};
+use codexrt_transport::redact::peer_text;
 use codexrt_transport::{CloseReport, TransportError};
 use semver::Version;
 
@@ -101,9 +102,13 @@ pub enum CoreError {
         method: String,
         /// The error code.
         code: i64,
-        /// The error message.
+        /// The error message, at most
+        /// [`MAX_PEER_TEXT`](codexrt_transport::redact::MAX_PEER_TEXT) bytes,
+        /// secret-shaped strings redacted.
         message: String,
-        /// The error data, if any.
+        /// The error data, if any; data longer than `MAX_PEER_TEXT` bytes or
+        /// holding a secret-shaped string becomes its bounded, redacted text
+        /// as a JSON string.
         data: Option<serde_json::Value>,
     },
     /// The server is overloaded (error -32001); the call may succeed later.
@@ -112,7 +117,8 @@ pub enum CoreError {
     Overloaded {
         /// The method that was called.
         method: String,
-        /// The error message.
+        /// The error message, bounded and redacted as for
+        /// [`Peer`](CoreError::Peer).
         message: String,
     },
     /// The connection closed before the call was answered; the report says
@@ -124,13 +130,16 @@ pub enum CoreError {
         /// Why the connection closed.
         report: Arc<CloseReport>,
     },
-    /// No answer arrived in time.
-    #[error("`{method}` got no answer within {timeout:?}")]
+    /// No answer arrived in time; the cause says whether the request was
+    /// sent at all (see [`RpcConfig::max_in_flight_calls`](codexrt_rpc::RpcConfig::max_in_flight_calls)).
+    #[error("{}", RpcError::Timeout { method: method.clone(), timeout: *timeout, cause: *cause })]
     Timeout {
         /// The method that was called.
         method: String,
         /// The timeout that elapsed.
         timeout: Duration,
+        /// What the call was waiting for when it expired.
+        cause: TimeoutCause,
     },
     /// The server's answer did not decode into the expected type.
     #[error("failed to decode the result of `{method}`")]
@@ -261,19 +270,24 @@ impl From<RpcError> for CoreError {
             RpcError::Peer { method, error } if error.code == ErrorObject::OVERLOADED => {
                 CoreError::Overloaded {
                     method,
-                    message: error.message,
+                    message: peer_text(&error.message),
                 }
             }
             RpcError::Peer { method, error } => CoreError::Peer {
                 method,
                 code: error.code,
-                message: error.message,
-                // Data the peer sent is raw JSON that already parsed once, so
-                // reading it as a value cannot fail; `ok()` keeps that
-                // invariant from becoming a panic.
-                data: error
-                    .data
-                    .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+                message: peer_text(&error.message),
+                data: error.data.and_then(|raw| {
+                    let shown = peer_text(raw.get());
+                    if shown == raw.get() {
+                        // Raw JSON that already parsed once, so reading it as
+                        // a value cannot fail; `ok()` keeps that invariant
+                        // from becoming a panic.
+                        serde_json::from_str(raw.get()).ok()
+                    } else {
+                        Some(serde_json::Value::String(shown))
+                    }
+                }),
             },
             RpcError::MalformedResponse { method, frame } => {
                 CoreError::MalformedResponse { method, frame }
@@ -288,7 +302,15 @@ impl From<RpcError> for CoreError {
                 max_len,
             },
             RpcError::Closed { method, report } => CoreError::Closed { method, report },
-            RpcError::Timeout { method, timeout } => CoreError::Timeout { method, timeout },
+            RpcError::Timeout {
+                method,
+                timeout,
+                cause,
+            } => CoreError::Timeout {
+                method,
+                timeout,
+                cause,
+            },
             RpcError::Decode { method, source } => CoreError::Decode { method, source },
             RpcError::Encode { method, source } => CoreError::Encode { method, source },
             // `RpcError` is non-exhaustive: a kind added later is passed on

@@ -56,14 +56,16 @@ impl RetryPolicy {
     /// is 100 ms.
     #[must_use]
     pub fn initial_backoff(mut self, backoff: Duration) -> Self {
-        self.initial_backoff = backoff;
+        self.initial_backoff = backoff.min(codexrt_transport::MAX_WAIT);
         self
     }
 
-    /// The largest bound of a wait. The default is 5 s.
+    /// The largest bound of a wait; longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is 5 s.
     #[must_use]
     pub fn max_backoff(mut self, backoff: Duration) -> Self {
-        self.max_backoff = backoff;
+        self.max_backoff = backoff.min(codexrt_transport::MAX_WAIT);
         self
     }
 

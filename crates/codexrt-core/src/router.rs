@@ -216,7 +216,9 @@ impl InboundHandler for Router {
     }
 
     fn malformed(&mut self, frame: MalformedFrame) {
-        tracing::warn!(%frame, "the server sent a malformed frame");
+        // The frame is the peer's content: its problem and length only (the
+        // rpc layer's debug log names it by hash too).
+        tracing::warn!(problem = %frame.problem, len = frame.len, "the server sent a malformed frame");
     }
 
     fn closed(&mut self, report: &Arc<CloseReport>) {
@@ -268,7 +270,9 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         Err(error) => {
             // A known kind whose params do not decode is still refused in its
             // own kind's terms; nobody could have answered it sensibly.
-            tracing::warn!(method = %error.method, %error, "undecodable server request answered safely");
+            // The decoder's message quotes the params: peer text.
+            let error = codexrt_transport::redact::peer_text(&error.to_string());
+            tracing::warn!(method = responder.method(), %error, "undecodable server request answered safely");
             SafeAnswer::for_method(responder.method()).send(responder);
             return;
         }

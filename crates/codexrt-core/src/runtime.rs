@@ -86,7 +86,9 @@ impl Runtime {
         connection: Connection,
         config: RuntimeConfig,
     ) -> Result<Runtime, CoreError> {
-        let rpc_config = RpcConfig::new().call_timeout(config.call_timeout);
+        let rpc_config = RpcConfig::new()
+            .call_timeout(config.call_timeout)
+            .max_in_flight_calls(config.max_in_flight_calls);
         let router = RouterShared::new(config.server_request_deadline);
         let handler = Router::new(Arc::clone(&router));
         let rpc = RpcClient::start_with_handler(connection, rpc_config, handler);

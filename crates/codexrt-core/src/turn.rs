@@ -62,7 +62,9 @@ impl TurnOptions {
 
     /// When the turn has not ended this long after it started, `wait`
     /// interrupts it (best effort) and fails with
-    /// [`CoreError::TurnDeadline`]. The default is no deadline.
+    /// [`CoreError::TurnDeadline`]. Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`. The
+    /// default is no deadline.
     ///
     /// `wait` returns at most 500 ms after the deadline: that is how long it
     /// waits for the answer to `turn/interrupt` (a server that never answers
@@ -71,7 +73,7 @@ impl TurnOptions {
     /// deadline.
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+        self.deadline = Some(deadline.min(codexrt_transport::MAX_WAIT));
         self
     }
 
@@ -80,10 +82,11 @@ impl TurnOptions {
     /// from that answer if the server considers it finished, in case
     /// `turn/completed` was lost. Silence is checked once per period, so
     /// the question goes out between one and two periods after the last
-    /// notification. The default is no watchdog.
+    /// notification. Longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT)
+    /// counts as `MAX_WAIT`. The default is no watchdog.
     #[must_use]
     pub fn inactivity_watchdog(mut self, quiet: Duration) -> Self {
-        self.inactivity = Some(quiet);
+        self.inactivity = Some(quiet.min(codexrt_transport::MAX_WAIT));
         self
     }
 }

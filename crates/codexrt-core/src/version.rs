@@ -71,7 +71,7 @@ impl ServerInfo {
 /// is not a semantic version.
 pub fn parse_user_agent(user_agent: &str) -> Result<Version, CoreError> {
     let invalid = || CoreError::InvalidUserAgent {
-        user_agent: user_agent.to_owned(),
+        user_agent: codexrt_transport::redact::peer_text(user_agent),
     };
     let (_, rest) = user_agent.split_once('/').ok_or_else(invalid)?;
     let token = rest.split_whitespace().next().ok_or_else(invalid)?;
@@ -157,14 +157,14 @@ impl CompatibilityGuard {
             return Err(CoreError::IncompatibleVersion {
                 detected: info.version.clone(),
                 required: self.minimum.clone(),
-                user_agent: info.user_agent.clone(),
+                user_agent: codexrt_transport::redact::peer_text(&info.user_agent),
             });
         }
         if self.refuse_newer && info.newer_than_known {
             return Err(CoreError::NewerThanKnown {
                 detected: info.version.clone(),
                 newest_known: newest_known_version(),
-                user_agent: info.user_agent.clone(),
+                user_agent: codexrt_transport::redact::peer_text(&info.user_agent),
             });
         }
         Ok(())

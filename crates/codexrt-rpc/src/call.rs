@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use codexrt_transport::{CloseReason, CloseReport, Closer, FrameSender};
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::OnAnswer;
 use crate::RequestId;
@@ -43,6 +43,10 @@ pub(crate) struct Caller {
     pub(crate) next_id: AtomicI64,
     pub(crate) encoder: Encoder,
     pub(crate) call_timeout: Option<Duration>,
+    /// One permit per call on the wire; Tokio's semaphore hands permits out
+    /// in the order they were asked for.
+    pub(crate) in_flight: Semaphore,
+    pub(crate) max_in_flight: usize,
     pub(crate) sender: FrameSender,
     pub(crate) closer: Closer,
     pub(crate) registrations: mpsc::Sender<Registration>,

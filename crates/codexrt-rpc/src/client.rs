@@ -19,7 +19,7 @@ use crate::encode::Encoder;
 use crate::incoming::IncomingReceiver;
 use crate::pending::{Outcome, Pending};
 use crate::responder::Replies;
-use crate::{CallOptions, InboundHandler, RpcConfig, RpcError, RpcStats};
+use crate::{CallOptions, InboundHandler, RpcConfig, RpcError, RpcStats, TimeoutCause};
 
 /// A handle to an rpc connection: makes calls, sends notifications, and
 /// shuts the connection down.
@@ -93,6 +93,8 @@ impl RpcClient {
             next_id: AtomicI64::new(1),
             encoder,
             call_timeout: config.call_timeout,
+            in_flight: tokio::sync::Semaphore::new(config.max_in_flight_calls),
+            max_in_flight: config.max_in_flight_calls,
             sender,
             closer,
             registrations: registrations_tx,
@@ -119,7 +121,8 @@ impl RpcClient {
     /// [`RpcError::FrameTooLarge`] when its answer exceeds the transport's
     /// frame size limit,
     /// [`RpcError::Closed`] when the connection is or becomes closed,
-    /// [`RpcError::Timeout`] when no answer arrives in time,
+    /// [`RpcError::Timeout`] when no answer arrives in time (or no slot
+    /// among the calls on the wire, see [`RpcConfig::max_in_flight_calls`]),
     /// [`RpcError::Encode`] when `params` cannot be serialized (nothing is
     /// sent), [`RpcError::Decode`] when the result is not an `R`.
     ///
@@ -217,17 +220,32 @@ impl RpcClient {
                 method: method.to_owned(),
                 source,
             })?;
-            let exchange = caller.exchange(id, frame, on_answer);
-            let outcome =
-                match timeout {
-                    Some(limit) => tokio::time::timeout(limit, exchange).await.map_err(|_| {
-                        RpcError::Timeout {
-                            method: method.to_owned(),
-                            timeout: limit,
+            let mut cause = TimeoutCause::InFlightLimit {
+                limit: caller.max_in_flight,
+            };
+            let exchange = async {
+                // The semaphore is never closed, so the permit always comes;
+                // it is held until the call ends, however it ends.
+                let _slot = caller.in_flight.acquire().await.ok();
+                cause = TimeoutCause::NoAnswer;
+                caller.exchange(id, frame, on_answer).await
+            };
+            let outcome = match timeout {
+                Some(limit) => {
+                    let result = tokio::time::timeout(limit, exchange).await;
+                    match result {
+                        Ok(outcome) => outcome,
+                        Err(_elapsed) => {
+                            return Err(RpcError::Timeout {
+                                method: method.to_owned(),
+                                timeout: limit,
+                                cause,
+                            });
                         }
-                    })?,
-                    None => exchange.await,
-                };
+                    }
+                }
+                None => exchange.await,
+            };
             match outcome {
                 Outcome::Answer(Ok(result)) => Ok(result),
                 Outcome::Answer(Err(error)) => Err(RpcError::Peer {

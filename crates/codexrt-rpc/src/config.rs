@@ -33,6 +33,7 @@ pub struct RpcConfig {
     pub(crate) call_timeout: Option<Duration>,
     pub(crate) incoming_capacity: usize,
     pub(crate) max_unanswered_requests: usize,
+    pub(crate) max_in_flight_calls: usize,
 }
 
 impl RpcConfig {
@@ -44,6 +45,17 @@ impl RpcConfig {
     /// 256.
     pub const DEFAULT_MAX_UNANSWERED_REQUESTS: usize = 256;
 
+    /// The default limit of our calls sent and not yet answered: 256.
+    pub const DEFAULT_MAX_IN_FLIGHT_CALLS: usize = 256;
+
+    /// The largest value the count settings take
+    /// ([`incoming_capacity`](Self::incoming_capacity),
+    /// [`max_unanswered_requests`](Self::max_unanswered_requests),
+    /// [`max_in_flight_calls`](Self::max_in_flight_calls)): larger values
+    /// are lowered to it. It is Tokio's limit for a semaphore or a bounded
+    /// queue (`usize::MAX >> 3`), far beyond what memory allows anyway.
+    pub const MAX_COUNT: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
     /// The default settings.
     pub fn new() -> Self {
         RpcConfig {
@@ -51,6 +63,7 @@ impl RpcConfig {
             call_timeout: Some(Self::DEFAULT_CALL_TIMEOUT),
             incoming_capacity: Self::DEFAULT_INCOMING_CAPACITY,
             max_unanswered_requests: Self::DEFAULT_MAX_UNANSWERED_REQUESTS,
+            max_in_flight_calls: Self::DEFAULT_MAX_IN_FLIGHT_CALLS,
         }
     }
 
@@ -63,10 +76,12 @@ impl RpcConfig {
     }
 
     /// How long a call waits for its answer unless its [`CallOptions`] say
-    /// otherwise. The default is [`RpcConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
+    /// otherwise; longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT)
+    /// counts as `MAX_WAIT`. The default is
+    /// [`RpcConfig::DEFAULT_CALL_TIMEOUT`] (60 s).
     #[must_use]
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = Some(timeout);
+        self.call_timeout = Some(timeout.min(codexrt_transport::MAX_WAIT));
         self
     }
 
@@ -80,22 +95,43 @@ impl RpcConfig {
 
     /// How many items (notifications, server requests, malformed-frame
     /// reports) the queue of an [`IncomingReceiver`](crate::IncomingReceiver)
-    /// holds (at least 1); when it is full, the connection stops reading
+    /// holds (at least 1, at most [`RpcConfig::MAX_COUNT`]); when it is full, the connection stops reading
     /// until there is room. The default is
     /// [`RpcConfig::DEFAULT_INCOMING_CAPACITY`] (4096).
     #[must_use]
     pub fn incoming_capacity(mut self, capacity: usize) -> Self {
-        self.incoming_capacity = capacity.max(1);
+        self.incoming_capacity = capacity.clamp(1, Self::MAX_COUNT);
         self
     }
 
     /// How many server requests may be handed out and not yet answered (at
-    /// least 1). Beyond it, server requests are answered at once with
+    /// least 1, at most [`RpcConfig::MAX_COUNT`]). Beyond it, server requests are answered at once with
     /// [`ErrorObject::OVERLOADED`](crate::ErrorObject::OVERLOADED). The
     /// default is [`RpcConfig::DEFAULT_MAX_UNANSWERED_REQUESTS`] (256).
     #[must_use]
     pub fn max_unanswered_requests(mut self, limit: usize) -> Self {
-        self.max_unanswered_requests = limit.max(1);
+        self.max_unanswered_requests = limit.clamp(1, Self::MAX_COUNT);
+        self
+    }
+
+    /// How many of our calls may be on the wire at once, sent and not yet
+    /// answered (at least 1, at most [`RpcConfig::MAX_COUNT`]). A call
+    /// beyond it waits for a slot before its request is written; slots go
+    /// to waiting calls in the order they asked (first come, first served),
+    /// as earlier calls end. A call ends, and frees its slot, with its
+    /// answer, its timeout, its cancellation (the future dropped) or the
+    /// closing of the connection; a request whose call timed out or was
+    /// dropped may still be pending at the peer.
+    ///
+    /// The wait for a slot counts against the call's timeout: a call still
+    /// waiting when it expires fails with [`RpcError::Timeout`](crate::RpcError::Timeout)
+    /// whose cause is [`TimeoutCause::InFlightLimit`](crate::TimeoutCause::InFlightLimit),
+    /// and nothing of it was sent. Dropping a waiting call gives up its
+    /// place. The default is [`RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS`]
+    /// (256).
+    #[must_use]
+    pub fn max_in_flight_calls(mut self, limit: usize) -> Self {
+        self.max_in_flight_calls = limit.clamp(1, Self::MAX_COUNT);
         self
     }
 }
@@ -130,11 +166,12 @@ impl CallOptions {
     /// Fails the call with [`RpcError::Timeout`](crate::RpcError::Timeout)
     /// when no answer arrived within `timeout`, counted from the first poll of
     /// the call's future and including any wait for room to send the request.
-    /// The default is the connection's [`RpcConfig::call_timeout`] (60 s
-    /// unless configured).
+    /// Longer than [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as
+    /// `MAX_WAIT`. The default is the connection's
+    /// [`RpcConfig::call_timeout`] (60 s unless configured).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = TimeoutSetting::After(timeout);
+        self.timeout = TimeoutSetting::After(timeout.min(codexrt_transport::MAX_WAIT));
         self
     }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use codexrt_transport::{CloseReason, CloseReport, Closer, FrameReceiver, Inbound};
+use codexrt_transport::redact::FrameDigest;
+use codexrt_transport::{CloseReason, CloseReport, Closer, FrameError, FrameReceiver, Inbound};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -191,7 +192,13 @@ impl Driver {
     fn on_frame(&mut self, frame: Inbound) {
         let frame = match frame {
             Ok(frame) => frame,
-            Err(err) => return self.on_rejected(Rejected::skipped(err)),
+            Err(err) => {
+                let digest = match &err {
+                    FrameError::TooLong { prefix, .. } => FrameDigest::of(prefix),
+                    _ => FrameDigest::of(&[]),
+                };
+                return self.on_rejected(Rejected::skipped(err), digest);
+            }
         };
         match envelope::parse(&frame) {
             Ok(Message::Response { id, outcome }) => {
@@ -201,7 +208,7 @@ impl Driver {
                 self.on_request(id, method.into_owned(), params.map(ToOwned::to_owned));
             }
             Ok(Message::Notification { method, params }) => self.on_notification(&method, params),
-            Err(rejected) => self.on_rejected(rejected),
+            Err(rejected) => self.on_rejected(rejected, FrameDigest::of(&frame)),
         }
     }
 
@@ -215,9 +222,10 @@ impl Driver {
         }
     }
 
-    fn on_rejected(&mut self, Rejected { frame, answer_to }: Rejected) {
+    /// `digest` names the frame in the log: its content is the peer's.
+    fn on_rejected(&mut self, Rejected { frame, answer_to }: Rejected, digest: FrameDigest) {
         bump(&self.shared.counters.malformed_frames);
-        tracing::debug!(malformed = %frame, "malformed frame");
+        tracing::debug!(problem = %frame.problem, frame = %digest, "malformed frame");
         if let Some(id) = answer_to {
             self.on_malformed_response(&id, &frame);
         }

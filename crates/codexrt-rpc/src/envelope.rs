@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use codexrt_transport::FrameError;
+use codexrt_transport::redact::{peer_text, redact_prefix};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::error::Category;
@@ -106,8 +107,17 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Parses and classifies one inbound frame.
+///
+/// A byte order mark at the start of the frame is skipped: some wrappers
+/// (a Windows shell, a logging tee) write one before their first line, and
+/// a few before every line. JSON text never starts with one, so skipping it
+/// cannot change what a valid frame means; one elsewhere is still invalid.
 pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
+    let frame = frame.strip_prefix(BOM).unwrap_or(frame);
     let reject = |problem, answer_to| Rejected {
         frame: MalformedFrame::new(problem, frame),
         answer_to,
@@ -120,18 +130,19 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
     if first != Some(&b'{') {
         let problem = match serde_json::from_slice::<IgnoredAny>(frame) {
             Ok(_) => Malformation::NotAnObject,
-            Err(err) => Malformation::Syntax(err.to_string()),
+            Err(err) => Malformation::Syntax(peer_text(&err.to_string())),
         };
         return Err(reject(problem, None));
     }
     let envelope: Envelope<'_> = match serde_json::from_slice(frame) {
         Ok(envelope) => envelope,
         Err(err) => {
+            // serde's messages quote values of the frame ("invalid type:
+            // string ..."), so they are peer text.
+            let message = peer_text(&err.to_string());
             let problem = match err.classify() {
-                Category::Data => Malformation::InvalidMember(err.to_string()),
-                Category::Syntax | Category::Eof | Category::Io => {
-                    Malformation::Syntax(err.to_string())
-                }
+                Category::Data => Malformation::InvalidMember(message),
+                Category::Syntax | Category::Eof | Category::Io => Malformation::Syntax(message),
             };
             // The failed parse may have stopped before the id, or read it and
             // dropped it; a second, lenient parse finds it. Only this error
@@ -209,8 +220,10 @@ pub struct MalformedFrame {
     pub problem: Malformation,
     /// The length of the frame in bytes; 0 for a frame the transport discarded.
     pub len: usize,
-    /// The first [`MalformedFrame::EXCERPT_LEN`] bytes of the frame, decoded
-    /// lossily as UTF-8; empty for a frame the transport discarded.
+    /// At most the first [`MalformedFrame::EXCERPT_LEN`] bytes of the frame,
+    /// decoded lossily as UTF-8, secret-shaped strings redacted (see
+    /// [`codexrt_transport::redact`]); empty for a frame the transport
+    /// discarded.
     pub excerpt: String,
 }
 
@@ -220,11 +233,13 @@ impl MalformedFrame {
     pub const EXCERPT_LEN: usize = 200;
 
     fn new(problem: Malformation, frame: &[u8]) -> Self {
-        let head = frame.get(..Self::EXCERPT_LEN).unwrap_or(frame);
+        // A margin past the excerpt, so that a secret crossing its end is
+        // still recognised, and left out rather than shown in part.
+        let head = frame.get(..Self::EXCERPT_LEN + 512).unwrap_or(frame);
         MalformedFrame {
             problem,
             len: frame.len(),
-            excerpt: String::from_utf8_lossy(head).into_owned(),
+            excerpt: redact_prefix(&String::from_utf8_lossy(head), Self::EXCERPT_LEN).0,
         }
     }
 

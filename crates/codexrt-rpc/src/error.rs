@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use codexrt_transport::redact::peer_text;
 use codexrt_transport::{CloseReport, FrameError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -81,13 +82,16 @@ pub enum RpcError {
         report: Arc<CloseReport>,
     },
     /// No answer arrived within the call's timeout. The call is forgotten: an
-    /// answer arriving later is counted as late and dropped.
-    #[error("`{method}` got no answer within {timeout:?}")]
+    /// answer arriving later is counted as late and dropped. The cause says
+    /// whether the request was sent at all.
+    #[error("{}", timeout_message(method, *timeout, *cause))]
     Timeout {
         /// The method that was called.
         method: String,
         /// The timeout that elapsed.
         timeout: Duration,
+        /// What the call was waiting for when it expired.
+        cause: TimeoutCause,
     },
     /// The peer's result could not be decoded into the requested type.
     #[error("failed to decode the result of `{method}`")]
@@ -143,9 +147,39 @@ impl RpcError {
     }
 }
 
+/// What a call that timed out was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutCause {
+    /// Its answer: the request was sent (or was being written).
+    NoAnswer,
+    /// A slot among the calls on the wire: `limit` calls (the connection's
+    /// [`RpcConfig::max_in_flight_calls`](crate::RpcConfig::max_in_flight_calls))
+    /// were waiting for their answers the whole time, and the request was
+    /// never sent.
+    InFlightLimit {
+        /// The connection's limit of calls on the wire.
+        limit: usize,
+    },
+}
+
+fn timeout_message(method: &str, timeout: Duration, cause: TimeoutCause) -> String {
+    match cause {
+        TimeoutCause::NoAnswer => format!("`{method}` got no answer within {timeout:?}"),
+        TimeoutCause::InFlightLimit { limit } => format!(
+            "`{method}` was not sent within {timeout:?}: the {limit} calls the in-flight limit allows were all awaiting their answers"
+        ),
+    }
+}
+
 /// A JSON-RPC error object: what a peer sends instead of a result, and what
 /// [`Responder::respond_error`](crate::Responder::respond_error) sends back.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// The fields hold what the peer sent; `Display` and `Debug` show the
+/// message and data bounded to [`MAX_PEER_TEXT`](codexrt_transport::redact::MAX_PEER_TEXT)
+/// bytes with secret-shaped strings redacted, and so do the errors that
+/// carry an error object.
+#[derive(Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ErrorObject {
     /// The error code.
@@ -193,7 +227,20 @@ impl ErrorObject {
 
 impl fmt::Display for ErrorObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error {}: {}", self.code, self.message)
+        write!(f, "error {}: {}", self.code, peer_text(&self.message))
+    }
+}
+
+impl fmt::Debug for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorObject")
+            .field("code", &self.code)
+            .field("message", &peer_text(&self.message))
+            .field(
+                "data",
+                &self.data.as_deref().map(|data| peer_text(data.get())),
+            )
+            .finish()
     }
 }
 

@@ -40,8 +40,10 @@
 //! Messages are JSON objects, one per frame, shaped as JSON-RPC 2.0 with or
 //! without the `"jsonrpc"` member: inbound messages are accepted either way,
 //! and outbound ones leave it out unless [`JsonRpcField::Include`] is
-//! configured. Members this layer does not read are ignored. Each frame is
-//! parsed once; `params`, `result` and error `data` stay raw JSON
+//! configured. Members this layer does not read are ignored. A UTF-8 byte
+//! order mark at the start of a frame (some wrappers write one before the
+//! first line, or before every line) is skipped; anywhere else it makes the
+//! frame invalid, as in JSON. Each frame is parsed once; `params`, `result` and error `data` stay raw JSON
 //! ([`RawValue`](serde_json::value::RawValue)) for the layer above to decode.
 //! This crate knows no method names.
 //!
@@ -96,6 +98,13 @@
 //! that arrives for an abandoned call, for an unknown id or a second time for
 //! the same id is counted in [`RpcStats`] and dropped, never handed to
 //! another caller.
+//!
+//! At most [`RpcConfig::max_in_flight_calls`] of our calls (256 by default)
+//! are on the wire at once, sent and unanswered; later calls wait for a slot
+//! in the order they came, before anything of theirs is written. The wait
+//! counts against the call's timeout: a call that expires while waiting
+//! fails with [`RpcError::Timeout`] whose cause is
+//! [`TimeoutCause::InFlightLimit`], never sent.
 //!
 //! # Incoming traffic and buffering
 //!
@@ -166,7 +175,7 @@ mod stats;
 pub use client::{ClosedSignal, RpcClient};
 pub use config::{CallOptions, JsonRpcField, RpcConfig};
 pub use envelope::{Malformation, MalformedFrame};
-pub use error::{ErrorObject, RpcError};
+pub use error::{ErrorObject, RpcError, TimeoutCause};
 pub use id::RequestId;
 pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification};
 pub use pending::OnAnswer;

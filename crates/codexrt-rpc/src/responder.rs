@@ -163,7 +163,11 @@ pub(crate) struct Replies {
 impl Replies {
     /// Creates the reply queue and spawns its writer task.
     pub(crate) fn spawn(sender: FrameSender, max_unanswered: usize, encoder: Encoder) -> Self {
-        let (tx, rx) = mpsc::channel(max_unanswered.saturating_add(LOOP_REPLY_SLOTS));
+        let (tx, rx) = mpsc::channel(
+            max_unanswered
+                .saturating_add(LOOP_REPLY_SLOTS)
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        );
         let direct = sender.clone();
         tokio::spawn(write_replies(rx, sender));
         Replies {

@@ -116,7 +116,8 @@ impl Connection {
     /// # }
     /// ```
     pub fn channel(capacity: usize) -> (Connection, Endpoint) {
-        let capacity = capacity.max(1);
+        // Tokio's limit for a bounded queue; memory runs out long before.
+        let capacity = capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         let (out_tx, out_rx) = mpsc::channel(capacity);
         let (in_tx, in_rx) = mpsc::channel(capacity);
         // Control messages are rare (a shutdown request or two); a small queue
@@ -327,7 +328,9 @@ impl Closer {
     /// Closes the connection, giving the peer `grace` to finish on its own at
     /// each step of the transport's shutdown ladder, and returns the close
     /// report. Idempotent: once the connection is closed, every call returns
-    /// the same report at once.
+    /// the same report at once. A grace longer than
+    /// [`MAX_WAIT`](crate::MAX_WAIT) counts as `MAX_WAIT`, so the transport
+    /// always receives one it can add to the current time.
     ///
     /// # Errors
     /// [`TransportError::Stop`] when the transport could not stop the peer
@@ -343,7 +346,7 @@ impl Closer {
         }
         let (done_tx, done_rx) = oneshot::channel();
         let request = Control::Shutdown {
-            grace,
+            grace: grace.min(crate::MAX_WAIT),
             done: ShutdownDone { tx: done_tx },
         };
         if self.control.send(request).await.is_ok() {

@@ -11,7 +11,10 @@ use crate::CloseReport;
 
 /// A problem with one inbound frame. The connection stays usable: the transport
 /// reports the problem once and goes on with the next frame.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// `Debug` shows the kept prefix as its length and hash only (see
+/// [`FrameDigest`](crate::redact::FrameDigest)): it is the peer's content.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {
     /// A frame grew past the maximum length. It is reported as soon as the
@@ -36,6 +39,23 @@ pub enum FrameError {
         /// a copy, so keeping it does not keep the frame's buffer alive.
         prefix: Bytes,
     },
+}
+
+impl std::fmt::Debug for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::TooLong {
+                max_len,
+                seen,
+                prefix,
+            } => f
+                .debug_struct("TooLong")
+                .field("max_len", max_len)
+                .field("seen", seen)
+                .field("prefix", &crate::redact::FrameDigest::of(prefix))
+                .finish(),
+        }
+    }
 }
 
 impl FrameError {

@@ -89,10 +89,18 @@ mod connection;
 mod error;
 pub mod framing;
 pub mod memory;
+pub mod redact;
 mod report;
 #[cfg(unix)]
 mod stdio;
 mod websocket;
+
+/// The longest wait any codexrt setting takes: 30 years, which in practice
+/// means never. Every duration setting (a timeout, a grace, an interval, a
+/// deadline) of the codexrt crates is lowered to it, so that adding it to
+/// the current time can never overflow; `Duration::MAX` is a fine way to
+/// say "no limit" wherever a setting has no `no_...` form of its own.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 24 * 60 * 60);
 
 pub use connection::{
     Closer, Connection, Control, DEFAULT_CHANNEL_CAPACITY, Endpoint, FrameReceiver, FrameSender,

@@ -67,7 +67,8 @@ impl fmt::Display for CloseReason {
             CloseReason::PeerCloseFrame { code, reason } => {
                 write!(
                     f,
-                    "the peer closed the connection with code {code}: {reason}"
+                    "the peer closed the connection with code {code}: {}",
+                    crate::redact::peer_text(reason)
                 )
             }
             CloseReason::MessageTooLong { max_len, size } => write!(
@@ -93,7 +94,12 @@ impl fmt::Display for CloseReason {
 ///
 /// Reports are shared as `Arc<CloseReport>` so that every pending operation can
 /// carry the same one.
-#[derive(Debug, Clone)]
+///
+/// The stderr tail comes from the peer: secret-shaped strings in it are
+/// redacted when the report is built (see [`redact`](crate::redact)), and
+/// `Display` and `Debug` show at most [`MAX_PEER_TEXT`](crate::redact::MAX_PEER_TEXT)
+/// bytes of it.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct CloseReport {
     /// Why the connection closed.
@@ -102,7 +108,8 @@ pub struct CloseReport {
     /// exited by the time the report was published.
     pub exit: Option<ExitStatus>,
     /// The tail of the child's stderr (lossily decoded as UTF-8), bounded by the
-    /// transport's stderr ring size. Empty for transports without stderr.
+    /// transport's stderr ring size, secrets redacted. Empty for transports
+    /// without stderr.
     pub stderr_tail: String,
 }
 
@@ -123,11 +130,21 @@ impl CloseReport {
         self
     }
 
-    /// Sets the stderr tail.
+    /// Sets the stderr tail, with its secrets redacted.
     #[must_use]
     pub fn with_stderr_tail(mut self, tail: String) -> Self {
-        self.stderr_tail = tail;
+        self.stderr_tail = crate::redact::redacted(&tail);
         self
+    }
+}
+
+impl fmt::Debug for CloseReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloseReport")
+            .field("reason", &self.reason)
+            .field("exit", &self.exit)
+            .field("stderr_tail", &crate::redact::peer_text(&self.stderr_tail))
+            .finish()
     }
 }
 
@@ -142,7 +159,7 @@ impl fmt::Display for CloseReport {
             // Only the last line goes into the one-line message; the whole tail
             // stays available in the field.
             let last = tail.rsplit('\n').next().unwrap_or(tail);
-            write!(f, "; last stderr line: {last}")?;
+            write!(f, "; last stderr line: {}", crate::redact::peer_text(last))?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! frame per line; its builder and what `spawn` hands back.
 
 mod driver;
+mod env;
 mod gate;
 mod process;
 mod stderr;
@@ -20,43 +21,13 @@ use tokio::process::Command;
 use crate::framing::{DEFAULT_MAX_FRAME_LEN, LineReader};
 use crate::{Connection, DEFAULT_CHANNEL_CAPACITY, TransportError};
 
+pub use env::EnvPolicy;
 use process::ProcessGroup;
 use stderr::StderrForwarding;
 
 /// How many trailing bytes of the child's stderr the close report keeps when
 /// the builder does not say otherwise.
 const DEFAULT_STDERR_RING_SIZE: usize = 64 * 1024;
-
-/// Which environment variables of the current process the child starts with.
-/// Variables set or removed with [`StdioTransport::env`] and
-/// [`StdioTransport::env_remove`] are applied on top.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EnvPolicy {
-    /// The child inherits the whole environment of the current process.
-    Inherit,
-    /// The child starts with an empty environment.
-    Clear,
-    /// The child starts with only these variables of the current process
-    /// (those of them that are set).
-    Allow(Vec<OsString>),
-}
-
-impl EnvPolicy {
-    /// [`EnvPolicy::Allow`] with the given variable names.
-    pub fn allow<I, S>(names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        EnvPolicy::Allow(
-            names
-                .into_iter()
-                .map(|name| name.as_ref().to_os_string())
-                .collect(),
-        )
-    }
-}
 
 /// A transport to a child process: frames are written to its stdin and read
 /// from its stdout, one per line.
@@ -66,7 +37,18 @@ impl EnvPolicy {
 ///   queued, closes the child's stdin and gives it `grace` to exit, then
 ///   sends SIGTERM to the whole group, and SIGKILL after another `grace`; the
 ///   child is always reaped. Whenever the child is reaped, what is left of
-///   its group is killed, so no grandchild outlives it.
+///   its group is killed, so no grandchild that stayed in the group
+///   outlives it.
+/// - On Linux the child is spawned with a parent-death signal (SIGKILL): if
+///   this process dies, even by SIGKILL, the child is killed too.
+/// - What cannot be caught: a grandchild that leaves the group (`setsid`,
+///   `setpgid`) survives a shutdown; when this process is SIGKILLed, the
+///   child's own children survive it (only the child gets the signal),
+///   and so does anything that double-forked or was reparented; and on
+///   Linux the parent-death signal follows the *thread* that spawned the
+///   child, so spawn from a thread that lives as long as the connection
+///   (a Tokio worker or the `#[tokio::main]` thread, not a short-lived
+///   thread's `block_on`).
 /// - Its stderr is drained continuously on a task of its own, so that no
 ///   amount of it can stall stdout; the last bytes are kept for the
 ///   [`CloseReport`](crate::CloseReport), and lines can be forwarded to
@@ -144,7 +126,7 @@ impl StdioTransport {
             program: program.as_ref().to_os_string(),
             args: Vec::new(),
             current_dir: None,
-            env_policy: EnvPolicy::Inherit,
+            env_policy: EnvPolicy::default(),
             env_overrides: BTreeMap::new(),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
@@ -178,7 +160,8 @@ impl StdioTransport {
     }
 
     /// Which variables of this process's environment the child starts with.
-    /// Default: [`EnvPolicy::Inherit`].
+    /// Default: [`EnvPolicy::essential`], what `codex` needs and nothing
+    /// else (see [`EnvPolicy`]).
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.env_policy = policy;
         self
@@ -229,7 +212,8 @@ impl StdioTransport {
 
     /// Forwards each line the child writes to stderr as an `INFO` event with
     /// target `codexrt_transport::stderr` and a `pid` field; lines longer than
-    /// 4 KiB are cut and marked `truncated`. Default: stderr is only kept in
+    /// 4 KiB are cut and marked `truncated`, and secret-shaped strings are
+    /// redacted (see [`redact`](crate::redact)). Default: stderr is only kept in
     /// the ring, not forwarded.
     pub fn forward_stderr_to_tracing(mut self) -> Self {
         self.stderr_forwarding = StderrForwarding::Tracing;
@@ -303,6 +287,8 @@ impl StdioTransport {
             .process_group(0)
             // The last resort when the driver never got to reap the child.
             .kill_on_drop(true);
+        #[cfg(target_os = "linux")]
+        process::die_with_parent(&mut command);
         if let Some(dir) = &self.current_dir {
             // Checked here because a bad directory would otherwise surface as
             // a spawn error that names the program, not the directory.
@@ -311,20 +297,7 @@ impl StdioTransport {
             }
             command.current_dir(dir);
         }
-        match &self.env_policy {
-            EnvPolicy::Inherit => {}
-            EnvPolicy::Clear => {
-                command.env_clear();
-            }
-            EnvPolicy::Allow(names) => {
-                command.env_clear();
-                for name in names {
-                    if let Some(value) = std::env::var_os(name) {
-                        command.env(name, value);
-                    }
-                }
-            }
-        }
+        self.env_policy.apply(&mut command);
         for (key, value) in &self.env_overrides {
             match value {
                 Some(value) => command.env(key, value),

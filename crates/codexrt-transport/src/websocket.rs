@@ -200,20 +200,22 @@ impl WebSocketTransport {
     }
 
     /// How long resolving the host, opening the socket, TLS and the upgrade
-    /// may take together. Default: 10 seconds.
+    /// may take together. Longer than [`MAX_WAIT`](crate::MAX_WAIT) counts
+    /// as `MAX_WAIT`. Default: 10 seconds.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = timeout.min(crate::MAX_WAIT);
         self
     }
 
     /// How often the connection pings the peer (see the type's
     /// documentation); turns the keepalive on again after
     /// [`disable_keepalive`](Self::disable_keepalive). A zero interval is
-    /// taken as 1 ms. Default: [`DEFAULT_PING_INTERVAL`] (30 s).
+    /// taken as 1 ms, one longer than [`MAX_WAIT`](crate::MAX_WAIT) as
+    /// `MAX_WAIT`. Default: [`DEFAULT_PING_INTERVAL`] (30 s).
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         let timeout = self.keepalive.map_or(DEFAULT_PONG_TIMEOUT, |k| k.timeout);
         self.keepalive = Some(Keepalive {
-            interval: interval.max(Duration::from_millis(1)),
+            interval: interval.clamp(Duration::from_millis(1), crate::MAX_WAIT),
             timeout,
         });
         self
@@ -223,10 +225,14 @@ impl WebSocketTransport {
     /// connection closes as
     /// [`Unresponsive`](crate::CloseReason::Unresponsive); turns the
     /// keepalive on again after [`disable_keepalive`](Self::disable_keepalive).
+    /// Longer than [`MAX_WAIT`](crate::MAX_WAIT) counts as `MAX_WAIT`.
     /// Default: [`DEFAULT_PONG_TIMEOUT`] (20 s).
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
         let interval = self.keepalive.map_or(DEFAULT_PING_INTERVAL, |k| k.interval);
-        self.keepalive = Some(Keepalive { interval, timeout });
+        self.keepalive = Some(Keepalive {
+            interval,
+            timeout: timeout.min(crate::MAX_WAIT),
+        });
         self
     }
 

@@ -96,8 +96,17 @@ impl ClientConfig {
         self
     }
 
-    /// Which environment variables codex inherits. The default is
-    /// [`EnvPolicy::Inherit`].
+    /// How many calls may be sent to codex and unanswered at once (see
+    /// [`RuntimeConfig::max_in_flight_calls`]). The default is 256.
+    #[must_use]
+    pub fn max_in_flight_calls(mut self, limit: usize) -> Self {
+        self.runtime = self.runtime.max_in_flight_calls(limit);
+        self
+    }
+
+    /// Which environment variables of this process codex inherits. The
+    /// default is [`EnvPolicy::essential`], what codex needs and no other
+    /// secret of this process (see [`RuntimeConfig::env_policy`]).
     #[must_use]
     pub fn env_policy(mut self, policy: EnvPolicy) -> Self {
         self.runtime = self.runtime.env_policy(policy);
@@ -227,10 +236,12 @@ impl ClientConfig {
     /// [`PromptRunError::TimedOut`](crate::PromptRunError::TimedOut), unless
     /// a [`RunProfile`](crate::RunProfile) or
     /// [`SessionConfig`](crate::SessionConfig) sets its own. The default is
-    /// [`ClientConfig::DEFAULT_TURN_TIMEOUT`] (10 minutes).
+    /// [`ClientConfig::DEFAULT_TURN_TIMEOUT`] (10 minutes). Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`, as
+    /// for every duration setting here.
     #[must_use]
     pub fn turn_timeout(mut self, timeout: Duration) -> Self {
-        self.turn_timeout = timeout;
+        self.turn_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 

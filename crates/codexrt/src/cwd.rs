@@ -59,28 +59,10 @@ pub(crate) async fn check(how: CwdCheck, runtime: &Runtime, cwd: &str) -> Result
                 }
                 Err(CoreError::Peer { message, .. }) => Err(invalid(format!(
                     "cannot be read by codex: {}",
-                    bounded(&message)
+                    codexrt_transport::redact::bounded(&message, MAX_DETAIL)
                 ))),
                 Err(other) => Err(ClientError::from(other)),
             }
         }
     }
-}
-
-/// `text` on one line of at most [`MAX_DETAIL`] bytes.
-fn bounded(text: &str) -> String {
-    let mut line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if line.len() > MAX_DETAIL {
-        let mut end = MAX_DETAIL;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        let more = line.len() - end;
-        line.truncate(end);
-        line.push_str(&format!("… {more} bytes more"));
-    }
-    line
 }

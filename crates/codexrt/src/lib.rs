@@ -269,8 +269,8 @@ pub use async_trait::async_trait;
 pub use codexrt_core::{
     CompatibilityGuard, CoreError, EventFilter, EventReceiver, PendingServerRequest, Runtime,
     RuntimeConfig, RuntimeEvent, ServerInfo, ServerRequestHandle, ServerRequestReceiver,
-    StreamDelta, StreamKind, StreamedText, TurnEvent, TurnEvents, TurnHandle, TurnOptions,
-    TurnOutcome, TurnTimings, newest_known_version,
+    StreamDelta, StreamKind, StreamedText, TimeoutCause, TurnEvent, TurnEvents, TurnHandle,
+    TurnOptions, TurnOutcome, TurnTimings, newest_known_version,
 };
 /// Hooks: lifecycle and tool-use hooks, matchers, built-in policies and
 /// dynamic tools.

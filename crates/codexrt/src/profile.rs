@@ -102,10 +102,11 @@ impl RunProfile {
     /// How long the turn may run before it is interrupted and reported as
     /// [`PromptRunError::TimedOut`]. The default is
     /// [`ClientConfig::turn_timeout`](crate::ClientConfig::turn_timeout)
-    /// (10 minutes unless changed).
+    /// (10 minutes unless changed). Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeout = Some(timeout.min(codexrt_transport::MAX_WAIT));
         self
     }
 

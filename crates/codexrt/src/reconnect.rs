@@ -81,14 +81,16 @@ macro_rules! backoff_setters {
             /// later attempt's bound doubles. The default is 250 ms.
             #[must_use]
             pub fn initial_delay(mut self, delay: Duration) -> Self {
-                self.backoff.initial = delay;
+                self.backoff.initial = delay.min(codexrt_transport::MAX_WAIT);
                 self
             }
 
-            /// The largest bound of a wait. The default is 30 s.
+            /// The largest bound of a wait; longer than
+            /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as
+            /// `MAX_WAIT`. The default is 30 s.
             #[must_use]
             pub fn max_delay(mut self, delay: Duration) -> Self {
-                self.backoff.max = delay;
+                self.backoff.max = delay.min(codexrt_transport::MAX_WAIT);
                 self
             }
 

@@ -9,6 +9,7 @@
 //!                                 bytes of the flood to stderr; the rest at end of stdin
 //! grandchild                      start `test-child sleep` in the same process group
 //!                                 (sharing stdout and stderr), print its pid, echo
+//! grandchild-linger               like `grandchild`, then keep running after end of stdin
 //! sleep                           sleep forever
 //! exit <code> <message>           write <message> to stderr, exit with <code>
 //! print-and-exit <n>              print `line 0` .. `line <n-1>`, exit 0
@@ -17,6 +18,11 @@
 //! env                             print the environment as sorted `"KEY"="VALUE"` lines
 //!                                 (Rust debug escapes, so one line each), exit 0
 //! pwd                             print the working directory, exit 0
+//! parent <policy> <args>..        play the SDK's side: spawn `test-child <args>..` through
+//!                                 `StdioTransport` with env policy <policy> (`inherit`,
+//!                                 `essential` or `essential+NAME`), print `child <pid>`,
+//!                                 then every frame it writes; at the end of our stdin,
+//!                                 shut it down (1 s grace) and print `shut down`
 //! rpc-server <stderr-per-request> a JSON-RPC peer: answers each request `{"id","method","params"}`
 //!                                 with `{"id","result":{"method","params"}}`, except method
 //!                                 `hang`, which is never answered, and method `big` with
@@ -72,14 +78,18 @@ fn run(args: &[&str]) -> io::Result<()> {
             let rest = total - flood.offset();
             flood.write_next(rest, &mut stderr)
         }
-        ["grandchild"] => {
+        [mode @ ("grandchild" | "grandchild-linger")] => {
             let exe = std::env::current_exe()?;
             let grandchild = Command::new(exe)
                 .arg("sleep")
                 .stdin(Stdio::null())
                 .spawn()?;
             say(&grandchild.id().to_string())?;
-            echo(|_| Ok(()))
+            echo(|_| Ok(()))?;
+            if *mode == "grandchild-linger" {
+                sleep_forever()?;
+            }
+            Ok(())
         }
         ["sleep"] => sleep_forever(),
         ["exit", code, message] => {
@@ -122,6 +132,7 @@ fn run(args: &[&str]) -> io::Result<()> {
             }
             Ok(())
         }
+        ["parent", policy, child @ ..] => parent(policy, child),
         ["pwd"] => say(&std::env::current_dir()?.to_string_lossy()),
         ["rpc-server", per_request] => rpc_server(number(per_request)?),
         _ => Err(io::Error::new(
@@ -129,6 +140,57 @@ fn run(args: &[&str]) -> io::Result<()> {
             "unknown command",
         )),
     }
+}
+
+/// Runs `test-child <child>..` as the SDK would; see the module doc.
+fn parent(policy: &str, child: &[&str]) -> io::Result<()> {
+    use codexrt_transport::{EnvPolicy, StdioTransport};
+    let policy = match policy.split_once('+') {
+        None if policy == "inherit" => EnvPolicy::Inherit,
+        None if policy == "essential" => EnvPolicy::essential(),
+        Some(("essential", extra)) => EnvPolicy::essential_and([extra]),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "unknown policy",
+            ));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let spawned = StdioTransport::new(std::env::current_exe()?)
+            .args(child)
+            .env_policy(policy)
+            .spawn()
+            .await
+            .map_err(io::Error::other)?;
+        say(&format!("child {}", spawned.pid))?;
+        let mut connection = spawned.connection;
+        // Our stdin is read on a thread: its end is the signal to shut down.
+        let (stdin_done, mut stdin_end) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+            let _ = stdin_done.send(());
+        });
+        loop {
+            tokio::select! {
+                frame = connection.receiver.recv() => match frame {
+                    Some(Ok(frame)) => say(&String::from_utf8_lossy(&frame))?,
+                    Some(Err(err)) => say(&format!("frame error: {err}"))?,
+                    None => return Ok(()),
+                },
+                _ = &mut stdin_end => break,
+            }
+        }
+        connection
+            .closer
+            .shutdown(Duration::from_secs(1))
+            .await
+            .map_err(io::Error::other)?;
+        say("shut down")
+    })
 }
 
 /// Answers JSON-RPC requests line by line; see the module doc.

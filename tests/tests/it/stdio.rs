@@ -370,7 +370,80 @@ async fn the_environment_follows_the_policy() {
         .filter(|(key, _)| key != "PATH" && key != "EXTRA")
         .collect();
     inherited.push(var("EXTRA", "y"));
-    check_env(base().env_remove("PATH").env("EXTRA", "y"), inherited).await;
+    check_env(
+        base()
+            .env_policy(EnvPolicy::Inherit)
+            .env_remove("PATH")
+            .env("EXTRA", "y"),
+        inherited,
+    )
+    .await;
+}
+
+/// Runs `test-child parent <policy> env` (a process playing the SDK, whose
+/// environment this test sets without touching its own) and returns the
+/// environment its child saw, as `KEY=VALUE` strings.
+fn env_through_parent(policy: &str) -> Vec<String> {
+    let mut output = std::process::Command::new(CHILD)
+        .args(["parent", policy, "env"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/home/someone")
+        .env("LC_TIME", "C")
+        .env("CODEX_HOME", "/tmp/codex-home")
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("https_proxy", "http://proxy:3128")
+        .env("XDG_CONFIG_HOME", "/home/someone/.config")
+        .env("CLOUD_SECRET_KEY", "sk-live-123")
+        .env("DATABASE_PASSWORD", "hunter2")
+        .env("MY_TOOL_HOME", "/opt/tool")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run test-child parent");
+    // Held open until the end: its end would tell the parent to shut down.
+    let stdin = output.stdin.take();
+    let output = output
+        .wait_with_output()
+        .expect("wait for test-child parent");
+    drop(stdin);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let mut lines = stdout.lines();
+    assert!(lines.next().is_some_and(|line| line.starts_with("child ")));
+    let mut vars: Vec<String> = lines
+        .map(|line| line.replace('"', ""))
+        .filter(|line| line != "shut down")
+        .collect();
+    vars.sort_unstable();
+    vars
+}
+
+#[test]
+fn the_essential_policy_keeps_what_codex_needs_and_no_secret() {
+    let essentials = [
+        "CODEX_HOME=/tmp/codex-home",
+        "HOME=/home/someone",
+        "LC_TIME=C",
+        "OPENAI_BASE_URL=http://127.0.0.1:9/v1",
+        "PATH=/usr/bin:/bin",
+        "XDG_CONFIG_HOME=/home/someone/.config",
+        "https_proxy=http://proxy:3128",
+    ];
+    // The default of `StdioTransport`, `RuntimeConfig` and `ClientConfig`.
+    assert_eq!(env_through_parent("essential"), essentials);
+    let mut with_extra = essentials.to_vec();
+    with_extra.push("MY_TOOL_HOME=/opt/tool");
+    with_extra.sort_unstable();
+    assert_eq!(env_through_parent("essential+MY_TOOL_HOME"), with_extra);
+    let mut everything = essentials.to_vec();
+    everything.extend([
+        "CLOUD_SECRET_KEY=sk-live-123",
+        "DATABASE_PASSWORD=hunter2",
+        "MY_TOOL_HOME=/opt/tool",
+    ]);
+    everything.sort_unstable();
+    assert_eq!(env_through_parent("inherit"), everything);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -499,4 +572,125 @@ async fn concurrent_senders_keep_their_order_past_an_idle_writer() {
     assert_eq!(next_of, vec![FRAMES; SENDERS as usize], "seed {seed}");
     let report = shutdown(&closer, Duration::from_secs(10)).await;
     assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
+}
+
+/// Every size and time setting at its extreme neither panics (in this debug
+/// build) nor loses a frame: a 300 KB line with `max_frame_len(usize::MAX)`
+/// arrives whole, and a shutdown with `Duration::MAX` of grace waits for the
+/// child, which exits when its stdin closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_settings_neither_panic_nor_lose_frames() {
+    let extreme = |args: &[&str]| {
+        child(args)
+            .max_frame_len(usize::MAX)
+            .channel_capacity(usize::MAX)
+            .stderr_ring_size(usize::MAX)
+    };
+    let (connection, _pid) = spawn(extreme(&["long-line", "300000"])).await;
+    let Connection {
+        mut receiver,
+        closer,
+        ..
+    } = connection;
+    assert_eq!(
+        rest(&mut receiver).await,
+        [Ok("x".repeat(300_000)), Ok("good".to_owned())]
+    );
+    let report = closed(&closer).await;
+    assert_eq!(
+        Summary::of(&report),
+        Summary::exited("ProcessExited", 0, "")
+    );
+
+    let (connection, _pid) = spawn(extreme(&["echo"])).await;
+    let report = connection
+        .closer
+        .shutdown(Duration::MAX)
+        .await
+        .expect("shutdown");
+    assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
+}
+
+/// Every event logged on this thread, with its fields written out.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={value:?}", field.name()));
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A short stderr line with a bearer token, then a 65 KB line with a key
+/// and a password assignment in it: the close report holds them redacted
+/// and shows the last line bounded, in `Display` and `Debug`; the
+/// forwarded log lines have no secret either.
+#[tokio::test]
+async fn a_huge_stderr_line_with_secrets_is_bounded_and_redacted() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(captured.clone());
+    let message = format!(
+        "note: sent Bearer abcdefgh12345678\n{} OPENAI_API_KEY=sk-live-abcdefgh12345678 DB_PASSWORD=hunter22 {}",
+        "x".repeat(60_000),
+        "x".repeat(5_000)
+    );
+    let (connection, _pid) =
+        spawn(child(&["exit", "3", &message]).forward_stderr_to_tracing()).await;
+    let report = closed(&connection.closer).await;
+    let display = report.to_string();
+    let debug = format!("{report:?}");
+    let logs = captured
+        .0
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .join("\n");
+    for shown in [&display, &debug, &report.stderr_tail, &logs] {
+        assert!(!shown.contains("abcdefgh"), "{}", &shown[..200]);
+        assert!(!shown.contains("hunter22"), "{}", &shown[..200]);
+    }
+    for shown in [&display, &debug] {
+        assert!(shown.len() < 4096 + 200, "{} bytes", shown.len());
+    }
+    assert!(
+        display.starts_with("the process exited (exit status: 3); last stderr line: xxx"),
+        "{}",
+        &display[..100]
+    );
+    assert!(
+        display.ends_with("… 60954 bytes more"),
+        "{}",
+        &display[display.len() - 40..]
+    );
+    assert!(
+        report
+            .stderr_tail
+            .contains(" OPENAI_API_KEY=[redacted] DB_PASSWORD=[redacted] "),
+        "the tail keeps the line, redacted"
+    );
+    assert!(
+        logs.contains("note: sent Bearer [redacted]"),
+        "{}",
+        &logs[..200]
+    );
 }

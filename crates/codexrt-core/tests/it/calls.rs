@@ -165,10 +165,18 @@ async fn timeout() {
         connect_with(script, config().call_timeout(Duration::from_millis(200))).await;
     let runtime = result.unwrap();
     match runtime.call(AccountLogoutParams).await {
-        Err(CoreError::Timeout { method, timeout }) => {
+        Err(CoreError::Timeout {
+            method,
+            timeout,
+            cause,
+        }) => {
             assert_eq!(
-                (method.as_str(), timeout),
-                ("account/logout", Duration::from_millis(200))
+                (method.as_str(), timeout, cause),
+                (
+                    "account/logout",
+                    Duration::from_millis(200),
+                    codexrt_core::TimeoutCause::NoAnswer
+                )
             );
         }
         other => panic!("{other:?}"),

@@ -262,3 +262,53 @@ async fn a_guard_that_refuses_newer_versions_shuts_the_server_down() {
     assert!(log.completed(), "{:?}", log.failure);
     assert_eq!(log.methods(), ["initialize"]);
 }
+
+/// The `initialize` answer a wrapper prefixed with a UTF-8 byte order mark.
+const BOM_ANSWER: &str = "\u{feff}{\"id\":1,\"result\":{\"userAgent\":\"fake/0.169.0 (Linux; x86_64)\",\
+\"codexHome\":\"/tmp/fake-codex-home\",\"platformFamily\":\"unix\",\"platformOs\":\"linux\"}}";
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_first_frame_is_skipped_in_memory() {
+    let (ours, theirs) = codexrt_transport::memory::pair(16);
+    let peer = tokio::spawn(async move {
+        let mut receiver = theirs.receiver;
+        let initialize = receiver.recv().await.unwrap().unwrap();
+        assert!(initialize.starts_with(br#"{"id":1,"method":"initialize""#));
+        theirs
+            .sender
+            .send(bytes::Bytes::from_static(BOM_ANSWER.as_bytes()))
+            .await
+            .unwrap();
+        let initialized = receiver.recv().await.unwrap().unwrap();
+        assert_eq!(initialized, r#"{"method":"initialized"}"#);
+        (receiver, theirs.sender)
+    });
+    let runtime = codexrt_core::Runtime::connect(ours, config())
+        .await
+        .unwrap();
+    assert_eq!(runtime.server_info().version, Version::new(0, 169, 0));
+    let _peer = peer.await.unwrap();
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_first_frame_is_skipped_over_stdio() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = codexrt_testkit::TempDir::new("codexrt-bom").unwrap();
+    let script = dir.path().join("codex");
+    // A child that answers `initialize` with the mark first, then reads
+    // until its stdin closes, keeping its stdout open (a closed stdout
+    // ends the connection).
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nread -r line\nprintf '%s\\n' '{BOM_ANSWER}'\nwhile read -r line; do :; done\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let runtime = codexrt_core::Runtime::spawn(config().program(script.as_os_str()))
+        .await
+        .unwrap();
+    assert_eq!(runtime.server_info().version, Version::new(0, 169, 0));
+    assert_eq!(runtime.server_info().codex_home, "/tmp/fake-codex-home");
+    runtime.shutdown().await.unwrap();
+}

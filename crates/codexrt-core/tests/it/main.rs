@@ -9,6 +9,7 @@ mod exactly_once_props;
 mod flood;
 mod handshake;
 mod real_codex;
+mod redaction;
 mod server_requests;
 mod support;
 mod turns;

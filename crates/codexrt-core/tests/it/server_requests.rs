@@ -174,8 +174,12 @@ fn accept() -> CommandExecutionRequestApprovalResponse {
 
 #[tokio::test]
 async fn the_users_answer_is_sent_once() {
+    the_users_answer_is_sent_once_with(config()).await;
+}
+
+async fn the_users_answer_is_sent_once_with(config: codexrt_core::RuntimeConfig) {
     let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);
-    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    let (runtime, mut requests, fake) = connect_taken(script, config).await;
     let handle = first_command_approval(&mut requests).await;
     assert_eq!(handle.params().thread_id, "t");
     handle.respond(accept()).unwrap();
@@ -515,4 +519,19 @@ async fn the_request_and_event_streams_end_at_peer_death() {
     );
     drop(runtime);
     assert!(fake.finished().await.completed());
+}
+
+/// Every duration setting at `Duration::MAX` and every count at
+/// `usize::MAX`: nothing panics (in this debug build) and each means "as long
+/// as it takes": the request waits for the user's answer, the call for its
+/// answer, the shutdown for the server.
+#[tokio::test]
+async fn extreme_settings_mean_no_limit_and_never_panic() {
+    let config = config()
+        .call_timeout(Duration::MAX)
+        .shutdown_grace(Duration::MAX)
+        .server_request_deadline(Duration::MAX)
+        .max_in_flight_calls(usize::MAX);
+    assert_eq!(config.call_timeout_limit(), codexrt_transport::MAX_WAIT);
+    the_users_answer_is_sent_once_with(config).await;
 }

@@ -465,15 +465,17 @@ fn reports_keep_a_bounded_lossy_excerpt() {
         }
     );
 
-    // A multi-byte character cut by the bound turns into a replacement.
+    // A multi-byte character across the bound is left out whole.
     let mut cut = vec![b'x'; MalformedFrame::EXCERPT_LEN - 1];
     cut.extend_from_slice("é and more".as_bytes());
     let report = parse(&cut).unwrap_err().frame;
-    assert_eq!(
-        report.excerpt,
-        format!("{}\u{fffd}", "x".repeat(MalformedFrame::EXCERPT_LEN - 1))
-    );
+    assert_eq!(report.excerpt, "x".repeat(MalformedFrame::EXCERPT_LEN - 1));
+
     assert_eq!(report.len, cut.len());
+
+    // A key in the frame is redacted in the excerpt.
+    let report = parse(b"{\"k\":\"sk-abcdefgh12345678\"").unwrap_err().frame;
+    assert_eq!(report.excerpt, "{\"k\":\"sk-[redacted]\"");
 }
 
 #[test]

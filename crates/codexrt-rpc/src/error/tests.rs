@@ -8,7 +8,7 @@ use bytes::Bytes;
 use codexrt_transport::{CloseReason, CloseReport, FrameError};
 use serde_json::value::RawValue;
 
-use super::{ErrorObject, RpcError};
+use super::{ErrorObject, RpcError, TimeoutCause};
 use crate::envelope::{Rejected, parse};
 
 fn json_error() -> serde_json::Error {
@@ -63,8 +63,18 @@ fn messages_name_the_method_and_keep_the_cause_once() {
         &RpcError::Timeout {
             method: method(),
             timeout: Duration::from_secs(60),
+            cause: TimeoutCause::NoAnswer,
         },
         "`thread/start` got no answer within 60s",
+        None,
+    );
+    check(
+        &RpcError::Timeout {
+            method: method(),
+            timeout: Duration::from_secs(5),
+            cause: TimeoutCause::InFlightLimit { limit: 256 },
+        },
+        "`thread/start` was not sent within 5s: the 256 calls the in-flight limit allows were all awaiting their answers",
         None,
     );
     check(

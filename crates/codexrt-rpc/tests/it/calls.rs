@@ -13,7 +13,8 @@ use crate::support::{XorShift, eventually, start, with};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_answered_in_random_order_all_match() {
     const CALLS: usize = 1000;
-    let (client, _incoming, mut server) = start(RpcConfig::new());
+    // All of them on the wire at once, past the default in-flight limit.
+    let (client, _incoming, mut server) = start(RpcConfig::new().max_in_flight_calls(CALLS));
     let mut calls = JoinSet::new();
     for n in 0..CALLS {
         let client = client.clone();
@@ -150,7 +151,7 @@ async fn calls_time_out_per_call_and_late_answers_are_counted() {
 
     let err = client.call::<Value>("slow", ()).await.unwrap_err();
     assert!(
-        matches!(&err, RpcError::Timeout { method, timeout } if method == "slow" && *timeout == Duration::from_millis(50)),
+        matches!(&err, RpcError::Timeout { method, timeout, .. } if method == "slow" && *timeout == Duration::from_millis(50)),
         "{err:?}"
     );
     assert_eq!(err.to_string(), "`slow` got no answer within 50ms");
@@ -259,7 +260,8 @@ async fn dropped_calls_are_forgotten_and_their_answers_counted_late() {
 #[tokio::test(flavor = "current_thread")]
 async fn more_dropped_calls_than_the_cancel_queue_holds_are_all_forgotten() {
     const CALLS: usize = 3000;
-    let (client, _incoming, mut server) = start(RpcConfig::new());
+    // All of them on the wire at once, past the default in-flight limit.
+    let (client, _incoming, mut server) = start(RpcConfig::new().max_in_flight_calls(CALLS));
     let reader = tokio::spawn(async move {
         for _ in 0..CALLS {
             server.recv().await;
@@ -329,4 +331,32 @@ async fn unknown_and_duplicate_ids_are_counted_and_never_delivered() {
             unmatched_responses: 4
         })
     );
+}
+
+/// Every setting at its extreme (`usize::MAX` counts, `Duration::MAX`
+/// times) neither panics in this debug build nor changes what a call does:
+/// counts are lowered to `RpcConfig::MAX_COUNT`, times to `MAX_WAIT`.
+#[tokio::test]
+async fn extreme_settings_neither_panic_nor_change_a_call() {
+    let (client_side, server_side) = codexrt_transport::memory::pair(usize::MAX);
+    let config = RpcConfig::new()
+        .incoming_capacity(usize::MAX)
+        .max_unanswered_requests(usize::MAX)
+        .max_in_flight_calls(usize::MAX)
+        .call_timeout(Duration::MAX);
+    let (client, _incoming) = codexrt_rpc::RpcClient::start(client_side, config);
+    let mut server = crate::support::Server::new(server_side);
+    let call = client.call_with::<u8>(
+        "m",
+        (),
+        codexrt_rpc::CallOptions::new().timeout(Duration::MAX),
+    );
+    let answer = async {
+        assert_eq!(server.recv().await, r#"{"id":1,"method":"m"}"#);
+        server.send(r#"{"id":1,"result":7}"#).await;
+    };
+    let (result, ()) = tokio::join!(call, answer);
+    assert_eq!(result.unwrap(), 7);
+    let report = client.shutdown(Duration::MAX).await.unwrap();
+    assert_eq!(report.reason.to_string(), "the connection was shut down");
 }

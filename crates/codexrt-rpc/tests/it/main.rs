@@ -8,6 +8,7 @@
 mod calls;
 mod close;
 mod encode_props;
+mod in_flight;
 mod incoming;
 mod malformed_answers;
 mod oversize;

@@ -1,6 +1,6 @@
 //! What goes on the wire: the `jsonrpc` member and single-line frames.
 
-use codexrt_rpc::{CallOptions, JsonRpcField, RpcConfig};
+use codexrt_rpc::{CallOptions, Incoming, JsonRpcField, RpcConfig};
 use serde_json::json;
 use serde_json::value::RawValue;
 
@@ -72,4 +72,41 @@ async fn a_pretty_printed_raw_param_is_sent_as_one_line() {
     };
     let (result, ()) = tokio::join!(call, answer);
     assert_eq!(result.unwrap().get(), "null");
+}
+
+/// A byte order mark before a frame (the first one, or every one, as some
+/// wrappers write it) is skipped; one inside a frame is still invalid JSON.
+#[tokio::test]
+async fn a_byte_order_mark_at_the_start_of_a_frame_is_skipped() {
+    let (client, mut incoming, mut server) = start(RpcConfig::new());
+    let call = client.call::<u8>("m", ());
+    let answer = async {
+        server.recv().await;
+        server
+            .send(&b"\xEF\xBB\xBF{\"id\":1,\"result\":5}"[..])
+            .await;
+    };
+    let (result, ()) = tokio::join!(call, answer);
+    assert_eq!(result.unwrap(), 5);
+    server
+        .send(&b"\xEF\xBB\xBF{\"method\":\"n\",\"params\":[1]}"[..])
+        .await;
+    server.send(&b"{\"method\":\xEF\xBB\xBF\"n\"}"[..]).await;
+    match incoming.recv().await {
+        Some(Incoming::Notification(notification)) => {
+            assert_eq!(
+                (
+                    notification.method.as_str(),
+                    notification.params.map(|p| p.get().to_owned())
+                ),
+                ("n", Some("[1]".to_owned()))
+            );
+        }
+        other => panic!("expected the notification, got {other:?}"),
+    }
+    assert!(
+        matches!(incoming.recv().await, Some(Incoming::Malformed(_))),
+        "a mark inside a frame is malformed"
+    );
+    assert_eq!(client.stats().malformed_frames, 1);
 }

@@ -170,6 +170,44 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// Makes the child receive SIGKILL when the thread that spawns it ends,
+/// which happens when this process dies, even by SIGKILL, so that a crash
+/// of ours does not leave codex running. Linux only.
+///
+/// What this cannot catch: the signal goes to the child alone (the setting
+/// is not inherited by its own children), and when we are SIGKILLed nothing
+/// of ours is left to kill the group, so a grandchild survives unless the
+/// child takes it down on its way out. The parent is, strictly, the
+/// spawning *thread*: a child spawned from a thread that ends while the
+/// connection lives on (a runtime's `block_on` on a short-lived thread)
+/// is killed with it. Tokio's worker threads and a `#[tokio::main]` thread
+/// live as long as their runtime.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub(super) fn die_with_parent(command: &mut tokio::process::Command) {
+    let parent = std::process::id();
+    // SAFETY: `pre_exec` runs the closure in the forked child before `exec`,
+    // where only async-signal-safe calls are allowed. It makes two system
+    // calls, `prctl` and `getppid`, both async-signal-safe; it allocates
+    // nothing (`from_raw_os_error` and `last_os_error` build an error from
+    // an integer), takes no lock and touches no memory but its captured
+    // integer.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // If we died between the fork and the `prctl`, the child was
+            // already handed to another parent and no signal will come:
+            // give up rather than run unsupervised.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// `killpg(2)`.
 #[allow(unsafe_code)]
 fn killpg(pgid: pid_t, signal: c_int) -> io::Result<()> {

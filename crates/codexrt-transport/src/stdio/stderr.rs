@@ -108,7 +108,9 @@ async fn drain(
 }
 
 fn forward(pid: u32, line: &[u8], truncated: bool) {
-    let line = String::from_utf8_lossy(line);
+    // Already bounded by the splitter; a secret codex prints stays out of
+    // the log.
+    let line = crate::redact::redacted(&String::from_utf8_lossy(line));
     if truncated {
         tracing::info!(target: "codexrt_transport::stderr", pid, truncated, "{line}");
     } else {

@@ -58,6 +58,7 @@ fn a_turn_deadline_is_a_timeout_and_other_runtime_errors_pass_through() {
     let timeout = PromptRunError::from(CoreError::Timeout {
         method: "turn/start".to_owned(),
         timeout: Duration::from_secs(1),
+        cause: codexrt_core::TimeoutCause::NoAnswer,
     });
     match timeout {
         PromptRunError::Client(ClientError::Runtime(CoreError::Timeout { method, .. })) => {
@@ -147,6 +148,7 @@ fn retryable_errors_and_close_reports() {
     let timeout = || CoreError::Timeout {
         method: "turn/start".to_owned(),
         timeout: Duration::from_secs(1),
+        cause: codexrt_core::TimeoutCause::NoAnswer,
     };
     // (error, retryable, has the report)
     let cases: Vec<(PromptRunError, bool, bool)> = vec![

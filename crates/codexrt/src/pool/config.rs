@@ -179,11 +179,13 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Delays from `initial` doubling up to `max`, retried for as long as
-    /// the pool lives.
+    /// the pool lives. Either longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`.
     pub fn new(initial: Duration, max: Duration) -> Backoff {
+        let initial = initial.min(codexrt_transport::MAX_WAIT);
         Backoff {
             initial,
-            max: max.max(initial),
+            max: max.clamp(initial, codexrt_transport::MAX_WAIT),
             max_retries: None,
         }
     }
@@ -223,7 +225,7 @@ impl Backoff {
         } else {
             0.0
         };
-        half + half.mul_f64(unit)
+        half.saturating_add(half.mul_f64(unit))
     }
 }
 
@@ -287,10 +289,11 @@ impl PoolConfig {
     /// endpoint before it fails with
     /// [`PoolError::AcquireTimeout`](crate::PoolError::AcquireTimeout).
     /// Waiters are served first come, first served. The default is
-    /// [`PoolConfig::DEFAULT_ACQUIRE_TIMEOUT`].
+    /// [`PoolConfig::DEFAULT_ACQUIRE_TIMEOUT`]. Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`.
     #[must_use]
     pub fn acquire_timeout(mut self, timeout: Duration) -> PoolConfig {
-        self.acquire_timeout = timeout;
+        self.acquire_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 
@@ -303,10 +306,11 @@ impl PoolConfig {
     }
 
     /// How long the `GET /readyz` probe of a `ws://` endpoint may take.
-    /// The default is [`PoolConfig::DEFAULT_PROBE_TIMEOUT`].
+    /// The default is [`PoolConfig::DEFAULT_PROBE_TIMEOUT`]. Longer than
+    /// [`MAX_WAIT`](codexrt_transport::MAX_WAIT) counts as `MAX_WAIT`.
     #[must_use]
     pub fn probe_timeout(mut self, timeout: Duration) -> PoolConfig {
-        self.probe_timeout = timeout;
+        self.probe_timeout = timeout.min(codexrt_transport::MAX_WAIT);
         self
     }
 

@@ -329,3 +329,82 @@ fn shutting_the_runtime_down_kills_the_whole_group() {
     }
     drop(connection);
 }
+
+/// Starts `test-child parent essential <child>`, a process playing the SDK
+/// that runs `test-child <child>` (`grandchild` or `grandchild-linger`), and
+/// returns it, its stdout lines and the pids of its child and grandchild.
+fn start_parent_of_grandchild(
+    child: &str,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    u32,
+    u32,
+) {
+    use std::io::BufRead;
+    let mut parent = std::process::Command::new(super::CHILD)
+        .args(["parent", "essential", child])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn test-child parent");
+    let mut lines = std::io::BufReader::new(parent.stdout.take().expect("stdout")).lines();
+    let pid: u32 = next_line(&mut lines)
+        .strip_prefix("child ")
+        .expect("the child's pid")
+        .parse()
+        .expect("a pid");
+    let grandchild: u32 = next_line(&mut lines).parse().expect("the grandchild's pid");
+    (parent, lines, pid, grandchild)
+}
+
+fn next_line(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    lines.next().expect("a line").expect("read a line")
+}
+
+/// Our own SIGKILL: a process playing the SDK runs a child with a
+/// grandchild and is killed with SIGKILL, so nothing of ours gets to stop
+/// the child, which keeps running after its stdin closes. The child dies
+/// all the same (Linux's parent-death signal);
+/// the grandchild, which that signal does not reach, lives on, as
+/// documented, and is killed here by hand.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sigkill_takes_the_child_down() {
+    let (mut parent, _lines, pid, grandchild) = start_parent_of_grandchild("grandchild-linger");
+    assert_eq!(process_state(pid).map(|state| state == 'Z'), Some(false));
+
+    parent.kill().expect("SIGKILL the parent");
+    parent.wait().expect("reap the parent");
+    let state = wait_until_dead(pid, true).await;
+    assert!(
+        matches!(state, None | Some('Z')),
+        "child {pid} is {state:?}"
+    );
+    // The documented limit: the grandchild is not ours to reach any more.
+    let state = process_state(grandchild);
+    assert!(
+        matches!(state, Some(state) if state != 'Z'),
+        "grandchild {grandchild} is {state:?}"
+    );
+    send_signal(grandchild, libc::SIGKILL);
+    let state = wait_until_dead(grandchild, true).await;
+    assert!(
+        matches!(state, None | Some('Z')),
+        "grandchild {grandchild} is {state:?}"
+    );
+}
+
+/// A clean shutdown by the same process playing the SDK leaves nothing of
+/// the child's process group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_shutdown_leaves_no_process_of_the_group() {
+    let (mut parent, mut lines, pid, grandchild) = start_parent_of_grandchild("grandchild");
+    drop(parent.stdin.take());
+    assert_eq!(next_line(&mut lines), "shut down");
+    assert!(parent.wait().expect("reap the parent").success());
+    for pid in [pid, grandchild] {
+        let state = wait_until_dead(pid, true).await;
+        assert!(matches!(state, None | Some('Z')), "{pid} is {state:?}");
+    }
+}
