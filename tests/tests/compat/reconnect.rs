@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use codexrt::{
@@ -196,19 +197,23 @@ async fn a_restart_policy_starts_codex_again_and_the_session_resumes() {
     client.shutdown().await.unwrap();
 }
 
-/// `codex app-server --listen ws://127.0.0.1:PORT` with `codex`'s home;
-/// returns the child and the URL it listens on.
-async fn listen(codex: &Codex, url: &str) -> (Child, String) {
+/// `codex app-server --listen url` with `codex`'s home, once it listens
+/// (on `socket` for a Unix socket); returns the child and the URL to reach
+/// it.
+async fn listen(codex: &Codex, url: &str, socket: Option<&Path>) -> (Child, String) {
     let command = tokio::process::Command::from(codex.command().to_command());
-    codexrt_tests::listen::listen(command, url, &[], None)
+    codexrt_tests::listen::listen(command, url, &[], socket)
         .await
         .unwrap_or_else(|why| panic!("{why}"))
 }
 
-#[tokio::test]
-async fn a_reconnect_policy_finds_the_server_again_on_its_port() {
+/// A client with a `ReconnectPolicy` to codex listening at `url` (on
+/// `socket` for a Unix socket): codex is killed in the middle of a turn and
+/// started again at the same address with the same `CODEX_HOME`, so the
+/// session's thread is found there.
+async fn reconnects_to_codex_started_again(url: &str, socket: Option<&Path>) {
     let (codex, model) = codex_with_model().await;
-    let (mut server, url) = listen(&codex, "ws://127.0.0.1:0").await;
+    let (mut server, url) = listen(&codex, url, socket).await;
     // Pings every 50 ms: codex answers them, or the connection would
     // close as unresponsive during the turns.
     let transport = WebSocketTransport::new(&url)
@@ -236,58 +241,22 @@ async fn a_reconnect_policy_finds_the_server_again_on_its_port() {
         )
     })
     .await;
-    // The same port and the same CODEX_HOME, so the thread is found.
-    let (mut again, _) = listen(&codex, &url).await;
+    let (mut again, _) = listen(&codex, &url, socket).await;
     goes_on(events, &report, &session, &model).await;
     client.shutdown().await.unwrap();
     again.kill().await.unwrap();
 }
 
 #[tokio::test]
+async fn a_reconnect_policy_finds_the_server_again_on_its_port() {
+    // Port 0 the first time; the port codex picked the second.
+    reconnects_to_codex_started_again("ws://127.0.0.1:0", None).await;
+}
+
+#[tokio::test]
 async fn a_reconnect_policy_finds_the_server_again_on_its_unix_socket() {
-    let (codex, model) = codex_with_model().await;
     let dir = codexrt_testkit::TempDir::new("codexrt-reconnect").unwrap();
     let socket = dir.path().join("app-server.sock");
     let url = format!("unix://{}", socket.display());
-    let (mut server, _) = listen_unix(&codex, &socket).await;
-    let transport = WebSocketTransport::new(&url)
-        .unwrap()
-        .ping_interval(Duration::from_millis(50))
-        .pong_timeout(Duration::from_secs(2));
-    let config = ClientConfig::new().websocket(transport).reconnect(
-        ReconnectPolicy::new()
-            .initial_delay(Duration::from_millis(100))
-            .max_delay(Duration::from_millis(500))
-            .max_attempts(120),
-    );
-    let client = Client::connect(config).await.unwrap();
-    let session = client
-        .start_session(SessionConfig::new(codex.workspace()))
-        .await
-        .unwrap();
-    let (events, stalled) = first_turn_then_stall(&client, &session, &model).await;
-    let killed_at = Instant::now();
-    server.kill().await.unwrap();
-    let report = fails_at_once(stalled, killed_at, |reason| {
-        matches!(
-            reason,
-            CloseReason::PeerClosed | CloseReason::Io(_) | CloseReason::PeerCloseFrame { .. }
-        )
-    })
-    .await;
-    // The same socket and the same CODEX_HOME, so the thread is found.
-    let (mut again, _) = listen_unix(&codex, &socket).await;
-    goes_on(events, &report, &session, &model).await;
-    client.shutdown().await.unwrap();
-    again.kill().await.unwrap();
-}
-
-/// `codex app-server --listen unix://PATH` with `codex`'s home, once the
-/// socket is there.
-async fn listen_unix(codex: &Codex, socket: &std::path::Path) -> (Child, String) {
-    let command = tokio::process::Command::from(codex.command().to_command());
-    let url = format!("unix://{}", socket.display());
-    codexrt_tests::listen::listen(command, &url, &[], Some(socket))
-        .await
-        .unwrap_or_else(|why| panic!("{why}"))
+    reconnects_to_codex_started_again(&url, Some(&socket)).await;
 }
