@@ -251,7 +251,7 @@ pub use input::{
 pub use lifecycle::{Blocked, LifecycleFn, LifecycleHook, Plan, RunOutcome, Verdict, lifecycle_fn};
 pub use matcher::{Matcher, command_forms, glob};
 pub use policy::{ask_before_commands, ask_before_commands_in_thread};
-pub use report::{DEFAULT_REPORT_CAPACITY, HookIssue, HookReport};
+pub use report::{DEFAULT_REPORT_CAPACITY, DecisionCounts, HookIssue, HookReport};
 pub use scope::{ScopeGuard, ThreadHooks};
 pub use serve::ApprovalLoop;
 pub use set::{DEFAULT_CONCURRENCY, DEFAULT_HOOK_TIMEOUT, HookEntry, HookSet, ObserverEntry};

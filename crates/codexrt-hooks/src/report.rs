@@ -1,9 +1,10 @@
-//! [`HookReport`]: a bounded, shared record of hooks that failed.
+//! [`HookReport`]: a bounded, shared record of hooks that failed, and of
+//! what each PreToolUse hook decided.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{IssueKind, Phase};
+use crate::{Decision, IssueKind, Phase};
 
 /// How many issues a [`HookReport`] keeps by default.
 pub const DEFAULT_REPORT_CAPACITY: usize = 256;
@@ -25,10 +26,43 @@ pub struct HookIssue {
     pub correlation_id: String,
 }
 
+/// What one PreToolUse hook decided, counted since its report was made:
+/// from [`HookReport::decisions`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecisionCounts {
+    /// [`Decision::Accept`].
+    pub accepted: u64,
+    /// [`Decision::AcceptForSession`].
+    pub accepted_for_session: u64,
+    /// [`Decision::Decline`].
+    pub declined: u64,
+    /// [`Decision::Cancel`].
+    pub cancelled: u64,
+    /// [`Decision::Defer`]: the next hook was asked.
+    pub deferred: u64,
+    /// Errors, timeouts and panics (each also a [`HookIssue`]).
+    pub failed: u64,
+}
+
+impl DecisionCounts {
+    /// Every time the hook was asked.
+    pub fn total(&self) -> u64 {
+        self.accepted
+            + self.accepted_for_session
+            + self.declined
+            + self.cancelled
+            + self.deferred
+            + self.failed
+    }
+}
+
 #[derive(Debug, Default)]
 struct Issues {
     kept: VecDeque<HookIssue>,
     dropped: u64,
+    /// Per hook name; as many entries as hooks were registered.
+    decisions: HashMap<String, DecisionCounts>,
 }
 
 /// A bounded collector of [`HookIssue`]s, cheap to clone: every clone sees
@@ -91,8 +125,40 @@ impl HookReport {
     }
 
     /// Takes the issues kept, leaving the report empty (the dropped count
-    /// stays).
+    /// and the decisions stay).
     pub fn drain(&self) -> Vec<HookIssue> {
         self.lock().kept.drain(..).collect()
+    }
+
+    /// What each PreToolUse hook of the set decided (approvals and
+    /// permission requests), by the name it was registered under, sorted
+    /// by name; a hook never asked is not listed.
+    pub fn decisions(&self) -> Vec<(String, DecisionCounts)> {
+        let mut all: Vec<(String, DecisionCounts)> = self
+            .lock()
+            .decisions
+            .iter()
+            .map(|(hook, counts)| (hook.clone(), *counts))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Counts what `hook` answered: a decision, or `None` for a failure.
+    pub(crate) fn count(&self, hook: &str, decided: Option<&Decision>) {
+        let mut issues = self.lock();
+        let counts = match issues.decisions.get_mut(hook) {
+            Some(counts) => counts,
+            None => issues.decisions.entry(hook.to_owned()).or_default(),
+        };
+        let slot = match decided {
+            Some(Decision::Accept) => &mut counts.accepted,
+            Some(Decision::AcceptForSession) => &mut counts.accepted_for_session,
+            Some(Decision::Decline { .. }) => &mut counts.declined,
+            Some(Decision::Cancel { .. }) => &mut counts.cancelled,
+            Some(Decision::Defer) => &mut counts.deferred,
+            None => &mut counts.failed,
+        };
+        *slot += 1;
     }
 }

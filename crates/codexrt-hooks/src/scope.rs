@@ -291,6 +291,11 @@ pub(crate) async fn decide_chain<'a>(
             Ok(decision) => HookOutcome::Decided(decision),
             Err(kind) => HookOutcome::Failed(kind),
         };
+        let answered = match &outcome {
+            HookOutcome::Decided(decision) => Some(decision),
+            HookOutcome::Failed(_) => None,
+        };
+        set.report_ref().count(&entry.name, answered);
         let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
         outcomes.push(outcome);
         if decided {

@@ -278,9 +278,15 @@ impl HookSet {
         self
     }
 
-    /// The report failures go to; a clone sees the same issues.
+    /// The report failures (and the PreToolUse hooks' decisions) go to; a
+    /// clone sees the same issues.
     pub fn report(&self) -> HookReport {
         self.report.clone()
+    }
+
+    /// The report, borrowed.
+    pub(crate) fn report_ref(&self) -> &HookReport {
+        &self.report
     }
 
     pub(crate) fn concurrency_limit(&self) -> usize {

@@ -319,3 +319,31 @@ async fn random_chains_never_approve_what_no_hook_approved() {
 fn failed(kind: IssueKind) -> Decision {
     Decision::decline(format!("a hook failed ({kind})"))
 }
+
+/// The report counts what each hook answered, per hook: decisions,
+/// deferrals and failures, only for the hooks that were asked.
+#[tokio::test]
+async fn the_report_counts_each_hooks_decisions() {
+    let rules = codexrt_hooks::CommandRules::new().allow("ls*").deny("rm *");
+    let hooks = HookSet::new()
+        .hook(HookEntry::new("rules", rules))
+        .hook(failing("broken", IssueKind::Error))
+        .hook(noting("never", &Arc::default(), Decision::Accept));
+    for line in ["ls", "ls -la", "rm -rf /", "cat x"] {
+        hooks.decide(&command(line)).await;
+    }
+    let counts = hooks.report().decisions();
+    let names: Vec<&str> = counts.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["broken", "rules"]);
+    let (rules, broken) = (counts[1].1, counts[0].1);
+    assert_eq!(
+        (
+            rules.accepted,
+            rules.declined,
+            rules.deferred,
+            rules.total()
+        ),
+        (2, 1, 1, 4)
+    );
+    assert_eq!((broken.failed, broken.total()), (1, 1));
+}
