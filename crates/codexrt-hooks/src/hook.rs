@@ -3,6 +3,7 @@
 //! closures of the first two.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -23,6 +24,18 @@ pub trait ToolUseHook: Send + Sync + 'static {
     /// # Errors
     /// Any [`HookError`]: the request gets its safe answer.
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError>;
+
+    /// [`decide`](ToolUseHook::decide) with the context shared: how the
+    /// chain asks a hook that runs in a task of its own, which must own
+    /// what it reads. The default borrows it for `decide`; a hook that
+    /// keeps the context in its future (as [`hook_fn`]'s do) takes the
+    /// reference count instead of a copy.
+    ///
+    /// # Errors
+    /// As for [`decide`](ToolUseHook::decide).
+    async fn decide_shared(&self, ctx: Arc<HookContext>) -> Result<Decision, HookError> {
+        self.decide(&ctx).await
+    }
 
     /// Whether [`decide`](ToolUseHook::decide) only computes: no I/O, no
     /// waiting, nothing that blocks. Such a hook runs in place, in the task
@@ -76,11 +89,23 @@ pub trait EventObserver: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct HookFn<F>(F);
 
-/// Makes a [`ToolUseHook`] of `f`, which takes the context by value (a
-/// clone) so its future can own it.
+/// Makes a [`ToolUseHook`] of `f`, which gets the context shared (an
+/// [`Arc`]) so its future can own it without a copy of the context per
+/// call. Fields are read through it as through a reference (`ctx.command`).
+///
+/// ```
+/// use codexrt_hooks::{Decision, HookEntry, hook_fn};
+///
+/// let no_force_push = hook_fn(|ctx| async move {
+///     let forced = ctx.command.as_deref().is_some_and(|line| line.contains("push --force"));
+///     Ok(if forced { Decision::decline("no force push") } else { Decision::Defer })
+/// });
+/// let entry = HookEntry::new("no-force-push", no_force_push);
+/// # let _ = entry;
+/// ```
 pub fn hook_fn<F, Fut>(f: F) -> HookFn<F>
 where
-    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<HookContext>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Decision, HookError>> + Send + 'static,
 {
     HookFn(f)
@@ -89,11 +114,17 @@ where
 #[async_trait]
 impl<F, Fut> ToolUseHook for HookFn<F>
 where
-    F: Fn(HookContext) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<HookContext>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Decision, HookError>> + Send + 'static,
 {
     async fn decide(&self, ctx: &HookContext) -> Result<Decision, HookError> {
-        (self.0)(ctx.clone()).await
+        // Asked with a borrowed context (not through the chain): the
+        // future needs its own.
+        (self.0)(Arc::new(ctx.clone())).await
+    }
+
+    async fn decide_shared(&self, ctx: Arc<HookContext>) -> Result<Decision, HookError> {
+        (self.0)(ctx).await
     }
 }
 

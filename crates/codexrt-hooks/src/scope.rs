@@ -284,7 +284,7 @@ pub(crate) async fn decide_chain<'a>(
         } else {
             let hook = Arc::clone(hook);
             let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
-            let run = async move { hook.decide(&owned).await };
+            let run = async move { hook.decide_shared(owned).await };
             set.guarded(&entry.name, entry.timeout, ctx, run).await
         };
         let outcome = match decided {

@@ -347,3 +347,29 @@ async fn the_report_counts_each_hooks_decisions() {
     );
     assert_eq!((broken.failed, broken.total()), (1, 1));
 }
+
+/// The closures of `hook_fn` share one context along a chain: no copy of
+/// it per hook.
+#[tokio::test]
+async fn hook_fn_hooks_share_one_context() {
+    let seen: Arc<Mutex<Vec<Arc<HookContext>>>> = Arc::default();
+    let keeping = |name: &'static str, decision: Decision| {
+        let seen = Arc::clone(&seen);
+        HookEntry::new(
+            name,
+            hook_fn(move |ctx| {
+                seen.lock().unwrap().push(ctx);
+                let decision = decision.clone();
+                async move { Ok(decision) }
+            }),
+        )
+    };
+    let hooks = HookSet::new()
+        .hook(keeping("first", Decision::Defer))
+        .hook(keeping("second", Decision::Accept));
+    assert_eq!(hooks.decide(&command("ls")).await, Decision::Accept);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(Arc::ptr_eq(&seen[0], &seen[1]));
+    assert_eq!(seen[0].command.as_deref(), Some("ls"));
+}

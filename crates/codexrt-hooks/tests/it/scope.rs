@@ -51,7 +51,7 @@ impl Log {
         let log = self.clone();
         HookEntry::new(
             name,
-            hook_fn(move |ctx: HookContext| {
+            hook_fn(move |ctx: std::sync::Arc<HookContext>| {
                 log.push(format!("{name} {} {:?}", ctx.thread_id, ctx.model));
                 let decision = decision.clone();
                 async move { Ok(decision) }

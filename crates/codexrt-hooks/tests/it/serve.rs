@@ -175,7 +175,7 @@ async fn hooks_see_the_request() {
     let hooks = HookSet::new().hook(HookEntry::new(
         "spy",
         hook_fn(move |ctx| {
-            seen_by_hook.lock().unwrap().push(ctx);
+            seen_by_hook.lock().unwrap().push((*ctx).clone());
             async { Ok(Decision::Defer) }
         }),
     ));
