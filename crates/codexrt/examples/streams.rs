@@ -1,12 +1,11 @@
 //! Streams: two sessions answering at once, read side by side.
 //!
-//! [`AskStream`](codexrt::AskStream) is a `futures::Stream`, so the stream
-//! adapters of `futures` (here `futures-util`'s `StreamExt`) and
-//! `tokio::select!` work on it directly. Two sessions are asked at once;
-//! their pieces of text arrive interleaved and are gathered per session.
-//! A last ask is read with `StreamExt::collect`. Besides `codexrt` and
-//! `tokio` it needs `futures-util` (or `futures`) for `StreamExt`. codex
-//! is found through
+//! `codexrt::AskStream` is a `futures::Stream`, so the stream adapters of
+//! `futures` (here `futures-util`'s `StreamExt`) and `tokio::select!` work
+//! on it directly. Two sessions are asked at once; their pieces of text
+//! arrive interleaved and are gathered per session. A last ask is read with
+//! `StreamExt::collect`. Besides `codexrt` and `tokio` it needs
+//! `futures-util` (or `futures`) for `StreamExt`. codex is found through
 //! `CODEX_BIN`, else `codex` on `PATH`; the sessions work in the current
 //! directory.
 //!
