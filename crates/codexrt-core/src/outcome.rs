@@ -41,6 +41,17 @@ pub struct StreamedText {
     pub text: String,
 }
 
+impl StreamedText {
+    /// A stream's text, as a test or a replay would build one.
+    pub fn new(item_id: impl Into<String>, kind: StreamKind, text: impl Into<String>) -> Self {
+        StreamedText {
+            item_id: item_id.into(),
+            kind,
+            text: text.into(),
+        }
+    }
+}
+
 /// When the turn ran, as the server reported it (milliseconds since the
 /// epoch, and the duration).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

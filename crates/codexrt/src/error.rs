@@ -131,6 +131,11 @@ pub enum ClientError {
         "the reconnecting task ended before it finished (a connector panicked, or its tokio runtime shut down)"
     )]
     ReconnectAborted,
+    /// A call that starts background work (such as
+    /// [`Session::schedule`](crate::Session::schedule)) was made outside a
+    /// tokio runtime.
+    #[error("this call must be made inside a tokio runtime")]
+    NoRuntime,
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),

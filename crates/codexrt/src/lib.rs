@@ -50,8 +50,9 @@
 //!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome, read
 //!   with its `next` or as a [`futures_core::Stream`]),
 //!   [`interrupt`](Session::interrupt), [`steer`](Session::steer),
-//!   [`fork`](Session::fork), [`read`](Session::read) and
-//!   [`close`](Session::close).
+//!   [`fork`](Session::fork), [`read`](Session::read),
+//!   [`close`](Session::close), and [`schedule`](Session::schedule) for
+//!   a prompt sent again every period ([`automation`]).
 //!
 //! - [`Pool`] — runs and sessions over several app-servers
 //!   ([`PoolEndpoint`]s in a [`PoolConfig`]): each new one on the least
@@ -102,6 +103,13 @@
 //! required versions) and whose [`ClientError::Runtime`] keeps the
 //! runtime's kinds apart: the server said no, the connection is gone (with
 //! codex's exit status and stderr), a timeout, an answer that cannot be read.
+//!
+//! What a turn did is in [`PromptRunResult::items`];
+//! [`commands`](PromptRunResult::commands),
+//! [`file_changes`](PromptRunResult::file_changes),
+//! [`messages`](PromptRunResult::messages) and
+//! [`tool_calls`](PromptRunResult::tool_calls) read them as borrowed,
+//! typed [`views`], without a match on the item kinds.
 //!
 //! # Defaults
 //!
@@ -230,6 +238,7 @@
 //!
 //! None: the crate has no optional cargo features.
 
+pub mod automation;
 mod cancel;
 mod client;
 mod config;
@@ -245,6 +254,7 @@ mod run;
 mod session;
 mod stream;
 mod threads;
+pub mod views;
 
 pub use client::Client;
 pub use config::ClientConfig;

@@ -77,6 +77,10 @@ struct Inner {
     /// Keeps the session's hooks in charge of its thread, with the model
     /// it runs.
     scope: Mutex<ScopeGuard>,
+    /// Something that lives as long as the session (a pool's place on its
+    /// endpoint): until the last clone is dropped and no dropped ask's
+    /// turn is still being interrupted.
+    held: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
 }
 
 impl Session {
@@ -139,8 +143,19 @@ impl Session {
                 turn_slot: Arc::default(),
                 plan: Mutex::new(plan),
                 scope: Mutex::new(scope),
+                held: Mutex::new(None),
             }),
         })
+    }
+
+    /// Keeps `value` until the session is gone: its last clone dropped,
+    /// and the turn of a dropped ask ended.
+    pub(crate) fn hold(&self, value: impl std::fmt::Debug + Send + 'static) {
+        *self
+            .inner
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(value));
     }
 
     /// The session's thread.

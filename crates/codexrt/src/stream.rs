@@ -50,6 +50,11 @@ type Wait = Pin<Box<dyn Future<Output = Result<TurnOutcome, CoreError>> + Send>>
 
 /// The events of one ask, from [`Session::ask_stream`](crate::Session::ask_stream).
 ///
+/// Read it within the tokio runtime the client runs on (in a task, or
+/// where `Handle::enter` put you): its time limits are tokio timers and
+/// its PostTurn hooks run in a task of that runtime, so another executor
+/// polling it outside any runtime panics, as with any tokio-based stream.
+///
 /// Dropping the stream before [`SessionEvent::Finished`] interrupts the
 /// turn in the background, as dropping a [`Session::ask`](crate::Session::ask)
 /// does (see its `# Cancel safety`): the session keeps the turn as its

@@ -12,6 +12,7 @@
 //! [`FacadeScenario`] and to the list in
 //! [`for_each_facade_case!`](crate::for_each_facade_case).
 
+mod automation;
 mod cases;
 mod endpoint;
 mod harness;
@@ -22,6 +23,7 @@ use std::fmt;
 use codexrt::{ClientError, PromptRunError};
 use codexrt_testkit::TestkitError;
 
+pub use automation::scheduled_prompts;
 pub use cases::{
     approval_declined_by_default, ask_stream_deltas, concurrent_sessions,
     dropped_ask_interrupts_its_turn, fork, interrupt, missing_method_refused_locally, one_shot_run,
@@ -104,11 +106,13 @@ pub enum FacadeScenario {
     ElicitationAnswered,
     /// [`user_input_answered`].
     UserInputAnswered,
+    /// [`scheduled_prompts`].
+    ScheduledPrompts,
 }
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 21] = [
+    pub const ALL: [FacadeScenario; 22] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -130,6 +134,7 @@ impl FacadeScenario {
         FacadeScenario::ShellHookDecides,
         FacadeScenario::ElicitationAnswered,
         FacadeScenario::UserInputAnswered,
+        FacadeScenario::ScheduledPrompts,
     ];
 
     /// The name: the test function's.
@@ -156,6 +161,7 @@ impl FacadeScenario {
             FacadeScenario::ShellHookDecides => "shell_hook_decides",
             FacadeScenario::ElicitationAnswered => "elicitation_answered",
             FacadeScenario::UserInputAnswered => "user_input_answered",
+            FacadeScenario::ScheduledPrompts => "scheduled_prompts",
         }
     }
 
@@ -199,6 +205,7 @@ impl FacadeScenario {
             FacadeScenario::ShellHookDecides => shell_hook_decides(version).await,
             FacadeScenario::ElicitationAnswered => elicitation_answered(version).await,
             FacadeScenario::UserInputAnswered => user_input_answered(version).await,
+            FacadeScenario::ScheduledPrompts => scheduled_prompts(version).await,
         }
     }
 }
@@ -227,7 +234,7 @@ macro_rules! for_each_facade_case {
              concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
-             user_input_answered],);
+             user_input_answered, scheduled_prompts],);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);

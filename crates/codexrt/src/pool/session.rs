@@ -2,17 +2,22 @@
 //! of a [`Pool`](crate::Pool) until it is closed or dropped.
 
 use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use codexrt_protocol::types::ThreadUnsubscribeStatus;
 
 use super::PoolError;
-use super::slots::{Slot, Target};
+use super::slots::{Shared, Slot, Target};
 use crate::{AskStream, ClientError, PromptRunError, PromptRunResult, Session};
 
 /// A session placed by a [`Pool`](crate::Pool): it stays on its endpoint
 /// for its whole life, and holds one of the endpoint's places until it is
-/// [closed](PooledSession::close) or dropped.
+/// [closed](PooledSession::close) or dropped. The place goes with the
+/// session itself: a clone of its [`Session`] kept elsewhere keeps it
+/// taken, and so does the turn of a dropped ask until codex ended it (see
+/// [`Session::ask`]'s cancel safety), so the endpoint never runs more
+/// turns than it has places.
 ///
 /// It derefs to the [`Session`] for everything else
 /// ([`interrupt`](Session::interrupt), [`steer`](Session::steer),
@@ -31,7 +36,10 @@ use crate::{AskStream, ClientError, PromptRunError, PromptRunResult, Session};
 pub struct PooledSession {
     session: Session,
     endpoint: String,
-    slot: Slot,
+    /// The pool's state, for the figures and [`PooledSession::fork`].
+    shared: Arc<Shared>,
+    /// The endpoint's index.
+    index: usize,
     /// The pool's wait for a place, for [`PooledSession::fork`].
     acquire_timeout: Duration,
 }
@@ -43,10 +51,16 @@ impl PooledSession {
         slot: Slot,
         acquire_timeout: Duration,
     ) -> PooledSession {
+        let shared = Arc::clone(slot.shared());
+        let index = slot.endpoint();
+        // The place goes with the session: a dropped ask's turn being
+        // interrupted keeps it taken until codex ended that turn.
+        session.hold(slot);
         PooledSession {
             session,
             endpoint,
-            slot,
+            shared,
+            index,
             acquire_timeout,
         }
     }
@@ -70,8 +84,7 @@ impl PooledSession {
     /// As for [`Session::ask`].
     pub async fn ask(&self, prompt: impl Into<String>) -> Result<PromptRunResult, PromptRunError> {
         let result = self.session.ask(prompt).await;
-        let shared = self.slot.shared();
-        shared.count_turn(self.slot.endpoint(), result.is_err());
+        self.shared.count_turn(self.index, result.is_err());
         result
     }
 
@@ -85,8 +98,7 @@ impl PooledSession {
     /// As for [`Session::ask_stream`].
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
         let stream = self.session.ask_stream(prompt).await;
-        let shared = self.slot.shared();
-        shared.count_turn(self.slot.endpoint(), stream.is_err());
+        self.shared.count_turn(self.index, stream.is_err());
         stream
     }
 
@@ -105,8 +117,7 @@ impl PooledSession {
     /// Cancel safe while it waits for a place; after that as for
     /// [`Session::fork`].
     pub async fn fork(&self) -> Result<PooledSession, PoolError> {
-        let shared = self.slot.shared();
-        let index = self.slot.endpoint();
+        let (shared, index) = (&self.shared, self.index);
         let slot = shared
             .acquire(Target::One(index), self.acquire_timeout)
             .await?;
@@ -128,7 +139,8 @@ impl PooledSession {
     }
 
     /// Closes the session ([`Session::close`]) and gives its place back,
-    /// whatever the call's outcome.
+    /// whatever the call's outcome (once the session is gone, see the
+    /// type's docs).
     ///
     /// # Errors
     /// As for [`Session::close`].
@@ -136,9 +148,7 @@ impl PooledSession {
     /// # Cancel safety
     /// As for [`Session::close`]; the place is given back either way.
     pub async fn close(self) -> Result<ThreadUnsubscribeStatus, ClientError> {
-        let PooledSession { session, slot, .. } = self;
-        let _slot = slot;
-        session.close().await
+        self.session.close().await
     }
 }
 

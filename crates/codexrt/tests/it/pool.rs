@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{config, thread_opened};
+use crate::support::{config, thread_opened, turn_ended, turn_started};
 
 /// An endpoint whose every connection is a fake that opens one thread
 /// (`NAME-N` on the N-th connection), answers its `thread/unsubscribe`,
@@ -341,5 +341,60 @@ async fn an_endpoint_reconnects_through_the_pool_only() {
     let a = stats.endpoint("a").unwrap();
     assert_eq!((a.losses, a.connects), (1, 2));
     assert_eq!(connections.load(Ordering::SeqCst), 2);
+    pool.shutdown().await.unwrap();
+}
+
+/// A dropped ask's turn keeps its session's place until codex ended it:
+/// while the interrupt waits for its answer, the endpoint (room for one)
+/// takes no other session, even though the pooled session itself is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_asks_turn_keeps_the_place_until_it_ended() {
+    let endpoint = PoolEndpoint::connector("one", config(), || {
+        let script = FakeScript::new()
+            .handshake(Handshake::new())
+            .step(Step::respond_to("thread/start", thread_opened("t1")))
+            .step(turn_started("u1"))
+            .step(Step::expect("turn/interrupt"))
+            // The interrupt is slow to be answered.
+            .step(Step::sleep(Duration::from_secs(2)))
+            .step(Step::respond(json!({})))
+            .step(turn_ended("u1", "interrupted"))
+            .step(Step::respond_to("thread/start", thread_opened("t2")));
+        let (connection, _fake) = FakeServer::new(script).connect();
+        Box::pin(async move { Ok(connection) })
+    })
+    .max_sessions(1);
+    let pool =
+        Pool::connect(PoolConfig::new([endpoint]).acquire_timeout(Duration::from_millis(200)))
+            .await
+            .unwrap();
+    let session = pool.start_session(SessionConfig::new("/w")).await.unwrap();
+    let asked = tokio::time::timeout(Duration::from_millis(300), session.ask("go")).await;
+    assert!(asked.is_err(), "the turn never ends by itself: {asked:?}");
+    drop(session);
+
+    let refused = pool
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, PoolError::AcquireTimeout { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(pool.stats().endpoint("one").unwrap().sessions, 1);
+
+    // Once codex ended the turn, the place is free again.
+    let next = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match pool.start_session(SessionConfig::new("/w")).await {
+                Ok(session) => return session,
+                Err(PoolError::AcquireTimeout { .. }) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(next.thread_id(), "t2");
     pool.shutdown().await.unwrap();
 }

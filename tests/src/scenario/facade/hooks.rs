@@ -13,8 +13,10 @@ use codexrt::hooks::{
     elicitation_fn, hook_fn, lifecycle_fn, post_tool_fn, tool_fn, user_input_fn,
 };
 use codexrt::protocol::types::{
-    AskForApproval, CollaborationMode, SandboxMode, TurnStartParams, TurnStatus, UserInput,
+    AskForApproval, CollaborationMode, CommandExecutionStatus, SandboxMode, TurnStartParams,
+    TurnStatus, UserInput,
 };
+use codexrt::views::{ToolCallStatus, ToolSource};
 use codexrt::{ClientError, CoreError, PromptRunError, RunProfile, SessionConfig, TurnOptions};
 use codexrt_testkit::{ModelRequest, Reply, Script, TempDir};
 use serde_json::{Value, json};
@@ -87,7 +89,7 @@ async fn touch_run(
     version: &str,
     profile: RunProfile,
     file: &str,
-) -> Result<(bool, String), FacadeError> {
+) -> Result<(bool, String, Vec<Command>), FacadeError> {
     let script = Script::replies([
         Reply::exec_command(format!("touch {file}")),
         Reply::message("Done."),
@@ -98,12 +100,56 @@ async fn touch_run(
         .run_with_profile(harness.workspace(), "make a file", profile)
         .await?;
     check_eq("the final text", result.text(), "Done.")?;
+    let commands = result
+        .commands()
+        .map(|run| Command {
+            line: run.command.to_owned(),
+            status: run.status.clone(),
+            exit_code: run.exit_code,
+            succeeded: run.succeeded(),
+        })
+        .collect();
     let made = harness.workspace().join(file).exists();
     let requests = harness.model().requests();
     check_eq("the model requests", requests.len(), 2)?;
     let output = tool_output(&requests[1])?;
     harness.finish(client).await?;
-    Ok((made, output))
+    Ok((made, output, commands))
+}
+
+/// What [`PromptRunResult::commands`](codexrt::PromptRunResult::commands)
+/// said of one command, owned.
+#[derive(Debug)]
+struct Command {
+    line: String,
+    status: CommandExecutionStatus,
+    exit_code: Option<i32>,
+    succeeded: bool,
+}
+
+/// Checks that the run's one command was `touch file` and ended `status`.
+fn check_one_touch(
+    commands: &[Command],
+    file: &str,
+    status: CommandExecutionStatus,
+    exit_code: Option<i32>,
+) -> Result<(), FacadeError> {
+    check_eq("the commands", commands.len(), 1)?;
+    let command = &commands[0];
+    let wanted = format!("touch {file}");
+    check(
+        "the command line",
+        command.line.contains(&wanted),
+        &command.line,
+    )?;
+    check_eq("the command's status", &command.status, &status)?;
+    check_eq("the command's exit code", command.exit_code, exit_code)?;
+    check_eq(
+        "whether it succeeded",
+        command.succeeded,
+        status == CommandExecutionStatus::Completed && exit_code == Some(0),
+    )?;
+    Ok(())
 }
 
 /// A PreToolUse hook declines the command: the file is not made and the
@@ -118,8 +164,14 @@ pub async fn hook_declines_command(version: &str) -> Result<(), FacadeError> {
     let profile = RunProfile::new()
         .sandbox(SandboxMode::WorkspaceWrite)
         .hooks(hooks);
-    let (made, output) = touch_run(version, profile, "declined.txt").await?;
+    let (made, output, commands) = touch_run(version, profile, "declined.txt").await?;
     check("no file from the declined command", !made, "declined.txt")?;
+    check_one_touch(
+        &commands,
+        "declined.txt",
+        CommandExecutionStatus::Declined,
+        None,
+    )?;
     check(
         "the output says rejected",
         output.contains("rejected"),
@@ -134,8 +186,15 @@ pub async fn hook_declines_command(version: &str) -> Result<(), FacadeError> {
 /// Any [`FacadeError`].
 pub async fn hook_accepts_command(version: &str) -> Result<(), FacadeError> {
     let hooks = HookSet::new().hook(touch_hook("touch-ok", Decision::Accept));
-    let (made, output) = touch_run(version, asking().hooks(hooks), "accepted.txt").await?;
+    let (made, output, commands) =
+        touch_run(version, asking().hooks(hooks), "accepted.txt").await?;
     check("the accepted command made its file", made, "accepted.txt")?;
+    check_one_touch(
+        &commands,
+        "accepted.txt",
+        CommandExecutionStatus::Completed,
+        Some(0),
+    )?;
     check(
         "the output does not say rejected",
         !output.contains("rejected"),
@@ -158,7 +217,7 @@ pub async fn slow_hook_declined(version: &str) -> Result<(), FacadeError> {
     let hooks = HookSet::new()
         .hook(HookEntry::new("slow", slow).timeout(Duration::from_millis(300)))
         .report_to(report.clone());
-    let (made, output) = touch_run(version, asking().hooks(hooks), "slow.txt").await?;
+    let (made, output, _) = touch_run(version, asking().hooks(hooks), "slow.txt").await?;
     check("no file after the timeout", !made, "slow.txt")?;
     check(
         "the output says rejected",
@@ -458,6 +517,22 @@ pub async fn dynamic_tool_round_trip(version: &str) -> Result<(), FacadeError> {
         .await?;
     let answer = session.ask("what is rust?").await?;
     check_eq("the answer", answer.text(), "Looked it up.")?;
+    let calls: Vec<_> = answer
+        .tool_calls()
+        .map(|call| (call.source, call.tool, call.arguments.clone(), call.status))
+        .collect();
+    check_eq(
+        "the tool calls",
+        calls,
+        vec![(
+            ToolSource::Dynamic { namespace: None },
+            "lookup",
+            json!({"word": "rust"}),
+            ToolCallStatus::Completed,
+        )],
+    )?;
+    let messages: Vec<&str> = answer.messages().map(|message| message.text).collect();
+    check_eq("the messages", messages, vec!["Looked it up."])?;
     let requests = harness.model().requests();
     check_eq("the model requests", requests.len(), 2)?;
     let tools = requests[0].tool_names();
