@@ -2,6 +2,7 @@
 //! the `test-child` program they drive.
 
 pub mod flood;
+pub mod fuzz;
 pub mod listen;
 pub mod procs;
 pub mod scenario;

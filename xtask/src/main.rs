@@ -11,6 +11,7 @@
 //! - `drift`: how far the newest codex on npm has drifted from the newest
 //!   supported version (the release-day check; not part of `test`).
 //! - `fixtures`: check or re-record the golden transcripts of real codex.
+//! - `fuzz`: the fuzz targets through their stable driver, for long runs.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
 //! - `twin`: accept a patch release as the twin of a supported version once
@@ -31,6 +32,7 @@ mod compat;
 mod demo;
 mod drift;
 mod fixtures;
+mod fuzz;
 mod schema;
 mod test;
 mod tidy;
@@ -51,6 +53,8 @@ commands:
   drift   [--version <v>] [--against <v>] | --from <v> --to <v> protocol drift of codex on npm
           (default: npm's latest against the newest supported version); fails on breaking drift
   fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
+  fuzz    [--target <frames|envelope|typed|runtime|all>] [--cases N] [--seed S] the fuzz targets'
+          stable driver, optimized (1,000,000 cases of each by default; a random seed, printed)
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
   test    format check, clippy, the whole test suite and tidy (what CI runs)
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&root, &args[1..]),
         Some("drift") => drift::run(&root, &args[1..]),
         Some("fixtures") => fixtures::run(&root, &args[1..]),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),

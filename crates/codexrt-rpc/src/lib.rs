@@ -181,3 +181,37 @@ pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, 
 pub use pending::OnAnswer;
 pub use responder::Responder;
 pub use stats::RpcStats;
+
+/// What [`classify_frame`] made of a frame.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameKind {
+    /// The answer to a call.
+    Response,
+    /// A request of the peer.
+    Request,
+    /// A notification of the peer.
+    Notification,
+    /// Not a valid message.
+    Malformed {
+        /// The malformation.
+        problem: Malformation,
+        /// Whether it still names the call it answers (which then fails).
+        answers: bool,
+    },
+}
+
+/// Classifies one inbound frame exactly as the rpc loop does. For the
+/// workspace's fuzz harness only: hidden, and not part of the API.
+#[doc(hidden)]
+pub fn classify_frame(frame: &[u8]) -> FrameKind {
+    match envelope::parse(frame) {
+        Ok(envelope::Message::Response { .. }) => FrameKind::Response,
+        Ok(envelope::Message::Request { .. }) => FrameKind::Request,
+        Ok(envelope::Message::Notification { .. }) => FrameKind::Notification,
+        Err(rejected) => FrameKind::Malformed {
+            problem: rejected.frame.problem,
+            answers: rejected.answer_to.is_some(),
+        },
+    }
+}
