@@ -131,6 +131,20 @@ pub enum ClientError {
         "the reconnecting task ended before it finished (a connector panicked, or its tokio runtime shut down)"
     )]
     ReconnectAborted,
+    /// A method of the [`blocking`](crate::blocking) API was called inside
+    /// a tokio runtime, where waiting would stall the runtime's thread
+    /// (tokio refuses it with a panic); nothing was done. Use the async
+    /// [`Client`](crate::Client) there, or call from a thread outside the
+    /// runtime.
+    #[cfg(feature = "blocking")]
+    #[error("the blocking API cannot wait inside an async runtime; use the async client there")]
+    InsideAsyncRuntime,
+    /// The tokio runtime of a
+    /// [`blocking::Client`](crate::blocking::Client) could not be started:
+    /// the system refused its threads.
+    #[cfg(feature = "blocking")]
+    #[error("cannot start the blocking client's runtime")]
+    BlockingRuntime(#[source] std::io::Error),
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),
