@@ -136,6 +136,20 @@ pub enum ClientError {
     /// tokio runtime.
     #[error("this call must be made inside a tokio runtime")]
     NoRuntime,
+    /// A method of the [`blocking`](crate::blocking) API was called inside
+    /// a tokio runtime, where waiting would stall the runtime's thread
+    /// (tokio refuses it with a panic); nothing was done. Use the async
+    /// [`Client`](crate::Client) there, or call from a thread outside the
+    /// runtime.
+    #[cfg(feature = "blocking")]
+    #[error("the blocking API cannot wait inside an async runtime; use the async client there")]
+    InsideAsyncRuntime,
+    /// The tokio runtime of a
+    /// [`blocking::Client`](crate::blocking::Client) could not be started:
+    /// the system refused its threads.
+    #[cfg(feature = "blocking")]
+    #[error("cannot start the blocking client's runtime")]
+    BlockingRuntime(#[source] std::io::Error),
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),

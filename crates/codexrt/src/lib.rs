@@ -234,11 +234,28 @@
 //! runtime itself. The repository's `docs/` folder has guides on hooks,
 //! compatibility and testing.
 //!
+//! # Without an async runtime
+//!
+//! With the `blocking` feature, [`blocking::Client`] and
+//! [`blocking::Session`] mirror [`Client`] and [`Session`] with methods
+//! that block the calling thread, in the manner of `reqwest::blocking`:
+//! the client owns a small multi-thread tokio runtime where the connection,
+//! the approval loop and the hooks keep running between calls, and an
+//! ask's stream is an [`Iterator`] ([`blocking::AskStream`]). Results and
+//! errors are the async API's; called inside a tokio runtime, a blocking
+//! method returns [`ClientError::InsideAsyncRuntime`] instead of blocking
+//! it. The `blocking` example is a whole program.
+//!
 //! # Feature flags
 //!
-//! None: the crate has no optional cargo features.
+//! - `blocking` (off by default): the [`blocking`] module. It turns on
+//!   tokio's `rt-multi-thread`, which the async API leaves to the program
+//!   (a program using `#[tokio::main]` enables it already); off, an async
+//!   program builds nothing it does not use.
 
 pub mod automation;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod cancel;
 mod client;
 mod config;

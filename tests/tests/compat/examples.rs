@@ -72,7 +72,8 @@ codexrt_tests::with_supported_versions!(for_each_example;
         pool,
         custom_transport,
         raw_rpc,
-        remote
+        remote,
+        blocking
     ],
     [failure_exits_non_zero],
 );
@@ -503,6 +504,27 @@ async fn pool(version: &str) -> TestResult {
         assert!(asked.contains(&question), "{question:?} in {asked:?}");
     }
     assert_eq!(assistant_texts(resumed), ["Shelly"]);
+    Ok(())
+}
+
+async fn blocking(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-blocking");
+    let first = "A workspace with nothing in it.";
+    let again = "Nothing is in it.";
+    let script = Script::replies([Reply::message(first), Reply::message(again).deltas(4)]);
+    let run = run(version, program, &["What is here?"], script).await?;
+    assert_eq!(
+        run.stdout,
+        format!("run: {first}\nstream: {again}\nfinal: {again}\n")
+    );
+    let requests = run.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].user_texts().contains(&"What is here?"));
+    assert!(
+        requests[1]
+            .user_texts()
+            .contains(&"Say that again, in pieces.")
+    );
     Ok(())
 }
 

@@ -8,9 +8,13 @@
 //! version, as `websocket::v0_169_0::signed_bearer_tokens_over_tcp` and so
 //! on.
 //!
+//! The blocking client runs against the pinned version, as
+//! `blocking::run_and_ask_return_the_scripted_answers` and so on.
+//!
 //! Nothing is skipped: when npm or a version is unavailable, the test fails
 //! and says why.
 
+mod blocking;
 mod endpoints;
 mod examples;
 mod facade;
