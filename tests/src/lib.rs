@@ -6,4 +6,5 @@ pub mod fuzz;
 pub mod listen;
 pub mod procs;
 pub mod scenario;
+pub mod soak;
 mod versions;

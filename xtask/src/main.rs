@@ -16,6 +16,7 @@
 //!   schema and method manifest.
 //! - `twin`: accept a patch release as the twin of a supported version once
 //!   its generated schema proves identical.
+//! - `soak`: mixed traffic for a while, failing on resource growth.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
 //! - `tidy`: the workspace's own invariants (dependency direction between our
 //!   crates, a `//!` line at the top of every source file).
@@ -34,6 +35,7 @@ mod drift;
 mod fixtures;
 mod fuzz;
 mod schema;
+mod soak;
 mod test;
 mod tidy;
 mod twin;
@@ -57,6 +59,9 @@ commands:
           stable driver, optimized (1,000,000 cases of each by default; a random seed, printed)
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
+  soak    [--minutes N | --seconds N] [--codex <version> | --no-codex] mixed traffic (fake and real
+          codex, kills, interrupts) for N minutes (1 by default); fails on growth of memory, fds,
+          threads or tasks
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates and `//!` file headers
   twin    <twin> <partner> accept a patch release whose schema is byte-identical to a supported one's";
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
+        Some("soak") => soak::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root),
         Some("twin") => twin::run(&root, &args[1..]),

@@ -34,6 +34,8 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         ],
     )?;
     cmd::run(root, "cargo", &["test", "--workspace"])?;
+    println!("\n==> soak, 60 s");
+    crate::soak::run(root, &["--seconds".to_owned(), "60".to_owned()])?;
     // The transport's `wss` feature (TLS through rustls) is off in the
     // workspace build; its code and its TLS tests get a pass of their own.
     cmd::run(

@@ -118,9 +118,23 @@ impl ModelServer {
     }
 
     /// Every model request (`POST /v1/responses`) so far, in arrival order;
-    /// the index in this list is the request's index in ids and errors.
+    /// the index in this list is the request's index in ids and errors
+    /// (counting from the requests let go by
+    /// [`ModelServer::forget_requests`], if any).
     pub fn requests(&self) -> Vec<ModelRequest> {
         self.shared.state().requests.clone()
+    }
+
+    /// Lets go of the model requests kept so far (for a long run, such as a
+    /// soak, whose requests would otherwise pile up); later requests keep
+    /// counting from them, and [`ModelServer::requests`] starts empty again.
+    /// Returns how many were let go.
+    pub fn forget_requests(&self) -> usize {
+        let mut state = self.shared.state();
+        let forgotten = state.requests.len();
+        state.forgotten += forgotten;
+        state.requests = Vec::new();
+        forgotten
     }
 
     /// The latest model request, if any.

@@ -41,6 +41,9 @@ pub(crate) struct Shared {
 pub(crate) struct State {
     pub(crate) script: Script,
     pub(crate) requests: Vec<ModelRequest>,
+    /// Model requests let go by `ModelServer::forget_requests`, still
+    /// counted in the indexes of later ones.
+    pub(crate) forgotten: usize,
     pub(crate) other_requests: Vec<ModelRequest>,
     pub(crate) errors: Vec<ScriptError>,
 }
@@ -51,6 +54,7 @@ impl Shared {
             state: Mutex::new(State {
                 script,
                 requests: Vec::new(),
+                forgotten: 0,
                 other_requests: Vec::new(),
                 errors: Vec::new(),
             }),
@@ -155,7 +159,7 @@ async fn handle(
     let parsed = serde_json::from_slice::<Value>(&bytes);
     let (index, reply) = {
         let mut state = shared.state();
-        let index = state.requests.len();
+        let index = state.forgotten + state.requests.len();
         let reply = match parsed {
             Ok(body) => {
                 record.body = body;
@@ -176,7 +180,9 @@ async fn handle(
         }
         // Published under the lock, so that concurrent requests can only
         // raise the count, never set it back.
-        shared.served.send_replace(state.requests.len());
+        shared
+            .served
+            .send_replace(state.forgotten + state.requests.len());
         (index, reply)
     };
 
