@@ -58,6 +58,28 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "cargo",
         &["test", "-p", "codexrt-transport", "--features", "wss"],
     )?;
+    // The facade without its default `schema-check` feature (output schemas
+    // sent unchecked): the workspace build above has it on, and the tests
+    // package turns `schemars` on as well.
+    cmd::run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "codexrt",
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    cmd::run(
+        root,
+        "cargo",
+        &["test", "-p", "codexrt", "--no-default-features", "--lib"],
+    )?;
     // Broken intra-doc links and malformed doc markup are warnings of rustdoc,
     // not of clippy.
     cmd::run_with_env(

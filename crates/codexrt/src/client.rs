@@ -305,6 +305,11 @@ impl Client {
     ///
     /// # Errors
     /// [`PromptRunError::EmptyPrompt`] (nothing sent);
+    /// [`PromptRunError::Client`] with [`ClientError::InvalidOutputSchema`]
+    /// when the output schema is not a valid JSON Schema, or with
+    /// [`ClientError::InvalidCwd`] when the working directory is not a
+    /// directory (nothing sent; a schema a PreTurn hook set is checked
+    /// before `turn/start`);
     /// [`PromptRunError::Blocked`] when a PreRun or PreTurn hook blocked
     /// the run (PreRun: nothing sent);
     /// [`PromptRunError::Failed`] and [`PromptRunError::Interrupted`] with
@@ -336,9 +341,10 @@ impl Client {
         let plan = hooks.before(extra.as_deref(), ctx).await?;
         profile.apply(&plan);
         let cwd = absolute_dir(plan.cwd.as_deref().map_or(cwd.as_path(), Path::new))?;
-        // Blank prompts and missing directories fail before anything is
-        // started.
+        // Blank prompts, invalid output schemas and missing directories
+        // fail before anything is started.
         profile.input(plan.prompt.clone().unwrap_or_default(), &[])?;
+        crate::output::check(plan.output_schema.as_ref())?;
         crate::cwd::check(self.cwd_check(), &runtime, &cwd).await?;
 
         let start = ThreadStartParams {
@@ -361,6 +367,46 @@ impl Client {
         result
     }
 
+    /// Runs `prompt` in a new thread working in `cwd`, asking for an
+    /// answer shaped as `T` ([`RunProfile::output_type`]), and reads the
+    /// answer into `T` ([`PromptRunResult::parse`]). For other settings,
+    /// [`Client::run_with_profile`] with a profile's `output_type::<T>()`
+    /// and `parse::<T>()` on its result do the same.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: codexrt::Client) -> Result<(), codexrt::PromptRunError> {
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Crates {
+    ///     names: Vec<String>,
+    /// }
+    ///
+    /// let crates: Crates = client.run_json(".", "Which crates does this workspace have?").await?;
+    /// println!("{:?}", crates.names);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`Client::run_with`], and [`PromptRunError::InvalidOutput`]
+    /// when the turn completed with an answer that is not JSON `T`
+    /// deserializes from.
+    ///
+    /// # Cancel safety
+    /// As for [`Client::run_with`].
+    #[cfg(feature = "schemars")]
+    pub async fn run_json<T>(
+        &self,
+        cwd: impl AsRef<Path>,
+        prompt: impl Into<String>,
+    ) -> Result<T, PromptRunError>
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        let profile = RunProfile::new().output_type::<T>();
+        let result = self.run_with_profile(cwd, prompt, profile).await?;
+        Ok(result.parse()?)
+    }
+
     /// The turn of a run, between its PreTurn and PostTurn hooks.
     async fn run_turn(
         &self,
@@ -374,6 +420,9 @@ impl Client {
         let ctx = lifecycle_context(Phase::PreTurn, thread_id, &turn_id, thread_plan);
         let plan = self.hooks().before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
+        if plan.output_schema != thread_plan.output_schema {
+            crate::output::check(plan.output_schema.as_ref())?;
+        }
         let options = profile.turn_options(self.config());
         let params = turn_start(thread_id.to_owned(), input, thread_plan, &plan);
         // The thread's hooks see the model the turn runs; this scope
@@ -403,7 +452,10 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError::CurrentDir`] when a relative `cwd` cannot be
-    /// resolved; [`ClientError::Blocked`] when a PreSessionStart hook
+    /// resolved; [`ClientError::InvalidOutputSchema`] when the output
+    /// schema is not a valid JSON Schema and [`ClientError::InvalidCwd`]
+    /// when the working directory is not a directory (nothing sent);
+    /// [`ClientError::Blocked`] when a PreSessionStart hook
     /// blocked the session (nothing sent); [`ClientError::Hooks`] when the
     /// hooks cannot start; [`ClientError::Runtime`] when the call fails.
     ///

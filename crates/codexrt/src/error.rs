@@ -10,7 +10,7 @@ use codexrt_protocol::types::{CodexErrorInfo, TurnError};
 use codexrt_transport::{CloseReport, TransportError};
 use semver::Version;
 
-use crate::PromptRunResult;
+use crate::{OutputError, PromptRunResult};
 
 /// Everything that can go wrong between the client and codex.
 ///
@@ -36,6 +36,23 @@ pub enum ClientError {
         /// The directory, made absolute.
         cwd: std::path::PathBuf,
         /// What is wrong with it.
+        problem: String,
+    },
+    /// The output schema of a run, session or ask
+    /// ([`RunProfile::output_schema`](crate::RunProfile::output_schema),
+    /// [`SessionConfig::output_schema`](crate::SessionConfig::output_schema),
+    /// or one a hook put in the plan) is not a valid JSON Schema: it does
+    /// not follow the meta-schema of its draft (2020-12 unless its
+    /// `$schema` names another), a `$ref` does not resolve inside it, or a
+    /// `pattern` is not a regular expression. Checked before the
+    /// `thread/start` or `turn/start` it was meant for, so nothing was sent
+    /// with it. References are never fetched: one to another document is
+    /// refused. Checked with the `schema-check` feature (on by default);
+    /// without it schemas are sent as they are.
+    #[error("the output schema is not a valid JSON Schema: {problem}")]
+    InvalidOutputSchema {
+        /// What is wrong and where (a JSON pointer into the schema), at
+        /// most 300 bytes.
         problem: String,
     },
     /// The `initialize` answer has no `userAgent`, so codex's version cannot
@@ -301,6 +318,11 @@ pub enum PromptRunError {
     /// the blocked step was sent.
     #[error(transparent)]
     Blocked(#[from] Blocked),
+    /// The turn completed, but its final answer is not the JSON value
+    /// asked for (`Client::run_json` and `Session::ask_json`, with the
+    /// `schemars` feature); the error keeps the whole answer.
+    #[error(transparent)]
+    InvalidOutput(#[from] OutputError),
     /// Starting the thread or the turn, or waiting for it, failed.
     #[error(transparent)]
     Client(#[from] ClientError),

@@ -45,7 +45,8 @@
 //!   else (any typed call, the server's requests, all notifications);
 //!   [`shutdown`](Client::shutdown).
 //! - [`RunProfile`] — model, reasoning effort, sandbox, approval policy,
-//!   timeout, output schema, images and other inputs of a prompt.
+//!   timeout, output schema (see [Structured output](#structured-output)),
+//!   images and other inputs of a prompt.
 //! - [`Session`] — [`ask`](Session::ask), [`ask_stream`](Session::ask_stream)
 //!   (an [`AskStream`] of [`SessionEvent`]s ending in the outcome, read
 //!   with its `next` or as a [`futures_core::Stream`]),
@@ -246,12 +247,33 @@
 //! method returns [`ClientError::InsideAsyncRuntime`] instead of blocking
 //! it. The `blocking` example is a whole program.
 //!
+//! # Structured output
+//!
+//! [`RunProfile::output_schema`] (or [`SessionConfig::output_schema`])
+//! asks for a final answer that follows a JSON Schema, and
+//! [`PromptRunResult::parse`] reads that answer into any
+//! `serde::de::DeserializeOwned` type; an answer that does not fit is an
+//! [`OutputError`] that keeps it whole. The schema is checked before
+//! anything is sent with it: one that is not a valid JSON Schema fails the
+//! run, session or ask with [`ClientError::InvalidOutputSchema`], and no
+//! `$ref` is ever fetched. With the `schemars` feature the schema can come
+//! from a Rust type: `RunProfile::output_type::<T>()`,
+//! `Client::run_json::<T>()` and `Session::ask_json::<T>()` send the schema
+//! schemars derives for `T`, closed as OpenAI's strict structured outputs
+//! want (`output_schema_for::<T>()` shows it), and the last two return the
+//! answer as a `T`. The `structured_output` example uses them.
+//!
 //! # Feature flags
 //!
 //! - `blocking` (off by default): the [`blocking`] module. It turns on
 //!   tokio's `rt-multi-thread`, which the async API leaves to the program
 //!   (a program using `#[tokio::main]` enables it already); off, an async
 //!   program builds nothing it does not use.
+//! - `schema-check` (on by default): output schemas are checked as JSON
+//!   Schema (with the `jsonschema` crate, built without HTTP or file
+//!   retrieval) before they are sent. Without it they are sent as they
+//!   are.
+//! - `schemars` (off by default): typed structured output, as above.
 
 pub mod automation;
 #[cfg(feature = "blocking")]
@@ -263,6 +285,7 @@ mod cwd;
 mod daemon;
 mod error;
 mod link;
+mod output;
 mod policy;
 mod pool;
 mod profile;
@@ -277,6 +300,9 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
+pub use output::OutputError;
+#[cfg(feature = "schemars")]
+pub use output::output_schema_for;
 pub use pool::{
     Backoff, EndpointError, EndpointFailure, EndpointState, EndpointStats, Pool, PoolConfig,
     PoolEndpoint, PoolError, PoolStats, PooledSession,

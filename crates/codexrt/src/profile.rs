@@ -123,11 +123,46 @@ impl RunProfile {
     }
 
     /// A JSON Schema the final answer must follow (`outputSchema` of
-    /// `turn/start`). The default is free-form text.
+    /// `turn/start`); read the answer with [`PromptRunResult::parse`](crate::PromptRunResult::parse).
+    /// The default is free-form text.
+    ///
+    /// The schema is checked before the run starts a thread (and again
+    /// before `turn/start`, should a hook change it): one that is not a
+    /// valid JSON Schema fails the run with
+    /// [`ClientError::InvalidOutputSchema`] and nothing is sent. codex
+    /// passes it to the model as a strict JSON Schema format; OpenAI's
+    /// strict mode also wants every object to list all its properties in
+    /// `required` and to set `"additionalProperties": false`, which is the
+    /// model service's rule and not checked here (a schema that breaks it
+    /// fails the turn).
     #[must_use]
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_schema = Some(schema);
         self
+    }
+
+    /// The output schema of `T` ([`output_schema_for`](crate::output_schema_for)),
+    /// for an answer read with [`PromptRunResult::parse::<T>`](crate::PromptRunResult::parse).
+    /// Replaces any [`RunProfile::output_schema`].
+    ///
+    /// ```
+    /// use codexrt::RunProfile;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Verdict {
+    ///     ok: bool,
+    /// }
+    ///
+    /// let profile = RunProfile::new().output_type::<Verdict>();
+    /// # let _ = profile;
+    /// ```
+    #[cfg(feature = "schemars")]
+    #[must_use]
+    pub fn output_type<T>(self) -> Self
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        self.output_schema(crate::output_schema_for::<T>())
     }
 
     /// Adds an image by URL after the prompt's text (`{"type":"image",
@@ -415,10 +450,23 @@ impl SessionConfig {
         self
     }
 
-    /// As [`RunProfile::output_schema`]; sent with every ask.
+    /// As [`RunProfile::output_schema`]; sent with every ask. Checked
+    /// before the session's thread starts (and before each ask, should a
+    /// hook change it).
     #[must_use]
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.profile = self.profile.output_schema(schema);
+        self
+    }
+
+    /// As [`RunProfile::output_type`]; sent with every ask.
+    #[cfg(feature = "schemars")]
+    #[must_use]
+    pub fn output_type<T>(mut self) -> Self
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        self.profile = self.profile.output_type::<T>();
         self
     }
 

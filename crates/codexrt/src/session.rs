@@ -106,6 +106,7 @@ impl Session {
         let ctx = lifecycle_context(Phase::PreSessionStart, known, &id, &plan);
         let mut plan = hooks.before(extra.as_deref(), ctx).await?;
         config.apply(&plan);
+        crate::output::check(plan.output_schema.as_ref())?;
         let cwd = absolute_dir(config.cwd())?;
         crate::cwd::check(client.cwd_check(), runtime, &cwd).await?;
         plan.cwd = Some(cwd.clone());
@@ -204,7 +205,41 @@ impl Session {
     /// PostTurn hooks of a dropped ask do not run. Dropped before codex
     /// answered `turn/start`, the turn is unknown to the session.
     pub async fn ask(&self, prompt: impl Into<String>) -> Result<PromptRunResult, PromptRunError> {
-        let (turn, slot, post) = self.start(prompt.into()).await?;
+        self.ask_with_schema(prompt.into(), None).await
+    }
+
+    /// Sends `prompt` as a new turn asking for an answer shaped as `T`
+    /// (the schema of [`output_schema_for::<T>()`](crate::output_schema_for),
+    /// for this turn only, in place of the session's
+    /// [`output_schema`](crate::SessionConfig::output_schema)), waits for
+    /// it to end and reads the answer into `T`
+    /// ([`PromptRunResult::parse`]).
+    ///
+    /// # Errors
+    /// As for [`Session::ask`], and [`PromptRunError::InvalidOutput`] when
+    /// the turn completed with an answer that is not JSON `T` deserializes
+    /// from.
+    ///
+    /// # Cancel safety
+    /// As for [`Session::ask`].
+    #[cfg(feature = "schemars")]
+    pub async fn ask_json<T>(&self, prompt: impl Into<String>) -> Result<T, PromptRunError>
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        let schema = crate::output_schema_for::<T>();
+        let result = self.ask_with_schema(prompt.into(), Some(schema)).await?;
+        Ok(result.parse()?)
+    }
+
+    /// [`Session::ask`], with `schema` as the turn's output schema when
+    /// given.
+    async fn ask_with_schema(
+        &self,
+        prompt: String,
+        schema: Option<serde_json::Value>,
+    ) -> Result<PromptRunResult, PromptRunError> {
+        let (turn, slot, post) = self.start(prompt, schema).await?;
         let sent_at = turn.sent_at;
         let mut guard = self.guard(turn.handle, slot);
         let waited = guard.outcome().await;
@@ -230,7 +265,7 @@ impl Session {
     /// turn, as for [`Session::ask`]; so does dropping the [`AskStream`]
     /// before [`SessionEvent::Finished`](crate::SessionEvent::Finished).
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
-        let (mut turn, slot, post) = self.start(prompt.into()).await?;
+        let (mut turn, slot, post) = self.start(prompt.into(), None).await?;
         let events = turn.handle.events();
         let sent_at = turn.sent_at;
         let guard = self.guard(turn.handle, slot);
@@ -257,10 +292,12 @@ impl Session {
         TurnGuard::new(handle, Some(Box::new(on_end)))
     }
 
-    /// Runs PreTurn and starts the turn.
+    /// Runs PreTurn and starts the turn, with `schema` as its output
+    /// schema when given.
     async fn start(
         &self,
         prompt: String,
+        schema: Option<serde_json::Value>,
     ) -> Result<(StartedTurn, OwnedMutexGuard<()>, PostTurn), PromptRunError> {
         let inner = &self.inner;
         // One turn at a time: wait for the one running (or being
@@ -277,10 +314,17 @@ impl Session {
             .clone();
         let mut ask = thread_plan.clone();
         ask.prompt = Some(prompt);
+        if schema.is_some() {
+            ask.output_schema = schema;
+        }
         let id = correlation_id("turn");
         let ctx = lifecycle_context(Phase::PreTurn, &inner.thread_id, &id, &ask);
         let plan = hooks.before(extra.as_deref(), ctx).await?;
         let input = profile.input(plan.prompt.clone().unwrap_or_default(), &plan.extra_context)?;
+        // The session's own schema was checked when it started.
+        if plan.output_schema != thread_plan.output_schema {
+            crate::output::check(plan.output_schema.as_ref())?;
+        }
         let options = profile.turn_options(inner.client.config());
         let params = turn_start(inner.thread_id.clone(), input, &thread_plan, &plan);
         if let Some(model) = plan

@@ -17,6 +17,7 @@ mod cases;
 mod endpoint;
 mod harness;
 mod hooks;
+mod output;
 
 use std::fmt;
 
@@ -36,6 +37,7 @@ pub use hooks::{
     lifecycle_hooks_fire, panicking_hook_declined, post_tool_use_sees_result, shell_hook_decides,
     slow_hook_declined, user_input_answered,
 };
+pub use output::{output_type_mismatch, output_type_round_trip};
 
 use super::ScenarioError;
 
@@ -86,6 +88,10 @@ pub enum FacadeScenario {
     MissingMethodRefusedLocally,
     /// [`output_schema_accepted`].
     OutputSchemaAccepted,
+    /// [`output_type_round_trip`].
+    OutputTypeRoundTrip,
+    /// [`output_type_mismatch`].
+    OutputTypeMismatch,
     /// [`hook_declines_command`].
     HookDeclinesCommand,
     /// [`hook_accepts_command`].
@@ -112,7 +118,7 @@ pub enum FacadeScenario {
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 22] = [
+    pub const ALL: [FacadeScenario; 24] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -124,6 +130,8 @@ impl FacadeScenario {
         FacadeScenario::ConcurrentSessions,
         FacadeScenario::MissingMethodRefusedLocally,
         FacadeScenario::OutputSchemaAccepted,
+        FacadeScenario::OutputTypeRoundTrip,
+        FacadeScenario::OutputTypeMismatch,
         FacadeScenario::HookDeclinesCommand,
         FacadeScenario::HookAcceptsCommand,
         FacadeScenario::SlowHookDeclined,
@@ -151,6 +159,8 @@ impl FacadeScenario {
             FacadeScenario::ConcurrentSessions => "concurrent_sessions",
             FacadeScenario::MissingMethodRefusedLocally => "missing_method_refused_locally",
             FacadeScenario::OutputSchemaAccepted => "output_schema_accepted",
+            FacadeScenario::OutputTypeRoundTrip => "output_type_round_trip",
+            FacadeScenario::OutputTypeMismatch => "output_type_mismatch",
             FacadeScenario::HookDeclinesCommand => "hook_declines_command",
             FacadeScenario::HookAcceptsCommand => "hook_accepts_command",
             FacadeScenario::SlowHookDeclined => "slow_hook_declined",
@@ -195,6 +205,8 @@ impl FacadeScenario {
                 missing_method_refused_locally(version).await
             }
             FacadeScenario::OutputSchemaAccepted => output_schema_accepted(version).await,
+            FacadeScenario::OutputTypeRoundTrip => output_type_round_trip(version).await,
+            FacadeScenario::OutputTypeMismatch => output_type_mismatch(version).await,
             FacadeScenario::HookDeclinesCommand => hook_declines_command(version).await,
             FacadeScenario::HookAcceptsCommand => hook_accepts_command(version).await,
             FacadeScenario::SlowHookDeclined => slow_hook_declined(version).await,
@@ -232,6 +244,7 @@ macro_rules! for_each_facade_case {
              approval_declined_by_default, interrupt, dropped_ask_interrupts_its_turn,
              resume_after_restart, fork,
              concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
+             output_type_round_trip, output_type_mismatch,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
              user_input_answered, scheduled_prompts],);

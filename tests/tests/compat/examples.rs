@@ -386,19 +386,29 @@ async fn structured_output(version: &str) -> TestResult {
     );
     let requests = run.requests();
     assert_eq!(requests.len(), 1);
-    let format = &requests[0].body["text"]["format"];
-    assert_eq!(format["type"], "json_schema");
+    // `Project`'s schema as schemars derives it, doc comments included,
+    // closed by the facade: every property required, no others.
     let schema: Value = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Project",
+        "description": "The shape of the answer, and of the schema the model is given.",
         "type": "object",
         "properties": {
-            "name": {"type": "string"},
-            "languages": {"type": "array", "items": {"type": "string"}},
-            "has_tests": {"type": "boolean"},
+            "name": {"description": "What the project is called.", "type": "string"},
+            "languages": {
+                "description": "The programming languages it uses.",
+                "type": "array",
+                "items": {"type": "string"},
+            },
+            "has_tests": {"description": "Whether it has tests.", "type": "boolean"},
         },
-        "required": ["name", "languages", "has_tests"],
+        "required": ["has_tests", "languages", "name"],
         "additionalProperties": false,
     });
-    assert_eq!(format["schema"], schema);
+    assert_eq!(
+        requests[0].body["text"]["format"],
+        json!({"type": "json_schema", "name": "codex_output_schema", "strict": true, "schema": schema})
+    );
     Ok(())
 }
 

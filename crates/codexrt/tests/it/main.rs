@@ -7,6 +7,7 @@
 
 mod connect;
 mod hooks;
+mod output;
 mod pool;
 mod real_codex;
 mod reconnect;
