@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use codexrt_core::{
-    CompatibilityGuard, CoreError, RuntimeState, RuntimeStats, newest_known_version,
+    CompatibilityGuard, CoreError, RuntimeState, RuntimeStats, TimeoutCause, newest_known_version,
 };
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use semver::Version;
@@ -88,6 +89,34 @@ async fn too_old_is_refused_and_the_server_shut_down() {
             assert_eq!(required, Version::new(0, 150, 0));
             assert_eq!(user_agent, "fake/0.149.0 (Linux; x86_64)");
         }
+        other => panic!("{other:?}"),
+    }
+    // The fake saw the connection closed, and no `initialized`.
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(log.methods(), ["initialize"]);
+}
+
+#[tokio::test]
+async fn an_unanswered_initialize_times_out_and_the_server_is_shut_down() {
+    let script = FakeScript::new()
+        .step(Step::expect("initialize"))
+        .step(Step::expect_close());
+    let config = config().call_timeout(Duration::from_millis(200));
+    let (result, fake) = connect_with(script, config).await;
+    match result {
+        Err(CoreError::Timeout {
+            method,
+            timeout,
+            cause,
+        }) => assert_eq!(
+            (method.as_str(), timeout, cause),
+            (
+                "initialize",
+                Duration::from_millis(200),
+                TimeoutCause::NoAnswer
+            )
+        ),
         other => panic!("{other:?}"),
     }
     // The fake saw the connection closed, and no `initialized`.
