@@ -17,7 +17,8 @@
 //!   its generated schema proves identical.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
 //! - `tidy`: the workspace's own invariants (dependency direction between our
-//!   crates, a `//!` line at the top of every source file).
+//!   crates, a `//!` line at the top of every source file, the tests the
+//!   reliability matrix names).
 
 // The tool reports to its user on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -54,7 +55,8 @@ commands:
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
   test    format check, clippy, the whole test suite and tidy (what CI runs)
-  tidy    dependency direction between crates and `//!` file headers
+  tidy    dependency direction between crates, `//!` file headers and the tests
+          docs/reliability.md names
   twin    <twin> <partner> accept a patch release whose schema is byte-identical to a supported one's";
 
 fn main() -> ExitCode {
