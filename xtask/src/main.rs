@@ -19,7 +19,8 @@
 //! - `soak`: mixed traffic for a while, failing on resource growth.
 //! - `test`: everything CI runs (format, lints, tests, tidy checks).
 //! - `tidy`: the workspace's own invariants (dependency direction between our
-//!   crates, a `//!` line at the top of every source file).
+//!   crates, a `//!` line at the top of every source file, the tests the
+//!   reliability matrix names).
 
 // The tool reports to its user on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -63,7 +64,8 @@ commands:
           codex, kills, interrupts) for N minutes (1 by default); fails on growth of memory, fds,
           threads or tasks
   test    format check, clippy, the whole test suite and tidy (what CI runs)
-  tidy    dependency direction between crates and `//!` file headers
+  tidy    dependency direction between crates, `//!` file headers and the tests
+          docs/reliability.md names
   twin    <twin> <partner> accept a patch release whose schema is byte-identical to a supported one's";
 
 fn main() -> ExitCode {

@@ -4,6 +4,8 @@
 //!   codexrt, with `codexrt-protocol` a data leaf usable from core upwards and
 //!   `codexrt-testkit` never a normal dependency of a library.
 //! - Every Rust source file opens with a `//!` line saying what it is for.
+//! - Every test the reliability matrix of `docs/reliability.md` names exists
+//!   in the file it names (the table's format is in [`matrix`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::cmd;
+
+mod matrix;
 
 pub(crate) fn run(root: &Path) -> Result<(), String> {
     let metadata = cmd::output(
@@ -36,6 +40,11 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             }
         }
     }
+    let doc = fs::read_to_string(root.join("docs/reliability.md"))
+        .map_err(|err| format!("cannot read docs/reliability.md: {err}"))?;
+    problems.extend(matrix::problems(&doc, |path| {
+        fs::read_to_string(root.join(path)).ok()
+    }));
     if problems.is_empty() {
         println!("tidy: ok");
         Ok(())

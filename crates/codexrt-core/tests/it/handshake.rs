@@ -3,8 +3,11 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use codexrt_core::{CompatibilityGuard, CoreError, RuntimeState, newest_known_version};
+use codexrt_core::{
+    CompatibilityGuard, CoreError, RuntimeState, RuntimeStats, TimeoutCause, newest_known_version,
+};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use semver::Version;
 use serde_json::json;
@@ -86,6 +89,34 @@ async fn too_old_is_refused_and_the_server_shut_down() {
             assert_eq!(required, Version::new(0, 150, 0));
             assert_eq!(user_agent, "fake/0.149.0 (Linux; x86_64)");
         }
+        other => panic!("{other:?}"),
+    }
+    // The fake saw the connection closed, and no `initialized`.
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(log.methods(), ["initialize"]);
+}
+
+#[tokio::test]
+async fn an_unanswered_initialize_times_out_and_the_server_is_shut_down() {
+    let script = FakeScript::new()
+        .step(Step::expect("initialize"))
+        .step(Step::expect_close());
+    let config = config().call_timeout(Duration::from_millis(200));
+    let (result, fake) = connect_with(script, config).await;
+    match result {
+        Err(CoreError::Timeout {
+            method,
+            timeout,
+            cause,
+        }) => assert_eq!(
+            (method.as_str(), timeout, cause),
+            (
+                "initialize",
+                Duration::from_millis(200),
+                TimeoutCause::NoAnswer
+            )
+        ),
         other => panic!("{other:?}"),
     }
     // The fake saw the connection closed, and no `initialized`.
@@ -310,5 +341,40 @@ async fn a_byte_order_mark_before_the_first_frame_is_skipped_over_stdio() {
         .unwrap();
     assert_eq!(runtime.server_info().version, Version::new(0, 169, 0));
     assert_eq!(runtime.server_info().codex_home, "/tmp/fake-codex-home");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_banner_and_a_notification_before_the_handshake_do_not_stop_it() {
+    let (ours, theirs) = codexrt_transport::memory::pair(16);
+    let peer = tokio::spawn(async move {
+        // A wrapper's banner and a warning, before codex has read anything.
+        for early in [
+            "Starting codex app-server (wrapper v2)...",
+            r#"{"method":"configWarning","params":{"summary":"early","details":null}}"#,
+        ] {
+            theirs.sender.send(bytes::Bytes::from(early)).await.unwrap();
+        }
+        let mut receiver = theirs.receiver;
+        let initialize = receiver.recv().await.unwrap().unwrap();
+        assert!(initialize.starts_with(br#"{"id":1,"method":"initialize""#));
+        let answer = BOM_ANSWER.trim_start_matches('\u{feff}');
+        theirs
+            .sender
+            .send(bytes::Bytes::from(answer.to_owned()))
+            .await
+            .unwrap();
+        let initialized = receiver.recv().await.unwrap().unwrap();
+        assert_eq!(initialized, r#"{"method":"initialized"}"#);
+        (receiver, theirs.sender)
+    });
+    let runtime = codexrt_core::Runtime::connect(ours, config())
+        .await
+        .unwrap();
+    assert_eq!(runtime.server_info().version, Version::new(0, 169, 0));
+    let mut expected = RuntimeStats::default();
+    expected.rpc.malformed_frames = 1;
+    assert_eq!(runtime.stats(), expected);
+    let _peer = peer.await.unwrap();
     runtime.shutdown().await.unwrap();
 }

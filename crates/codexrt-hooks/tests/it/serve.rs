@@ -456,3 +456,72 @@ async fn the_request_stream_is_taken_once() {
     ));
     runtime.shutdown().await.unwrap();
 }
+
+/// A request the server resolves while its hook is still deciding gets no
+/// reply: the hook's late `accept` is dropped. One slot, so the next
+/// request is decided only once the first one's answer was given or
+/// dropped; its reply on the wire means the first one's would be there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_resolved_while_its_hook_decides_gets_no_reply() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(command_request(0, "held"))
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::notify(
+            "serverRequest/resolved",
+            json!({"threadId": "t", "requestId": 0}),
+        ))
+        // Read after the notification: when the call returns, it was routed.
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(command_request(1, "next"))
+        .step(Step::HangForever);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (counted, begun, released) = (
+        Arc::clone(&calls),
+        Arc::clone(&started),
+        Arc::clone(&release),
+    );
+    let hooks = HookSet::new()
+        .hook(HookEntry::new(
+            "held first",
+            hook_fn(move |_| {
+                let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+                let (begun, released) = (Arc::clone(&begun), Arc::clone(&released));
+                async move {
+                    if first {
+                        begun.notify_one();
+                        released.notified().await;
+                    }
+                    Ok(Decision::Accept)
+                }
+            }),
+        ))
+        .concurrency(1);
+    let (runtime, fake) = connect(script).await;
+    let _approvals = hooks.serve(&runtime).unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    started.notified().await;
+    runtime.call(AccountLogoutParams).await.unwrap();
+    runtime.call(AccountLogoutParams).await.unwrap();
+    release.notify_one();
+    // initialize, initialized, 3 calls, the reply to request 1.
+    fake.wait_received(6).await;
+    runtime.shutdown().await.unwrap();
+    let replies_to_0 = fake
+        .log()
+        .messages()
+        .filter(|message| message.get("method").is_none() && message["id"] == json!(0))
+        .count();
+    assert_eq!(replies_to_0, 0);
+    assert_eq!(answer(&fake, 1), decision("accept"));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(runtime.stats().duplicate_server_requests, 0);
+}
+
+fn command_request(id: i64, line: &str) -> Step {
+    let (method, params) = command(line);
+    Step::request(id, method, params)
+}

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use codexrt_rpc::{
     InboundHandler, Incoming, IncomingRequest, Malformation, MalformedFrame, RpcClient, RpcConfig,
-    RpcStats,
+    RpcError, RpcStats,
 };
 use codexrt_transport::{CloseReport, memory};
 use codexrt_transport::{Connection, FrameError};
@@ -433,4 +433,66 @@ async fn items_queued_at_close_still_reach_a_reader() {
         assert_eq!(notification_number(next(&mut incoming).await), n);
     }
     assert!(incoming.recv().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nesting_100_000_deep_neither_overflows_the_stack_nor_stops_the_connection() {
+    const DEPTH: usize = 100_000;
+    let deep = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    let (client, mut incoming, mut server) = start(RpcConfig::new());
+
+    // A whole frame nested that deep is no message.
+    server.send(deep.clone()).await;
+    match next(&mut incoming).await {
+        Incoming::Malformed(report) => assert_eq!(
+            (report.problem, report.len),
+            (Malformation::NotAnObject, 2 * DEPTH)
+        ),
+        other => panic!("expected a malformed-frame report, got {other:?}"),
+    }
+    // Params that deep are handed on raw, untouched.
+    server
+        .send(format!(r#"{{"method":"deep","params":{deep}}}"#))
+        .await;
+    match next(&mut incoming).await {
+        Incoming::Notification(n) => assert_eq!(
+            (n.method.as_str(), n.params.map(|p| p.get() == deep)),
+            ("deep", Some(true))
+        ),
+        other => panic!("expected a notification, got {other:?}"),
+    }
+    // A result that deep fails to decode its call, and the next call works.
+    let (result, ()) = tokio::join!(
+        client.call::<Value>("deep", ()),
+        answer_with(&mut server, &deep)
+    );
+    match result {
+        Err(RpcError::Decode { method, source }) => assert_eq!(
+            (method.as_str(), source.to_string()),
+            (
+                "deep",
+                "recursion limit exceeded at line 1 column 128".to_owned()
+            )
+        ),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    let (result, ()) = tokio::join!(
+        client.call::<u8>("alive", ()),
+        answer_with(&mut server, "1")
+    );
+    assert_eq!(result.unwrap(), 1);
+    assert_eq!(
+        client.stats(),
+        with!(RpcStats {
+            malformed_frames: 1
+        })
+    );
+}
+
+/// Answers the next call with `result`, raw JSON text.
+async fn answer_with(server: &mut Server, result: &str) {
+    let request = server.recv_json().await;
+    server
+        .send(format!(r#"{{"id":{},"result":{result}}}"#, request["id"]))
+        .await;
 }

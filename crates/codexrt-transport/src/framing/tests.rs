@@ -457,3 +457,112 @@ fn the_buffer_shrinks_once_a_big_frame_is_out() {
     let after = steps.peak(1..=2);
     assert!(after <= small, "capacity {after} after the report");
 }
+
+#[test]
+fn at_the_default_limit_a_line_one_byte_longer_is_reported_and_the_next_is_read() {
+    const MAX: usize = super::DEFAULT_MAX_FRAME_LEN;
+    // Exactly 64 MiB is a frame.
+    let input = [pattern(MAX).as_slice(), b"\nok\n"].concat();
+    let steps = step_through(&input, READ_CHUNK, MAX, false);
+    assert_eq!(steps.items.len(), 2);
+    assert_eq!(steps.items[0], Ok(Bytes::from(pattern(MAX))));
+    assert_eq!(steps.items[1], Ok(Bytes::from_static(b"ok")));
+    // 64 MiB + 1 is reported once, without its content, and skipped.
+    let input = [pattern(MAX + 1).as_slice(), b"\nok\n"].concat();
+    let steps = step_through(&input, READ_CHUNK, MAX, false);
+    assert_eq!(
+        steps.items,
+        vec![
+            Err(FrameError::TooLong {
+                max_len: MAX,
+                seen: MAX + 1,
+                prefix: Bytes::from(pattern(FrameError::PREFIX_LEN)),
+            }),
+            Ok(Bytes::from_static(b"ok")),
+        ]
+    );
+    let peak = steps.peak(0..=2);
+    assert!(peak <= MAX + READ_CHUNK, "peak capacity {peak}");
+}
+
+/// An `AsyncRead` of `left` bytes of [`pattern`] (no newline) and then
+/// `tail`, a chunk at most per read, not ready before each read, made up as
+/// it goes so that a gigabyte needs no gigabyte of memory.
+struct Endless {
+    left: usize,
+    tail: &'static [u8],
+    ready: bool,
+}
+
+impl AsyncRead for Endless {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.ready {
+            self.ready = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.ready = false;
+        // 26 * 2521 bytes: a whole number of alphabets, so every read goes on
+        // where the last one stopped.
+        static BLOCK: std::sync::LazyLock<Vec<u8>> =
+            std::sync::LazyLock::new(|| pattern(26 * 2521));
+        if self.left > 0 {
+            let n = self.left.min(BLOCK.len()).min(buf.remaining());
+            buf.put_slice(&BLOCK[..n]);
+            self.left -= n;
+        } else {
+            let n = self.tail.len().min(buf.remaining());
+            buf.put_slice(&self.tail[..n]);
+            self.tail = &self.tail[n..];
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn a_gigabyte_without_a_newline_is_reported_once_in_bounded_memory() {
+    const GIB: usize = 1 << 30;
+    const MAX: usize = super::DEFAULT_MAX_FRAME_LEN;
+    let mut reader = LineReader::new(
+        Endless {
+            left: GIB,
+            tail: b"\nok\n",
+            ready: false,
+        },
+        MAX,
+    );
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut items = Vec::new();
+    let mut peak = 0;
+    loop {
+        let poll = pin!(reader.next_frame()).poll(&mut cx);
+        peak = peak.max(reader.buf.capacity().max(reader.allocated));
+        match poll {
+            Poll::Ready(Ok(Some(item))) => items.push(item),
+            Poll::Ready(Ok(None)) => break,
+            Poll::Ready(Err(err)) => panic!("made-up reads do not fail: {err}"),
+            Poll::Pending => {}
+        }
+    }
+    assert_eq!(reader.reader.left, 0, "the whole gigabyte was read");
+    let [
+        Err(FrameError::TooLong {
+            max_len,
+            seen,
+            prefix,
+        }),
+        Ok(next),
+    ] = items.as_slice()
+    else {
+        panic!("one report and one frame, got {} items", items.len());
+    };
+    assert_eq!(*max_len, MAX);
+    assert!(*seen > MAX && *seen <= MAX + READ_CHUNK, "seen {seen}");
+    assert_eq!(*prefix, Bytes::from(pattern(FrameError::PREFIX_LEN)));
+    assert_eq!(*next, Bytes::from_static(b"ok"));
+    assert!(peak <= MAX + READ_CHUNK, "peak capacity {peak}");
+}
