@@ -12,6 +12,7 @@
 //! [`FacadeScenario`] and to the list in
 //! [`for_each_facade_case!`](crate::for_each_facade_case).
 
+mod calls;
 mod cases;
 mod endpoint;
 mod harness;
@@ -22,6 +23,10 @@ use std::fmt;
 use codexrt::{ClientError, PromptRunError};
 use codexrt_testkit::TestkitError;
 
+pub use calls::{
+    account_read_offline, config_round_trip, exec_streams_output, fs_round_trip, mcp_status_listed,
+    models_listed, new_field_refused_locally, review_turn_completes,
+};
 pub use cases::{
     approval_declined_by_default, ask_stream_deltas, concurrent_sessions,
     dropped_ask_interrupts_its_turn, fork, interrupt, missing_method_refused_locally, one_shot_run,
@@ -104,11 +109,27 @@ pub enum FacadeScenario {
     ElicitationAnswered,
     /// [`user_input_answered`].
     UserInputAnswered,
+    /// [`account_read_offline`].
+    AccountReadOffline,
+    /// [`models_listed`].
+    ModelsListed,
+    /// [`fs_round_trip`].
+    FsRoundTrip,
+    /// [`exec_streams_output`].
+    ExecStreamsOutput,
+    /// [`config_round_trip`].
+    ConfigRoundTrip,
+    /// [`mcp_status_listed`].
+    McpStatusListed,
+    /// [`review_turn_completes`].
+    ReviewTurnCompletes,
+    /// [`new_field_refused_locally`].
+    NewFieldRefusedLocally,
 }
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 21] = [
+    pub const ALL: [FacadeScenario; 29] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -130,6 +151,14 @@ impl FacadeScenario {
         FacadeScenario::ShellHookDecides,
         FacadeScenario::ElicitationAnswered,
         FacadeScenario::UserInputAnswered,
+        FacadeScenario::AccountReadOffline,
+        FacadeScenario::ModelsListed,
+        FacadeScenario::FsRoundTrip,
+        FacadeScenario::ExecStreamsOutput,
+        FacadeScenario::ConfigRoundTrip,
+        FacadeScenario::McpStatusListed,
+        FacadeScenario::ReviewTurnCompletes,
+        FacadeScenario::NewFieldRefusedLocally,
     ];
 
     /// The name: the test function's.
@@ -156,6 +185,14 @@ impl FacadeScenario {
             FacadeScenario::ShellHookDecides => "shell_hook_decides",
             FacadeScenario::ElicitationAnswered => "elicitation_answered",
             FacadeScenario::UserInputAnswered => "user_input_answered",
+            FacadeScenario::AccountReadOffline => "account_read_offline",
+            FacadeScenario::ModelsListed => "models_listed",
+            FacadeScenario::FsRoundTrip => "fs_round_trip",
+            FacadeScenario::ExecStreamsOutput => "exec_streams_output",
+            FacadeScenario::ConfigRoundTrip => "config_round_trip",
+            FacadeScenario::McpStatusListed => "mcp_status_listed",
+            FacadeScenario::ReviewTurnCompletes => "review_turn_completes",
+            FacadeScenario::NewFieldRefusedLocally => "new_field_refused_locally",
         }
     }
 
@@ -199,6 +236,14 @@ impl FacadeScenario {
             FacadeScenario::ShellHookDecides => shell_hook_decides(version).await,
             FacadeScenario::ElicitationAnswered => elicitation_answered(version).await,
             FacadeScenario::UserInputAnswered => user_input_answered(version).await,
+            FacadeScenario::AccountReadOffline => account_read_offline(version).await,
+            FacadeScenario::ModelsListed => models_listed(version).await,
+            FacadeScenario::FsRoundTrip => fs_round_trip(version).await,
+            FacadeScenario::ExecStreamsOutput => exec_streams_output(version).await,
+            FacadeScenario::ConfigRoundTrip => config_round_trip(version).await,
+            FacadeScenario::McpStatusListed => mcp_status_listed(version).await,
+            FacadeScenario::ReviewTurnCompletes => review_turn_completes(version).await,
+            FacadeScenario::NewFieldRefusedLocally => new_field_refused_locally(version).await,
         }
     }
 }
@@ -227,7 +272,9 @@ macro_rules! for_each_facade_case {
              concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
-             user_input_answered],);
+             user_input_answered, account_read_offline, models_listed, fs_round_trip,
+             exec_streams_output, config_round_trip, mcp_status_listed, review_turn_completes,
+             new_field_refused_locally],);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);
