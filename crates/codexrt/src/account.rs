@@ -194,7 +194,7 @@ impl<'a> Account<'a> {
     /// As for [`Runtime::call`](codexrt_core::Runtime::call).
     pub async fn logout(&self) -> Result<(), ClientError> {
         let runtime = self.client.live_runtime().await?;
-        runtime.call(AccountLogoutParams::default()).await?;
+        runtime.call(AccountLogoutParams).await?;
         Ok(())
     }
 

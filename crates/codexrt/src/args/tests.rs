@@ -1,3 +1,6 @@
+//! The local checks of the protocol helpers: paths, blank values and
+//! fields newer than the server.
+
 use std::path::Path;
 
 use semver::Version;

@@ -4,8 +4,9 @@
 //! is too old for are refused before anything is sent.
 
 use codexrt::protocol::types::{
-    CancelLoginAccountStatus, CommandExecOutputStream, CommandExecResponse, ConfigEdit,
-    ListMcpServerStatusParams, MergeStrategy, ModelListParams, ReviewTarget, TurnStatus,
+    Account, CancelLoginAccountStatus, CommandExecOutputStream, CommandExecResponse, ConfigEdit,
+    GetAccountResponse, ListMcpServerStatusParams, MergeStrategy, ModelListParams, ReviewTarget,
+    TurnStatus,
 };
 use codexrt::{ClientError, CoreError, ExecCommand, ExecEvent};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
@@ -75,7 +76,14 @@ async fn account_models_fs_config_and_mcp_send_their_calls() {
         .step(Step::expect_close());
     let (client, fake) = connect(script).await;
     let account = client.account();
-    assert_eq!(account.read().await.unwrap().requires_openai_auth, true);
+    assert_eq!(
+        account.read().await.unwrap(),
+        GetAccountResponse {
+            account: Some(Account::ApiKey),
+            requires_openai_auth: true,
+            ..GetAccountResponse::default()
+        }
+    );
     account.login_api_key("sk-test").await.unwrap();
     let login = account.login_chatgpt().await.unwrap();
     assert_eq!(
