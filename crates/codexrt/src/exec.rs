@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use codexrt_core::{EventFilter, EventReceiver, Runtime, RuntimeEvent};
+use codexrt_core::{CallOptions, EventFilter, EventReceiver, Runtime, RuntimeEvent};
 use codexrt_protocol::types::{
     CommandExecOutputStream, CommandExecParams, CommandExecResizeParams, CommandExecResponse,
     CommandExecTerminalSize, CommandExecTerminateParams, CommandExecWriteParams, SandboxPolicy,
@@ -272,19 +272,37 @@ impl<'a> Exec<'a> {
     /// terminal or stdin (those need [`start`](Exec::start));
     /// [`ClientError::InvalidPath`] for a relative working directory
     /// (nothing is sent in either case); [`ClientError::Runtime`] when the
-    /// call fails (codex refuses a command it cannot start, or the call
-    /// times out: the client's call timeout bounds the whole run).
+    /// call fails: codex refuses a command it cannot start, or no answer
+    /// came in time. The call waits the command's
+    /// [`timeout`](ExecCommand::timeout) plus the client's call timeout, or
+    /// without a limit after [`no_timeout`](ExecCommand::no_timeout), else
+    /// the client's call timeout (60 s by default) — so a command that may
+    /// run longer under codex's own limit should set its timeout.
     ///
     /// # Cancel safety
     /// Dropping it abandons the call; the command runs on to its end.
     pub async fn run(&self, command: ExecCommand) -> Result<CommandExecResponse, ClientError> {
+        // codex answers when the command ends: a command with a limit of
+        // its own gets that limit plus the call timeout, one without any
+        // gets none, and one under codex's default limit the call timeout.
+        let call_timeout = self.client.config().call_timeout_limit();
+        let options = match (command.timeout, command.no_timeout) {
+            (Some(limit), _) => CallOptions::new().timeout(limit.saturating_add(call_timeout)),
+            (None, true) => CallOptions::new().no_timeout(),
+            (None, false) => CallOptions::new(),
+        };
         let params = command.params(None)?;
-        Ok(self.client.live_runtime().await?.call(params).await?)
+        let runtime = self.client.live_runtime().await?;
+        Ok(runtime.call_with(params, options).await?)
     }
 
     /// Starts `command` with its output streamed: the [`ExecStream`] yields
     /// the output as it comes, then the exit code. codex sends the result
     /// after all the output, so nothing comes after [`ExecEvent::Finished`].
+    /// The call has no time limit of its own: it ends when the command
+    /// does (by itself, at its [`timeout`](ExecCommand::timeout) or codex's,
+    /// or [`terminate`](ExecStream::terminate)d), or when the connection
+    /// closes.
     ///
     /// # Errors
     /// As for [`run`](Exec::run), without the refusal of a terminal or
@@ -584,7 +602,7 @@ impl Follower {
         mut closed: oneshot::Receiver<()>,
     ) {
         let runtime = self.runtime.clone();
-        let call = runtime.call(params);
+        let call = runtime.call_with(params, CallOptions::new().no_timeout());
         tokio::pin!(call);
         let mut events_open = true;
         let result = loop {

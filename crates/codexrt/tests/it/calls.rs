@@ -3,6 +3,8 @@
 //! expected params and returns the answer; bad input and fields the server
 //! is too old for are refused before anything is sent.
 
+use std::time::Duration;
+
 use codexrt::protocol::types::{
     Account, CancelLoginAccountStatus, CommandExecOutputStream, CommandExecResponse, ConfigEdit,
     GetAccountResponse, ListMcpServerStatusParams, MergeStrategy, ModelListParams, ReviewTarget,
@@ -125,7 +127,13 @@ async fn account_models_fs_config_and_mcp_send_their_calls() {
     client.mcp().reload().await.unwrap();
     let output = client
         .exec()
-        .run(ExecCommand::new(["echo", "hi"]).cwd("/w"))
+        .run(
+            ExecCommand::new(["echo", "hi"])
+                .cwd("/w")
+                .env("A", "1")
+                .env_remove("B")
+                .timeout(Duration::from_millis(1500)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -158,7 +166,10 @@ async fn account_models_fs_config_and_mcp_send_their_calls() {
             json!(["config/batchWrite", {"edits": [{"keyPath": "features.web_search", "value": true, "mergeStrategy": "upsert"}]}]),
             json!(["mcpServerStatus/list", {}]),
             json!(["config/mcpServer/reload", null]),
-            json!(["command/exec", {"command": ["echo", "hi"], "cwd": "/w", "sandboxPolicy": read_only}]),
+            json!(["command/exec", {
+                "command": ["echo", "hi"], "cwd": "/w", "env": {"A": "1", "B": null},
+                "timeoutMs": 1500, "sandboxPolicy": read_only,
+            }]),
         ]
     );
 }
