@@ -198,12 +198,13 @@ impl<'a> Account<'a> {
         Ok(())
     }
 
-    /// The account's rate limits (`account/rateLimits/read`); codex asks
-    /// its backend, so this needs a ChatGPT login.
+    /// The account's rate limits (`account/rateLimits/read`), as codex's
+    /// backend reports them for a ChatGPT login.
     ///
     /// # Errors
-    /// [`ClientError::Runtime`] when the call fails (codex refuses it
-    /// without a ChatGPT account).
+    /// [`ClientError::Runtime`] when the call fails; without a codex
+    /// account login, codex refuses it
+    /// ([`CoreError::Peer`](codexrt_core::CoreError::Peer)).
     ///
     /// # Cancel safety
     /// As for [`Runtime::call`](codexrt_core::Runtime::call).

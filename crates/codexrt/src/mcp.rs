@@ -101,8 +101,9 @@ impl<'a> Mcp<'a> {
         })
     }
 
-    /// Reloads the MCP servers' configuration from disk
-    /// (`config/mcpServer/reload`), for threads started from then on.
+    /// Has codex read its MCP servers' configuration from disk again
+    /// (`config/mcpServer/reload`), after `mcp_servers` changed, for
+    /// example through [`CodexConfig`](crate::CodexConfig).
     ///
     /// # Errors
     /// [`ClientError::Runtime`] when the call fails.

@@ -18,8 +18,9 @@ use super::{FacadeError, Harness};
 use crate::scenario::{ScenarioError, check, check_eq};
 
 /// `account/read` offline: no account, and the scripted provider needs no
-/// OpenAI login; a login that does not exist cannot be cancelled; a blank
-/// API key is refused before anything is sent.
+/// OpenAI login; a login that does not exist cannot be cancelled; rate
+/// limits are refused by codex without a login; a blank API key is
+/// refused before anything is sent.
 ///
 /// # Errors
 /// Any [`FacadeError`].
@@ -43,6 +44,15 @@ pub async fn account_read_offline(version: &str) -> Result<(), FacadeError> {
             .cancel_login("00000000-0000-0000-0000-000000000000")
             .await?,
         CancelLoginAccountStatus::NotFound,
+    )?;
+    let limits = account.rate_limits().await;
+    check(
+        "rate limits refused without a login",
+        matches!(
+            &limits,
+            Err(ClientError::Runtime(codexrt::CoreError::Peer { .. }))
+        ),
+        &limits,
     )?;
     let blank = account.login_api_key("  ").await;
     check(
