@@ -198,7 +198,8 @@ fn entry(name: &str, directory: bool) -> FsReadDirectoryEntry {
 }
 
 /// `command/exec`: streamed, the output of each stream joins to exactly
-/// what the command wrote and the result carries its exit code; buffered,
+/// what the command wrote (also for some 290 KB in many pieces) and the
+/// result carries its exit code; buffered,
 /// the same output comes in the result; under the default read-only
 /// sandbox a write fails and leaves no file.
 ///
@@ -242,6 +243,30 @@ pub async fn exec_streams_output(version: &str) -> Result<(), FacadeError> {
             stdout: "one\nthree\n".to_owned(),
             stderr: "two".to_owned(),
         },
+    )?;
+    // Much output, many deltas: joined, it is exactly what was written.
+    let count = 50_000;
+    let many = ExecCommand::new(["seq", "1", &count.to_string()])
+        .cwd(harness.workspace())
+        .no_output_cap();
+    let mut stream = client.exec().start(many).await?;
+    let (mut output, mut pieces, mut exit) = (Vec::new(), 0, None);
+    while let Some(event) = stream.next().await {
+        match event {
+            ExecEvent::Output { data, .. } => {
+                output.extend(data);
+                pieces += 1;
+            }
+            ExecEvent::Finished(result) => exit = Some(result?.exit_code),
+            other => return Err(ScenarioError::unexpected("output or the end", other).into()),
+        }
+    }
+    let expected: String = (1..=count).map(|n| format!("{n}\n")).collect();
+    check_eq("the exit code of seq", exit, Some(0))?;
+    check(
+        "seq's output, exact",
+        output == expected.as_bytes(),
+        (output.len(), expected.len(), pieces),
     )?;
     let made = harness.workspace().join("made-by-exec.txt");
     let write = format!("echo x > '{}'", made.display());
