@@ -24,8 +24,8 @@
 //!
 //! # Sandbox
 //!
-//! codex runs the command in a sandbox of its own (on Linux its bundled
-//! Landlock/seccomp or bubblewrap helper), with the policy the call names.
+//! codex runs the command in its sandbox (on Linux, bubblewrap: the
+//! system's, or the one codex bundles), with the policy the call names.
 //! The facade names one always: **read-only, without network**, unless
 //! [`ExecCommand::sandbox`] says otherwise, whatever codex's configuration
 //! says — the same default as the threads the facade starts. No approval
