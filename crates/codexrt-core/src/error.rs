@@ -221,6 +221,16 @@ pub enum CoreError {
         /// The turn the answer named.
         turn_id: String,
     },
+    /// `review/start` answered with a review in another thread than the
+    /// one asked for (a detached review), which cannot be followed as a
+    /// turn of the thread asked for.
+    #[error("`review/start` on thread {thread_id} started its review in thread {review_thread_id}")]
+    ReviewDetached {
+        /// The thread asked for.
+        thread_id: String,
+        /// The thread codex runs the review in.
+        review_thread_id: String,
+    },
     /// The turn's outcome was already returned by an earlier
     /// [`TurnHandle::outcome`](crate::TurnHandle::outcome).
     #[error("the outcome of turn {turn_id} of thread {thread_id} was already taken")]

@@ -209,7 +209,7 @@ mod turn;
 mod turn_table;
 mod version;
 
-pub use codexrt_rpc::TimeoutCause;
+pub use codexrt_rpc::{CallOptions, TimeoutCause};
 pub use config::{CODEX_BIN_ENV, RuntimeConfig};
 pub use delta::StreamDelta;
 pub use error::CoreError;

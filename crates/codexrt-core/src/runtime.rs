@@ -10,7 +10,7 @@ use codexrt_protocol::types::{
     InitializedNotification,
 };
 use codexrt_protocol::{Api, Availability, ClientNotification, ClientRequest, MethodKind};
-use codexrt_rpc::{RpcClient, RpcConfig};
+use codexrt_rpc::{CallOptions, RpcClient, RpcConfig};
 use codexrt_transport::{CloseReport, Connection, TransportError};
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -158,6 +158,29 @@ impl Runtime {
     pub async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
         self.admit(&params)?;
         Ok(self.inner.rpc.call(P::METHOD, &params).await?)
+    }
+
+    /// [`call`](Runtime::call) with per-call options, such as another time
+    /// limit ([`CallOptions::timeout`]) or none
+    /// ([`CallOptions::no_timeout`]) for a call whose answer takes as long
+    /// as the work it starts (a `command/exec`).
+    ///
+    /// # Errors
+    /// As for [`call`](Runtime::call).
+    ///
+    /// # Cancel safety
+    /// As for [`call`](Runtime::call).
+    pub async fn call_with<P: ClientRequest>(
+        &self,
+        params: P,
+        options: CallOptions,
+    ) -> Result<P::Response, CoreError> {
+        self.admit(&params)?;
+        Ok(self
+            .inner
+            .rpc
+            .call_with(P::METHOD, &params, options)
+            .await?)
     }
 
     /// Checks whether `params` may be sent, as [`Runtime::call`] does.

@@ -18,7 +18,7 @@ use codexrt_protocol::types::{
 use tokio::time::Instant;
 
 use codexrt_protocol::ClientRequest;
-use codexrt_protocol::types::TurnStartResponse;
+use codexrt_protocol::types::{ReviewStartParams, ReviewStartResponse, TurnStartResponse};
 use codexrt_rpc::{CallOptions, OnAnswer, RpcError};
 
 use crate::turn_table::{TurnShared, TurnTable};
@@ -133,8 +133,48 @@ impl Runtime {
         params: TurnStartParams,
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError> {
-        self.admit(&params)?;
         let thread_id = params.thread_id.clone();
+        self.start_turn_of(params, thread_id, options).await
+    }
+
+    /// Starts a review of the thread `params` names (`review/start`), as a
+    /// turn of that thread with the given limits: the returned handle has
+    /// the review turn's events and outcome, as for
+    /// [`start_turn_with`](Runtime::start_turn_with). The stable API
+    /// delivers a review inline, in the thread asked for; the
+    /// `reviewThreadId` of the answer is that thread.
+    ///
+    /// # Errors
+    /// As for [`Runtime::call`] with `review/start`, and
+    /// [`CoreError::ReviewDetached`] when codex answers with another
+    /// thread than the one asked for (the review cannot be followed as a
+    /// turn of it).
+    ///
+    /// # Cancel safety
+    /// As for [`Runtime::call`]: the review may have started on the
+    /// server.
+    pub async fn start_review_with(
+        &self,
+        params: ReviewStartParams,
+        options: TurnOptions,
+    ) -> Result<TurnHandle, CoreError> {
+        let thread_id = params.thread_id.clone();
+        self.start_turn_of(params, thread_id, options).await
+    }
+
+    /// Sends a request whose answer starts a turn of `thread_id` (its
+    /// `turn` member) and registers that turn.
+    async fn start_turn_of<P>(
+        &self,
+        params: P,
+        thread_id: String,
+        options: TurnOptions,
+    ) -> Result<TurnHandle, CoreError>
+    where
+        P: ClientRequest,
+        P::Response: StartsTurn,
+    {
+        self.admit(&params)?;
         let started = Instant::now();
         // Until the turn is registered, whatever arrives for a new turn of
         // this thread is kept whole for it; the guard ends that on every
@@ -146,19 +186,25 @@ impl Runtime {
         // runs; what came before the answer is the turn's only if it names
         // the turn.
         let claim = Claim::new(self, &thread_id);
-        let method = <TurnStartParams as ClientRequest>::METHOD;
+        let method = P::METHOD;
         let raw = self
             .rpc()
             .call_raw_observed(method, &params, CallOptions::new(), claim.on_answer())
             .await?;
-        let response: TurnStartResponse =
+        let response: P::Response =
             serde_json::from_str(raw.get()).map_err(|source| RpcError::Decode {
                 method: method.to_owned(),
                 source,
             })?;
+        if let Some(other) = response.other_thread(&thread_id) {
+            return Err(CoreError::ReviewDetached {
+                thread_id,
+                review_thread_id: other.to_owned(),
+            });
+        }
         let shared = match claim.take() {
             Some(registered) => registered?,
-            None => self.turns().register(&thread_id, &response.turn.id)?,
+            None => self.turns().register(&thread_id, response.turn_id())?,
         };
         Ok(TurnHandle {
             runtime: self.clone(),
@@ -168,6 +214,32 @@ impl Runtime {
             events_taken: false,
             outcome_taken: false,
         })
+    }
+}
+
+/// The answer of a request that starts a turn.
+trait StartsTurn {
+    /// The id of the turn started.
+    fn turn_id(&self) -> &str;
+    /// The thread the turn runs in, when it is not the one asked for.
+    fn other_thread(&self, _asked: &str) -> Option<&str> {
+        None
+    }
+}
+
+impl StartsTurn for TurnStartResponse {
+    fn turn_id(&self) -> &str {
+        &self.turn.id
+    }
+}
+
+impl StartsTurn for ReviewStartResponse {
+    fn turn_id(&self) -> &str {
+        &self.turn.id
+    }
+
+    fn other_thread(&self, asked: &str) -> Option<&str> {
+        (self.review_thread_id != asked).then_some(self.review_thread_id.as_str())
     }
 }
 

@@ -16,8 +16,9 @@ use crate::profile::{absolute_dir, turn_start};
 use crate::run::{conclude, start_turn};
 use crate::session::SessionKind;
 use crate::{
-    ClientConfig, ClientError, ConnectionEvents, Connector, PromptRunError, PromptRunParams,
-    PromptRunResult, RunProfile, Session, SessionConfig, Threads,
+    Account, ClientConfig, ClientError, CodexConfig, ConnectionEvents, Connector, Exec, Fs, Mcp,
+    Models, PromptRunError, PromptRunParams, PromptRunResult, Review, RunProfile, Session,
+    SessionConfig, Threads,
 };
 
 /// A connection to one `codex app-server`. Cheap to clone; every clone
@@ -260,6 +261,46 @@ impl Client {
     /// Thread management: list, read, archive, unarchive, rename.
     pub fn threads(&self) -> Threads<'_> {
         Threads::new(self)
+    }
+
+    /// The account codex works as: read it, log in with an API key or
+    /// through ChatGPT, cancel a login, log out, read the rate limits.
+    pub fn account(&self) -> Account<'_> {
+        Account::new(self)
+    }
+
+    /// The models codex offers (`model/list`), a page or all of them.
+    pub fn models(&self) -> Models<'_> {
+        Models::new(self)
+    }
+
+    /// Commands run by codex on its machine, in a sandbox
+    /// (`command/exec`), buffered or streamed.
+    pub fn exec(&self) -> Exec<'_> {
+        Exec::new(self)
+    }
+
+    /// Files on codex's machine (`fs/*`): read, write, list, inspect,
+    /// create directories, remove, copy.
+    pub fn fs(&self) -> Fs<'_> {
+        Fs::new(self)
+    }
+
+    /// Code reviews as turns of a thread (`review/start`).
+    pub fn review(&self) -> Review<'_> {
+        Review::new(self)
+    }
+
+    /// codex's own configuration (`config/*`, `configRequirements/read`);
+    /// not to be confused with [`config`](Client::config), this client's.
+    pub fn codex_config(&self) -> CodexConfig<'_> {
+        CodexConfig::new(self)
+    }
+
+    /// codex's MCP servers: their status, and reloading their
+    /// configuration.
+    pub fn mcp(&self) -> Mcp<'_> {
+        Mcp::new(self)
     }
 
     /// Runs `prompt` in a new thread working in `cwd` with the defaults of

@@ -167,6 +167,86 @@ pub enum ClientError {
     #[cfg(feature = "blocking")]
     #[error("cannot start the blocking client's runtime")]
     BlockingRuntime(#[source] std::io::Error),
+    /// An argument of a call was refused before anything was sent: an
+    /// empty command, a blank API key or key path, and the like.
+    #[error("`{method}`: {argument} {problem}")]
+    InvalidArgument {
+        /// The wire method the call would have sent.
+        method: &'static str,
+        /// The argument, as the wire names it.
+        argument: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A path was refused before anything was sent: codex takes paths
+    /// that are absolute and UTF-8 (it reads them on its own machine, so
+    /// the client does not resolve relative ones).
+    #[error("`{method}`: the path {path:?} {problem}")]
+    InvalidPath {
+        /// The wire method the call would have sent.
+        method: &'static str,
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A field is set that the connected codex does not know; refused
+    /// before anything was sent, since codex ignores fields it does not
+    /// know and would answer as if it were not set.
+    #[error(
+        "`{method}`: the field `{field}` needs codex {since} or newer, and the server is {version}"
+    )]
+    FieldUnavailable {
+        /// The wire method.
+        method: &'static str,
+        /// The field, as the wire names it.
+        field: &'static str,
+        /// The first version that has it.
+        since: Version,
+        /// The server's version.
+        version: Version,
+    },
+    /// Following a listing's cursors, more pages remained after the limit
+    /// the caller set.
+    #[error("`{method}` had more pages after {pages}")]
+    TooManyPages {
+        /// The wire method.
+        method: &'static str,
+        /// The pages read.
+        pages: usize,
+    },
+    /// The output of a [`command/exec`](crate::Exec::start) that the
+    /// caller did not read yet went past
+    /// [`MAX_BUFFERED_OUTPUT`](crate::ExecStream::MAX_BUFFERED_OUTPUT);
+    /// the process was asked to terminate.
+    #[error("process {process_id} wrote more than {limit} bytes that were not read")]
+    ExecOutputOverflow {
+        /// The process id of the command.
+        process_id: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// codex answered with data that should be base64 and is not.
+    #[error("`{method}`: the answer's data is not base64")]
+    UndecodableBase64 {
+        /// The wire method.
+        method: &'static str,
+    },
+    /// The task that follows a streamed command ended before the
+    /// command's result: its tokio runtime shut down.
+    #[error("the task following process {process_id} ended before its result")]
+    ExecFollowerEnded {
+        /// The process id of the command.
+        process_id: String,
+    },
+    /// codex answered a login of one kind with a login of another.
+    #[error("asked for a {requested:?} login, codex started one of type {answered:?}")]
+    UnexpectedLogin {
+        /// The type asked for.
+        requested: &'static str,
+        /// The type codex answered with (empty when it has none).
+        answered: String,
+    },
     /// Any other failure of the runtime.
     #[error(transparent)]
     Runtime(CoreError),

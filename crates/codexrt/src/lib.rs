@@ -41,9 +41,24 @@
 //!   [`start_session`](Client::start_session) and
 //!   [`resume_session`](Client::resume_session);
 //!   [`threads`](Client::threads) to list, read, archive, unarchive and
-//!   rename stored threads; [`runtime`](Client::runtime) for everything
-//!   else (any typed call, the server's requests, all notifications);
+//!   rename stored threads; the rest of the protocol through typed
+//!   handles (below); [`runtime`](Client::runtime) for everything else
+//!   (any typed call, the server's requests, all notifications);
 //!   [`shutdown`](Client::shutdown).
+//! - The protocol's other calls, each a handle borrowed from the client:
+//!   [`account`](Client::account) ([`Account`]: read it, log in with an
+//!   API key or through ChatGPT, cancel a login, log out, rate limits);
+//!   [`models`](Client::models) ([`Models`]: a page, or all of them within
+//!   a page limit); [`exec`](Client::exec) ([`Exec`]: an
+//!   [`ExecCommand`] run by codex in a read-only sandbox unless it says
+//!   otherwise, buffered or as an [`ExecStream`] of [`ExecEvent`]s with
+//!   stdin, resize and terminate); [`fs`](Client::fs) ([`Fs`]: files on
+//!   codex's machine); [`review`](Client::review) ([`Review`]: a review
+//!   as a [`TurnHandle`] of a thread); [`codex_config`](Client::codex_config)
+//!   ([`CodexConfig`]: codex's own configuration, read and written);
+//!   [`mcp`](Client::mcp) ([`Mcp`]: MCP servers' status, reload). Bad
+//!   input (an empty command, a relative path, a blank key) and fields the
+//!   connected codex is too old for are refused before anything is sent.
 //! - [`RunProfile`] — model, reasoning effort, sandbox, approval policy,
 //!   timeout, output schema (see [Structured output](#structured-output)),
 //!   images and other inputs of a prompt.
@@ -64,7 +79,7 @@
 //! # Streams
 //!
 //! Everything that arrives over time is a [`futures_core::Stream`] as well
-//! as having an inherent `next`/`recv`: [`AskStream`],
+//! as having an inherent `next`/`recv`: [`AskStream`], [`ExecStream`],
 //! [`ConnectionEvents`], and the runtime's turn events
 //! ([`TurnEvents`]), server requests
 //! ([`ServerRequestReceiver`]) and
@@ -275,31 +290,45 @@
 //!   are.
 //! - `schemars` (off by default): typed structured output, as above.
 
+mod account;
+mod args;
 pub mod automation;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod cancel;
 mod client;
+mod codex_config;
 mod config;
 mod cwd;
 mod daemon;
 mod error;
+pub mod exec;
+mod fs;
 mod link;
+mod mcp;
+mod models;
 mod output;
 mod policy;
 mod pool;
 mod profile;
 mod reconnect;
+mod review;
 mod run;
 mod session;
 mod stream;
 mod threads;
 pub mod views;
 
+pub use account::{Account, ChatgptLogin, DeviceCodeLogin};
 pub use client::Client;
+pub use codex_config::CodexConfig;
 pub use config::ClientConfig;
 pub use daemon::daemon_socket_path;
 pub use error::{ClientError, PromptRunError};
+pub use exec::{Exec, ExecCommand, ExecEvent, ExecStream};
+pub use fs::Fs;
+pub use mcp::Mcp;
+pub use models::Models;
 pub use output::OutputError;
 #[cfg(feature = "schemars")]
 pub use output::output_schema_for;
@@ -311,6 +340,7 @@ pub use profile::{RunProfile, SessionConfig};
 pub use reconnect::{
     ConnectFuture, ConnectionEvent, ConnectionEvents, Connector, ReconnectPolicy, RestartPolicy,
 };
+pub use review::Review;
 pub use run::{PromptRunParams, PromptRunResult};
 pub use session::Session;
 pub use stream::{AskStream, SessionEvent};

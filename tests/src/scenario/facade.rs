@@ -13,6 +13,7 @@
 //! [`for_each_facade_case!`](crate::for_each_facade_case).
 
 mod automation;
+mod calls;
 mod cases;
 mod endpoint;
 mod harness;
@@ -25,6 +26,10 @@ use codexrt::{ClientError, PromptRunError};
 use codexrt_testkit::TestkitError;
 
 pub use automation::scheduled_prompts;
+pub use calls::{
+    account_read_offline, config_round_trip, exec_streams_output, fs_round_trip, mcp_status_listed,
+    models_listed, new_field_refused_locally, review_turn_completes,
+};
 pub use cases::{
     approval_declined_by_default, ask_stream_deltas, concurrent_sessions,
     dropped_ask_interrupts_its_turn, fork, interrupt, missing_method_refused_locally, one_shot_run,
@@ -114,11 +119,27 @@ pub enum FacadeScenario {
     UserInputAnswered,
     /// [`scheduled_prompts`].
     ScheduledPrompts,
+    /// [`account_read_offline`].
+    AccountReadOffline,
+    /// [`models_listed`].
+    ModelsListed,
+    /// [`fs_round_trip`].
+    FsRoundTrip,
+    /// [`exec_streams_output`].
+    ExecStreamsOutput,
+    /// [`config_round_trip`].
+    ConfigRoundTrip,
+    /// [`mcp_status_listed`].
+    McpStatusListed,
+    /// [`review_turn_completes`].
+    ReviewTurnCompletes,
+    /// [`new_field_refused_locally`].
+    NewFieldRefusedLocally,
 }
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 24] = [
+    pub const ALL: [FacadeScenario; 32] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -143,6 +164,14 @@ impl FacadeScenario {
         FacadeScenario::ElicitationAnswered,
         FacadeScenario::UserInputAnswered,
         FacadeScenario::ScheduledPrompts,
+        FacadeScenario::AccountReadOffline,
+        FacadeScenario::ModelsListed,
+        FacadeScenario::FsRoundTrip,
+        FacadeScenario::ExecStreamsOutput,
+        FacadeScenario::ConfigRoundTrip,
+        FacadeScenario::McpStatusListed,
+        FacadeScenario::ReviewTurnCompletes,
+        FacadeScenario::NewFieldRefusedLocally,
     ];
 
     /// The name: the test function's.
@@ -172,6 +201,14 @@ impl FacadeScenario {
             FacadeScenario::ElicitationAnswered => "elicitation_answered",
             FacadeScenario::UserInputAnswered => "user_input_answered",
             FacadeScenario::ScheduledPrompts => "scheduled_prompts",
+            FacadeScenario::AccountReadOffline => "account_read_offline",
+            FacadeScenario::ModelsListed => "models_listed",
+            FacadeScenario::FsRoundTrip => "fs_round_trip",
+            FacadeScenario::ExecStreamsOutput => "exec_streams_output",
+            FacadeScenario::ConfigRoundTrip => "config_round_trip",
+            FacadeScenario::McpStatusListed => "mcp_status_listed",
+            FacadeScenario::ReviewTurnCompletes => "review_turn_completes",
+            FacadeScenario::NewFieldRefusedLocally => "new_field_refused_locally",
         }
     }
 
@@ -218,6 +255,14 @@ impl FacadeScenario {
             FacadeScenario::ElicitationAnswered => elicitation_answered(version).await,
             FacadeScenario::UserInputAnswered => user_input_answered(version).await,
             FacadeScenario::ScheduledPrompts => scheduled_prompts(version).await,
+            FacadeScenario::AccountReadOffline => account_read_offline(version).await,
+            FacadeScenario::ModelsListed => models_listed(version).await,
+            FacadeScenario::FsRoundTrip => fs_round_trip(version).await,
+            FacadeScenario::ExecStreamsOutput => exec_streams_output(version).await,
+            FacadeScenario::ConfigRoundTrip => config_round_trip(version).await,
+            FacadeScenario::McpStatusListed => mcp_status_listed(version).await,
+            FacadeScenario::ReviewTurnCompletes => review_turn_completes(version).await,
+            FacadeScenario::NewFieldRefusedLocally => new_field_refused_locally(version).await,
         }
     }
 }
@@ -247,7 +292,9 @@ macro_rules! for_each_facade_case {
              output_type_round_trip, output_type_mismatch,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,
-             user_input_answered, scheduled_prompts],);
+             user_input_answered, scheduled_prompts, account_read_offline, models_listed,
+             fs_round_trip, exec_streams_output, config_round_trip, mcp_status_listed,
+             review_turn_completes, new_field_refused_locally],);
     };
     (@cases $run:ident, [$($scenario:ident),*], [$($module:ident = $version:literal),*]) => {
         $crate::for_each_facade_case!(@versions $run, [$($scenario),*], $($module = $version),*);

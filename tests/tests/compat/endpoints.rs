@@ -13,7 +13,8 @@ use super::report;
 
 /// The scenarios run over every endpoint: a one-shot run, a session of two
 /// prompts, a streamed ask, a command a hook approves and one it declines,
-/// an interrupt, and a dynamic tool.
+/// an interrupt, a dynamic tool, files through `fs/*` and a streamed
+/// `command/exec`.
 macro_rules! for_each_endpoint_case {
     ([$($module:ident = $version:literal),*]) => {
         $(
@@ -29,7 +30,7 @@ macro_rules! for_each_endpoint_case {
                 for_each_endpoint_case!(@scenarios $version, $endpoint,
                     [one_shot_run, session_keeps_context, ask_stream_deltas,
                      hook_accepts_command, hook_declines_command, interrupt,
-                     dynamic_tool_round_trip]);
+                     dynamic_tool_round_trip, fs_round_trip, exec_streams_output]);
             }
         )*
     };

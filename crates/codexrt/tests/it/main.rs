@@ -5,6 +5,7 @@
 // Helpers outside `#[test]` functions fail the test the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers")]
 
+mod calls;
 mod connect;
 mod hooks;
 mod output;

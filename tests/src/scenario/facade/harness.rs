@@ -89,6 +89,11 @@ impl Harness {
         self.codex.workspace()
     }
 
+    /// codex's home (`CODEX_HOME`), isolated for this harness.
+    pub fn codex_home(&self) -> &Path {
+        self.codex.home()
+    }
+
     /// The scripted model.
     pub fn model(&self) -> &ModelServer {
         &self.model
