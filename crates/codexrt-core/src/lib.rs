@@ -204,6 +204,7 @@ mod router;
 mod runtime;
 mod safe_answer;
 mod server_request;
+mod spans;
 mod stats;
 mod turn;
 mod turn_table;

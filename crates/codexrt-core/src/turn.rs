@@ -16,11 +16,13 @@ use codexrt_protocol::types::{
     TurnSteerParams, TurnSteerResponse, UserInput,
 };
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use codexrt_protocol::ClientRequest;
 use codexrt_protocol::types::TurnStartResponse;
-use codexrt_rpc::{CallOptions, OnAnswer, RpcError};
+use codexrt_rpc::OnAnswer;
 
+use crate::spans::{self, Bounded};
 use crate::turn_table::{TurnShared, TurnTable};
 use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 
@@ -107,6 +109,8 @@ pub struct TurnHandle {
     started: Instant,
     events_taken: bool,
     outcome_taken: bool,
+    /// The turn's `codexrt.turn` span.
+    span: Span,
 }
 
 impl Runtime {
@@ -135,6 +139,7 @@ impl Runtime {
     ) -> Result<TurnHandle, CoreError> {
         self.admit(&params)?;
         let thread_id = params.thread_id.clone();
+        let span = spans::turn(&self.parent_span(), &thread_id, params.model.as_deref());
         let started = Instant::now();
         // Until the turn is registered, whatever arrives for a new turn of
         // this thread is kept whole for it; the guard ends that on every
@@ -145,21 +150,23 @@ impl Runtime {
         // `thread/status/changed` first) finds it, however late this task
         // runs; what came before the answer is the turn's only if it names
         // the turn.
-        let claim = Claim::new(self, &thread_id);
+        let claim = Claim::new(self, &thread_id, &span);
         let method = <TurnStartParams as ClientRequest>::METHOD;
         let raw = self
-            .rpc()
-            .call_raw_observed(method, &params, CallOptions::new(), claim.on_answer())
+            .traced_call_raw(method, &params, Some(claim.on_answer()), &span)
             .await?;
         let response: TurnStartResponse =
-            serde_json::from_str(raw.get()).map_err(|source| RpcError::Decode {
+            serde_json::from_str(raw.get()).map_err(|source| CoreError::Decode {
                 method: method.to_owned(),
                 source,
             })?;
         let shared = match claim.take() {
             Some(registered) => registered?,
-            None => self.turns().register(&thread_id, &response.turn.id)?,
+            None => self
+                .turns()
+                .register(&thread_id, &response.turn.id, &span)?,
         };
+        span.record("turn_id", tracing::field::display(Bounded(&shared.turn_id)));
         Ok(TurnHandle {
             runtime: self.clone(),
             shared,
@@ -167,6 +174,7 @@ impl Runtime {
             started,
             events_taken: false,
             outcome_taken: false,
+            span,
         })
     }
 }
@@ -177,6 +185,7 @@ impl Runtime {
 struct Claim {
     turns: Arc<TurnTable>,
     thread_id: String,
+    span: Span,
     slot: Arc<std::sync::Mutex<Option<Registered>>>,
 }
 
@@ -195,10 +204,11 @@ struct TurnId {
 }
 
 impl Claim {
-    fn new(runtime: &Runtime, thread_id: &str) -> Claim {
+    fn new(runtime: &Runtime, thread_id: &str, span: &Span) -> Claim {
         Claim {
             turns: Arc::clone(runtime.turns()),
             thread_id: thread_id.to_owned(),
+            span: span.clone(),
             slot: Arc::default(),
         }
     }
@@ -208,6 +218,7 @@ impl Claim {
         let turns = Arc::clone(&self.turns);
         let thread_id = self.thread_id.clone();
         let slot = Arc::clone(&self.slot);
+        let span = self.span.clone();
         Box::new(move |answer| {
             let Ok(raw) = answer else { return };
             // An answer without a readable turn id fails the call when the
@@ -215,7 +226,7 @@ impl Claim {
             let Ok(started) = serde_json::from_str::<StartedTurnId>(raw.get()) else {
                 return;
             };
-            let registered = turns.register(&thread_id, &started.turn.id);
+            let registered = turns.register(&thread_id, &started.turn.id, &span);
             *lock_slot(&slot) = Some(registered);
         })
     }
@@ -250,6 +261,21 @@ impl TurnHandle {
         &self.shared.turn_id
     }
 
+    /// The turn's `codexrt.turn` span (see `docs/observability.md`): the
+    /// parent of the turn's calls and server requests, for work of yours
+    /// that belongs to the turn.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Calls `params` under the turn's span.
+    async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
+        self.runtime.admit(&params)?;
+        self.runtime
+            .traced_call(P::METHOD, &params, &self.span)
+            .await
+    }
+
     /// The turn's event stream, the first time it is asked for; `None`
     /// afterwards. Events since the turn started are queued for it.
     pub fn events(&mut self) -> Option<TurnEvents> {
@@ -275,7 +301,7 @@ impl TurnHandle {
             thread_id: self.shared.thread_id.clone(),
             turn_id: self.shared.turn_id.clone(),
         };
-        self.runtime.call(params).await
+        self.call(params).await
     }
 
     /// Adds input to the running turn (`turn/steer`).
@@ -292,7 +318,7 @@ impl TurnHandle {
             input,
             ..TurnSteerParams::default()
         };
-        self.runtime.call(params).await
+        self.call(params).await
     }
 
     /// Waits for the turn to end and returns its outcome.
@@ -328,7 +354,9 @@ impl TurnHandle {
                 turn_id: self.shared.turn_id.clone(),
             });
         }
-        let result = self.outcome_once().await;
+        // The watchdog's `thread/read` and the deadline's interrupt nest
+        // under the turn.
+        let result = self.outcome_once().instrument(self.span.clone()).await;
         // A watchdog that could not ask leaves the turn running: it can be
         // waited for again.
         self.outcome_taken = result.is_ok() || self.shared.has_ended();
@@ -394,7 +422,7 @@ impl TurnHandle {
             include_turns: Some(true),
             thread_id: self.shared.thread_id.clone(),
         };
-        let read = self.runtime.call(params).await?;
+        let read = self.call(params).await?;
         let turn = read
             .thread
             .turns
