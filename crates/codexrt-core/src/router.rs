@@ -23,11 +23,11 @@ use crate::deadlines::Deadlines;
 use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
 use crate::safe_answer::SafeAnswer;
-use crate::spans::ShownId;
 use crate::server_request::{
     Closing, PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver,
     Settled, Slot, lock_decider,
 };
+use crate::spans::ShownId;
 use crate::turn_table::{RawIds, Route, TurnTable};
 
 /// How many server requests wait in the hand-off queue for the user. Beyond
@@ -351,7 +351,11 @@ fn request_span(
     }
     let turn = params
         .and_then(|params| serde_json::from_str::<TurnOf>(params.get()).ok())
-        .and_then(|ids| shared.turns.span_of(ids.thread_id.as_deref()?, ids.turn_id.as_deref()?));
+        .and_then(|ids| {
+            shared
+                .turns
+                .span_of(ids.thread_id.as_deref()?, ids.turn_id.as_deref()?)
+        });
     let parent = turn.unwrap_or_else(tracing::Span::current);
     crate::spans::server_request(&parent, responder.method(), responder.id())
 }

@@ -124,7 +124,10 @@ impl Runtime {
         // The rpc loop (and the router, its inbound handler) runs in the
         // connection's span.
         let rpc = span.in_scope(|| RpcClient::start_with_handler(connection, rpc_config, handler));
-        match handshake(&rpc, &config, &span).instrument(span.clone()).await {
+        match handshake(&rpc, &config, &span)
+            .instrument(span.clone())
+            .await
+        {
             Ok(info) => Ok(Runtime {
                 inner: Arc::new(Inner {
                     rpc,
@@ -286,8 +289,7 @@ impl Runtime {
     /// # Cancel safety
     /// As for [`Runtime::call`].
     pub async fn call_raw(&self, method: &str, params: Value) -> Result<Value, CoreError> {
-        self.traced_call(method, params, &self.parent_span())
-            .await
+        self.traced_call(method, params, &self.parent_span()).await
     }
 
     /// The stream of server requests, the first time it is asked for;

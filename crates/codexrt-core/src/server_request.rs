@@ -127,7 +127,8 @@ impl Slot {
     pub(crate) fn settle(&self, reason: Settled) -> bool {
         let taken = self.take(SlotState::Settled(reason));
         if taken.is_ok() {
-            self.span.record("decision", tracing::field::display(reason.decision()));
+            self.span
+                .record("decision", tracing::field::display(reason.decision()));
         }
         match taken {
             Ok(responder) if reason == Settled::Resolved => {
@@ -146,7 +147,8 @@ impl Slot {
     /// a handle dropped unanswered or a request nobody can take.
     pub(crate) fn answer_safely(&self) {
         if let Ok(responder) = self.take(SlotState::Answered) {
-            self.span.record("decision", tracing::field::display("safe"));
+            self.span
+                .record("decision", tracing::field::display("safe"));
             self.safe.send(responder);
         }
     }
@@ -161,7 +163,8 @@ impl Slot {
                 if !self.span.is_disabled()
                     && let Some(decision) = decision()
                 {
-                    self.span.record("decision", tracing::field::display(decision));
+                    self.span
+                        .record("decision", tracing::field::display(decision));
                 }
                 respond(responder)
             }
@@ -234,10 +237,13 @@ impl<P: ServerRequestParams> ServerRequestHandle<P> {
     /// the request.
     pub fn decline(self) -> Result<(), CoreError> {
         let safe = self.slot.safe.clone();
-        self.slot.answer(|| Some("safe".to_owned()), |responder| {
-            safe.send(responder);
-            Ok(())
-        })
+        self.slot.answer(
+            || Some("safe".to_owned()),
+            |responder| {
+                safe.send(responder);
+                Ok(())
+            },
+        )
     }
 }
 

@@ -178,7 +178,10 @@ impl Session {
         params: P,
     ) -> Result<P::Response, ClientError> {
         let runtime = self.inner.client.live_runtime().await?;
-        Ok(runtime.call(params).instrument(self.inner.span.clone()).await?)
+        Ok(runtime
+            .call(params)
+            .instrument(self.inner.span.clone())
+            .await?)
     }
 
     /// The settings the session was started with.

@@ -650,8 +650,10 @@ async fn tracing(version: &str) -> TestResult {
         .filter(nested)
         .collect();
     assert!(
-        closes.iter().any(|line| line.contains(":codexrt.request{method=turn/start id=")
-            && line.contains(" outcome=ok duration_ms=")),
+        closes.iter().any(
+            |line| line.contains(":codexrt.request{method=turn/start id=")
+                && line.contains(" outcome=ok duration_ms=")
+        ),
         "{stderr}"
     );
     assert!(

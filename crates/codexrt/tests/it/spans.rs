@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 use codexrt::hooks::{Decision, HookEntry, HookSet, hook_fn};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use serde_json::json;
+use tracing::Subscriber;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::Subscriber;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
 
 use crate::support::{answer, config, connect_with, finish, thread_opened, turn_started};
 
@@ -47,8 +47,7 @@ impl Visit for Fields<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // `display(..)` values print their `Display` through `Debug`.
-        self.0
-            .insert(field.name().to_owned(), format!("{value:?}"));
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
     }
 }
 
@@ -89,7 +88,12 @@ where
 fn fields(span: &Captured, names: &[&str]) -> Vec<String> {
     names
         .iter()
-        .map(|name| span.fields.get(*name).cloned().unwrap_or_else(|| "-".to_owned()))
+        .map(|name| {
+            span.fields
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| "-".to_owned())
+        })
         .collect()
 }
 
@@ -124,7 +128,10 @@ async fn a_run_traces_its_connection_thread_turn_calls_and_server_requests() {
         .messages()
         .find(|message| message["id"] == 7 && message.get("result").is_some())
         .cloned();
-    assert_eq!(answer, Some(json!({"id": 7, "result": {"decision": "accept"}})));
+    assert_eq!(
+        answer,
+        Some(json!({"id": 7, "result": {"decision": "accept"}}))
+    );
 
     let spans = capture.0.lock().unwrap().clone();
     let names: Vec<&str> = spans.iter().map(|span| span.name).collect();
@@ -191,7 +198,12 @@ async fn a_run_traces_its_connection_thread_turn_calls_and_server_requests() {
     // The approval nests under its turn, with the hook that decided it.
     assert_eq!(
         fields(approval, &["kind", "id", "decision", "hook"]),
-        ["item/commandExecution/requestApproval", "7", "accept", "allow-all"]
+        [
+            "item/commandExecution/requestApproval",
+            "7",
+            "accept",
+            "allow-all"
+        ]
     );
     assert_eq!(approval.parent, Some(4));
 }
