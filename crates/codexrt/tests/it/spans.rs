@@ -207,3 +207,94 @@ async fn a_run_traces_its_connection_thread_turn_calls_and_server_requests() {
     );
     assert_eq!(approval.parent, Some(4));
 }
+
+#[tokio::test]
+async fn a_session_traces_its_asks_under_its_thread_with_failures_and_safe_answers() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(turn_started("u1"))
+        .step(Step::request(
+            "a-1",
+            "item/commandExecution/requestApproval",
+            json!({"itemId": "c1", "startedAtMs": 0, "threadId": "t1", "turnId": "u1",
+                   "command": "rm -rf /", "cwd": "/w"}),
+        ))
+        .step(Step::expect_response("a-1"))
+        .steps(answer("u1", &["done"]))
+        .step(Step::expect("thread/read"))
+        .step(Step::respond_error(-32600, "no such thread"))
+        .step(Step::expect_close());
+    let (client, fake) = connect_with(script, config()).await;
+    let client = client.unwrap();
+    let session = client
+        .start_session(codexrt::SessionConfig::new("/w"))
+        .await
+        .unwrap();
+    assert_eq!(session.ask("clean up").await.unwrap().text(), "done");
+    assert!(session.read().await.is_err());
+    drop(session);
+    let log = finish(client, fake).await;
+    // No hooks are set, so nobody decided: the approval got the safe
+    // answer of its kind.
+    let answer = log
+        .messages()
+        .find(|message| message["id"] == "a-1" && message.get("result").is_some())
+        .cloned();
+    assert_eq!(
+        answer,
+        Some(json!({"id": "a-1", "result": {"decision": "decline"}}))
+    );
+
+    let spans = capture.0.lock().unwrap().clone();
+    let names: Vec<&str> = spans.iter().map(|span| span.name).collect();
+    assert_eq!(
+        names,
+        [
+            "codexrt.connection",
+            "codexrt.request",
+            "codexrt.thread",
+            "codexrt.request",
+            "codexrt.turn",
+            "codexrt.request",
+            "codexrt.server_request",
+            "codexrt.request",
+        ]
+    );
+    let thread = &spans[2];
+    assert_eq!(fields(thread, &["thread_id"]), ["t1"]);
+    assert_eq!(thread.parent, Some(0));
+    assert_eq!(
+        fields(&spans[3], &["method", "outcome"]),
+        ["thread/start", "ok"]
+    );
+    assert_eq!(spans[3].parent, Some(2));
+    assert_eq!(spans[4].parent, Some(2));
+    assert_eq!(
+        fields(&spans[5], &["method", "outcome"]),
+        ["turn/start", "ok"]
+    );
+    assert_eq!(spans[5].parent, Some(4));
+    // A string id is shown quoted; the safe answer is recorded as such,
+    // and no hook is named.
+    assert_eq!(
+        fields(&spans[6], &["kind", "id", "decision", "hook"]),
+        [
+            "item/commandExecution/requestApproval",
+            "\"a-1\"",
+            "safe",
+            "-"
+        ]
+    );
+    assert_eq!(spans[6].parent, Some(4));
+    // The failed read is the thread's, with the server's refusal.
+    assert_eq!(
+        fields(&spans[7], &["method", "id", "outcome"]),
+        ["thread/read", "4", "error"]
+    );
+    assert_eq!(spans[7].parent, Some(2));
+}
