@@ -15,7 +15,6 @@ use codexrt_transport::{CloseReport, Connection, TransportError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 use tracing::{Instrument, Span};
 
@@ -168,39 +167,16 @@ impl Runtime {
     }
 
     /// Sends a call under a `codexrt.request` span, a child of `parent`,
-    /// and decodes its answer as `R`.
+    /// with `on_answer` run on the loop as the answer is read (see
+    /// [`RpcClient::call_raw_observed`]), and decodes its answer as `R`.
     pub(crate) async fn traced_call<R: DeserializeOwned>(
-        &self,
-        method: &str,
-        params: impl Serialize,
-        parent: &Span,
-    ) -> Result<R, CoreError> {
-        traced_call(&self.inner.rpc, method, params, parent).await
-    }
-
-    /// [`Runtime::traced_call`] with the answer left raw and `on_answer`
-    /// run on the loop as it is read.
-    pub(crate) async fn traced_call_raw(
         &self,
         method: &str,
         params: impl Serialize,
         on_answer: Option<OnAnswer>,
         parent: &Span,
-    ) -> Result<Box<RawValue>, CoreError> {
-        let request = RequestSpan::start(method, parent);
-        let call = self.inner.rpc.call_raw_traced(
-            method,
-            params,
-            CallOptions::new(),
-            on_answer,
-            request.span(),
-        );
-        let result = call
-            .instrument(request.span().clone())
-            .await
-            .map_err(CoreError::from);
-        request.end(&result);
-        result
+    ) -> Result<R, CoreError> {
+        traced_call(&self.inner.rpc, method, params, on_answer, parent).await
     }
 
     /// The server as the handshake described it.
@@ -239,7 +215,7 @@ impl Runtime {
     /// been sent, and a late answer is dropped.
     pub async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
         self.admit(&params)?;
-        self.traced_call(P::METHOD, &params, &self.parent_span())
+        self.traced_call(P::METHOD, &params, None, &self.parent_span())
             .await
     }
 
@@ -289,7 +265,8 @@ impl Runtime {
     /// # Cancel safety
     /// As for [`Runtime::call`].
     pub async fn call_raw(&self, method: &str, params: Value) -> Result<Value, CoreError> {
-        self.traced_call(method, params, &self.parent_span()).await
+        self.traced_call(method, params, None, &self.parent_span())
+            .await
     }
 
     /// The stream of server requests, the first time it is asked for;
@@ -382,10 +359,17 @@ async fn traced_call<R: DeserializeOwned>(
     rpc: &RpcClient,
     method: &str,
     params: impl Serialize,
+    on_answer: Option<OnAnswer>,
     parent: &Span,
 ) -> Result<R, CoreError> {
     let request = RequestSpan::start(method, parent);
-    let call = rpc.call_raw_traced(method, params, CallOptions::new(), None, request.span());
+    let call = rpc.call_raw_traced(
+        method,
+        params,
+        CallOptions::new(),
+        on_answer,
+        request.span(),
+    );
     let result = async {
         let raw = call.await?;
         serde_json::from_str(raw.get()).map_err(|source| CoreError::Decode {
@@ -419,7 +403,7 @@ async fn handshake(
         },
     };
     let method = <InitializeParams as ClientRequest>::METHOD;
-    let answer: Value = traced_call(rpc, method, &params, span).await?;
+    let answer: Value = traced_call(rpc, method, &params, None, span).await?;
     // Checked before decoding, so that a server without a user agent is
     // told apart from an answer of the wrong shape.
     if answer.get("userAgent").is_none_or(Value::is_null) {

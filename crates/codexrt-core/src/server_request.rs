@@ -477,3 +477,6 @@ impl futures_core::Stream for ServerRequestReceiver {
         self.get_mut().poll_recv(cx)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -152,14 +152,9 @@ impl Runtime {
         // the turn.
         let claim = Claim::new(self, &thread_id, &span);
         let method = <TurnStartParams as ClientRequest>::METHOD;
-        let raw = self
-            .traced_call_raw(method, &params, Some(claim.on_answer()), &span)
+        let response: TurnStartResponse = self
+            .traced_call(method, &params, Some(claim.on_answer()), &span)
             .await?;
-        let response: TurnStartResponse =
-            serde_json::from_str(raw.get()).map_err(|source| CoreError::Decode {
-                method: method.to_owned(),
-                source,
-            })?;
         let shared = match claim.take() {
             Some(registered) => registered?,
             None => self
@@ -272,7 +267,7 @@ impl TurnHandle {
     async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
         self.runtime.admit(&params)?;
         self.runtime
-            .traced_call(P::METHOD, &params, &self.span)
+            .traced_call(P::METHOD, &params, None, &self.span)
             .await
     }
 
