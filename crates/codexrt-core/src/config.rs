@@ -43,6 +43,7 @@ pub struct RuntimeConfig {
     pub(crate) shutdown_grace: Duration,
     pub(crate) server_request_deadline: Duration,
     pub(crate) max_in_flight_calls: usize,
+    pub(crate) endpoint: Option<String>,
 }
 
 impl RuntimeConfig {
@@ -72,6 +73,7 @@ impl RuntimeConfig {
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             server_request_deadline: Self::DEFAULT_SERVER_REQUEST_DEADLINE,
             max_in_flight_calls: RpcConfig::DEFAULT_MAX_IN_FLIGHT_CALLS,
+            endpoint: None,
         }
     }
 
@@ -198,6 +200,18 @@ impl RuntimeConfig {
         self
     }
 
+    /// How the connection's `codexrt.connection` span names its endpoint
+    /// (the span's `endpoint` field; see `docs/observability.md`), such
+    /// as a WebSocket URL without its query. It must not hold credentials.
+    /// The default is `stdio:PROGRAM` for
+    /// [`Runtime::spawn`](crate::Runtime::spawn) and `connection` for
+    /// [`Runtime::connect`](crate::Runtime::connect).
+    #[must_use]
+    pub fn endpoint_name(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
     /// The client name sent in `initialize`.
     pub fn client_name(&self) -> &str {
         &self.client_name
@@ -232,11 +246,7 @@ impl RuntimeConfig {
     /// `<program> app-server <extra args>` with the environment and working
     /// directory of this config.
     pub fn transport(&self) -> StdioTransport {
-        let program = match &self.program {
-            Some(program) => program.clone(),
-            None => std::env::var_os(CODEX_BIN_ENV).unwrap_or_else(|| OsString::from("codex")),
-        };
-        let mut transport = StdioTransport::new(program)
+        let mut transport = StdioTransport::new(self.resolved_program())
             .arg("app-server")
             .args(&self.extra_args)
             .env_policy(self.env_policy.clone());
@@ -247,5 +257,13 @@ impl RuntimeConfig {
             transport = transport.current_dir(dir.clone());
         }
         transport
+    }
+
+    /// The program [`RuntimeConfig::transport`] starts.
+    pub(crate) fn resolved_program(&self) -> OsString {
+        match &self.program {
+            Some(program) => program.clone(),
+            None => std::env::var_os(CODEX_BIN_ENV).unwrap_or_else(|| OsString::from("codex")),
+        }
     }
 }

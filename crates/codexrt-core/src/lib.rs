@@ -178,6 +178,20 @@
 //! to every waiting server request and tears the connection down without
 //! the ladder.
 //!
+//! # Tracing
+//!
+//! The runtime makes `tracing` spans, at `INFO`: `codexrt.connection`
+//! ([`Runtime::span`]; `endpoint`, `pid`, `codex_version`), `codexrt.turn`
+//! ([`TurnHandle::span`]; `thread_id`, `turn_id`, `model`),
+//! `codexrt.request` for each call (`method`, `id`, `outcome`,
+//! `duration_ms`) and `codexrt.server_request`
+//! ([`ServerRequestHandle::span`]; `kind`, `id`, `decision`, `hook`). A call
+//! or a turn is a child of the caller's current span, else of the
+//! connection's; a turn's own calls and server requests are the turn's
+//! children. There is no span per notification, and without a subscriber
+//! nothing is formatted or timed. The repository's `docs/observability.md`
+//! describes every field and when it is recorded.
+//!
 //! # Boundaries
 //!
 //! The runtime decides nothing for you beyond documented, fail-closed
@@ -204,6 +218,7 @@ mod router;
 mod runtime;
 mod safe_answer;
 mod server_request;
+mod spans;
 mod stats;
 mod turn;
 mod turn_table;

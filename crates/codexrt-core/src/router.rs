@@ -27,6 +27,7 @@ use crate::server_request::{
     Closing, PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver,
     Settled, Slot, lock_decider,
 };
+use crate::spans::ShownId;
 use crate::turn_table::{RawIds, Route, TurnTable};
 
 /// How many server requests wait in the hand-off queue for the user. Beyond
@@ -285,7 +286,8 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         responder.respond_error(error);
         return;
     }
-    let slot = Slot::new(responder);
+    let span = request_span(shared, &responder, params.as_deref());
+    let slot = Slot::new(responder, span);
     let Some(pending) = typed(decoded, Arc::clone(&slot)) else {
         // A kind the protocol crate added after this runtime was written:
         // the slot's safe answer for an unknown method is method-not-found.
@@ -329,21 +331,33 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
     shared.deadlines.arm(&slot);
 }
 
-/// A request id for a log line: a string id is the peer's text, so a long
-/// one is cut short.
-struct ShownId<'a>(&'a RequestId);
-
-impl std::fmt::Display for ShownId<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const SHOWN: usize = 64;
-        match self.0 {
-            RequestId::String(id) => match id.char_indices().nth(SHOWN) {
-                Some((end, _)) => write!(f, "{:?}… ({} bytes)", &id[..end], id.len()),
-                None => write!(f, "{id:?}"),
-            },
-            id => write!(f, "{id}"),
-        }
+/// The `codexrt.server_request` span of a request the runtime handles: a
+/// child of its turn's span when it names a turn started here, else of
+/// the connection's (the loop's own span). The params are read for the
+/// ids only when a subscriber may take the span.
+fn request_span(
+    shared: &RouterShared,
+    responder: &codexrt_rpc::Responder,
+    params: Option<&RawValue>,
+) -> tracing::Span {
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return tracing::Span::none();
     }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TurnOf {
+        thread_id: Option<String>,
+        turn_id: Option<String>,
+    }
+    let turn = params
+        .and_then(|params| serde_json::from_str::<TurnOf>(params.get()).ok())
+        .and_then(|ids| {
+            shared
+                .turns
+                .span_of(ids.thread_id.as_deref()?, ids.turn_id.as_deref()?)
+        });
+    let parent = turn.unwrap_or_else(tracing::Span::current);
+    crate::spans::server_request(&parent, responder.method(), responder.id())
 }
 
 fn typed(request: ServerRequest, slot: Arc<Slot>) -> Option<PendingServerRequest> {

@@ -10,14 +10,18 @@ use codexrt_protocol::types::{
     InitializedNotification,
 };
 use codexrt_protocol::{Api, Availability, ClientNotification, ClientRequest, MethodKind};
-use codexrt_rpc::{CallOptions, RpcClient, RpcConfig};
+use codexrt_rpc::{CallOptions, OnAnswer, RpcClient, RpcConfig};
 use codexrt_transport::{CloseReport, Connection, TransportError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::OnceCell;
+use tracing::{Instrument, Span};
 
 use crate::events::{EventFilter, EventReceiver};
 use crate::router::{Router, RouterShared};
 use crate::server_request::{ServerRequestReceiver, Settled};
+use crate::spans::{self, Bounded, Endpoint, RequestSpan};
 use crate::turn_table::TurnTable;
 use crate::{CoreError, RuntimeConfig, RuntimeStats, ServerInfo};
 
@@ -50,6 +54,9 @@ struct Inner {
     shutdown_grace: Duration,
     router: Arc<RouterShared>,
     shutdown: OnceCell<Result<Arc<CloseReport>, Arc<TransportError>>>,
+    /// The `codexrt.connection` span: the connection's tasks run in it, and
+    /// calls and turns made outside any span nest under it.
+    span: Span,
 }
 
 impl Runtime {
@@ -64,8 +71,20 @@ impl Runtime {
     /// Not cancel safe: a child started before the future is dropped is
     /// killed when its connection is dropped, not shut down gracefully.
     pub async fn spawn(config: RuntimeConfig) -> Result<Runtime, CoreError> {
-        let spawned = config.transport().spawn().await.map_err(CoreError::Spawn)?;
-        Runtime::connect(spawned.connection, config).await
+        let program = config.resolved_program();
+        let span = match &config.endpoint {
+            Some(endpoint) => spans::connection(Endpoint::Named(endpoint)),
+            None => spans::connection(Endpoint::Stdio(&program)),
+        };
+        // The child's tasks start in the span, so their logs nest under it.
+        let spawned = config
+            .transport()
+            .spawn()
+            .instrument(span.clone())
+            .await
+            .map_err(CoreError::Spawn)?;
+        span.record("pid", spawned.pid);
+        Runtime::connect_in(spawned.connection, config, span).await
     }
 
     /// Runs the handshake over a connection of any transport: `initialize`
@@ -86,13 +105,28 @@ impl Runtime {
         connection: Connection,
         config: RuntimeConfig,
     ) -> Result<Runtime, CoreError> {
+        let endpoint = config.endpoint.as_deref().unwrap_or("connection");
+        let span = spans::connection(Endpoint::Named(endpoint));
+        Runtime::connect_in(connection, config, span).await
+    }
+
+    async fn connect_in(
+        connection: Connection,
+        config: RuntimeConfig,
+        span: Span,
+    ) -> Result<Runtime, CoreError> {
         let rpc_config = RpcConfig::new()
             .call_timeout(config.call_timeout)
             .max_in_flight_calls(config.max_in_flight_calls);
         let router = RouterShared::new(config.server_request_deadline);
         let handler = Router::new(Arc::clone(&router));
-        let rpc = RpcClient::start_with_handler(connection, rpc_config, handler);
-        match handshake(&rpc, &config).await {
+        // The rpc loop (and the router, its inbound handler) runs in the
+        // connection's span.
+        let rpc = span.in_scope(|| RpcClient::start_with_handler(connection, rpc_config, handler));
+        match handshake(&rpc, &config, &span)
+            .instrument(span.clone())
+            .await
+        {
             Ok(info) => Ok(Runtime {
                 inner: Arc::new(Inner {
                     rpc,
@@ -101,6 +135,7 @@ impl Runtime {
                     shutdown_grace: config.shutdown_grace,
                     router,
                     shutdown: OnceCell::new(),
+                    span,
                 }),
             }),
             Err(error) => match rpc.shutdown(config.shutdown_grace).await {
@@ -113,12 +148,35 @@ impl Runtime {
         }
     }
 
-    pub(crate) fn rpc(&self) -> &RpcClient {
-        &self.inner.rpc
-    }
-
     pub(crate) fn turns(&self) -> &Arc<TurnTable> {
         &self.inner.router.turns
+    }
+
+    /// The connection's `codexrt.connection` span (see
+    /// `docs/observability.md`): the parent of the turns and calls made
+    /// outside any span of their own, for work of yours that belongs to
+    /// this connection.
+    pub fn span(&self) -> &Span {
+        &self.inner.span
+    }
+
+    /// The span a call or a turn made now nests under: the caller's
+    /// current span, else the connection's.
+    pub(crate) fn parent_span(&self) -> Span {
+        spans::contextual_or(&self.inner.span)
+    }
+
+    /// Sends a call under a `codexrt.request` span, a child of `parent`,
+    /// with `on_answer` run on the loop as the answer is read (see
+    /// [`RpcClient::call_raw_observed`]), and decodes its answer as `R`.
+    pub(crate) async fn traced_call<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+        on_answer: Option<OnAnswer>,
+        parent: &Span,
+    ) -> Result<R, CoreError> {
+        traced_call(&self.inner.rpc, method, params, on_answer, parent).await
     }
 
     /// The server as the handshake described it.
@@ -157,7 +215,8 @@ impl Runtime {
     /// been sent, and a late answer is dropped.
     pub async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
         self.admit(&params)?;
-        Ok(self.inner.rpc.call(P::METHOD, &params).await?)
+        self.traced_call(P::METHOD, &params, None, &self.parent_span())
+            .await
     }
 
     /// [`call`](Runtime::call) with per-call options, such as another time
@@ -229,7 +288,8 @@ impl Runtime {
     /// # Cancel safety
     /// As for [`Runtime::call`].
     pub async fn call_raw(&self, method: &str, params: Value) -> Result<Value, CoreError> {
-        Ok(self.inner.rpc.call(method, params).await?)
+        self.traced_call(method, params, None, &self.parent_span())
+            .await
     }
 
     /// The stream of server requests, the first time it is asked for;
@@ -316,7 +376,41 @@ impl Runtime {
     }
 }
 
-async fn handshake(rpc: &RpcClient, config: &RuntimeConfig) -> Result<ServerInfo, CoreError> {
+/// Sends a call under a `codexrt.request` span, a child of `parent`, and
+/// decodes its answer as `R`; the span's outcome is the decoded one.
+async fn traced_call<R: DeserializeOwned>(
+    rpc: &RpcClient,
+    method: &str,
+    params: impl Serialize,
+    on_answer: Option<OnAnswer>,
+    parent: &Span,
+) -> Result<R, CoreError> {
+    let request = RequestSpan::start(method, parent);
+    let call = rpc.call_raw_traced(
+        method,
+        params,
+        CallOptions::new(),
+        on_answer,
+        request.span(),
+    );
+    let result = async {
+        let raw = call.await?;
+        serde_json::from_str(raw.get()).map_err(|source| CoreError::Decode {
+            method: method.to_owned(),
+            source,
+        })
+    }
+    .instrument(request.span().clone())
+    .await;
+    request.end(&result);
+    result
+}
+
+async fn handshake(
+    rpc: &RpcClient,
+    config: &RuntimeConfig,
+    span: &Span,
+) -> Result<ServerInfo, CoreError> {
     let capabilities = InitializeCapabilities {
         experimental_api: (config.api == Api::Experimental).then_some(true),
         opt_out_notification_methods: (!config.opt_out_notifications.is_empty())
@@ -332,7 +426,7 @@ async fn handshake(rpc: &RpcClient, config: &RuntimeConfig) -> Result<ServerInfo
         },
     };
     let method = <InitializeParams as ClientRequest>::METHOD;
-    let answer: Value = rpc.call(method, &params).await?;
+    let answer: Value = traced_call(rpc, method, &params, None, span).await?;
     // Checked before decoding, so that a server without a user agent is
     // told apart from an answer of the wrong shape.
     if answer.get("userAgent").is_none_or(Value::is_null) {
@@ -344,6 +438,10 @@ async fn handshake(rpc: &RpcClient, config: &RuntimeConfig) -> Result<ServerInfo
             source,
         })?;
     let info = ServerInfo::from_initialize(response)?;
+    if !span.is_disabled() {
+        let version = info.version.to_string();
+        span.record("codex_version", tracing::field::display(Bounded(&version)));
+    }
     config.compatibility.check(&info)?;
     if info.newer_than_known {
         warn_newer_than_known(&info.version);

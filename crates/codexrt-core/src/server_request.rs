@@ -16,7 +16,9 @@ use codexrt_protocol::types::{
     PermissionsRequestApprovalParams, ToolRequestUserInputParams,
 };
 use codexrt_rpc::{ClosedSignal, RequestId, Responder};
+use serde_json::Value;
 use tokio::sync::mpsc;
+use tracing::Span;
 
 use crate::CoreError;
 use crate::safe_answer::SafeAnswer;
@@ -37,6 +39,18 @@ pub enum Settled {
     Shutdown,
     /// The connection to the server closed.
     ConnectionClosed,
+}
+
+impl Settled {
+    /// The `decision` a request's span records when it is settled so.
+    fn decision(self) -> &'static str {
+        match self {
+            Settled::DeadlineElapsed => "safe:deadline",
+            Settled::Resolved => "resolved",
+            Settled::Shutdown => "safe:shutdown",
+            Settled::ConnectionClosed => "safe:closed",
+        }
+    }
 }
 
 impl fmt::Display for Settled {
@@ -64,15 +78,19 @@ pub(crate) struct Slot {
     id: RequestId,
     safe: SafeAnswer,
     state: Mutex<SlotState>,
+    /// The request's `codexrt.server_request` span; its `decision` is
+    /// recorded by whoever answers.
+    span: Span,
 }
 
 impl Slot {
-    pub(crate) fn new(responder: Responder) -> Arc<Slot> {
+    pub(crate) fn new(responder: Responder, span: Span) -> Arc<Slot> {
         Arc::new(Slot {
             method: responder.method().to_owned(),
             id: responder.id().clone(),
             safe: SafeAnswer::for_method(responder.method()),
             state: Mutex::new(SlotState::Waiting(responder)),
+            span,
         })
     }
 
@@ -107,7 +125,12 @@ impl Slot {
     /// Sends the safe answer unless the request was already answered;
     /// returns whether it did.
     pub(crate) fn settle(&self, reason: Settled) -> bool {
-        match self.take(SlotState::Settled(reason)) {
+        let taken = self.take(SlotState::Settled(reason));
+        if taken.is_ok() {
+            self.span
+                .record("decision", tracing::field::display(reason.decision()));
+        }
+        match taken {
             Ok(responder) if reason == Settled::Resolved => {
                 responder.abandon();
                 true
@@ -124,16 +147,27 @@ impl Slot {
     /// a handle dropped unanswered or a request nobody can take.
     pub(crate) fn answer_safely(&self) {
         if let Ok(responder) = self.take(SlotState::Answered) {
+            self.span
+                .record("decision", tracing::field::display("safe"));
             self.safe.send(responder);
         }
     }
 
     fn answer(
         &self,
+        decision: impl FnOnce() -> Option<String>,
         respond: impl FnOnce(Responder) -> Result<(), CoreError>,
     ) -> Result<(), CoreError> {
         match self.take(SlotState::Answered) {
-            Ok(responder) => respond(responder),
+            Ok(responder) => {
+                if !self.span.is_disabled()
+                    && let Some(decision) = decision()
+                {
+                    self.span
+                        .record("decision", tracing::field::display(decision));
+                }
+                respond(responder)
+            }
             Err(settled) => Err(CoreError::ServerRequestSettled {
                 method: self.method.clone(),
                 // A handle answers at most once (it is consumed), so a slot
@@ -173,6 +207,14 @@ impl<P: ServerRequestParams> ServerRequestHandle<P> {
         &self.slot.id
     }
 
+    /// The request's `codexrt.server_request` span (see
+    /// `docs/observability.md`), for work of yours that decides it. Its
+    /// `decision` is recorded when the request is answered; record its
+    /// `hook` field to name what decided.
+    pub fn span(&self) -> &Span {
+        &self.slot.span
+    }
+
     /// Answers the request with `response`. Never waits.
     ///
     /// # Errors
@@ -181,8 +223,10 @@ impl<P: ServerRequestParams> ServerRequestHandle<P> {
     /// closed); [`CoreError::Encode`] when `response` cannot be encoded (the
     /// server then gets an internal error).
     pub fn respond(self, response: P::Response) -> Result<(), CoreError> {
-        self.slot
-            .answer(|responder| responder.respond(&response).map_err(CoreError::from))
+        self.slot.answer(
+            || decision_of(&response),
+            |responder| responder.respond(&response).map_err(CoreError::from),
+        )
     }
 
     /// Answers with the safe answer of this kind (see the crate docs), as
@@ -193,10 +237,13 @@ impl<P: ServerRequestParams> ServerRequestHandle<P> {
     /// the request.
     pub fn decline(self) -> Result<(), CoreError> {
         let safe = self.slot.safe.clone();
-        self.slot.answer(|responder| {
-            safe.send(responder);
-            Ok(())
-        })
+        self.slot.answer(
+            || Some("safe".to_owned()),
+            |responder| {
+                safe.send(responder);
+                Ok(())
+            },
+        )
     }
 }
 
@@ -213,6 +260,30 @@ impl<P: fmt::Debug> fmt::Debug for ServerRequestHandle<P> {
             .field("params", &self.params)
             .finish()
     }
+}
+
+/// The `decision` a request's span records for `response`: what an
+/// approval decided (`accept`, `decline`, ..., or the one key of a
+/// decision with data), an elicitation's action, a grant's scope, whether a
+/// tool call succeeded, else `answered`. Only made when a subscriber
+/// records the span.
+fn decision_of(response: &impl serde::Serialize) -> Option<String> {
+    let value = serde_json::to_value(response).ok()?;
+    let named = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(map) if map.len() == 1 => map.keys().next().cloned(),
+        _ => None,
+    };
+    let decision = ["decision", "action", "scope"]
+        .iter()
+        .find_map(|key| value.get(key).and_then(named))
+        .or_else(|| match value.get("success") {
+            Some(Value::Bool(true)) => Some("success".to_owned()),
+            Some(Value::Bool(false)) => Some("failure".to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "answered".to_owned());
+    Some(decision)
 }
 
 /// A server request waiting for the user's answer, one variant per kind.
@@ -249,6 +320,23 @@ pub enum PendingServerRequest {
 }
 
 impl PendingServerRequest {
+    /// The request's `codexrt.server_request` span: see
+    /// [`ServerRequestHandle::span`].
+    pub fn span(&self) -> &Span {
+        match self {
+            Self::CommandExecutionApproval(handle) => handle.span(),
+            Self::FileChangeApproval(handle) => handle.span(),
+            Self::PermissionsApproval(handle) => handle.span(),
+            Self::DynamicToolCall(handle) => handle.span(),
+            Self::UserInput(handle) => handle.span(),
+            Self::McpElicitation(handle) => handle.span(),
+            Self::ExecCommandApproval(handle) => handle.span(),
+            Self::ApplyPatchApproval(handle) => handle.span(),
+            Self::ChatgptAuthTokensRefresh(handle) => handle.span(),
+            Self::AttestationGenerate(handle) => handle.span(),
+        }
+    }
+
     /// The wire method of the request.
     pub fn method(&self) -> &'static str {
         match self {
@@ -389,3 +477,6 @@ impl futures_core::Stream for ServerRequestReceiver {
         self.get_mut().poll_recv(cx)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,11 +16,13 @@ use codexrt_protocol::types::{
     TurnSteerParams, TurnSteerResponse, UserInput,
 };
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use codexrt_protocol::ClientRequest;
 use codexrt_protocol::types::{ReviewStartParams, ReviewStartResponse, TurnStartResponse};
-use codexrt_rpc::{CallOptions, OnAnswer, RpcError};
+use codexrt_rpc::OnAnswer;
 
+use crate::spans::{self, Bounded};
 use crate::turn_table::{TurnShared, TurnTable};
 use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 
@@ -107,6 +109,8 @@ pub struct TurnHandle {
     started: Instant,
     events_taken: bool,
     outcome_taken: bool,
+    /// The turn's `codexrt.turn` span.
+    span: Span,
 }
 
 impl Runtime {
@@ -134,7 +138,8 @@ impl Runtime {
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError> {
         let thread_id = params.thread_id.clone();
-        self.start_turn_of(params, thread_id, options).await
+        let model = params.model.clone();
+        self.start_turn_of(params, thread_id, model, options).await
     }
 
     /// Starts a review of the thread `params` names (`review/start`), as a
@@ -159,15 +164,17 @@ impl Runtime {
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError> {
         let thread_id = params.thread_id.clone();
-        self.start_turn_of(params, thread_id, options).await
+        self.start_turn_of(params, thread_id, None, options).await
     }
 
     /// Sends a request whose answer starts a turn of `thread_id` (its
-    /// `turn` member) and registers that turn.
+    /// `turn` member), running `model` when it says, and registers that
+    /// turn.
     async fn start_turn_of<P>(
         &self,
         params: P,
         thread_id: String,
+        model: Option<String>,
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError>
     where
@@ -175,6 +182,7 @@ impl Runtime {
         P::Response: StartsTurn,
     {
         self.admit(&params)?;
+        let span = spans::turn(&self.parent_span(), &thread_id, model.as_deref());
         let started = Instant::now();
         // Until the turn is registered, whatever arrives for a new turn of
         // this thread is kept whole for it; the guard ends that on every
@@ -185,17 +193,11 @@ impl Runtime {
         // `thread/status/changed` first) finds it, however late this task
         // runs; what came before the answer is the turn's only if it names
         // the turn.
-        let claim = Claim::new(self, &thread_id);
+        let claim = Claim::new(self, &thread_id, &span);
         let method = P::METHOD;
-        let raw = self
-            .rpc()
-            .call_raw_observed(method, &params, CallOptions::new(), claim.on_answer())
+        let response: P::Response = self
+            .traced_call(method, &params, Some(claim.on_answer()), &span)
             .await?;
-        let response: P::Response =
-            serde_json::from_str(raw.get()).map_err(|source| RpcError::Decode {
-                method: method.to_owned(),
-                source,
-            })?;
         if let Some(other) = response.other_thread(&thread_id) {
             return Err(CoreError::ReviewDetached {
                 thread_id,
@@ -204,8 +206,11 @@ impl Runtime {
         }
         let shared = match claim.take() {
             Some(registered) => registered?,
-            None => self.turns().register(&thread_id, response.turn_id())?,
+            None => self
+                .turns()
+                .register(&thread_id, response.turn_id(), &span)?,
         };
+        span.record("turn_id", tracing::field::display(Bounded(&shared.turn_id)));
         Ok(TurnHandle {
             runtime: self.clone(),
             shared,
@@ -213,6 +218,7 @@ impl Runtime {
             started,
             events_taken: false,
             outcome_taken: false,
+            span,
         })
     }
 }
@@ -249,6 +255,7 @@ impl StartsTurn for ReviewStartResponse {
 struct Claim {
     turns: Arc<TurnTable>,
     thread_id: String,
+    span: Span,
     slot: Arc<std::sync::Mutex<Option<Registered>>>,
 }
 
@@ -267,10 +274,11 @@ struct TurnId {
 }
 
 impl Claim {
-    fn new(runtime: &Runtime, thread_id: &str) -> Claim {
+    fn new(runtime: &Runtime, thread_id: &str, span: &Span) -> Claim {
         Claim {
             turns: Arc::clone(runtime.turns()),
             thread_id: thread_id.to_owned(),
+            span: span.clone(),
             slot: Arc::default(),
         }
     }
@@ -280,6 +288,7 @@ impl Claim {
         let turns = Arc::clone(&self.turns);
         let thread_id = self.thread_id.clone();
         let slot = Arc::clone(&self.slot);
+        let span = self.span.clone();
         Box::new(move |answer| {
             let Ok(raw) = answer else { return };
             // An answer without a readable turn id fails the call when the
@@ -287,7 +296,7 @@ impl Claim {
             let Ok(started) = serde_json::from_str::<StartedTurnId>(raw.get()) else {
                 return;
             };
-            let registered = turns.register(&thread_id, &started.turn.id);
+            let registered = turns.register(&thread_id, &started.turn.id, &span);
             *lock_slot(&slot) = Some(registered);
         })
     }
@@ -322,6 +331,21 @@ impl TurnHandle {
         &self.shared.turn_id
     }
 
+    /// The turn's `codexrt.turn` span (see `docs/observability.md`): the
+    /// parent of the turn's calls and server requests, for work of yours
+    /// that belongs to the turn.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Calls `params` under the turn's span.
+    async fn call<P: ClientRequest>(&self, params: P) -> Result<P::Response, CoreError> {
+        self.runtime.admit(&params)?;
+        self.runtime
+            .traced_call(P::METHOD, &params, None, &self.span)
+            .await
+    }
+
     /// The turn's event stream, the first time it is asked for; `None`
     /// afterwards. Events since the turn started are queued for it.
     pub fn events(&mut self) -> Option<TurnEvents> {
@@ -347,7 +371,7 @@ impl TurnHandle {
             thread_id: self.shared.thread_id.clone(),
             turn_id: self.shared.turn_id.clone(),
         };
-        self.runtime.call(params).await
+        self.call(params).await
     }
 
     /// Adds input to the running turn (`turn/steer`).
@@ -364,7 +388,7 @@ impl TurnHandle {
             input,
             ..TurnSteerParams::default()
         };
-        self.runtime.call(params).await
+        self.call(params).await
     }
 
     /// Waits for the turn to end and returns its outcome.
@@ -400,7 +424,9 @@ impl TurnHandle {
                 turn_id: self.shared.turn_id.clone(),
             });
         }
-        let result = self.outcome_once().await;
+        // The watchdog's `thread/read` and the deadline's interrupt nest
+        // under the turn.
+        let result = self.outcome_once().instrument(self.span.clone()).await;
         // A watchdog that could not ask leaves the turn running: it can be
         // waited for again.
         self.outcome_taken = result.is_ok() || self.shared.has_ended();
@@ -466,7 +492,7 @@ impl TurnHandle {
             include_turns: Some(true),
             thread_id: self.shared.thread_id.clone(),
         };
-        let read = self.runtime.call(params).await?;
+        let read = self.call(params).await?;
         let turn = read
             .thread
             .turns

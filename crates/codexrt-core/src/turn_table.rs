@@ -4,7 +4,7 @@
 //! `turn/start` has answered; and the outcome each turn builds as it goes.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use codexrt_protocol::ServerNotification;
@@ -12,6 +12,7 @@ use codexrt_protocol::types::Turn;
 use codexrt_transport::CloseReport;
 use serde::Deserialize;
 use tokio::sync::watch;
+use tracing::Span;
 
 use crate::outcome::{Accumulator, FinishedTurn, TurnOutcome};
 use crate::turn::TurnEvent;
@@ -137,6 +138,9 @@ pub(crate) struct TurnShared {
     state: Mutex<TurnState>,
     /// Becomes true once, when the turn ends.
     ended: watch::Sender<bool>,
+    /// The turn's `codexrt.turn` span, once its start registered it: the
+    /// parent of the server requests about it.
+    span: OnceLock<Span>,
 }
 
 impl TurnShared {
@@ -155,6 +159,7 @@ impl TurnShared {
                 reader: None,
             }),
             ended: watch::channel(false).0,
+            span: OnceLock::new(),
         })
     }
 
@@ -637,6 +642,7 @@ impl TurnTable {
         &self,
         thread_id: &str,
         turn_id: &str,
+        span: &Span,
     ) -> Result<Arc<TurnShared>, CoreError> {
         let mut table = lock(&self.state);
         if let Some(report) = table.closed.clone() {
@@ -663,6 +669,8 @@ impl TurnTable {
             });
         }
         let turn = early.unwrap_or_else(|| TurnShared::new(thread_id, turn_id));
+        // Registered once: a second start of the same turn was refused above.
+        let _ = turn.span.set(span.clone());
         let dropped = lock(&turn.state).unclaimed_dropped;
         if dropped > 0 {
             tracing::warn!(
@@ -686,6 +694,15 @@ impl TurnTable {
             thread.active.push(Arc::clone(&turn));
         }
         Ok(turn)
+    }
+
+    /// The span of the running turn `(thread_id, turn_id)`, when one was
+    /// registered.
+    pub(crate) fn span_of(&self, thread_id: &str, turn_id: &str) -> Option<Span> {
+        let table = lock(&self.state);
+        let thread = table.threads.get(thread_id)?;
+        let turn = thread.active.iter().find(|turn| turn.turn_id == turn_id)?;
+        turn.span.get().cloned()
     }
 
     /// Forgets a turn whose handle ended it some other way.

@@ -316,27 +316,28 @@ pub(crate) async fn decide_chain<'a>(
 
 /// The PreToolUse decision for `ctx`: the base set's chain, then the
 /// scope's, as one chain under [`combine`].
-pub(crate) async fn decide(base: &HookSet, scope: Option<&HookSet>, ctx: &HookContext) -> Decision {
-    let Some(scope) = scope else {
-        return base.decide(ctx).await;
-    };
-    let (decision, decider) = decide_chain(chain(base, Some(scope), ctx), ctx).await;
-    // Both sets' logs see the chain's answer: each audits what it was
+pub(crate) async fn decide<'a>(
+    base: &'a HookSet,
+    scope: Option<&'a HookSet>,
+    ctx: &HookContext,
+) -> (Decision, Option<&'a str>) {
+    let (decision, decider) = decide_chain(chain(base, scope, ctx), ctx).await;
+    // Each set's log sees the chain's answer: each audits what it was
     // part of.
-    for set in [base, scope] {
+    for set in [Some(base), scope].into_iter().flatten() {
         set.record_audit(|| AuditRecord::new(ctx, AuditEntry::tool_decision(&decision, decider)));
     }
-    decision
+    (decision, decider)
 }
 
 /// The first answer of the user-input hooks matching `ctx`, base set
 /// first; `None` when all defer or one fails.
-pub(crate) async fn answer_user_input(
-    base: &HookSet,
-    scope: Option<&HookSet>,
+pub(crate) async fn answer_user_input<'a>(
+    base: &'a HookSet,
+    scope: Option<&'a HookSet>,
     ctx: &HookContext,
     questions: &[ToolRequestUserInputQuestion],
-) -> Option<UserAnswers> {
+) -> (Option<UserAnswers>, Option<&'a str>) {
     for (set, entry) in chain(base, scope, ctx) {
         let ToolHook::UserInput(hook) = &entry.hook else {
             continue;
@@ -346,24 +347,24 @@ pub(crate) async fn answer_user_input(
         let questions = questions.to_vec();
         let run = async move { hook.answer(&owned, &questions).await };
         match set.guarded(&entry.name, entry.timeout, ctx, run).await {
-            Ok(Some(answers)) => return Some(answers),
+            Ok(Some(answers)) => return (Some(answers), Some(&entry.name)),
             Ok(None) => {}
             // A failed hook might have refused what a later one would
             // answer: stop, and answer nothing.
-            Err(_) => return None,
+            Err(_) => return (None, Some(&entry.name)),
         }
     }
-    None
+    (None, None)
 }
 
 /// The first answer of the elicitation hooks matching `ctx`, base set
 /// first; a failure answers [`ElicitationAnswer::Decline`], and `None`
 /// means all deferred.
-pub(crate) async fn answer_elicitation(
-    base: &HookSet,
-    scope: Option<&HookSet>,
+pub(crate) async fn answer_elicitation<'a>(
+    base: &'a HookSet,
+    scope: Option<&'a HookSet>,
     ctx: &HookContext,
-) -> Option<ElicitationAnswer> {
+) -> (Option<ElicitationAnswer>, Option<&'a str>) {
     for (set, entry) in chain(base, scope, ctx) {
         let ToolHook::Elicitation(hook) = &entry.hook else {
             continue;
@@ -372,12 +373,12 @@ pub(crate) async fn answer_elicitation(
         let owned = ctx.clone();
         let run = async move { hook.answer(&owned).await };
         match set.guarded(&entry.name, entry.timeout, ctx, run).await {
-            Ok(Some(answer)) => return Some(answer),
+            Ok(Some(answer)) => return (Some(answer), Some(&entry.name)),
             Ok(None) => {}
-            Err(_) => return Some(ElicitationAnswer::Decline),
+            Err(_) => return (Some(ElicitationAnswer::Decline), Some(&entry.name)),
         }
     }
-    None
+    (None, None)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use codexrt_protocol::{ServerNotification, methods};
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::context::post_tool_context;
@@ -277,9 +278,11 @@ fn decider(
         let hooks = Arc::clone(&hooks);
         let scopes = scopes.clone();
         let permits = Arc::clone(&permits);
-        decide_here_or_spawn(Box::pin(async move {
+        let span = request.span().clone();
+        let work = async move {
             answer(&hooks, &scopes, &permits, request, Vec::new()).await;
-        }));
+        };
+        decide_here_or_spawn(Box::pin(work.instrument(span)));
         None
     })
 }
@@ -348,10 +351,12 @@ async fn run(
             PendingServerRequest::FileChangeApproval(handle) => paths.get(&handle.params().item_id),
             _ => Vec::new(),
         };
-        let work = Box::pin(async move {
+        // The hooks' work, and what they log, nests under the request.
+        let span = request.span().clone();
+        let work = async move {
             answer(&hooks, &scopes, &permits, request, file_paths).await;
-        });
-        decide_here_or_spawn(work);
+        };
+        decide_here_or_spawn(Box::pin(work.instrument(span)));
     }
     if let Some(observers) = observers {
         observers.finish().await;
@@ -654,7 +659,9 @@ async fn answer(
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
             let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            record_hook(handle.span(), hook);
+            let decision = match decided {
                 Decision::Accept => CommandExecutionApprovalDecision::Accept,
                 Decision::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
                 Decision::Cancel { .. } => CommandExecutionApprovalDecision::Cancel,
@@ -673,7 +680,9 @@ async fn answer(
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
             let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let decision = match scope::decide(hooks, scoped(&scope), &ctx).await {
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            record_hook(handle.span(), hook);
+            let decision = match decided {
                 Decision::Accept => FileChangeApprovalDecision::Accept,
                 Decision::AcceptForSession => FileChangeApprovalDecision::AcceptForSession,
                 Decision::Cancel { .. } => FileChangeApprovalDecision::Cancel,
@@ -692,7 +701,9 @@ async fn answer(
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
             let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let scope = match scope::decide(hooks, scoped(&scope), &ctx).await {
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            record_hook(handle.span(), hook);
+            let scope = match decided {
                 Decision::Accept => PermissionGrantScope::Turn,
                 Decision::AcceptForSession => PermissionGrantScope::Session,
                 // Dropping the handle grants nothing.
@@ -729,7 +740,9 @@ async fn answer(
                 None
             } else {
                 ctx.phase = Phase::OnElicitation;
-                scope::answer_elicitation(hooks, scoped(&scope), &ctx).await
+                let (answered, hook) = scope::answer_elicitation(hooks, scoped(&scope), &ctx).await;
+                record_hook(handle.span(), hook);
+                answered
             };
             let (action, content) = match answered {
                 Some(ElicitationAnswer::Accept { content }) => {
@@ -739,7 +752,9 @@ async fn answer(
                 Some(_) => (McpServerElicitationAction::Decline, None),
                 None => {
                     ctx.phase = Phase::PreToolUse;
-                    let action = match scope::decide(hooks, scoped(&scope), &ctx).await {
+                    let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+                    record_hook(handle.span(), hook);
+                    let action = match decided {
                         Decision::Accept | Decision::AcceptForSession => {
                             McpServerElicitationAction::Accept
                         }
@@ -769,8 +784,9 @@ async fn answer(
         PendingServerRequest::DynamicToolCall(handle) => {
             let call = ToolCall::from_params(handle.params());
             let scope = scopes.get(&call.thread_id);
-            let found = find_tool(hooks, scoped(&scope), &call.tool).is_some();
-            let _slot = slot_for(permits, found).await;
+            let found = find_tool(hooks, scoped(&scope), &call.tool);
+            record_hook(handle.span(), found.map(|(_, tool)| tool.name.as_str()));
+            let _slot = slot_for(permits, found.is_some()).await;
             let response = call_tool_scoped(hooks, scoped(&scope), &call).await;
             send::<DynamicToolCallParams>(handle, response);
         }
@@ -782,8 +798,9 @@ async fn answer(
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             let runs = |hook: &ToolHook| matches!(hook, ToolHook::UserInput(_));
             let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, runs)).await;
-            let answered =
+            let (answered, hook) =
                 scope::answer_user_input(hooks, scoped(&scope), &ctx, &params.questions).await;
+            record_hook(handle.span(), hook);
             let verdict = if answered.is_some() {
                 "answered"
             } else {
@@ -869,6 +886,13 @@ fn with_input<P: ServerRequestParams>(
         .any(|(_, entry)| matches!(&entry.hook, ToolHook::Pre(hook) if hook.reads_input()));
     if reads_input {
         ctx.tool_input = tool_input(handle);
+    }
+}
+
+/// Names the hook whose answer a request gets in the request's span.
+fn record_hook(span: &tracing::Span, hook: Option<&str>) {
+    if let Some(hook) = hook {
+        span.record("hook", tracing::field::display(hook));
     }
 }
 

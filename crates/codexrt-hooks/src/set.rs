@@ -508,7 +508,8 @@ impl HookSet {
     ) -> Result<T, IssueKind> {
         // Aborts the task when this future is dropped or times out, so a
         // hook never outlives the decision it was asked for.
-        let mut task = AbortOnDrop(tokio::spawn(run));
+        // What the hook logs belongs to the request it decides.
+        let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::in_current_span(run)));
         let failure = match tokio::time::timeout(timeout, &mut task.0).await {
             Ok(Ok(Ok(value))) => return Ok(value),
             Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),

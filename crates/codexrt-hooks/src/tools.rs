@@ -175,7 +175,7 @@ where
 /// ready to register with [`HookSet::tool`].
 #[derive(Clone)]
 pub struct ToolEntry {
-    name: String,
+    pub(crate) name: String,
     description: String,
     input_schema: Value,
     timeout: Duration,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use crate::OnAnswer;
 use crate::call::{CANCEL_QUEUE, Caller, REGISTRATION_QUEUE, Shared};
@@ -88,7 +89,9 @@ impl RpcClient {
             shared: Arc::clone(&shared),
             closed: closed_tx,
         };
-        tokio::spawn(driver.run());
+        // The loop's logs belong to whatever span the connection was
+        // started in (the runtime's connection span, say).
+        tokio::spawn(driver.run().in_current_span());
         let caller = Caller {
             next_id: AtomicI64::new(1),
             encoder,
@@ -174,7 +177,7 @@ impl RpcClient {
         params: impl Serialize,
         options: CallOptions,
     ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
-        self.exchange_raw(method, params, options, None)
+        self.exchange_raw(method, params, options, None, None)
     }
 
     /// [`call_raw`](RpcClient::call_raw), with `on_answer` run on the
@@ -201,7 +204,30 @@ impl RpcClient {
         options: CallOptions,
         on_answer: OnAnswer,
     ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
-        self.exchange_raw(method, params, options, Some(on_answer))
+        self.exchange_raw(method, params, options, Some(on_answer), None)
+    }
+
+    /// [`call_raw`](RpcClient::call_raw), with `on_answer` as for
+    /// [`call_raw_observed`](RpcClient::call_raw_observed) when given, and
+    /// the call's id recorded in `span` as its field `id` the moment the id
+    /// is chosen (nothing is recorded when `span` has no such field). It
+    /// lets a layer above, which knows what the call is for, trace it
+    /// under its own span with the id the peer sees.
+    ///
+    /// # Errors
+    /// As for [`call_raw`](RpcClient::call_raw).
+    ///
+    /// # Cancel safety
+    /// As for [`call_raw_observed`](RpcClient::call_raw_observed).
+    pub fn call_raw_traced<'a>(
+        &'a self,
+        method: &'a str,
+        params: impl Serialize,
+        options: CallOptions,
+        on_answer: Option<OnAnswer>,
+        span: &tracing::Span,
+    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
+        self.exchange_raw(method, params, options, on_answer, Some(span))
     }
 
     fn exchange_raw<'a>(
@@ -210,9 +236,14 @@ impl RpcClient {
         params: impl Serialize,
         options: CallOptions,
         on_answer: Option<OnAnswer>,
+        span: Option<&tracing::Span>,
     ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'a {
         let caller = &*self.caller;
-        let id = crate::RequestId::Integer(caller.next_id.fetch_add(1, Ordering::Relaxed));
+        let number = caller.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(span) = span {
+            span.record("id", number);
+        }
+        let id = crate::RequestId::Integer(number);
         let frame = caller.encoder.request(&id, method, &params);
         let timeout = options.resolve(caller.call_timeout);
         async move {

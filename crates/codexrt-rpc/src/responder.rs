@@ -169,7 +169,9 @@ impl Replies {
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         );
         let direct = sender.clone();
-        tokio::spawn(write_replies(rx, sender));
+        tokio::spawn(tracing::Instrument::in_current_span(write_replies(
+            rx, sender,
+        )));
         Replies {
             tx,
             encoder,

@@ -38,7 +38,11 @@ pub fn pair(capacity: usize) -> (Connection, Connection) {
 pub fn pair_with_max_frame_len(capacity: usize, max_frame_len: usize) -> (Connection, Connection) {
     let (left, left_end) = Connection::channel(capacity);
     let (right, right_end) = Connection::channel(capacity);
-    tokio::spawn(serve(left_end, right_end, max_frame_len));
+    tokio::spawn(tracing::Instrument::in_current_span(serve(
+        left_end,
+        right_end,
+        max_frame_len,
+    )));
     (left, right)
 }
 

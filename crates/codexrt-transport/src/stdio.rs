@@ -263,7 +263,8 @@ impl StdioTransport {
         let gate = gate::Gate::new(stdin);
         let (mut connection, endpoint) = Connection::channel(self.channel_capacity);
         connection.sender = connection.sender.with_write_now(gate.clone());
-        tokio::spawn(driver::drive(
+        // The driver's logs belong to the span the child was started in.
+        let drive = driver::drive(
             endpoint,
             driver::Parts {
                 group,
@@ -271,7 +272,8 @@ impl StdioTransport {
                 stdout,
                 stderr,
             },
-        ));
+        );
+        tokio::spawn(tracing::Instrument::in_current_span(drive));
         Ok(Spawned { connection, pid })
     }
 

@@ -315,7 +315,11 @@ impl WebSocketTransport {
         let ws =
             WebSocketStream::from_partially_read(stream, rest, Role::Client, Some(config)).await;
         let (connection, endpoint) = Connection::channel(self.channel_capacity);
-        tokio::spawn(driver::drive(endpoint, ws, self.keepalive));
+        tokio::spawn(tracing::Instrument::in_current_span(driver::drive(
+            endpoint,
+            ws,
+            self.keepalive,
+        )));
         Ok(connection)
     }
 

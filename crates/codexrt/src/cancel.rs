@@ -113,7 +113,12 @@ impl Drop for TurnGuard {
             }
             return;
         };
-        runtime.spawn(interrupt_dropped(handle, on_end));
+        // The task outlives the ask: it nests under the turn explicitly.
+        let span = handle.span().clone();
+        runtime.spawn(tracing::Instrument::instrument(
+            interrupt_dropped(handle, on_end),
+            span,
+        ));
     }
 }
 

@@ -8,12 +8,13 @@ use codexrt_core::{Runtime, ServerInfo};
 use codexrt_hooks::{HookReport, Phase};
 use codexrt_protocol::types::ThreadStartParams;
 use codexrt_transport::{CloseReport, Connection, WebSocketTransport};
+use tracing::Instrument;
 
 use crate::cancel::TurnGuard;
 use crate::link::{Current, Endpoint, Link};
 use crate::policy::{ClientHooks, PostTurn, correlation_id, lifecycle_context, run_outcome};
 use crate::profile::{absolute_dir, turn_start};
-use crate::run::{conclude, start_turn};
+use crate::run::{conclude, record_thread, start_turn, thread_span};
 use crate::session::SessionKind;
 use crate::{
     Account, ClientConfig, ClientError, CodexConfig, ConnectionEvents, Connector, Exec, Fs, Mcp,
@@ -392,20 +393,27 @@ impl Client {
             dynamic_tools: hooks.tool_specs(extra.as_deref()),
             ..profile.thread_start(cwd)
         };
-        let thread = runtime.call(start).await.map_err(ClientError::from)?;
-        let thread_id = thread.thread.id;
-        let _scope = hooks.scope(&thread_id, extra.clone(), thread.model);
-        let result = self
-            .run_turn(&runtime, &thread_id, &profile, &plan, extra.clone())
-            .await;
+        // The thread's calls, its turn and its hooks nest under its span.
+        let span = thread_span(&runtime, None);
+        async {
+            let thread = runtime.call(start).await.map_err(ClientError::from)?;
+            let thread_id = thread.thread.id;
+            record_thread(&span, &thread_id);
+            let _scope = hooks.scope(&thread_id, extra.clone(), thread.model);
+            let result = self
+                .run_turn(&runtime, &thread_id, &profile, &plan, extra.clone())
+                .await;
 
-        if hooks.has_lifecycle(extra.as_deref()) {
-            let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
-            ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
-            let ctx = ctx.with_outcome(run_outcome(&result));
-            hooks.after(extra.as_deref(), &ctx).await;
+            if hooks.has_lifecycle(extra.as_deref()) {
+                let mut ctx = lifecycle_context(Phase::PostRun, &thread_id, &id, &plan);
+                ctx.turn_id = result.as_ref().ok().map(|result| result.turn_id.clone());
+                let ctx = ctx.with_outcome(run_outcome(&result));
+                hooks.after(extra.as_deref(), &ctx).await;
+            }
+            result
         }
-        result
+        .instrument(span.clone())
+        .await
     }
 
     /// Runs `prompt` in a new thread working in `cwd`, asking for an

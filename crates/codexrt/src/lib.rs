@@ -233,6 +233,21 @@
 //! are collected in [`Client::hook_report`] (the client's hooks) and in
 //! each [`HookSet::report`] of a profile or session.
 //!
+//! # Observability
+//!
+//! The crates report through `tracing`, with spans that show which work
+//! belongs to which connection, thread, turn and request:
+//! `codexrt.connection` > `codexrt.thread` (each run's and session's
+//! thread; [`Session::span`]) > `codexrt.turn` ([`TurnHandle::span`]) >
+//! `codexrt.request` (each call, with its `outcome` and `duration_ms`) and
+//! `codexrt.server_request` (with the `decision` and the deciding `hook`).
+//! Without a subscriber they cost nothing worth measuring; peer text in
+//! their fields and in log lines is redacted and bounded. The repository's
+//! `docs/observability.md` lists every span and field, the log lines, and
+//! how to show them with `tracing-subscriber` or export them to
+//! OpenTelemetry; the `tracing` example runs one prompt and prints its
+//! spans.
+//!
 //! # Boundaries
 //!
 //! The facade adds ergonomics, not behaviour: every wire decision is the
@@ -248,7 +263,7 @@
 //! (besides what it brings itself, such as `serde`'s derive or a stream
 //! library's `StreamExt`); for anything else, [`Client::runtime`] is the
 //! runtime itself. The repository's `docs/` folder has guides on hooks,
-//! compatibility and testing.
+//! compatibility, testing and observability.
 //!
 //! # Without an async runtime
 //!

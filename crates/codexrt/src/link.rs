@@ -41,10 +41,17 @@ impl Endpoint {
     /// Opens a new runtime: a connection and the handshake.
     pub(crate) async fn open(&self, config: &ClientConfig) -> Result<Runtime, ClientError> {
         let runtime_config = config.runtime_config();
-        let connection = match self {
+        let (connection, runtime_config) = match self {
             Endpoint::Spawn => return Ok(Runtime::spawn(runtime_config).await?),
-            Endpoint::WebSocket(transport) => transport.connect().await,
-            Endpoint::Connector(connector) => connector.connect().await,
+            Endpoint::WebSocket(transport) => (
+                transport.connect().await,
+                // The URL without its query: credentials never go in it.
+                runtime_config.endpoint_name(transport.endpoint()),
+            ),
+            Endpoint::Connector(connector) => (
+                connector.connect().await,
+                runtime_config.endpoint_name("connector"),
+            ),
             // No policy applies to it, so it is never reopened.
             Endpoint::Once => {
                 return Err(ClientError::Connect(TransportError::InvalidUrl {

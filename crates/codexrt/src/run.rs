@@ -14,6 +14,29 @@ use codexrt_protocol::types::{
 
 use crate::{ClientError, PromptRunError, RunProfile};
 
+/// The `codexrt.thread` span of a run's or a session's thread, a child of
+/// the connection's span; `thread_id` is recorded once codex named the
+/// thread, when it is not known yet.
+pub(crate) fn thread_span(runtime: &Runtime, thread_id: Option<&str>) -> tracing::Span {
+    let span = tracing::info_span!(
+        parent: runtime.span(),
+        "codexrt.thread",
+        thread_id = tracing::field::Empty,
+    );
+    if let Some(thread_id) = thread_id {
+        record_thread(&span, thread_id);
+    }
+    span
+}
+
+/// Records the thread's id, codex's text, cut short when long.
+pub(crate) fn record_thread(span: &tracing::Span, thread_id: &str) {
+    if !span.is_disabled() {
+        let shown = codexrt_transport::redact::bounded(thread_id, 256);
+        span.record("thread_id", tracing::field::display(shown));
+    }
+}
+
 /// A prompt to run in a new thread: where, what, and how.
 ///
 /// ```

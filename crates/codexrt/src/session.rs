@@ -11,11 +11,12 @@ use codexrt_protocol::types::{
     TurnInterruptParams, TurnSteerParams,
 };
 use tokio::sync::OwnedMutexGuard;
+use tracing::{Instrument, Span};
 
 use crate::cancel::TurnGuard;
 use crate::policy::{PostTurn, correlation_id, lifecycle_context};
 use crate::profile::{absolute_dir, text_input, turn_start};
-use crate::run::{StartedTurn, conclude, start_turn};
+use crate::run::{StartedTurn, conclude, record_thread, start_turn, thread_span};
 use crate::{AskStream, Client, ClientError, PromptRunError, PromptRunResult, SessionConfig};
 
 /// How a session gets its thread.
@@ -81,6 +82,10 @@ struct Inner {
     /// endpoint): until the last clone is dropped and no dropped ask's
     /// turn is still being interrupted.
     held: Mutex<Option<Box<dyn std::fmt::Debug + Send>>>,
+    /// The thread's `codexrt.thread` span, under the connection that
+    /// opened the session: every ask, call and hook of the session runs
+    /// in it.
+    span: Span,
 }
 
 impl Session {
@@ -111,29 +116,39 @@ impl Session {
         crate::cwd::check(client.cwd_check(), runtime, &cwd).await?;
         plan.cwd = Some(cwd.clone());
         let profile = config.profile();
+        // A resumed thread is named now; a new or forked one once codex
+        // answered.
+        let span = match &kind {
+            SessionKind::Resume(thread_id) => thread_span(runtime, Some(thread_id)),
+            SessionKind::Start | SessionKind::Fork(_) => thread_span(runtime, None),
+        };
         let (thread_id, model) = match kind {
             SessionKind::Start => {
                 let params = ThreadStartParams {
                     dynamic_tools: hooks.tool_specs(extra.as_deref()),
                     ..profile.thread_start(cwd)
                 };
-                let started = runtime.call(params).await?;
+                let started = runtime.call(params).instrument(span.clone()).await?;
                 (started.thread.id, started.model)
             }
             SessionKind::Resume(thread_id) => {
                 let params = profile.thread_resume(thread_id, cwd);
-                let resumed = runtime.call(params).await?;
+                let resumed = runtime.call(params).instrument(span.clone()).await?;
                 (resumed.thread.id, resumed.model)
             }
             SessionKind::Fork(thread_id) => {
                 let params = profile.thread_fork(thread_id, cwd);
-                let forked = runtime.call(params).await?;
+                let forked = runtime.call(params).instrument(span.clone()).await?;
                 (forked.thread.id, forked.model)
             }
         };
+        record_thread(&span, &thread_id);
         let scope = hooks.scope(&thread_id, extra.clone(), model);
         let ctx = lifecycle_context(Phase::PostSessionStart, &thread_id, &id, &plan);
-        hooks.after(extra.as_deref(), &ctx).await;
+        hooks
+            .after(extra.as_deref(), &ctx)
+            .instrument(span.clone())
+            .await;
         Ok(Session {
             inner: Arc::new(Inner {
                 thread_id,
@@ -145,6 +160,7 @@ impl Session {
                 plan: Mutex::new(plan),
                 scope: Mutex::new(scope),
                 held: Mutex::new(None),
+                span,
             }),
         })
     }
@@ -162,6 +178,26 @@ impl Session {
     /// The session's thread.
     pub fn thread_id(&self) -> &str {
         &self.inner.thread_id
+    }
+
+    /// The thread's `codexrt.thread` span (see the crate's
+    /// [Observability](crate#observability)): the session's asks, turns,
+    /// calls and hooks nest under it; work of yours that belongs to the
+    /// session can too.
+    pub fn span(&self) -> &Span {
+        &self.inner.span
+    }
+
+    /// Calls `params` on the client's runtime now, under the thread's span.
+    async fn call<P: codexrt_protocol::ClientRequest>(
+        &self,
+        params: P,
+    ) -> Result<P::Response, ClientError> {
+        let runtime = self.inner.client.live_runtime().await?;
+        Ok(runtime
+            .call(params)
+            .instrument(self.inner.span.clone())
+            .await?)
     }
 
     /// The settings the session was started with.
@@ -239,15 +275,19 @@ impl Session {
         prompt: String,
         schema: Option<serde_json::Value>,
     ) -> Result<PromptRunResult, PromptRunError> {
-        let (turn, slot, post) = self.start(prompt, schema).await?;
-        let sent_at = turn.sent_at;
-        let mut guard = self.guard(turn.handle, slot);
-        let waited = guard.outcome().await;
-        drop(guard);
-        let result = conclude(waited, sent_at);
-        let outcome = post.outcome(&result);
-        post.run(outcome).await;
-        result
+        async {
+            let (turn, slot, post) = self.start(prompt, schema).await?;
+            let sent_at = turn.sent_at;
+            let mut guard = self.guard(turn.handle, slot);
+            let waited = guard.outcome().await;
+            drop(guard);
+            let result = conclude(waited, sent_at);
+            let outcome = post.outcome(&result);
+            post.run(outcome).await;
+            result
+        }
+        .instrument(self.inner.span.clone())
+        .await
     }
 
     /// Sends `prompt` as a new turn and streams its events: text deltas,
@@ -265,7 +305,10 @@ impl Session {
     /// turn, as for [`Session::ask`]; so does dropping the [`AskStream`]
     /// before [`SessionEvent::Finished`](crate::SessionEvent::Finished).
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
-        let (mut turn, slot, post) = self.start(prompt.into(), None).await?;
+        let (mut turn, slot, post) = self
+            .start(prompt.into(), None)
+            .instrument(self.inner.span.clone())
+            .await?;
         let events = turn.handle.events();
         let sent_at = turn.sent_at;
         let guard = self.guard(turn.handle, slot);
@@ -410,7 +453,7 @@ impl Session {
             thread_id: self.inner.thread_id.clone(),
             turn_id: self.running_or_err()?,
         };
-        self.inner.client.live_runtime().await?.call(params).await?;
+        self.call(params).await?;
         Ok(())
     }
 
@@ -429,7 +472,7 @@ impl Session {
             input: vec![text_input(prompt.into())],
             ..TurnSteerParams::default()
         };
-        self.inner.client.live_runtime().await?.call(params).await?;
+        self.call(params).await?;
         Ok(())
     }
 
@@ -460,14 +503,7 @@ impl Session {
             thread_id: self.inner.thread_id.clone(),
             include_turns: Some(true),
         };
-        Ok(self
-            .inner
-            .client
-            .live_runtime()
-            .await?
-            .call(params)
-            .await?
-            .thread)
+        Ok(self.call(params).await?.thread)
     }
 
     /// Stops following the thread (`thread/unsubscribe`); codex unloads it
@@ -483,13 +519,6 @@ impl Session {
         let params = ThreadUnsubscribeParams {
             thread_id: self.inner.thread_id.clone(),
         };
-        Ok(self
-            .inner
-            .client
-            .live_runtime()
-            .await?
-            .call(params)
-            .await?
-            .status)
+        Ok(self.call(params).await?.status)
     }
 }

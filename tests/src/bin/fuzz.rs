@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! fuzz [--target frames|envelope|typed|runtime|all] [--cases N] [--seed S]
+//! fuzz --target <name> --input <file>     # one saved case again
 //! ```
 //!
 //! Runs N cases (1,000,000 by default) of each target from seed S (random
@@ -49,6 +50,15 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             }
             "--cases" => cases = value.parse().map_err(|_| format!("--cases {value:?}"))?,
             "--seed" => seed = value.parse().map_err(|_| format!("--seed {value:?}"))?,
+            "--input" => {
+                // One saved case, run again as it was.
+                let data = std::fs::read(&value).map_err(|err| format!("{value}: {err}"))?;
+                for target in &targets {
+                    target.run(&data);
+                    println!("{}: {value} passed", target.name());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             other => return Err(format!("unknown flag {other:?}")),
         }
     }

@@ -73,7 +73,8 @@ codexrt_tests::with_supported_versions!(for_each_example;
         custom_transport,
         raw_rpc,
         remote,
-        blocking
+        blocking,
+        tracing
     ],
     [failure_exits_non_zero],
 );
@@ -649,6 +650,51 @@ async fn raw_rpc(version: &str) -> TestResult {
 /// A failing run makes the example fail: codex reports the model's HTTP
 /// error as a failed turn, and the program prints the error (the `Debug`
 /// form `main` gives a returned error) and exits with 1.
+async fn tracing(version: &str) -> TestResult {
+    let program = env!("CARGO_BIN_EXE_example-tracing");
+    let script = Script::replies([Reply::message("Traced.")]);
+    let (run, output) = run_unchecked(version, program, &["Trace this"], script).await?;
+    let stderr = String::from_utf8(output.stderr)?;
+    assert!(output.status.success(), "{}\n{stderr}", output.status);
+    assert_eq!(run.stdout, "Traced.\n");
+    assert_eq!(run.requests().len(), 1);
+    // A closing span's line starts with the spans it is nested in: the
+    // turn's names its thread and connection, and the call that started
+    // it ends with its outcome, inside the turn.
+    let chain = [
+        "codexrt.connection{endpoint=stdio:",
+        &format!("codex_version={version}}}:codexrt.thread{{thread_id="),
+        "}:codexrt.turn{thread_id=",
+    ];
+    let nested = |line: &&str| {
+        let mut rest = *line;
+        chain.iter().all(|part| match rest.find(part) {
+            Some(at) => {
+                rest = &rest[at + part.len()..];
+                true
+            }
+            None => false,
+        })
+    };
+    let closes: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains(" close "))
+        .filter(nested)
+        .collect();
+    assert!(
+        closes.iter().any(
+            |line| line.contains(":codexrt.request{method=turn/start id=")
+                && line.contains(" outcome=ok duration_ms=")
+        ),
+        "{stderr}"
+    );
+    assert!(
+        closes.iter().any(|line| !line.contains("codexrt.request{")),
+        "no close line of the turn itself:\n{stderr}"
+    );
+    Ok(())
+}
+
 async fn failure_exits_non_zero(version: &str) -> TestResult {
     let program = env!("CARGO_BIN_EXE_example-quickstart");
     let script = Script::replies([Reply::fail(400)]);

@@ -87,7 +87,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
         .hook(log.hook("scope-3", Decision::decline("never asked")));
     assert_eq!(
         decide(&base, Some(&scope), &command()).await,
-        Decision::Accept
+        (Decision::Accept, Some("scope-2"))
     );
     assert_eq!(log.take(), ["base-1", "base-2", "scope-1", "scope-2"]);
 
@@ -95,7 +95,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
     let base = HookSet::new().hook(log.hook("base", Decision::decline("no")));
     assert_eq!(
         decide(&base, Some(&scope), &command()).await,
-        Decision::decline("no")
+        (Decision::decline("no"), Some("base"))
     );
     assert_eq!(log.take(), ["base"]);
 
@@ -103,7 +103,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
     let base = HookSet::new().hook(log.hook("base", Decision::Defer));
     assert_eq!(
         decide(&base, None, &command()).await,
-        Decision::decline("no hook decided")
+        (Decision::decline("no hook decided"), None)
     );
     assert_eq!(log.take(), ["base"]);
 }
@@ -117,7 +117,7 @@ async fn a_scope_failure_declines_and_is_reported_by_the_scope() {
         .hook(log.hook("after", Decision::Accept));
     assert_eq!(
         decide(&base, Some(&scope), &command()).await,
-        Decision::decline("a hook failed (error)")
+        (Decision::decline("a hook failed (error)"), Some("broken"))
     );
     assert_eq!(log.take(), ["base"]);
     assert_eq!(base.report().issues(), []);
@@ -171,10 +171,13 @@ async fn user_input_takes_the_first_answer_base_first() {
     let questions = [question("colour")];
     assert_eq!(
         answer_user_input(&base, Some(&scope), &ctx, &questions).await,
-        Some(answers("colour", "blue"))
+        (Some(answers("colour", "blue")), Some("scope-answers"))
     );
     assert_eq!(log.take(), ["base-defers", "scope-answers"]);
-    assert_eq!(answer_user_input(&base, None, &ctx, &questions).await, None);
+    assert_eq!(
+        answer_user_input(&base, None, &ctx, &questions).await,
+        (None, None)
+    );
     assert_eq!(log.take(), ["base-defers"]);
 
     // A failure stops the chain: nothing is answered.
@@ -184,7 +187,7 @@ async fn user_input_takes_the_first_answer_base_first() {
     ));
     assert_eq!(
         answer_user_input(&broken, Some(&scope), &ctx, &questions).await,
-        None
+        (None, Some("broken"))
     );
     assert_eq!(log.take(), Vec::<String>::new());
 }
@@ -210,14 +213,17 @@ async fn elicitation_failures_decline_and_deferring_leaves_none() {
     ));
     assert_eq!(
         answer_elicitation(&defer, Some(&accept), &ctx).await,
-        Some(ElicitationAnswer::Accept {
-            content: Some(json!({"name": "x"}))
-        })
+        (
+            Some(ElicitationAnswer::Accept {
+                content: Some(json!({"name": "x"}))
+            }),
+            Some("accept")
+        )
     );
-    assert_eq!(answer_elicitation(&defer, None, &ctx).await, None);
+    assert_eq!(answer_elicitation(&defer, None, &ctx).await, (None, None));
     assert_eq!(
         answer_elicitation(&broken, Some(&accept), &ctx).await,
-        Some(ElicitationAnswer::Decline)
+        (Some(ElicitationAnswer::Decline), Some("broken"))
     );
 }
 

@@ -48,7 +48,12 @@ impl StderrTail {
             StderrForwarding::Off => None,
             StderrForwarding::Tracing => Some(LineSplitter::new(MAX_FORWARDED_LINE)),
         };
-        let task = tokio::spawn(drain(stderr, Arc::clone(&ring), lines, pid));
+        let task = tokio::spawn(tracing::Instrument::in_current_span(drain(
+            stderr,
+            Arc::clone(&ring),
+            lines,
+            pid,
+        )));
         StderrTail { ring, task }
     }
 

@@ -14,5 +14,6 @@ mod real_codex;
 mod reconnect;
 mod run;
 mod sessions;
+mod spans;
 mod support;
 mod threads;
