@@ -268,14 +268,20 @@ async fn unix_socket_without_a_token(version: &str) {
     check_initialize(server.transport(), version).await;
 
     // Stopping codex drops the connections it serves without a close
-    // frame; the notifications it sent before arrive first.
+    // frame; the notifications it sent before arrive first. They are read
+    // while codex stops: unread, they would fill the connection's queue,
+    // and codex, whose last writes then wait, would not exit.
     let mut connection = server.transport().connect().await.unwrap();
     initialize(&mut connection).await;
+    let mut receiver = connection.receiver;
+    let reading = tokio::spawn(async move {
+        while let Some(frame) = receiver.recv().await {
+            let message: Value = serde_json::from_slice(&frame.unwrap()).unwrap();
+            assert!(message["method"].is_string(), "{message}");
+        }
+    });
     server.stop().await;
-    while let Some(frame) = connection.receiver.recv().await {
-        let message: Value = serde_json::from_slice(&frame.unwrap()).unwrap();
-        assert!(message["method"].is_string(), "{message}");
-    }
+    reading.await.unwrap();
     let report = connection.closer.closed().await;
     assert!(matches!(report.reason, CloseReason::PeerClosed), "{report}");
     assert!(!socket.exists(), "codex left its socket behind");
