@@ -56,3 +56,14 @@ fn typed_decoding_survives_random_messages() {
 fn a_runtime_survives_random_frames_and_still_answers() {
     run(Target::Runtime, 3_000);
 }
+
+/// The envelope case the first 10 M-case run stopped at (case 940 of seed
+/// 20261203: invalid UTF-8 in the name of a member the classifier skips),
+/// and the 940 before it, again.
+#[test]
+fn the_envelope_cases_of_the_long_runs_first_stop_pass() {
+    match drive(Target::Envelope, 941, 20_261_203) {
+        Ok(driven) => assert_eq!(driven.cases, 941),
+        Err(failure) => panic!("case {} panicked: {}", failure.case, failure.message),
+    }
+}
