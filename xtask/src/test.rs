@@ -38,48 +38,11 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     crate::soak::run(root, &["--seconds".to_owned(), "60".to_owned()])?;
     // The transport's `wss` feature (TLS through rustls) is off in the
     // workspace build; its code and its TLS tests get a pass of their own.
-    cmd::run(
-        root,
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "codexrt-transport",
-            "--features",
-            "wss",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    cmd::run(
-        root,
-        "cargo",
-        &["test", "-p", "codexrt-transport", "--features", "wss"],
-    )?;
+    feature_pass(root, "codexrt-transport", &["--features", "wss"], &[])?;
     // The facade without its default `schema-check` feature (output schemas
     // sent unchecked): the workspace build above has it on, and the tests
     // package turns `schemars` on as well.
-    cmd::run(
-        root,
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "codexrt",
-            "--no-default-features",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    cmd::run(
-        root,
-        "cargo",
-        &["test", "-p", "codexrt", "--no-default-features", "--lib"],
-    )?;
+    feature_pass(root, "codexrt", &["--no-default-features"], &["--lib"])?;
     // Broken intra-doc links and malformed doc markup are warnings of rustdoc,
     // not of clippy.
     cmd::run_with_env(
@@ -93,4 +56,22 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Clippy and the tests of `package` built with `features` (cargo's feature
+/// flags), beside the workspace's default build; `tests` narrows the tests.
+fn feature_pass(
+    root: &Path,
+    package: &str,
+    features: &[&str],
+    tests: &[&str],
+) -> Result<(), String> {
+    let mut clippy = vec!["clippy", "-p", package];
+    clippy.extend_from_slice(features);
+    clippy.extend_from_slice(&["--all-targets", "--", "-D", "warnings"]);
+    cmd::run(root, "cargo", &clippy)?;
+    let mut test = vec!["test", "-p", package];
+    test.extend_from_slice(features);
+    test.extend_from_slice(tests);
+    cmd::run(root, "cargo", &test)
 }

@@ -7,10 +7,10 @@
 //!
 //! # async fn demo(client: &Client) -> Result<(), codexrt::ClientError> {
 //! let fs = client.fs();
-//! fs.create_directory_all("/srv/work/notes").await?;
-//! fs.write_file("/srv/work/notes/todo.txt", b"write the docs\n").await?;
-//! assert_eq!(fs.read_file("/srv/work/notes/todo.txt").await?, b"write the docs\n");
-//! for entry in fs.read_directory("/srv/work/notes").await? {
+//! fs.create_directory_all("/srv/notes").await?;
+//! fs.write_file("/srv/notes/todo.txt", b"write the docs\n").await?;
+//! assert_eq!(fs.read_file("/srv/notes/todo.txt").await?, b"write the docs\n");
+//! for entry in fs.read_directory("/srv/notes").await? {
 //!     println!("{} (directory: {})", entry.file_name, entry.is_directory);
 //! }
 //! # Ok(())
