@@ -105,15 +105,24 @@ impl Listening {
         self._codex.workspace()
     }
 
-    /// Stops codex with SIGTERM, so that it removes its socket, and reaps it.
-    async fn stop(mut self) {
+    /// Stops codex with SIGTERM, so that it removes its socket, and reaps
+    /// it; whether it exited on SIGTERM. Codex 0.150.0 has been seen, once
+    /// in a few CI runs, not to exit within a minute of SIGTERM: it is then
+    /// killed, and only the test of its graceful exit fails on that.
+    async fn stop(mut self) -> bool {
         if let Some(pid) = self.child.id() {
             terminate(pid);
         }
-        tokio::time::timeout(STARTUP, self.child.wait())
-            .await
-            .expect("codex did not exit on SIGTERM")
-            .unwrap();
+        match tokio::time::timeout(STARTUP, self.child.wait()).await {
+            Ok(status) => {
+                status.unwrap();
+                true
+            }
+            Err(_) => {
+                self.child.kill().await.unwrap();
+                false
+            }
+        }
     }
 }
 
@@ -280,7 +289,7 @@ async fn unix_socket_without_a_token(version: &str) {
             assert!(message["method"].is_string(), "{message}");
         }
     });
-    server.stop().await;
+    assert!(server.stop().await, "codex did not exit on SIGTERM");
     reading.await.unwrap();
     let report = connection.closer.closed().await;
     assert!(matches!(report.reason, CloseReason::PeerClosed), "{report}");
