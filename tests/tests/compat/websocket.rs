@@ -32,6 +32,10 @@ use tokio::process::Child;
 
 const GRACE: Duration = Duration::from_secs(5);
 
+/// How long [`Listening::stop`] waits for codex to act on its SIGTERM
+/// before it signals again.
+const SIGNAL_AGAIN: Duration = Duration::from_secs(10);
+
 const TOKEN: &str = "capability-token-for-the-compat-suite";
 
 /// 40 bytes: codex wants at least 32.
@@ -109,10 +113,26 @@ impl Listening {
     /// it; whether it exited on SIGTERM. Codex 0.150.0 has been seen, once
     /// in a few CI runs, not to exit within a minute of SIGTERM: it is then
     /// killed, and only the test of its graceful exit fails on that.
+    /// Stops codex with SIGTERM and tells whether it exited of itself.
+    ///
+    /// codex 0.150.0 can miss a SIGTERM that comes within about a second
+    /// of its start on a loaded machine (its listener for the signal is not
+    /// in place yet, and the signal is gone): seen in 2 of 30 runs that
+    /// signalled it right after an `initialize`, never with a 1.5 s pause,
+    /// and never on later versions. It exits on a second SIGTERM, so one
+    /// is sent when the first brought nothing within [`SIGNAL_AGAIN`]. A
+    /// codex still running a minute after that is killed, and the answer is
+    /// `false`.
     async fn stop(mut self) -> bool {
-        if let Some(pid) = self.child.id() {
-            terminate(pid);
+        let Some(pid) = self.child.id() else {
+            return true;
+        };
+        terminate(pid);
+        if let Ok(status) = tokio::time::timeout(SIGNAL_AGAIN, self.child.wait()).await {
+            status.unwrap();
+            return true;
         }
+        terminate(pid);
         match tokio::time::timeout(STARTUP, self.child.wait()).await {
             Ok(status) => {
                 status.unwrap();
@@ -277,9 +297,8 @@ async fn unix_socket_without_a_token(version: &str) {
     check_initialize(server.transport(), version).await;
 
     // Stopping codex drops the connections it serves without a close
-    // frame; the notifications it sent before arrive first. They are read
-    // while codex stops: unread, they would fill the connection's queue,
-    // and codex, whose last writes then wait, would not exit.
+    // frame; the notifications it sent before arrive first, and are all
+    // that arrives.
     let mut connection = server.transport().connect().await.unwrap();
     initialize(&mut connection).await;
     let mut receiver = connection.receiver;
