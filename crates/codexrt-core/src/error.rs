@@ -21,7 +21,8 @@ use crate::server_request::Settled;
 /// [`FrameTooLarge`](CoreError::FrameTooLarge)),
 /// or the runtime refused locally before sending anything
 /// ([`MethodUnavailable`](CoreError::MethodUnavailable),
-/// [`ExperimentalApiRequired`](CoreError::ExperimentalApiRequired)).
+/// [`ExperimentalApiRequired`](CoreError::ExperimentalApiRequired),
+/// [`AlreadyInitialized`](CoreError::AlreadyInitialized)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CoreError {
@@ -95,6 +96,12 @@ pub enum CoreError {
         /// is experimental.
         fields: Vec<&'static str>,
     },
+    /// `initialize` was asked for through a typed call, but the runtime
+    /// ran the handshake when it connected and a connection is initialized
+    /// once; nothing was sent. (codex answers a second `initialize` with
+    /// error -32600, "Already initialized".)
+    #[error("`initialize` is refused: the runtime's handshake already initialized the connection")]
+    AlreadyInitialized,
     /// The server answered with a JSON-RPC error.
     #[error("`{method}` failed: error {code}: {message}")]
     Peer {

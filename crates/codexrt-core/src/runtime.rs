@@ -191,8 +191,9 @@ impl Runtime {
 
     /// Calls a typed request and returns its typed response.
     ///
-    /// Refused locally, without sending anything, when the method or a
-    /// field that is set is experimental and the runtime did not opt into
+    /// Refused locally, without sending anything, when the method is
+    /// `initialize` (the runtime ran the handshake when it connected), when
+    /// the method or a field that is set is experimental and the runtime did not opt into
     /// the experimental API, or when
     /// [`method_availability`](codexrt_protocol::method_availability) says
     /// the server's version does not have the method. For a version newer
@@ -201,6 +202,7 @@ impl Runtime {
     /// one is not refused: nothing is known about it.
     ///
     /// # Errors
+    /// [`CoreError::AlreadyInitialized`],
     /// [`CoreError::ExperimentalApiRequired`] and
     /// [`CoreError::MethodUnavailable`] (nothing sent);
     /// [`CoreError::Peer`] and [`CoreError::Overloaded`] when the server
@@ -245,9 +247,13 @@ impl Runtime {
     /// Checks whether `params` may be sent, as [`Runtime::call`] does.
     ///
     /// # Errors
+    /// [`CoreError::AlreadyInitialized`],
     /// [`CoreError::ExperimentalApiRequired`] or
     /// [`CoreError::MethodUnavailable`].
     pub fn admit<P: ClientRequest>(&self, params: &P) -> Result<(), CoreError> {
+        if P::METHOD == <InitializeParams as ClientRequest>::METHOD {
+            return Err(CoreError::AlreadyInitialized);
+        }
         if self.inner.api == Api::Stable {
             if P::EXPERIMENTAL {
                 return Err(CoreError::ExperimentalApiRequired {
@@ -280,7 +286,9 @@ impl Runtime {
 
     /// Calls `method` with untyped params and returns the untyped result:
     /// the escape hatch for methods this crate does not know. No version or
-    /// API check is made.
+    /// API check is made, and nothing is refused: an `initialize` sent this
+    /// way reaches the server, which answers it with an error (codex:
+    /// -32600, "Already initialized") and goes on serving the connection.
     ///
     /// # Errors
     /// As for [`Runtime::call`], without the local refusals.

@@ -3,6 +3,7 @@
 //! interrupt and steer; an optional deadline and inactivity watchdog keep
 //! [`TurnHandle::wait`] from hanging.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -23,7 +24,7 @@ use codexrt_protocol::types::{ReviewStartParams, ReviewStartResponse, TurnStartR
 use codexrt_rpc::OnAnswer;
 
 use crate::spans::{self, Bounded};
-use crate::turn_table::{TurnShared, TurnTable};
+use crate::turn_table::{AbandonedStart, StartGuard, TurnShared, TurnTable};
 use crate::{CoreError, Runtime, StreamDelta, TurnOutcome};
 
 /// One item of a turn's event stream. Nothing is ever left out: every
@@ -116,11 +117,19 @@ pub struct TurnHandle {
 impl Runtime {
     /// Starts a turn with no deadline and no watchdog.
     ///
+    /// While a `turn/start` of the same thread that its caller gave up on
+    /// is being settled (see below), this one waits before it is sent.
+    ///
     /// # Errors
     /// As for [`Runtime::call`] with `turn/start`.
     ///
     /// # Cancel safety
-    /// As for [`Runtime::call`]: the turn may have started on the server.
+    /// Dropping the future before codex answered leaves no turn running
+    /// unseen: the call goes on in a task on the runtime, and the turn the
+    /// answer names is interrupted (`turn/interrupt`, with a warning in
+    /// the log) and forgotten once it ended. Until then, at most the call
+    /// timeout and 20 s, the next start on the thread waits, so that
+    /// codex does not add its input to that turn.
     pub async fn start_turn(&self, params: TurnStartParams) -> Result<TurnHandle, CoreError> {
         self.start_turn_with(params, TurnOptions::new()).await
     }
@@ -131,7 +140,7 @@ impl Runtime {
     /// As for [`Runtime::call`] with `turn/start`.
     ///
     /// # Cancel safety
-    /// As for [`Runtime::call`].
+    /// As for [`start_turn`](Runtime::start_turn).
     pub async fn start_turn_with(
         &self,
         params: TurnStartParams,
@@ -156,8 +165,8 @@ impl Runtime {
     /// turn of it).
     ///
     /// # Cancel safety
-    /// As for [`Runtime::call`]: the review may have started on the
-    /// server.
+    /// As for [`start_turn`](Runtime::start_turn): a review abandoned
+    /// before its answer is interrupted.
     pub async fn start_review_with(
         &self,
         params: ReviewStartParams,
@@ -178,38 +187,56 @@ impl Runtime {
         options: TurnOptions,
     ) -> Result<TurnHandle, CoreError>
     where
-        P: ClientRequest,
-        P::Response: StartsTurn,
+        P: ClientRequest + Send + Sync + 'static,
+        P::Response: StartsTurn + Send + 'static,
     {
         self.admit(&params)?;
+        // The turn of a start whose caller gave up may still run; a start
+        // sent now would only add its input to that turn.
+        self.turns().abandoned_settled(&thread_id).await;
         let span = spans::turn(&self.parent_span(), &thread_id, model.as_deref());
         let started = Instant::now();
         // Until the turn is registered, whatever arrives for a new turn of
         // this thread is kept whole for it; the guard ends that on every
         // path, a dropped future included.
-        let _starting = self.turns().starting(&thread_id);
+        let starting = self.turns().starting(&thread_id);
         // The turn is registered on the rpc loop as the answer is read, so
         // that every notification after the answer on the wire (codex's
         // `thread/status/changed` first) finds it, however late this task
         // runs; what came before the answer is the turn's only if it names
         // the turn.
         let claim = Claim::new(self, &thread_id, &span);
-        let method = P::METHOD;
-        let response: P::Response = self
-            .traced_call(method, &params, Some(claim.on_answer()), &span)
-            .await?;
+        let on_answer = claim.on_answer();
+        let runtime = self.clone();
+        let call_span = span.clone();
+        let call: StartCall<P::Response> = Box::pin(async move {
+            runtime
+                .traced_call(P::METHOD, &params, Some(on_answer), &call_span)
+                .await
+        });
+        let mut pending = PendingStart {
+            call,
+            done: false,
+            claim: Some(claim),
+            starting: Some(starting),
+            runtime: self.clone(),
+            thread_id: thread_id.clone(),
+            span: span.clone(),
+        };
+        let response = pending.answer().await?;
         if let Some(other) = response.other_thread(&thread_id) {
             return Err(CoreError::ReviewDetached {
                 thread_id,
                 review_thread_id: other.to_owned(),
             });
         }
-        let shared = match claim.take() {
+        let shared = match pending.claim.as_ref().and_then(Claim::take) {
             Some(registered) => registered?,
             None => self
                 .turns()
                 .register(&thread_id, response.turn_id(), &span)?,
         };
+        drop(pending);
         span.record("turn_id", tracing::field::display(Bounded(&shared.turn_id)));
         Ok(TurnHandle {
             runtime: self.clone(),
@@ -221,6 +248,147 @@ impl Runtime {
             span,
         })
     }
+}
+
+/// How long the turn of an abandoned `turn/start` is given, once its
+/// answer came, for the answer to `turn/interrupt` and again for its end:
+/// until then the next start on its thread waits. codex answers and ends
+/// an interrupted turn at once while the connection is healthy; the bound
+/// is for one that is not.
+const ABANDONED_GRACE: Duration = Duration::from_secs(10);
+
+/// The call of a request that starts a turn, owned so that it can go on
+/// without its caller.
+type StartCall<R> = Pin<Box<dyn Future<Output = Result<R, CoreError>> + Send>>;
+
+/// A request that starts a turn, in flight. Dropped before its answer (the
+/// caller gave up), it does not forget the call: a task on the runtime
+/// waits for the answer and interrupts the turn it started, so that no
+/// turn runs on the server that nobody follows, and the thread's next
+/// start waits until that is done (at most the call timeout and twice
+/// [`ABANDONED_GRACE`]).
+struct PendingStart<R: Send + 'static> {
+    call: StartCall<R>,
+    /// Whether the call returned.
+    done: bool,
+    claim: Option<Claim>,
+    starting: Option<StartGuard>,
+    runtime: Runtime,
+    thread_id: String,
+    span: Span,
+}
+
+impl<R: Send + 'static> PendingStart<R> {
+    /// Waits for the answer.
+    ///
+    /// # Cancel safety
+    /// Cancel safe in the sense above: a dropped `PendingStart` settles
+    /// the call in the background.
+    async fn answer(&mut self) -> Result<R, CoreError> {
+        let result = (&mut self.call).await;
+        self.done = true;
+        result
+    }
+}
+
+impl<R: Send + 'static> Drop for PendingStart<R> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let Some(claim) = self.claim.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            // No runtime to wait on (the program is shutting down): the
+            // call is dropped, and the rpc loop forgets it.
+            tracing::warn!(
+                thread_id = %Bounded(&self.thread_id),
+                "a `turn/start` abandoned outside a tokio runtime cannot be followed; its turn, if any, is let go"
+            );
+            return;
+        };
+        // `Drop` cannot wait: the call, already on the wire, goes on in a
+        // task. Its pending future is a zero-sized placeholder.
+        let call = std::mem::replace(&mut self.call, Box::pin(std::future::pending()));
+        let abandoned = self.runtime.turns().abandoned(&self.thread_id);
+        let settle = settle_abandoned(
+            call,
+            claim,
+            self.starting.take(),
+            abandoned,
+            self.runtime.clone(),
+        );
+        handle.spawn(settle.instrument(self.span.clone()));
+    }
+}
+
+/// Waits for the answer to a `turn/start` its caller gave up on, and
+/// interrupts the turn it started; the guards are released when done.
+async fn settle_abandoned<R>(
+    call: StartCall<R>,
+    claim: Claim,
+    starting: Option<StartGuard>,
+    abandoned: AbandonedStart,
+    runtime: Runtime,
+) {
+    let answer = call.await;
+    drop(starting);
+    let turn = match (answer, claim.take()) {
+        (Ok(_), Some(Ok(turn))) => turn,
+        (Ok(_), Some(Err(error))) => {
+            // The answer named a turn already known (codex added the
+            // input to a running turn): not this start's to stop.
+            tracing::warn!(%error, "an abandoned `turn/start` started no new turn");
+            return;
+        }
+        // An answer without a turn id fails to decode, so `Ok` comes
+        // with a registration; no turn to stop either way.
+        (Ok(_), None) => return,
+        (Err(error), _) => {
+            tracing::debug!(%error, "an abandoned `turn/start` failed; no turn started");
+            return;
+        }
+    };
+    let thread_id = turn.thread_id.clone();
+    let turn_id = turn.turn_id.clone();
+    tracing::warn!(
+        thread_id = %Bounded(&thread_id),
+        turn_id = %Bounded(&turn_id),
+        "`turn/start` was abandoned before its answer; interrupting the turn it started"
+    );
+    let params = TurnInterruptParams {
+        thread_id: thread_id.clone(),
+        turn_id: turn_id.clone(),
+    };
+    match tokio::time::timeout(ABANDONED_GRACE, runtime.call(params)).await {
+        Ok(Ok(_)) => {
+            let mut ended = turn.subscribe_end();
+            // The sender lives in `turn`, held here.
+            if tokio::time::timeout(ABANDONED_GRACE, ended.wait_for(|ended| *ended))
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    turn_id = %Bounded(&turn_id),
+                    grace = ?ABANDONED_GRACE,
+                    "the interrupted turn of an abandoned `turn/start` did not end in time"
+                );
+            }
+        }
+        Ok(Err(error)) => tracing::warn!(
+            turn_id = %Bounded(&turn_id),
+            %error,
+            "interrupting the turn of an abandoned `turn/start` failed"
+        ),
+        Err(_) => tracing::warn!(
+            turn_id = %Bounded(&turn_id),
+            grace = ?ABANDONED_GRACE,
+            "interrupting the turn of an abandoned `turn/start` got no answer in time"
+        ),
+    }
+    runtime.turns().remove(&thread_id, &turn_id);
+    drop(abandoned);
 }
 
 /// The answer of a request that starts a turn.
@@ -301,6 +469,7 @@ impl Claim {
         })
     }
 
+    /// The registration the answer made, once.
     fn take(&self) -> Option<Registered> {
         lock_slot(&self.slot).take()
     }

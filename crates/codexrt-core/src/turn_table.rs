@@ -431,6 +431,9 @@ impl ThreadTurns {
 #[derive(Default)]
 struct TableState {
     threads: HashMap<String, ThreadTurns>,
+    /// By thread, how many `turn/start` calls their callers gave up on
+    /// are not settled yet (see [`TurnTable::abandoned`]).
+    abandoned: HashMap<String, usize>,
     /// Early turns of threads nobody is starting a turn on, oldest first.
     unclaimed: VecDeque<Arc<TurnShared>>,
     closed: Option<Arc<CloseReport>>,
@@ -441,6 +444,8 @@ struct TableState {
 #[derive(Default)]
 pub(crate) struct TurnTable {
     state: Mutex<TableState>,
+    /// Woken whenever an abandoned start settles.
+    settled: tokio::sync::Notify,
 }
 
 /// The router's memory of the last turn it delivered to: a stream of deltas
@@ -487,6 +492,41 @@ impl TurnTable {
         StartGuard {
             table: Arc::clone(self),
             thread_id: thread_id.to_owned(),
+        }
+    }
+
+    /// Records that the caller of a `turn/start` on `thread_id` gave up
+    /// before its answer, until the guard is dropped: once the answer came
+    /// and the turn it started, if any, was interrupted.
+    pub(crate) fn abandoned(self: &Arc<Self>, thread_id: &str) -> AbandonedStart {
+        *lock(&self.state)
+            .abandoned
+            .entry(thread_id.to_owned())
+            .or_default() += 1;
+        AbandonedStart {
+            table: Arc::clone(self),
+            thread_id: thread_id.to_owned(),
+        }
+    }
+
+    /// Waits until no abandoned `turn/start` of `thread_id` is left
+    /// unsettled, so that a new start does not reach codex while the
+    /// turn of an abandoned one may still run (codex would add the new
+    /// input to that turn).
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub(crate) async fn abandoned_settled(&self, thread_id: &str) {
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            // Registered before the check, so that a settling in between
+            // still wakes this waiter.
+            settled.as_mut().enable();
+            if !lock(&self.state).abandoned.contains_key(thread_id) {
+                return;
+            }
+            settled.await;
         }
     }
 
@@ -771,6 +811,28 @@ impl Drop for StartGuard {
                 threads.remove(&self.thread_id);
             }
         }
+    }
+}
+
+/// Marks an abandoned `turn/start` on a thread; see
+/// [`TurnTable::abandoned`].
+pub(crate) struct AbandonedStart {
+    table: Arc<TurnTable>,
+    thread_id: String,
+}
+
+impl Drop for AbandonedStart {
+    fn drop(&mut self) {
+        {
+            let mut table = lock(&self.table.state);
+            if let Some(count) = table.abandoned.get_mut(&self.thread_id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    table.abandoned.remove(&self.thread_id);
+                }
+            }
+        }
+        self.table.settled.notify_waiters();
     }
 }
 

@@ -239,7 +239,10 @@ impl Session {
     /// turn. Until then [`Session::running_turn`] still names it,
     /// [`Session::interrupt`] applies to it and the next ask waits. The
     /// PostTurn hooks of a dropped ask do not run. Dropped before codex
-    /// answered `turn/start`, the turn is unknown to the session.
+    /// answered `turn/start`, the turn is unknown to the session: the
+    /// runtime interrupts it once the answer comes (see
+    /// [`Runtime::start_turn`](codexrt_core::Runtime::start_turn)), and the
+    /// next ask's `turn/start` waits for that.
     pub async fn ask(&self, prompt: impl Into<String>) -> Result<PromptRunResult, PromptRunError> {
         self.ask_with_schema(prompt.into(), None).await
     }
@@ -301,9 +304,9 @@ impl Session {
     /// comes through the stream.
     ///
     /// # Cancel safety
-    /// Dropping the future after `turn/start` was answered interrupts the
-    /// turn, as for [`Session::ask`]; so does dropping the [`AskStream`]
-    /// before [`SessionEvent::Finished`](crate::SessionEvent::Finished).
+    /// Dropping the future interrupts the turn, as for [`Session::ask`];
+    /// so does dropping the [`AskStream`] before
+    /// [`SessionEvent::Finished`](crate::SessionEvent::Finished).
     pub async fn ask_stream(&self, prompt: impl Into<String>) -> Result<AskStream, PromptRunError> {
         let (mut turn, slot, post) = self
             .start(prompt.into(), None)

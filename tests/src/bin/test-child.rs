@@ -10,6 +10,9 @@
 //! grandchild                      start `test-child sleep` in the same process group
 //!                                 (sharing stdout and stderr), print its pid, echo
 //! grandchild-linger               like `grandchild`, then keep running after end of stdin
+//! setsid-grandchild               like `grandchild`, but the grandchild calls `setsid`
+//!                                 first: a session and process group of its own, still
+//!                                 holding stdout and stderr
 //! sleep                           sleep forever
 //! exit <code> <message>           write <message> to stderr, exit with <code>
 //! print-and-exit <n>              print `line 0` .. `line <n-1>`, exit 0
@@ -90,6 +93,14 @@ fn run(args: &[&str]) -> io::Result<()> {
                 sleep_forever()?;
             }
             Ok(())
+        }
+        ["setsid-grandchild"] => {
+            let mut command = Command::new(std::env::current_exe()?);
+            command.arg("sleep").stdin(Stdio::null());
+            leave_session(&mut command);
+            let grandchild = command.spawn()?;
+            say(&grandchild.id().to_string())?;
+            echo(|_| Ok(()))
         }
         ["sleep"] => sleep_forever(),
         ["exit", code, message] => {
@@ -265,6 +276,24 @@ fn ignore_sigterm() -> io::Result<()> {
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// Makes `command`'s process call `setsid` before it runs: it leaves our
+/// session and process group.
+#[allow(unsafe_code)]
+fn leave_session(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `setsid` is async-signal-safe and touches no memory, as code
+    // between fork and exec must be.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        });
     }
 }
 

@@ -33,7 +33,7 @@ pub use calls::{
 pub use cases::{
     approval_declined_by_default, ask_stream_deltas, concurrent_sessions,
     dropped_ask_interrupts_its_turn, fork, interrupt, missing_method_refused_locally, one_shot_run,
-    output_schema_accepted, resume_after_restart, session_keeps_context,
+    output_schema_accepted, resume_after_restart, second_initialize_refused, session_keeps_context,
 };
 pub use endpoint::{Endpoint, Listening};
 pub use harness::Harness;
@@ -91,6 +91,8 @@ pub enum FacadeScenario {
     ConcurrentSessions,
     /// [`missing_method_refused_locally`].
     MissingMethodRefusedLocally,
+    /// [`second_initialize_refused`].
+    SecondInitializeRefused,
     /// [`output_schema_accepted`].
     OutputSchemaAccepted,
     /// [`output_type_round_trip`].
@@ -139,7 +141,7 @@ pub enum FacadeScenario {
 
 impl FacadeScenario {
     /// Every facade scenario, in the order the suite lists them.
-    pub const ALL: [FacadeScenario; 32] = [
+    pub const ALL: [FacadeScenario; 33] = [
         FacadeScenario::OneShotRun,
         FacadeScenario::SessionKeepsContext,
         FacadeScenario::AskStreamDeltas,
@@ -150,6 +152,7 @@ impl FacadeScenario {
         FacadeScenario::Fork,
         FacadeScenario::ConcurrentSessions,
         FacadeScenario::MissingMethodRefusedLocally,
+        FacadeScenario::SecondInitializeRefused,
         FacadeScenario::OutputSchemaAccepted,
         FacadeScenario::OutputTypeRoundTrip,
         FacadeScenario::OutputTypeMismatch,
@@ -187,6 +190,7 @@ impl FacadeScenario {
             FacadeScenario::Fork => "fork",
             FacadeScenario::ConcurrentSessions => "concurrent_sessions",
             FacadeScenario::MissingMethodRefusedLocally => "missing_method_refused_locally",
+            FacadeScenario::SecondInitializeRefused => "second_initialize_refused",
             FacadeScenario::OutputSchemaAccepted => "output_schema_accepted",
             FacadeScenario::OutputTypeRoundTrip => "output_type_round_trip",
             FacadeScenario::OutputTypeMismatch => "output_type_mismatch",
@@ -241,6 +245,7 @@ impl FacadeScenario {
             FacadeScenario::MissingMethodRefusedLocally => {
                 missing_method_refused_locally(version).await
             }
+            FacadeScenario::SecondInitializeRefused => second_initialize_refused(version).await,
             FacadeScenario::OutputSchemaAccepted => output_schema_accepted(version).await,
             FacadeScenario::OutputTypeRoundTrip => output_type_round_trip(version).await,
             FacadeScenario::OutputTypeMismatch => output_type_mismatch(version).await,
@@ -288,7 +293,8 @@ macro_rules! for_each_facade_case {
             [one_shot_run, session_keeps_context, ask_stream_deltas,
              approval_declined_by_default, interrupt, dropped_ask_interrupts_its_turn,
              resume_after_restart, fork,
-             concurrent_sessions, missing_method_refused_locally, output_schema_accepted,
+             concurrent_sessions, missing_method_refused_locally, second_initialize_refused,
+             output_schema_accepted,
              output_type_round_trip, output_type_mismatch,
              hook_declines_command, hook_accepts_command, slow_hook_declined, panicking_hook_declined,
              post_tool_use_sees_result, lifecycle_hooks_fire, dynamic_tool_round_trip, shell_hook_decides, elicitation_answered,

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codexrt_core::{
-    CompatibilityGuard, CoreError, RuntimeState, RuntimeStats, TimeoutCause, newest_known_version,
+    CallOptions, CompatibilityGuard, CoreError, RuntimeState, RuntimeStats, TimeoutCause,
+    newest_known_version,
+};
+use codexrt_protocol::types::{
+    AccountLogoutParams, ClientInfo, InitializeParams, LogoutAccountResponse,
 };
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use semver::Version;
@@ -52,6 +56,78 @@ async fn handshake_sends_initialize_then_initialized() {
                 "clientInfo": {"name": "codexrt-tests", "version": "0.0.1"},
             }}),
             json!({"method": "initialized"}),
+        ]
+    );
+}
+
+/// A second `initialize`: a typed call is refused before anything is sent
+/// (the handshake initialized the connection); sent raw, the peer's refusal
+/// (codex's, as the fake plays it) is a `Peer` error and the connection
+/// goes on.
+#[tokio::test]
+async fn a_second_initialize_is_refused_locally_and_the_peer_refusal_kept_apart() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("initialize"))
+        .step(Step::respond_error(-32600, "Already initialized"))
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let again = || InitializeParams {
+        capabilities: None,
+        client_info: ClientInfo {
+            name: "again".to_owned(),
+            title: None,
+            version: "2".to_owned(),
+        },
+    };
+    for refused in [
+        runtime.call(again()).await,
+        runtime.call_with(again(), CallOptions::new()).await,
+    ] {
+        assert!(
+            matches!(refused, Err(CoreError::AlreadyInitialized)),
+            "{refused:?}"
+        );
+    }
+    assert!(matches!(
+        runtime.admit(&again()),
+        Err(CoreError::AlreadyInitialized)
+    ));
+    match runtime
+        .call_raw(
+            "initialize",
+            json!({"clientInfo": {"name": "again", "version": "2"}}),
+        )
+        .await
+    {
+        Err(CoreError::Peer {
+            method,
+            code,
+            message,
+            data,
+        }) => assert_eq!(
+            (method.as_str(), code, message.as_str(), data),
+            ("initialize", -32600, "Already initialized", None)
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        runtime.call(AccountLogoutParams).await.unwrap(),
+        LogoutAccountResponse {}
+    );
+    assert!(matches!(runtime.state(), RuntimeState::Running));
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    // The refused typed calls took no id: the raw one is 2.
+    assert_eq!(
+        log.messages().skip(2).cloned().collect::<Vec<_>>(),
+        [
+            json!({"id": 2, "method": "initialize", "params": {
+                "clientInfo": {"name": "again", "version": "2"},
+            }}),
+            json!({"id": 3, "method": "account/logout"}),
         ]
     );
 }

@@ -540,3 +540,70 @@ async fn a_start_answered_with_the_running_turn_is_not_joined() {
     runtime.shutdown().await.unwrap();
     assert!(fake.finished().await.completed());
 }
+
+/// The caller of `turn/start` gives up before the answer: the call goes
+/// on, the turn the late answer names is interrupted, and the thread's next
+/// start waits for that turn's end, then works.
+#[tokio::test]
+async fn a_start_abandoned_before_its_answer_is_interrupted_and_the_next_start_works() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::expect("turn/start"))
+        // Sent once the start was dropped, and answered first: the answer
+        // to `turn/start` comes after the drop.
+        .step(Step::respond_to("test/abandoned", json!({})))
+        .step(Step::respond(json!({"turn": turn("u1", "inProgress")})))
+        .step(Step::respond_to("turn/interrupt", json!({})))
+        .step(Step::notify(
+            "turn/completed",
+            json!({"threadId": "t1", "turn": turn("u1", "interrupted")}),
+        ))
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u2", "inProgress")}),
+        ))
+        .step(Step::notify(
+            "turn/completed",
+            json!({"threadId": "t1", "turn": turn("u2", "completed")}),
+        ))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let abandoned = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { runtime.start_turn(start_params()).await }
+    });
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_received(3))
+        .await
+        .expect("`turn/start` sent");
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        runtime.call_raw("test/abandoned", json!({})).await.unwrap(),
+        json!({})
+    );
+
+    let next = runtime.start_turn(start_params()).await.unwrap();
+    assert_eq!((next.thread_id(), next.turn_id()), ("t1", "u2"));
+    assert_eq!(next.wait().await.unwrap().status, TurnStatus::Completed);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+    assert_eq!(
+        log.methods(),
+        [
+            "initialize",
+            "initialized",
+            "turn/start",
+            "test/abandoned",
+            "turn/interrupt",
+            "turn/start"
+        ]
+    );
+    let interrupt = log.messages().nth(4).cloned();
+    assert_eq!(
+        interrupt,
+        Some(
+            json!({"id": 4, "method": "turn/interrupt", "params": {"threadId": "t1", "turnId": "u1"}})
+        )
+    );
+}

@@ -280,3 +280,62 @@ async fn the_clients_watchdog_period_applies_to_runs() {
     assert_eq!(result.text(), "from thread/read");
     finish(client, fake).await;
 }
+
+/// An ask dropped while its `turn/start` is unanswered: the turn the late
+/// answer names is interrupted, and the session's next ask waits for its
+/// end, then runs a turn of its own.
+#[tokio::test]
+async fn an_ask_dropped_during_turn_start_has_its_turn_interrupted_and_the_next_ask_works() {
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("thread/start", thread_opened("t1")))
+        .step(Step::expect("turn/start"))
+        // Sent once the ask was dropped, and answered first.
+        .step(Step::respond_to("test/abandoned", json!({})))
+        .step(Step::respond(json!({"turn": {
+            "id": "u1", "items": [], "status": "inProgress", "durationMs": 7,
+        }})))
+        .step(Step::respond_to("turn/interrupt", json!({})))
+        .step(turn_ended("u1", "interrupted"))
+        .step(turn_started("u2"))
+        .steps(answer("u2", &["two"]))
+        .step(Step::expect_close());
+    let (client, fake) = connect(script).await;
+    let session = client
+        .start_session(SessionConfig::new("/w"))
+        .await
+        .unwrap();
+    let dropped = tokio::spawn({
+        let session = session.clone();
+        async move { session.ask("first").await }
+    });
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_received(4))
+        .await
+        .expect("`turn/start` sent");
+    dropped.abort();
+    assert!(dropped.await.unwrap_err().is_cancelled());
+    client
+        .runtime()
+        .call_raw("test/abandoned", json!({}))
+        .await
+        .unwrap();
+
+    let second = session.ask("second").await.unwrap();
+    assert_eq!((second.text(), second.turn_id.as_str()), ("two", "u2"));
+    assert_eq!(session.running_turn(), None);
+    let log = finish(client, fake).await;
+    assert_eq!(
+        log.methods()[2..],
+        [
+            "thread/start",
+            "turn/start",
+            "test/abandoned",
+            "turn/interrupt",
+            "turn/start"
+        ]
+    );
+    assert_eq!(
+        params_of(&log, "turn/interrupt"),
+        [json!({"threadId": "t1", "turnId": "u1"})]
+    );
+}

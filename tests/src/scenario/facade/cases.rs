@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use codexrt::protocol::types::{AskForApproval, FeedbackSaveParams, SandboxMode, TurnStatus};
+use codexrt::protocol::types::{
+    AskForApproval, ClientInfo, FeedbackSaveParams, InitializeParams, SandboxMode, TurnStatus,
+};
 use codexrt::protocol::{Api, Availability, ClientRequest, MethodKind, method_availability};
 use codexrt::{CoreError, PromptRunError, RunProfile, SessionConfig, SessionEvent};
 use codexrt_testkit::{Direction, ModelRequest, Reply, Script};
@@ -453,6 +455,64 @@ pub async fn missing_method_refused_locally(version: &str) -> Result<(), FacadeE
             transcript.methods(Direction::Out),
         )?;
     }
+    harness.finish(client).await
+}
+
+/// A second `initialize` after the handshake: the typed call is refused
+/// with [`CoreError::AlreadyInitialized`] and nothing is sent; sent raw,
+/// codex refuses it (-32600, "Already initialized") and the connection
+/// goes on: a run afterwards completes.
+///
+/// # Errors
+/// Any [`FacadeError`].
+pub async fn second_initialize_refused(version: &str) -> Result<(), FacadeError> {
+    let answer = "still initialized once";
+    let harness = Harness::start(version, Script::replies([Reply::message(answer)])).await?;
+    let (client, recording) = harness.connect_recorded().await?;
+    let runtime = client.runtime();
+    let typed = runtime
+        .call(InitializeParams {
+            capabilities: None,
+            client_info: ClientInfo {
+                name: "again".to_owned(),
+                title: None,
+                version: "2".to_owned(),
+            },
+        })
+        .await;
+    check(
+        "`CoreError::AlreadyInitialized`",
+        matches!(typed, Err(CoreError::AlreadyInitialized)),
+        &typed,
+    )?;
+    let raw = runtime
+        .call_raw(
+            "initialize",
+            json!({"clientInfo": {"name": "again", "version": "2"}}),
+        )
+        .await;
+    let refusal = match &raw {
+        Err(CoreError::Peer { code, message, .. }) => Some((*code, message.as_str())),
+        _ => None,
+    };
+    check_eq(
+        "codex's answer to a second `initialize`",
+        refusal,
+        Some((-32600, "Already initialized")),
+    )?;
+    let result = client.run(harness.workspace(), "are you there").await?;
+    check_eq("the final text after it", result.text(), answer)?;
+    let transcript = recording.finish().await?.into_transcript()?;
+    let initializes = transcript
+        .methods(Direction::Out)
+        .into_iter()
+        .filter(|method| *method == "initialize")
+        .count();
+    check_eq(
+        "`initialize` sent by the handshake and the raw call only",
+        initializes,
+        2,
+    )?;
     harness.finish(client).await
 }
 

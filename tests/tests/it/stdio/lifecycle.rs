@@ -408,3 +408,76 @@ async fn a_clean_shutdown_leaves_no_process_of_the_group() {
         assert!(matches!(state, None | Some('Z')), "{pid} is {state:?}");
     }
 }
+
+/// The session of process `pid`, from `/proc/PID/stat`.
+fn session_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp session ...`
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+/// Kills a process that leads its own session when dropped, so that a
+/// failing test leaves nothing running; the session check keeps a reused
+/// pid safe.
+struct KillSessionLeader(u32);
+
+impl Drop for KillSessionLeader {
+    fn drop(&mut self) {
+        if session_of(self.0) == Some(self.0) && process_state(self.0) != Some('Z') {
+            send_signal(self.0, libc::SIGKILL);
+        }
+    }
+}
+
+/// A grandchild that calls `setsid` leaves the child's process group and
+/// session, beyond everything the transport has: the group kill and the
+/// parent-death signal reach the child and its group only (a subreaper
+/// would catch it, but that changes the whole host process, no business
+/// of a library). What still holds: a clean shutdown reaps the child and
+/// ends the connection though the grandchild holds stdout and stderr open.
+/// The grandchild lives on, as documented, and is killed here by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setsid_grandchild_survives_a_clean_shutdown_that_still_ends() {
+    let (connection, pid) = spawn(child(&["setsid-grandchild"])).await;
+    let Connection {
+        sender,
+        mut receiver,
+        closer,
+        ..
+    } = connection;
+    let grandchild: u32 = next_frame(&mut receiver).await.parse().expect("a pid");
+    let _cleanup = KillSessionLeader(grandchild);
+    sender
+        .send(Bytes::from_static(b"ping"))
+        .await
+        .expect("send");
+    assert_eq!(next_frame(&mut receiver).await, "ping");
+    assert_eq!(session_of(grandchild), Some(grandchild));
+    assert_ne!(session_of(pid), Some(grandchild));
+
+    let report = shutdown(&closer, PATIENCE).await;
+    assert_eq!(Summary::of(&report), Summary::exited("Shutdown", 0, ""));
+    // Reaped, not a zombie.
+    assert_eq!(process_state(pid), None);
+    let rest = timeout(PATIENCE, rest(&mut receiver))
+        .await
+        .expect("the receiver did not end while the grandchild holds stdout");
+    assert_eq!(rest, Vec::<Item>::new());
+    // Outside our reach: still running after the shutdown.
+    let state = process_state(grandchild);
+    assert!(
+        matches!(state, Some(state) if state != 'Z'),
+        "grandchild {grandchild} is {state:?}"
+    );
+    send_signal(grandchild, libc::SIGKILL);
+    let state = wait_until_dead(grandchild, true).await;
+    assert!(
+        matches!(state, None | Some('Z')),
+        "grandchild {grandchild} is {state:?}"
+    );
+}
