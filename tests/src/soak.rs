@@ -156,8 +156,10 @@ fn growth_problems(samples: &[Sample]) -> Vec<String> {
     let rss_margin = 16 * 1024 + max(early, |s| s.rss_kib) / 4;
     check("resident KiB", |s| s.rss_kib, rss_margin);
     // The live heap has no allocator's keep in it, so its margin is
-    // tighter: 2 MiB, and half the early peak for what a busy moment holds.
-    let heap_margin = 2 * 1024 + max(early, |s| s.heap_kib) / 2;
+    // tighter: 1 MiB, and a quarter of the early peak for what a busy
+    // moment holds; the soak's live heap moves by about 400 KiB from one
+    // sample to the next.
+    let heap_margin = 1024 + max(early, |s| s.heap_kib) / 4;
     check("live heap KiB", |s| s.heap_kib, heap_margin);
     check("file descriptors", |s| s.fds, 8);
     check("threads", |s| s.threads, 4);
@@ -618,19 +620,19 @@ mod tests {
             ["resident KiB grew from at most 20000 early to 41385 late (margin 21384)"]
         );
 
-        // 2 MiB plus half the early peak (1,200 KiB): 2,648 KiB.
+        // 1 MiB plus a quarter of the early peak (1,200 KiB): 1,324 KiB.
         let mut leaking_heap = flat.clone();
         for (sample, heap_kib) in leaking_heap
             .iter_mut()
-            .zip([900, 1_200, 1_100, 2_000, 3_000, 3_500, 3_849])
+            .zip([900, 1_200, 1_100, 1_600, 2_000, 2_300, 2_525])
         {
             sample.heap_kib = heap_kib;
         }
         assert_eq!(
             growth_problems(&leaking_heap),
-            ["live heap KiB grew from at most 1200 early to 3849 late (margin 2648)"]
+            ["live heap KiB grew from at most 1200 early to 2525 late (margin 1324)"]
         );
-        leaking_heap[6].heap_kib = 3_848;
+        leaking_heap[6].heap_kib = 2_524;
         assert_eq!(growth_problems(&leaking_heap), Vec::<String>::new());
 
         assert_eq!(
