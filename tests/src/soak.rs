@@ -16,11 +16,16 @@
 //!   `ask_stream` after its first delta, which interrupts the turn.
 //!
 //! Every sample period the sampler reads the resident set, the open file
-//! descriptors and the threads of the process (`/proc/self`) and the
-//! runtime's live tasks. At the end the samples of the last third are
-//! compared with those of the first third after a warm-up: growth beyond a
-//! margin is a failure, and so is a worker that made no progress or saw
-//! an unexpected error.
+//! descriptors and the threads of the process (`/proc/self`), the
+//! runtime's live tasks and, when the program counts its allocations
+//! ([`SoakOptions::heap`]), the bytes live on the heap: the resident set
+//! also holds what the allocator keeps of freed memory, the live heap only
+//! what the program still holds. At the end the samples of the last third
+//! are compared with those of the first third after a warm-up: growth
+//! beyond a margin is a failure, and so is a worker that made no progress
+//! or saw an unexpected error. [`SoakOptions`] can leave out the fake
+//! workers (and the codex one), to find which part of the mix something
+//! grows with.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,8 +57,15 @@ pub struct SoakOptions {
     pub kill_every: Duration,
     /// The codex version of the codex worker; `None` leaves it out.
     pub codex: Option<String>,
+    /// Whether the streams worker (and its killer) runs.
+    pub streams: bool,
+    /// Whether the approvals worker runs.
+    pub approvals: bool,
     /// The `fake-app-server` program.
     pub fake: PathBuf,
+    /// Reads the bytes live on the heap, from the program's counting
+    /// allocator; `None` leaves the figure out.
+    pub heap: Option<fn() -> usize>,
 }
 
 /// One sample of the process's resources.
@@ -69,6 +81,8 @@ pub struct Sample {
     pub threads: u64,
     /// Live tokio tasks.
     pub tasks: u64,
+    /// Bytes live on the heap, KiB (0 when not counted).
+    pub heap_kib: u64,
 }
 
 /// What each worker did.
@@ -91,8 +105,8 @@ pub struct SoakReport {
     pub problems: Vec<String>,
 }
 
-/// The process's resources now, and `tasks` live tasks.
-fn sample(start: Instant, tasks: usize) -> Sample {
+/// The process's resources now, `tasks` live tasks and what `heap` reads.
+fn sample(start: Instant, tasks: usize, heap: Option<fn() -> usize>) -> Sample {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss_kib = status
         .lines()
@@ -110,6 +124,7 @@ fn sample(start: Instant, tasks: usize) -> Sample {
         fds: count("/proc/self/fd"),
         threads: count("/proc/self/task"),
         tasks: tasks as u64,
+        heap_kib: heap.map_or(0, |read| read() as u64 / 1024),
     }
 }
 
@@ -140,6 +155,12 @@ fn growth_problems(samples: &[Sample]) -> Vec<String> {
     // busy moment took.
     let rss_margin = 16 * 1024 + max(early, |s| s.rss_kib) / 4;
     check("resident KiB", |s| s.rss_kib, rss_margin);
+    // The live heap has no allocator's keep in it, so its margin is
+    // tighter: 1 MiB, and a quarter of the early peak for what a busy
+    // moment holds; the soak's live heap moves by about 400 KiB from one
+    // sample to the next.
+    let heap_margin = 1024 + max(early, |s| s.heap_kib) / 4;
+    check("live heap KiB", |s| s.heap_kib, heap_margin);
     check("file descriptors", |s| s.fds, 8);
     check("threads", |s| s.threads, 4);
     check("tokio tasks", |s| s.tasks, 32);
@@ -160,29 +181,39 @@ pub async fn soak(
     let problems: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let mark = format!("soak-{}", std::process::id());
 
-    let streams = fake_client(
-        &options.fake,
-        &["--traffic", "stream", "--deltas", &DELTAS.to_string()],
-        &mark,
-        true,
-    )
-    .await?;
-    let hooks = HookSet::new().hook(HookEntry::new("accept", CommandRules::new().allow("*")));
-    let approvals = Client::connect(
-        fake_config(
+    let streams = if options.streams {
+        let client = fake_client(
             &options.fake,
-            &[
-                "--traffic",
-                "approvals",
-                "--approvals",
-                &APPROVALS.to_string(),
-            ],
-            &format!("{mark}-approvals"),
+            &["--traffic", "stream", "--deltas", &DELTAS.to_string()],
+            &mark,
+            true,
         )
-        .hooks(hooks),
-    )
-    .await
-    .map_err(|err| format!("the approvals client: {err}"))?;
+        .await?;
+        Some(client)
+    } else {
+        None
+    };
+    let approvals = if options.approvals {
+        let hooks = HookSet::new().hook(HookEntry::new("accept", CommandRules::new().allow("*")));
+        let client = Client::connect(
+            fake_config(
+                &options.fake,
+                &[
+                    "--traffic",
+                    "approvals",
+                    "--approvals",
+                    &APPROVALS.to_string(),
+                ],
+                &format!("{mark}-approvals"),
+            )
+            .hooks(hooks),
+        )
+        .await
+        .map_err(|err| format!("the approvals client: {err}"))?;
+        Some(client)
+    } else {
+        None
+    };
     let codex = match &options.codex {
         Some(version) => {
             let harness = Harness::start(version, codex_script())
@@ -205,69 +236,75 @@ pub async fn soak(
         (counters_of, Arc::clone(&stop), Arc::clone(&problems))
     };
 
-    let (count, stopped, report) = worker("streams");
-    let client = streams.clone();
-    workers.spawn(async move {
-        while !stopped.load(Ordering::Relaxed) {
-            match stream_once(&client).await {
-                Ok(()) => count.ok.fetch_add(1, Ordering::Relaxed),
-                // Killed under it: the close report is the expected answer.
-                Err(Failure::Closed) => count.expected_failures.fetch_add(1, Ordering::Relaxed),
-                Err(Failure::Other(problem)) => {
-                    push(&report, format!("streams: {problem}"));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    0
-                }
-            };
-        }
-    });
-
-    let (count, stopped, report) = worker("approvals");
-    let client = approvals.clone();
-    workers.spawn(async move {
-        while !stopped.load(Ordering::Relaxed) {
-            match approve_once(&client).await {
-                Ok(()) => count.ok.fetch_add(1, Ordering::Relaxed),
-                Err(problem) => {
-                    push(&report, format!("approvals: {problem}"));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    0
-                }
-            };
-        }
-    });
-
-    let (count, stopped, report) = worker("killer");
-    let (kill_every, killed_mark) = (options.kill_every, format!("{mark}-streams"));
-    workers.spawn(async move {
-        let mut last = Instant::now();
-        while !stopped.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if last.elapsed() < kill_every {
-                continue;
-            }
-            last = Instant::now();
-            let pids = procs::with_env_var("CODEXRT_SOAK_MARK", &killed_mark);
-            match pids.as_slice() {
-                [pid] => {
-                    // Through the `kill` program: the crate has no unsafe code.
-                    let killed = std::process::Command::new("kill")
-                        .args(["-9", &pid.to_string()])
-                        .status()
-                        .is_ok_and(|status| status.success());
-                    if killed {
-                        count.ok.fetch_add(1, Ordering::Relaxed);
+    if let Some(client) = &streams {
+        let (count, stopped, report) = worker("streams");
+        let client = client.clone();
+        workers.spawn(async move {
+            while !stopped.load(Ordering::Relaxed) {
+                match stream_once(&client).await {
+                    Ok(()) => count.ok.fetch_add(1, Ordering::Relaxed),
+                    // Killed under it: the close report is the expected answer.
+                    Err(Failure::Closed) => count.expected_failures.fetch_add(1, Ordering::Relaxed),
+                    Err(Failure::Other(problem)) => {
+                        push(&report, format!("streams: {problem}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        0
                     }
-                }
-                // Between a kill and the restart there is none.
-                [] => {}
-                more => push(
-                    &report,
-                    format!("killer: {} streams fakes at once", more.len()),
-                ),
+                };
             }
-        }
-    });
+        });
+    }
+
+    if let Some(client) = &approvals {
+        let (count, stopped, report) = worker("approvals");
+        let client = client.clone();
+        workers.spawn(async move {
+            while !stopped.load(Ordering::Relaxed) {
+                match approve_once(&client).await {
+                    Ok(()) => count.ok.fetch_add(1, Ordering::Relaxed),
+                    Err(problem) => {
+                        push(&report, format!("approvals: {problem}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        0
+                    }
+                };
+            }
+        });
+    }
+
+    if streams.is_some() {
+        let (count, stopped, report) = worker("killer");
+        let (kill_every, killed_mark) = (options.kill_every, format!("{mark}-streams"));
+        workers.spawn(async move {
+            let mut last = Instant::now();
+            while !stopped.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if last.elapsed() < kill_every {
+                    continue;
+                }
+                last = Instant::now();
+                let pids = procs::with_env_var("CODEXRT_SOAK_MARK", &killed_mark);
+                match pids.as_slice() {
+                    [pid] => {
+                        // Through the `kill` program: the crate has no unsafe code.
+                        let killed = std::process::Command::new("kill")
+                            .args(["-9", &pid.to_string()])
+                            .status()
+                            .is_ok_and(|status| status.success());
+                        if killed {
+                            count.ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    // Between a kill and the restart there is none.
+                    [] => {}
+                    more => push(
+                        &report,
+                        format!("killer: {} streams fakes at once", more.len()),
+                    ),
+                }
+            }
+        });
+    }
 
     if let Some((harness, client)) = &codex {
         let (count, stopped, report) = worker("codex");
@@ -294,17 +331,18 @@ pub async fn soak(
     }
 
     let metrics = tokio::runtime::Handle::current().metrics();
-    let mut samples = vec![sample(start, metrics.num_alive_tasks())];
+    let mut samples = vec![sample(start, metrics.num_alive_tasks(), options.heap)];
     while start.elapsed() < options.duration {
         let next = options
             .sample_every
             .min(options.duration.saturating_sub(start.elapsed()));
         tokio::time::sleep(next).await;
-        let now = sample(start, metrics.num_alive_tasks());
+        let now = sample(start, metrics.num_alive_tasks(), options.heap);
         progress(format!(
-            "soak {:>5} s  rss {:>7} KiB  fds {:>4}  threads {:>3}  tasks {:>4}  {}",
+            "soak {:>5} s  rss {:>7} KiB  heap {:>7} KiB  fds {:>4}  threads {:>3}  tasks {:>4}  {}",
             now.at_secs,
             now.rss_kib,
+            now.heap_kib,
             now.fds,
             now.threads,
             now.tasks,
@@ -349,7 +387,7 @@ pub async fn soak(
     }
     problems.extend(growth_problems(&samples));
 
-    for client in [streams, approvals] {
+    for client in [streams, approvals].into_iter().flatten() {
         if let Err(err) = client.shutdown().await {
             problems.push(format!("a fake client's shutdown: {err}"));
         }
@@ -550,6 +588,7 @@ mod tests {
                 fds,
                 threads: 3,
                 tasks: 20,
+                heap_kib: 0,
             })
             .collect()
     }
@@ -580,6 +619,21 @@ mod tests {
             growth_problems(&leaking_memory),
             ["resident KiB grew from at most 20000 early to 41385 late (margin 21384)"]
         );
+
+        // 1 MiB plus a quarter of the early peak (1,200 KiB): 1,324 KiB.
+        let mut leaking_heap = flat.clone();
+        for (sample, heap_kib) in leaking_heap
+            .iter_mut()
+            .zip([900, 1_200, 1_100, 1_600, 2_000, 2_300, 2_525])
+        {
+            sample.heap_kib = heap_kib;
+        }
+        assert_eq!(
+            growth_problems(&leaking_heap),
+            ["live heap KiB grew from at most 1200 early to 2525 late (margin 1324)"]
+        );
+        leaking_heap[6].heap_kib = 2_524;
+        assert_eq!(growth_problems(&leaking_heap), Vec::<String>::new());
 
         assert_eq!(
             growth_problems(&flat[..3]),

@@ -60,9 +60,9 @@ commands:
           stable driver, optimized (1,000,000 cases of each by default; a random seed, printed)
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
-  soak    [--minutes N | --seconds N] [--codex <version> | --no-codex] mixed traffic (fake and real
-          codex, kills, interrupts) for N minutes (1 by default); fails on growth of memory, fds,
-          threads or tasks
+  soak    [--minutes N | --seconds N] [--codex <version> | --no-codex] [--no-streams]
+          [--no-approvals] mixed traffic (fake and real codex, kills, interrupts) for N minutes
+          (1 by default); fails on growth of memory (resident or live heap), fds, threads or tasks
   test    format check, clippy, the whole test suite and tidy (what CI runs)
   tidy    dependency direction between crates, `//!` file headers and the tests
           docs/reliability.md names

@@ -1,8 +1,8 @@
 //! `cargo xtask soak [--minutes N | --seconds N] [--codex VERSION |
-//! --no-codex]`: mixed traffic against the fake app-server and the real
-//! codex for a while, resources sampled and growth reported as a failure
-//! (the tests package's `soak` program; see `codexrt_tests::soak`).
-//! `cargo xtask test` runs it for 60 s.
+//! --no-codex] [--no-streams] [--no-approvals]`: mixed traffic against the
+//! fake app-server and the real codex for a while, resources sampled and
+//! growth reported as a failure (the tests package's `soak` program; see
+//! `codexrt_tests::soak`). `cargo xtask test` runs it for 60 s.
 
 use std::path::Path;
 

@@ -333,6 +333,7 @@ impl Runtime {
         RuntimeStats {
             rpc: self.inner.rpc.stats(),
             duplicate_server_requests: self.inner.router.duplicate_requests(),
+            turn_threads: self.turns().threads(),
         }
     }
 

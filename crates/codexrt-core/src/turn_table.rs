@@ -32,9 +32,12 @@ const MERGE_REACH: usize = 16;
 pub(crate) const UNCLAIMED_TURNS: usize = 16;
 /// How many notifications are kept for a turn nobody is starting.
 pub(crate) const UNCLAIMED_EVENTS: usize = 1024;
-/// How many ended turns a thread remembers, so that stragglers for them
-/// are recognized and ignored.
-const ENDED_MEMORY: usize = 8;
+/// How many ended turns the table remembers (of all threads together), so
+/// that stragglers for them are recognized and ignored, and a start
+/// answered with one of them is refused. Stragglers follow the end within
+/// moments; the memory is bounded so that a runtime that runs many
+/// threads, one after the other, does not keep something of each.
+const ENDED_MEMORY: usize = 256;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Held for a few assignments only and never across user code or an
@@ -400,7 +403,10 @@ impl std::fmt::Debug for TurnShared {
     }
 }
 
-/// The turns of one thread.
+/// The turns of one thread. A thread is in the table only while it has
+/// one of these; an idle one is removed at once (see
+/// [`TableState::drop_if_idle`]), so the table holds the threads with
+/// something going on, not every thread the runtime ever saw.
 #[derive(Default)]
 struct ThreadTurns {
     /// Turns registered by `start_turn` and not ended.
@@ -410,21 +416,36 @@ struct ThreadTurns {
     /// How many `turn/start` calls on this thread have not finished
     /// registering; while any has not, early turns are kept whole.
     starting: usize,
-    /// Recently ended turns, whose stragglers are ignored.
-    ended: VecDeque<String>,
 }
 
 impl ThreadTurns {
     fn is_idle(&self) -> bool {
         self.active.is_empty() && self.early.is_empty() && self.starting == 0
     }
+}
 
-    fn remember_end(&mut self, turn_id: &str) {
-        self.active.retain(|turn| turn.turn_id != turn_id);
-        if self.ended.len() >= ENDED_MEMORY {
-            self.ended.pop_front();
+/// The last [`ENDED_MEMORY`] turns that ended, as (thread, turn), oldest
+/// first.
+#[derive(Default)]
+struct EndedTurns {
+    order: VecDeque<(String, String)>,
+}
+
+impl EndedTurns {
+    fn remember(&mut self, thread_id: &str, turn_id: &str) {
+        if self.order.len() >= ENDED_MEMORY {
+            self.order.pop_front();
         }
-        self.ended.push_back(turn_id.to_owned());
+        self.order
+            .push_back((thread_id.to_owned(), turn_id.to_owned()));
+    }
+
+    fn contains(&self, thread_id: &str, turn_id: &str) -> bool {
+        // Newest first: a straggler is about a turn that just ended.
+        self.order
+            .iter()
+            .rev()
+            .any(|(thread, turn)| turn == turn_id && thread == thread_id)
     }
 }
 
@@ -436,7 +457,44 @@ struct TableState {
     abandoned: HashMap<String, usize>,
     /// Early turns of threads nobody is starting a turn on, oldest first.
     unclaimed: VecDeque<Arc<TurnShared>>,
+    ended: EndedTurns,
     closed: Option<Arc<CloseReport>>,
+}
+
+impl TableState {
+    /// Removes `thread_id` when nothing of it is kept any more.
+    fn drop_if_idle(&mut self, thread_id: &str) {
+        if self
+            .threads
+            .get(thread_id)
+            .is_some_and(ThreadTurns::is_idle)
+        {
+            self.threads.remove(thread_id);
+        }
+    }
+
+    /// Takes the turn off its thread's running turns, if it was one, and
+    /// remembers that it ended.
+    fn end(&mut self, thread_id: &str, turn_id: &str) {
+        if let Some(thread) = self.threads.get_mut(thread_id) {
+            thread.active.retain(|turn| turn.turn_id != turn_id);
+        }
+        self.drop_if_idle(thread_id);
+        self.ended.remember(thread_id, turn_id);
+    }
+
+    /// Forgets the oldest unclaimed turns beyond [`UNCLAIMED_TURNS`].
+    fn trim_unclaimed(&mut self) {
+        while self.unclaimed.len() > UNCLAIMED_TURNS {
+            let Some(oldest) = self.unclaimed.pop_front() else {
+                return;
+            };
+            if let Some(thread) = self.threads.get_mut(&oldest.thread_id) {
+                thread.early.retain(|turn| !Arc::ptr_eq(turn, &oldest));
+            }
+            self.drop_if_idle(&oldest.thread_id);
+        }
+    }
 }
 
 /// Every turn by thread. The router looks up the turn of each notification
@@ -543,40 +601,36 @@ impl TurnTable {
         if table.closed.is_some() {
             return Target::Nobody;
         }
-        let TableState {
-            threads, unclaimed, ..
-        } = &mut *table;
-        let thread = threads.entry(thread_id.to_owned()).or_default();
-        let found = thread
-            .active
-            .iter()
-            .chain(&thread.early)
-            .find(|turn| turn.turn_id == turn_id);
-        if let Some(turn) = found {
-            let turn = Arc::clone(turn);
-            route.last = Some(Arc::clone(&turn));
-            return if thread.starting > 0 || thread.active.iter().any(|t| Arc::ptr_eq(t, &turn)) {
-                Target::Turn(turn)
-            } else {
-                Target::Unclaimed(turn)
-            };
+        if let Some(thread) = table.threads.get(thread_id) {
+            let found = thread
+                .active
+                .iter()
+                .chain(&thread.early)
+                .find(|turn| turn.turn_id == turn_id);
+            if let Some(turn) = found {
+                let turn = Arc::clone(turn);
+                route.last = Some(Arc::clone(&turn));
+                let claimed =
+                    thread.starting > 0 || thread.active.iter().any(|t| Arc::ptr_eq(t, &turn));
+                return if claimed {
+                    Target::Turn(turn)
+                } else {
+                    Target::Unclaimed(turn)
+                };
+            }
         }
-        if thread.ended.iter().any(|ended| ended == turn_id) {
+        if table.ended.contains(thread_id, turn_id) {
             return Target::Nobody;
         }
         let turn = TurnShared::new(thread_id, turn_id);
+        let thread = table.threads.entry(thread_id.to_owned()).or_default();
         thread.early.push(Arc::clone(&turn));
         if thread.starting > 0 {
             route.last = Some(Arc::clone(&turn));
             return Target::Turn(turn);
         }
-        unclaimed.push_back(Arc::clone(&turn));
-        if unclaimed.len() > UNCLAIMED_TURNS
-            && let Some(oldest) = unclaimed.pop_front()
-            && let Some(thread) = threads.get_mut(&oldest.thread_id)
-        {
-            thread.early.retain(|turn| !Arc::ptr_eq(turn, &oldest));
-        }
+        table.unclaimed.push_back(Arc::clone(&turn));
+        table.trim_unclaimed();
         Target::Unclaimed(turn)
     }
 
@@ -659,15 +713,17 @@ impl TurnTable {
     }
 
     /// Forgets a registered turn that ended, remembering its id for
-    /// stragglers. An early turn that ended stays where it is until it is
-    /// claimed, or forgotten as unclaimed: its outcome waits for its handle.
+    /// stragglers, and its thread when nothing else of it is kept. An early
+    /// turn that ended stays where it is until it is claimed, or forgotten
+    /// as unclaimed: its outcome waits for its handle.
     fn forget(&self, thread_id: &str, turn_id: &str) {
         let mut table = lock(&self.state);
-        let Some(thread) = table.threads.get_mut(thread_id) else {
-            return;
-        };
-        if thread.active.iter().any(|turn| turn.turn_id == turn_id) {
-            thread.remember_end(turn_id);
+        let registered = table
+            .threads
+            .get(thread_id)
+            .is_some_and(|thread| thread.active.iter().any(|turn| turn.turn_id == turn_id));
+        if registered {
+            table.end(thread_id, turn_id);
         }
     }
 
@@ -690,19 +746,17 @@ impl TurnTable {
             turn.fail(closed_error(report));
             return Ok(turn);
         }
-        let TableState {
-            threads, unclaimed, ..
-        } = &mut *table;
-        unclaimed.retain(|turn| !turn.is(thread_id, turn_id));
-        let thread = threads.entry(thread_id.to_owned()).or_default();
+        table.unclaimed.retain(|turn| !turn.is(thread_id, turn_id));
+        let ended = table.ended.contains(thread_id, turn_id);
+        let thread = table.threads.entry(thread_id.to_owned()).or_default();
         let early = thread
             .early
             .iter()
             .position(|turn| turn.turn_id == turn_id)
             .map(|at| thread.early.remove(at));
-        let known = thread.active.iter().any(|turn| turn.turn_id == turn_id)
-            || thread.ended.iter().any(|ended| ended == turn_id);
+        let known = ended || thread.active.iter().any(|turn| turn.turn_id == turn_id);
         if early.is_none() && known {
+            table.drop_if_idle(thread_id);
             return Err(CoreError::TurnAlreadyStarted {
                 thread_id: thread_id.to_owned(),
                 turn_id: turn_id.to_owned(),
@@ -721,8 +775,8 @@ impl TurnTable {
             );
         }
         if turn.has_ended() {
-            thread.remember_end(turn_id);
-        } else if thread.ended.iter().any(|ended| ended == turn_id) {
+            table.end(thread_id, turn_id);
+        } else if ended {
             // The turn ended (its `turn/completed` came and went) before
             // anyone claimed it, which only happens when it was forgotten
             // as unclaimed: its outcome cannot be rebuilt.
@@ -730,6 +784,7 @@ impl TurnTable {
                 thread_id: thread_id.to_owned(),
                 turn_id: turn_id.to_owned(),
             });
+            table.drop_if_idle(thread_id);
         } else {
             thread.active.push(Arc::clone(&turn));
         }
@@ -747,13 +802,13 @@ impl TurnTable {
 
     /// Forgets a turn whose handle ended it some other way.
     pub(crate) fn remove(&self, thread_id: &str, turn_id: &str) {
-        let mut table = lock(&self.state);
-        if let Some(thread) = table.threads.get_mut(thread_id) {
-            thread.remember_end(turn_id);
-            if thread.is_idle() {
-                table.threads.remove(thread_id);
-            }
-        }
+        lock(&self.state).end(thread_id, turn_id);
+    }
+
+    /// How many threads the table keeps turns of: those with a turn
+    /// running or starting, or with an early turn kept.
+    pub(crate) fn threads(&self) -> usize {
+        lock(&self.state).threads.len()
     }
 
     /// Ends every turn: the connection is gone.
@@ -761,6 +816,7 @@ impl TurnTable {
         let mut table = lock(&self.state);
         table.closed = Some(Arc::clone(report));
         table.unclaimed.clear();
+        table.ended = EndedTurns::default();
         for (_, thread) in table.threads.drain() {
             for turn in thread.active.iter().chain(&thread.early) {
                 turn.fail(closed_error(Arc::clone(report)));
@@ -787,29 +843,16 @@ pub(crate) struct StartGuard {
 impl Drop for StartGuard {
     fn drop(&mut self) {
         let mut table = lock(&self.table.state);
-        let TableState {
-            threads, unclaimed, ..
-        } = &mut *table;
-        let Some(thread) = threads.get_mut(&self.thread_id) else {
+        let table = &mut *table;
+        let Some(thread) = table.threads.get_mut(&self.thread_id) else {
             return;
         };
         thread.starting = thread.starting.saturating_sub(1);
         if thread.starting == 0 {
             // What is left early on this thread now waits for nobody.
-            unclaimed.extend(thread.early.iter().cloned());
-            while unclaimed.len() > UNCLAIMED_TURNS {
-                if let Some(oldest) = unclaimed.pop_front()
-                    && let Some(thread) = threads.get_mut(&oldest.thread_id)
-                {
-                    thread.early.retain(|turn| !Arc::ptr_eq(turn, &oldest));
-                }
-            }
-            if threads
-                .get(&self.thread_id)
-                .is_some_and(ThreadTurns::is_idle)
-            {
-                threads.remove(&self.thread_id);
-            }
+            table.unclaimed.extend(thread.early.iter().cloned());
+            table.trim_unclaimed();
+            table.drop_if_idle(&self.thread_id);
         }
     }
 }

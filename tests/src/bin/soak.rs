@@ -1,15 +1,28 @@
-//! `soak [--minutes N | --seconds N] [--codex VERSION | --no-codex]`: the
-//! soak of `codexrt_tests::soak`, run by `cargo xtask soak`. Prints a line
-//! per sample, the work each worker did and the verdict; exits with 1 when
-//! the soak found a problem.
+//! `soak [--minutes N | --seconds N] [--codex VERSION | --no-codex]
+//! [--no-streams] [--no-approvals]`: the soak of `codexrt_tests::soak`,
+//! run by `cargo xtask soak`. Prints a line per sample, the work each
+//! worker did and the verdict; exits with 1 when the soak found a problem.
+//! The `--no-*` flags leave a worker out, to find which part of the mix
+//! something grows with.
 
 // The program reports to its user on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::alloc::System;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cap::Cap;
 use codexrt_tests::soak::{SoakOptions, soak};
+
+/// Counts the bytes live on the heap (two atomic updates per allocation),
+/// so that the samples can tell what the program holds from what the
+/// allocator keeps.
+#[global_allocator]
+static HEAP: Cap<System> = Cap::new(System, usize::MAX);
+
+const USAGE: &str = "usage: soak [--minutes N | --seconds N] [--codex VERSION | --no-codex] \
+                     [--no-streams] [--no-approvals]";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
@@ -17,16 +30,22 @@ async fn main() -> ExitCode {
         Ok(options) => options,
         Err(usage) => {
             eprintln!("{usage}");
-            eprintln!("usage: soak [--minutes N | --seconds N] [--codex VERSION | --no-codex]");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
     println!(
-        "soak for {:?}, sampling every {:?}, killing the streams fake every {:?}, codex {}",
+        "soak for {:?}, sampling every {:?}, killing the streams fake every {:?}, codex {}{}{}",
         options.duration,
         options.sample_every,
         options.kill_every,
-        options.codex.as_deref().unwrap_or("left out")
+        options.codex.as_deref().unwrap_or("left out"),
+        if options.streams { "" } else { ", no streams" },
+        if options.approvals {
+            ""
+        } else {
+            ", no approvals"
+        },
     );
     match soak(options, |line| println!("{line}")).await {
         Ok(report) => {
@@ -37,11 +56,13 @@ async fn main() -> ExitCode {
             }
             if let (Some(first), Some(last)) = (report.samples.get(1), report.samples.last()) {
                 println!(
-                    "from {} s to {} s: rss {} -> {} KiB, fds {} -> {}, threads {} -> {}, tasks {} -> {}",
+                    "from {} s to {} s: rss {} -> {} KiB, heap {} -> {} KiB, fds {} -> {}, threads {} -> {}, tasks {} -> {}",
                     first.at_secs,
                     last.at_secs,
                     first.rss_kib,
                     last.rss_kib,
+                    first.heap_kib,
+                    last.heap_kib,
                     first.fds,
                     last.fds,
                     first.threads,
@@ -73,10 +94,13 @@ fn options(args: Vec<String>) -> Result<SoakOptions, String> {
     let mut codex = codexrt_tests::scenario::VERSIONS
         .last()
         .map(|version| version.to_string());
+    let (mut streams, mut approvals) = (true, true);
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--no-codex" => codex = None,
+            "--no-streams" => streams = false,
+            "--no-approvals" => approvals = false,
             "--minutes" | "--seconds" | "--codex" => {
                 let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 match flag.as_str() {
@@ -98,6 +122,9 @@ fn options(args: Vec<String>) -> Result<SoakOptions, String> {
         sample_every,
         kill_every: (duration / 6).clamp(Duration::from_secs(5), Duration::from_secs(60)),
         codex,
+        streams,
+        approvals,
+        heap: Some(|| HEAP.allocated()),
         // Built beside this program, by the same cargo command.
         fake: std::env::current_exe()
             .map_err(|err| format!("where this program is: {err}"))?

@@ -607,3 +607,88 @@ async fn a_start_abandoned_before_its_answer_is_interrupted_and_the_next_start_w
         )
     );
 }
+
+fn thread_delta(thread: &str, turn: &str) -> Step {
+    Step::notify(
+        "item/agentMessage/delta",
+        json!({"threadId": thread, "turnId": turn, "itemId": "m1", "delta": "hi"}),
+    )
+}
+
+/// A round trip after which everything the fake sent before is routed.
+async fn settle(runtime: &codexrt_core::Runtime) {
+    runtime
+        .call(codexrt_protocol::types::AccountLogoutParams)
+        .await
+        .unwrap();
+}
+
+/// A runtime that runs one turn in each of many threads, one after the
+/// other, keeps turn state for the thread whose turn runs and for no
+/// ended one, stragglers after each end included.
+#[tokio::test]
+async fn the_turns_of_ended_threads_are_forgotten() {
+    const THREADS: usize = 300;
+    let mut script = FakeScript::new().handshake(Handshake::new());
+    for i in 0..THREADS {
+        let (thread, turn_id) = (format!("t{i}"), format!("u{i}"));
+        script = script
+            .step(Step::expect("turn/start"))
+            .step(Step::respond(json!({"turn": turn(&turn_id, "inProgress")})))
+            // The count, while the turn runs.
+            .step(Step::respond_to("account/logout", json!({})))
+            // Then the turn goes on.
+            .step(Step::respond_to("account/logout", json!({})))
+            .step(thread_delta(&thread, &turn_id))
+            .step(Step::notify(
+                "turn/completed",
+                json!({"threadId": thread, "turn": turn(&turn_id, "completed")}),
+            ))
+            // After the end: ignored.
+            .step(thread_delta(&thread, &turn_id));
+    }
+    let script = script
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    for i in 0..THREADS {
+        let params = TurnStartParams {
+            thread_id: format!("t{i}"),
+            ..start_params()
+        };
+        let handle = runtime.start_turn(params).await.unwrap();
+        settle(&runtime).await;
+        assert_eq!(runtime.stats().turn_threads, 1, "during turn {i}");
+        settle(&runtime).await;
+        let outcome = handle.wait().await.unwrap();
+        assert_eq!(
+            (outcome.status, outcome.streamed[0].text.as_str()),
+            (TurnStatus::Completed, "hi"),
+            "turn {i}"
+        );
+    }
+    settle(&runtime).await;
+    assert_eq!(runtime.stats().turn_threads, 0);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+}
+
+/// Notifications for turns nobody starts are kept for the latest sixteen
+/// such turns; the threads of the older ones are forgotten with them.
+#[tokio::test]
+async fn the_threads_of_forgotten_unclaimed_turns_are_forgotten() {
+    let mut script = FakeScript::new().handshake(Handshake::new());
+    for i in 0..40 {
+        script = script.step(thread_delta(&format!("other{i}"), "u1"));
+    }
+    let script = script
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    settle(&runtime).await;
+    assert_eq!(runtime.stats().turn_threads, 16);
+    runtime.shutdown().await.unwrap();
+    let log = fake.finished().await;
+    assert!(log.completed(), "{:?}", log.failure);
+}
