@@ -95,7 +95,9 @@
 //! none is sent, and the user's handle can no longer answer
 //! ([`CoreError::ServerRequestSettled`]).
 //! When the connection dies, waiting handles report
-//! [`Settled::ConnectionClosed`].
+//! [`Settled::ConnectionClosed`]. Work that decides an answer can learn
+//! that the runtime settled its request, and stop, from the handle's
+//! [`settled`](ServerRequestHandle::settled) signal.
 //!
 //! A request that repeats the id of one still waiting for its answer is
 //! dropped, with a warning and a count in [`RuntimeStats`]: it is not
@@ -234,6 +236,7 @@ pub use retry::{RetryPolicy, is_idempotent};
 pub use runtime::{Runtime, RuntimeState};
 pub use server_request::{
     PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver, Settled,
+    SettledSignal,
 };
 pub use stats::RuntimeStats;
 pub use turn::{TurnEvent, TurnEvents, TurnHandle, TurnOptions};

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -17,7 +18,7 @@ use codexrt_protocol::types::{
 };
 use codexrt_rpc::{ClosedSignal, RequestId, Responder};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::Span;
 
 use crate::CoreError;
@@ -81,6 +82,12 @@ pub(crate) struct Slot {
     /// The request's `codexrt.server_request` span; its `decision` is
     /// recorded by whoever answers.
     span: Span,
+    /// Wakes the [`SettledSignal`]s when the request stops waiting.
+    done: Notify,
+    /// Whether a [`SettledSignal`] ever waited: only then does an answer
+    /// through the handle wake anyone, so the common answer, given before
+    /// anything waits, takes no extra lock.
+    watched: AtomicBool,
 }
 
 impl Slot {
@@ -91,6 +98,8 @@ impl Slot {
             safe: SafeAnswer::for_method(responder.method()),
             state: Mutex::new(SlotState::Waiting(responder)),
             span,
+            done: Notify::new(),
+            watched: AtomicBool::new(false),
         })
     }
 
@@ -109,8 +118,18 @@ impl Slot {
 
     fn take(&self, next: SlotState) -> Result<Responder, Option<Settled>> {
         let mut state = self.lock();
+        let settles = matches!(next, SlotState::Settled(_));
         match std::mem::replace(&mut *state, next) {
-            SlotState::Waiting(responder) => Ok(responder),
+            SlotState::Waiting(responder) => {
+                drop(state);
+                // The state changed under the lock, and a waiting signal
+                // sets `watched` before it reads the state under the lock:
+                // either it read the new state, or its flag is seen here.
+                if settles || self.watched.load(Ordering::SeqCst) {
+                    self.done.notify_waiters();
+                }
+                Ok(responder)
+            }
             previous => {
                 let settled = match &previous {
                     SlotState::Settled(settled) => Some(*settled),
@@ -181,6 +200,66 @@ impl Slot {
     pub(crate) fn is_waiting(&self) -> bool {
         matches!(*self.lock(), SlotState::Waiting(_))
     }
+
+    /// Where the request stands: `None` while it waits, else how it ended
+    /// (`Some(None)` when answered through its handle).
+    fn ended(&self) -> Option<Option<Settled>> {
+        match *self.lock() {
+            SlotState::Waiting(_) => None,
+            SlotState::Answered => Some(None),
+            SlotState::Settled(settled) => Some(Some(settled)),
+        }
+    }
+}
+
+/// Tells whoever works on a server request's answer when the runtime
+/// settled the request instead (its deadline elapsed, the server resolved
+/// it, the runtime shut down or the connection closed), so that the work
+/// can stop: its answer can no longer be sent. Made by
+/// [`ServerRequestHandle::settled`]; cheap to clone, and it does not keep
+/// the request from being answered or dropped.
+#[derive(Clone)]
+pub struct SettledSignal {
+    slot: Arc<Slot>,
+}
+
+impl SettledSignal {
+    /// How the runtime settled the request, if it did, without waiting:
+    /// `None` while the request waits and once it was answered through
+    /// its handle.
+    pub fn get(&self) -> Option<Settled> {
+        self.slot.ended().flatten()
+    }
+
+    /// Waits until the request stops waiting for an answer and returns
+    /// how the runtime settled it, or `None` when it was answered (or its
+    /// handle dropped) instead.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only waits.
+    pub async fn wait(&self) -> Option<Settled> {
+        self.slot.watched.store(true, Ordering::SeqCst);
+        loop {
+            let done = self.slot.done.notified();
+            let mut done = std::pin::pin!(done);
+            // Registered before the state is read, so a change after the
+            // read wakes it.
+            done.as_mut().enable();
+            if let Some(ended) = self.slot.ended() {
+                return ended;
+            }
+            done.await;
+        }
+    }
+}
+
+impl fmt::Debug for SettledSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SettledSignal")
+            .field("id", &self.slot.id)
+            .field("settled", &self.get())
+            .finish()
+    }
 }
 
 /// One server request of kind `P`: its typed params and the right to answer
@@ -213,6 +292,16 @@ impl<P: ServerRequestParams> ServerRequestHandle<P> {
     /// `hook` field to name what decided.
     pub fn span(&self) -> &Span {
         &self.slot.span
+    }
+
+    /// A signal of the runtime settling this request before it is
+    /// answered (see [`SettledSignal`]), for work that decides the answer
+    /// and should stop, rather than run on, once the answer is no longer
+    /// wanted.
+    pub fn settled(&self) -> SettledSignal {
+        SettledSignal {
+            slot: Arc::clone(&self.slot),
+        }
     }
 
     /// Answers the request with `response`. Never waits.

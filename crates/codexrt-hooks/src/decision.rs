@@ -54,7 +54,8 @@ impl Decision {
 pub enum HookOutcome {
     /// It returned a decision (possibly [`Decision::Defer`]).
     Decided(Decision),
-    /// It failed: error, timeout or panic. A failure never approves.
+    /// It failed: error, timeout, panic, or stopped when core settled the
+    /// request. A failure never approves.
     Failed(IssueKind),
 }
 
@@ -68,6 +69,12 @@ pub enum IssueKind {
     Timeout,
     /// The hook panicked.
     Panic,
+    /// Core settled the server request the hook was deciding before the
+    /// hook finished (its deadline elapsed, the server resolved it, the
+    /// runtime shut down or the connection closed), so the hook was
+    /// stopped: its answer could no longer be sent. The request got core's
+    /// safe answer (none when the server resolved it).
+    Stopped,
 }
 
 impl fmt::Display for IssueKind {
@@ -76,6 +83,7 @@ impl fmt::Display for IssueKind {
             IssueKind::Error => "error",
             IssueKind::Timeout => "timeout",
             IssueKind::Panic => "panic",
+            IssueKind::Stopped => "stopped",
         })
     }
 }
@@ -83,8 +91,10 @@ impl fmt::Display for IssueKind {
 /// The answer of a chain of PreToolUse hooks, given their outcomes in
 /// registration order: the first non-[`Defer`](Decision::Defer) decision
 /// wins. A failed hook stops the chain with a decline: its silence must not
-/// let a later hook approve what it might have refused. When every hook
-/// defers (or there is none), the answer is a decline, the safe answer.
+/// let a later hook approve what it might have refused (a hook stopped
+/// because core settled the request gives a decline saying so). When every
+/// hook defers (or there is none), the answer is a decline, the safe
+/// answer.
 ///
 /// The result is an approval only if some hook's own decision was that
 /// approval.
@@ -96,6 +106,9 @@ where
         match outcome {
             HookOutcome::Decided(Decision::Defer) => continue,
             HookOutcome::Decided(decision) => return decision,
+            HookOutcome::Failed(IssueKind::Stopped) => {
+                return Decision::decline("the request was settled before the hooks decided");
+            }
             HookOutcome::Failed(kind) => {
                 return Decision::decline(format!("a hook failed ({kind})"));
             }

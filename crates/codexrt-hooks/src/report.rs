@@ -17,10 +17,11 @@ pub struct HookIssue {
     pub hook: String,
     /// The phase it ran in.
     pub phase: Phase,
-    /// Error, timeout or panic.
+    /// Error, timeout, panic, or stopped.
     pub kind: IssueKind,
-    /// The error's text, the timeout, or the panic's message. Kept here,
-    /// never sent to the server.
+    /// The error's text, the timeout, the panic's message, or how core
+    /// settled the request a stopped hook was deciding. Kept here, never
+    /// sent to the server.
     pub message: String,
     /// The JSON-RPC id of the request the hook was deciding about.
     pub correlation_id: String,
@@ -41,7 +42,7 @@ pub struct DecisionCounts {
     pub cancelled: u64,
     /// [`Decision::Defer`]: the next hook was asked.
     pub deferred: u64,
-    /// Errors, timeouts and panics (each also a [`HookIssue`]).
+    /// Errors, timeouts, panics and stops (each also a [`HookIssue`]).
     pub failed: u64,
 }
 

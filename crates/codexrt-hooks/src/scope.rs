@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use codexrt_protocol::types::ToolRequestUserInputQuestion;
 
-use codexrt_core::EventWidener;
+use codexrt_core::{EventWidener, SettledSignal};
 use tokio::sync::mpsc;
 
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::serve::Control;
 use crate::set::{HookEntry, ToolHook};
-use crate::{Decision, ElicitationAnswer, HookContext, HookOutcome, HookSet, UserAnswers, combine};
+use crate::{
+    Decision, ElicitationAnswer, HookContext, HookOutcome, HookSet, IssueKind, UserAnswers, combine,
+};
 
 /// One thread's hooks and the model its thread runs.
 #[derive(Clone)]
@@ -262,11 +264,14 @@ pub(crate) fn chain<'a, 'c>(
 
 /// The PreToolUse answer of `entries` (already matched against `ctx`), in
 /// order, under [`combine`], with the name of the hook whose decision or
-/// failure it is (`None` when no hook decided). Each hook runs guarded by
-/// the set it belongs to, whose report gets its failure.
+/// failure it is (`None` when no hook decided, nor when `stop`, the
+/// signal of the request decided, stopped a hook: core answered then).
+/// Each hook runs guarded by the set it belongs to, whose report gets its
+/// failure.
 pub(crate) async fn decide_chain<'a>(
     entries: impl Iterator<Item = (&'a HookSet, &'a HookEntry)>,
     ctx: &HookContext,
+    stop: Option<&SettledSignal>,
 ) -> (Decision, Option<&'a str>) {
     let mut outcomes = Vec::new();
     let mut decider = None;
@@ -279,13 +284,14 @@ pub(crate) async fn decide_chain<'a>(
             continue;
         };
         let decided = if hook.runs_in_place() {
-            set.guarded_in_place(&entry.name, entry.timeout, ctx, hook.decide(ctx))
+            set.guarded_in_place(&entry.name, entry.timeout, ctx, stop, hook.decide(ctx))
                 .await
         } else {
             let hook = Arc::clone(hook);
             let owned = Arc::clone(shared.get_or_insert_with(|| Arc::new(ctx.clone())));
             let run = async move { hook.decide_shared(owned).await };
-            set.guarded(&entry.name, entry.timeout, ctx, run).await
+            set.guarded(&entry.name, entry.timeout, ctx, stop, run)
+                .await
         };
         let outcome = match decided {
             Ok(decision) => HookOutcome::Decided(decision),
@@ -299,7 +305,11 @@ pub(crate) async fn decide_chain<'a>(
         let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
         outcomes.push(outcome);
         if decided {
-            decider = Some(entry.name.as_str());
+            let stopped = matches!(
+                outcomes.last(),
+                Some(HookOutcome::Failed(IssueKind::Stopped))
+            );
+            decider = (!stopped).then_some(entry.name.as_str());
             break;
         }
     }
@@ -320,8 +330,9 @@ pub(crate) async fn decide<'a>(
     base: &'a HookSet,
     scope: Option<&'a HookSet>,
     ctx: &HookContext,
+    stop: Option<&SettledSignal>,
 ) -> (Decision, Option<&'a str>) {
-    let (decision, decider) = decide_chain(chain(base, scope, ctx), ctx).await;
+    let (decision, decider) = decide_chain(chain(base, scope, ctx), ctx, stop).await;
     // Each set's log sees the chain's answer: each audits what it was
     // part of.
     for set in [Some(base), scope].into_iter().flatten() {
@@ -331,12 +342,14 @@ pub(crate) async fn decide<'a>(
 }
 
 /// The first answer of the user-input hooks matching `ctx`, base set
-/// first; `None` when all defer or one fails.
+/// first; `None` when all defer or one fails. `stop` stops a hook as in
+/// [`decide_chain`].
 pub(crate) async fn answer_user_input<'a>(
     base: &'a HookSet,
     scope: Option<&'a HookSet>,
     ctx: &HookContext,
     questions: &[ToolRequestUserInputQuestion],
+    stop: Option<&SettledSignal>,
 ) -> (Option<UserAnswers>, Option<&'a str>) {
     for (set, entry) in chain(base, scope, ctx) {
         let ToolHook::UserInput(hook) = &entry.hook else {
@@ -346,9 +359,13 @@ pub(crate) async fn answer_user_input<'a>(
         let owned = ctx.clone();
         let questions = questions.to_vec();
         let run = async move { hook.answer(&owned, &questions).await };
-        match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+        match set
+            .guarded(&entry.name, entry.timeout, ctx, stop, run)
+            .await
+        {
             Ok(Some(answers)) => return (Some(answers), Some(&entry.name)),
             Ok(None) => {}
+            Err(IssueKind::Stopped) => return (None, None),
             // A failed hook might have refused what a later one would
             // answer: stop, and answer nothing.
             Err(_) => return (None, Some(&entry.name)),
@@ -359,11 +376,12 @@ pub(crate) async fn answer_user_input<'a>(
 
 /// The first answer of the elicitation hooks matching `ctx`, base set
 /// first; a failure answers [`ElicitationAnswer::Decline`], and `None`
-/// means all deferred.
+/// means all deferred. `stop` stops a hook as in [`decide_chain`].
 pub(crate) async fn answer_elicitation<'a>(
     base: &'a HookSet,
     scope: Option<&'a HookSet>,
     ctx: &HookContext,
+    stop: Option<&SettledSignal>,
 ) -> (Option<ElicitationAnswer>, Option<&'a str>) {
     for (set, entry) in chain(base, scope, ctx) {
         let ToolHook::Elicitation(hook) = &entry.hook else {
@@ -372,9 +390,13 @@ pub(crate) async fn answer_elicitation<'a>(
         let hook = Arc::clone(hook);
         let owned = ctx.clone();
         let run = async move { hook.answer(&owned).await };
-        match set.guarded(&entry.name, entry.timeout, ctx, run).await {
+        match set
+            .guarded(&entry.name, entry.timeout, ctx, stop, run)
+            .await
+        {
             Ok(Some(answer)) => return (Some(answer), Some(&entry.name)),
             Ok(None) => {}
+            Err(IssueKind::Stopped) => return (Some(ElicitationAnswer::Decline), None),
             Err(_) => return (Some(ElicitationAnswer::Decline), Some(&entry.name)),
         }
     }

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use codexrt_core::{
     EventFilter, EventReceiver, PendingServerRequest, RequestDecider, Runtime, RuntimeEvent,
-    ServerRequestHandle, ServerRequestReceiver,
+    ServerRequestHandle, ServerRequestReceiver, SettledSignal,
 };
 use codexrt_protocol::ServerRequestParams;
 use codexrt_protocol::types::DynamicToolCallParams;
@@ -628,6 +628,22 @@ async fn slot_for(permits: &Arc<Semaphore>, matched: bool) -> Option<OwnedSemaph
     Arc::clone(permits).acquire_owned().await.ok()
 }
 
+/// [`slot_for`], unless core settles the request first (`stop`): then
+/// `None`, and no hook runs, as the request has its answer already.
+async fn slot_until_settled(
+    permits: &Arc<Semaphore>,
+    matched: bool,
+    stop: &SettledSignal,
+) -> Option<Option<OwnedSemaphorePermit>> {
+    tokio::select! {
+        // A free slot first: only a request still waiting for one looks
+        // at the signal.
+        biased;
+        slot = slot_for(permits, matched) => Some(slot),
+        Some(_) = stop.wait() => None,
+    }
+}
+
 /// Whether a hook of the chain matching `ctx` is one that `runs` picks.
 fn chain_runs(
     hooks: &HookSet,
@@ -658,8 +674,12 @@ async fn answer(
             ctx.command.clone_from(&params.command);
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
-            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            let stop = handle.settled();
+            let matched = chain_runs(hooks, &scope, &ctx, is_pre);
+            let Some(_slot) = slot_until_settled(permits, matched, &stop).await else {
+                return;
+            };
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx, Some(&stop)).await;
             record_hook(handle.span(), hook);
             let decision = match decided {
                 Decision::Accept => CommandExecutionApprovalDecision::Accept,
@@ -679,8 +699,12 @@ async fn answer(
             ctx.paths = file_paths;
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
-            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            let stop = handle.settled();
+            let matched = chain_runs(hooks, &scope, &ctx, is_pre);
+            let Some(_slot) = slot_until_settled(permits, matched, &stop).await else {
+                return;
+            };
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx, Some(&stop)).await;
             record_hook(handle.span(), hook);
             let decision = match decided {
                 Decision::Accept => FileChangeApprovalDecision::Accept,
@@ -700,8 +724,12 @@ async fn answer(
             ctx.cwd = Some(params.cwd.clone());
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             with_input(&mut ctx, hooks, &scope, &handle);
-            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, is_pre)).await;
-            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+            let stop = handle.settled();
+            let matched = chain_runs(hooks, &scope, &ctx, is_pre);
+            let Some(_slot) = slot_until_settled(permits, matched, &stop).await else {
+                return;
+            };
+            let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx, Some(&stop)).await;
             record_hook(handle.span(), hook);
             let scope = match decided {
                 Decision::Accept => PermissionGrantScope::Turn,
@@ -733,14 +761,19 @@ async fn answer(
             );
             let runs =
                 |hook: &ToolHook| matches!(hook, ToolHook::Pre(_) | ToolHook::Elicitation(_));
-            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, runs)).await;
+            let stop = handle.settled();
+            let matched = chain_runs(hooks, &scope, &ctx, runs);
+            let Some(_slot) = slot_until_settled(permits, matched, &stop).await else {
+                return;
+            };
             // codex's own question before an MCP tool call is a tool use:
             // only the PreToolUse chain decides it.
             let answered = if approval.is_some() {
                 None
             } else {
                 ctx.phase = Phase::OnElicitation;
-                let (answered, hook) = scope::answer_elicitation(hooks, scoped(&scope), &ctx).await;
+                let (answered, hook) =
+                    scope::answer_elicitation(hooks, scoped(&scope), &ctx, Some(&stop)).await;
                 record_hook(handle.span(), hook);
                 answered
             };
@@ -752,7 +785,8 @@ async fn answer(
                 Some(_) => (McpServerElicitationAction::Decline, None),
                 None => {
                     ctx.phase = Phase::PreToolUse;
-                    let (decided, hook) = scope::decide(hooks, scoped(&scope), &ctx).await;
+                    let (decided, hook) =
+                        scope::decide(hooks, scoped(&scope), &ctx, Some(&stop)).await;
                     record_hook(handle.span(), hook);
                     let action = match decided {
                         Decision::Accept | Decision::AcceptForSession => {
@@ -786,8 +820,11 @@ async fn answer(
             let scope = scopes.get(&call.thread_id);
             let found = find_tool(hooks, scoped(&scope), &call.tool);
             record_hook(handle.span(), found.map(|(_, tool)| tool.name.as_str()));
-            let _slot = slot_for(permits, found.is_some()).await;
-            let response = call_tool_scoped(hooks, scoped(&scope), &call).await;
+            let stop = handle.settled();
+            let Some(_slot) = slot_until_settled(permits, found.is_some(), &stop).await else {
+                return;
+            };
+            let response = call_tool_scoped(hooks, scoped(&scope), &call, Some(&stop)).await;
             send::<DynamicToolCallParams>(handle, response);
         }
         PendingServerRequest::UserInput(handle) => {
@@ -797,9 +834,19 @@ async fn answer(
             ctx.turn_id = Some(params.turn_id.clone());
             let scope = scope_of(scopes, &params.thread_id, &mut ctx);
             let runs = |hook: &ToolHook| matches!(hook, ToolHook::UserInput(_));
-            let _slot = slot_for(permits, chain_runs(hooks, &scope, &ctx, runs)).await;
-            let (answered, hook) =
-                scope::answer_user_input(hooks, scoped(&scope), &ctx, &params.questions).await;
+            let stop = handle.settled();
+            let matched = chain_runs(hooks, &scope, &ctx, runs);
+            let Some(_slot) = slot_until_settled(permits, matched, &stop).await else {
+                return;
+            };
+            let (answered, hook) = scope::answer_user_input(
+                hooks,
+                scoped(&scope),
+                &ctx,
+                &params.questions,
+                Some(&stop),
+            )
+            .await;
             record_hook(handle.span(), hook);
             let verdict = if answered.is_some() {
                 "answered"

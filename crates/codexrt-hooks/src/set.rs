@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use std::future::Future;
 
-use codexrt_core::RuntimeEvent;
+use codexrt_core::{RuntimeEvent, Settled, SettledSignal};
+use codexrt_transport::MAX_WAIT;
 
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::tools::ToolEntry;
@@ -34,6 +35,13 @@ pub(crate) enum ToolHook {
 }
 
 /// A tool hook with its name, [`Matcher`] and timeout, ready to register.
+///
+/// A hook deciding a server request (PreToolUse, user input, elicitation)
+/// is also stopped when core settles the request first: its deadline
+/// ([`RuntimeConfig::server_request_deadline`](codexrt_core::RuntimeConfig::server_request_deadline),
+/// 60 s by default) elapses, the server resolves it, or the runtime shuts
+/// down; see [`IssueKind::Stopped`]. A timeout longer than that deadline
+/// therefore never comes into play for those hooks.
 #[derive(Clone)]
 pub struct HookEntry {
     pub(crate) name: String,
@@ -102,10 +110,14 @@ impl HookEntry {
         self
     }
 
-    /// How long one run may take before it counts as failed (default:
-    /// [`DEFAULT_HOOK_TIMEOUT`], 10 s).
+    /// How long one run may take before it is stopped and counts as
+    /// failed ([`IssueKind::Timeout`]; a request it decides gets its safe
+    /// answer). The default is [`DEFAULT_HOOK_TIMEOUT`], 10 s. Longer than
+    /// [`MAX_WAIT`] counts as `MAX_WAIT` (`Duration::MAX` means no limit
+    /// of the hook's own). Zero gives the hook no time: it is not started,
+    /// and each run fails at once as a timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_WAIT);
         self
     }
 
@@ -142,10 +154,14 @@ impl ObserverEntry {
         }
     }
 
-    /// How long one event may take before it counts as failed (default:
-    /// [`DEFAULT_HOOK_TIMEOUT`], 10 s).
+    /// How long one event may take before the observer is stopped and
+    /// it counts as failed ([`IssueKind::Timeout`]). The default is
+    /// [`DEFAULT_HOOK_TIMEOUT`], 10 s. Longer than [`MAX_WAIT`] counts as
+    /// `MAX_WAIT` (`Duration::MAX` means no limit). Zero gives the
+    /// observer no time: it is not started, and each event fails at once
+    /// as a timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_WAIT);
         self
     }
 }
@@ -314,7 +330,7 @@ impl HookSet {
     /// of the hook whose decision (or failure) is the answer, `None` when
     /// no hook decided.
     pub(crate) async fn decide_by(&self, ctx: &HookContext) -> (Decision, Option<&str>) {
-        crate::scope::decide_chain(crate::scope::chain(self, None, ctx), ctx).await
+        crate::scope::decide_chain(crate::scope::chain(self, None, ctx), ctx, None).await
     }
 
     /// Runs the lifecycle hooks matching `ctx`, a context of
@@ -387,7 +403,7 @@ impl HookSet {
             let owned = current.clone();
             let run = async move { hook.on(&owned).await };
             match self
-                .guarded(&entry.name, entry.timeout, &current, run)
+                .guarded(&entry.name, entry.timeout, &current, None, run)
                 .await
             {
                 Ok(Verdict::Continue) => {}
@@ -450,7 +466,9 @@ impl HookSet {
             let hook = Arc::clone(hook);
             let owned = ctx.clone();
             let run = async move { hook.on(&owned).await };
-            let _ = self.guarded(&entry.name, entry.timeout, ctx, run).await;
+            let _ = self
+                .guarded(&entry.name, entry.timeout, ctx, None, run)
+                .await;
         }
     }
 
@@ -476,7 +494,9 @@ impl HookSet {
             let hook = Arc::clone(hook);
             let owned = ctx.clone();
             let run = async move { hook.after(&owned).await };
-            let _ = self.guarded(&entry.name, entry.timeout, ctx, run).await;
+            let _ = self
+                .guarded(&entry.name, entry.timeout, ctx, None, run)
+                .await;
         }
     }
 
@@ -492,32 +512,46 @@ impl HookSet {
             let observer = Arc::clone(&entry.observer);
             let event = Arc::clone(event);
             let run = async move { observer.on_event(&event).await };
-            let _ = self.guarded(&entry.name, entry.timeout, &ctx, run).await;
+            let _ = self
+                .guarded(&entry.name, entry.timeout, &ctx, None, run)
+                .await;
         }
     }
 
     /// Runs one hook in a task of its own with `timeout`, so a panic is
     /// caught and a hang is cut off; a failure is recorded and returned as
-    /// its kind.
+    /// its kind. With `stop`, the signal of the server request the hook
+    /// decides, the hook is also stopped when core settles the request.
+    /// A zero timeout fails at once, without starting the hook.
     pub(crate) async fn guarded<T: Send + 'static>(
         &self,
         name: &str,
         timeout: Duration,
         ctx: &HookContext,
+        stop: Option<&SettledSignal>,
         run: impl Future<Output = Result<T, HookError>> + Send + 'static,
     ) -> Result<T, IssueKind> {
-        // Aborts the task when this future is dropped or times out, so a
-        // hook never outlives the decision it was asked for.
+        if timeout.is_zero() {
+            return Err(self.failed(name, ctx, timed_out(timeout)));
+        }
+        // Aborts the task when this future is dropped, times out or is
+        // stopped, so a hook never outlives the decision it was asked for.
         // What the hook logs belongs to the request it decides.
         let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::in_current_span(run)));
-        let failure = match tokio::time::timeout(timeout, &mut task.0).await {
-            Ok(Ok(Ok(value))) => return Ok(value),
-            Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
-            Ok(Err(join)) if join.is_panic() => {
-                (IssueKind::Panic, panic_message(join.into_panic().as_ref()))
-            }
-            Ok(Err(_)) => (IssueKind::Error, "the hook's task was cancelled".to_owned()),
-            Err(_) => (IssueKind::Timeout, format!("timed out after {timeout:?}")),
+        let failure = tokio::select! {
+            // The hook's end first: an answer that is ready when the
+            // request settles is still the hook's.
+            biased;
+            ended = tokio::time::timeout(timeout, &mut task.0) => match ended {
+                Ok(Ok(Ok(value))) => return Ok(value),
+                Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
+                Ok(Err(join)) if join.is_panic() => {
+                    (IssueKind::Panic, panic_message(join.into_panic().as_ref()))
+                }
+                Ok(Err(_)) => (IssueKind::Error, "the hook's task was cancelled".to_owned()),
+                Err(_) => timed_out(timeout),
+            },
+            Some(settled) = settled(stop) => stopped(settled),
         };
         Err(self.failed(name, ctx, failure))
     }
@@ -531,13 +565,21 @@ impl HookSet {
         name: &str,
         timeout: Duration,
         ctx: &HookContext,
+        stop: Option<&SettledSignal>,
         run: impl Future<Output = Result<T, HookError>>,
     ) -> Result<T, IssueKind> {
-        let failure = match tokio::time::timeout(timeout, catch_unwind(run)).await {
-            Ok(Ok(Ok(value))) => return Ok(value),
-            Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
-            Ok(Err(panic)) => (IssueKind::Panic, panic_message(panic.as_ref())),
-            Err(_) => (IssueKind::Timeout, format!("timed out after {timeout:?}")),
+        if timeout.is_zero() {
+            return Err(self.failed(name, ctx, timed_out(timeout)));
+        }
+        let failure = tokio::select! {
+            biased;
+            ended = tokio::time::timeout(timeout, catch_unwind(run)) => match ended {
+                Ok(Ok(Ok(value))) => return Ok(value),
+                Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
+                Ok(Err(panic)) => (IssueKind::Panic, panic_message(panic.as_ref())),
+                Err(_) => timed_out(timeout),
+            },
+            Some(settled) = settled(stop) => stopped(settled),
         };
         Err(self.failed(name, ctx, failure))
     }
@@ -558,6 +600,23 @@ impl HookSet {
         });
         kind
     }
+}
+
+/// How the request behind `stop` was settled, once it is; never without
+/// one. `None` when the request was answered instead.
+async fn settled(stop: Option<&SettledSignal>) -> Option<Settled> {
+    match stop {
+        Some(stop) => stop.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn timed_out(timeout: Duration) -> (IssueKind, String) {
+    (IssueKind::Timeout, format!("timed out after {timeout:?}"))
+}
+
+fn stopped(settled: Settled) -> (IssueKind, String) {
+    (IssueKind::Stopped, format!("stopped: {settled}"))
 }
 
 /// An error with its causes, `: `-separated.
@@ -603,3 +662,6 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         "panicked".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests;

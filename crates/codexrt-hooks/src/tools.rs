@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use crate::builtin::{AuditEntry, AuditRecord};
 use crate::{HookContext, HookError, HookIssue, HookSet, IssueKind, Phase};
+use codexrt_core::SettledSignal;
+use codexrt_transport::MAX_WAIT;
 
 /// How long a dynamic tool may run by default before its call fails.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -178,7 +180,7 @@ pub struct ToolEntry {
     pub(crate) name: String,
     description: String,
     input_schema: Value,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
     tool: Arc<dyn DynamicTool>,
 }
 
@@ -211,11 +213,20 @@ impl ToolEntry {
         }
     }
 
-    /// How long one call may run before it fails (default:
-    /// [`DEFAULT_TOOL_TIMEOUT`], 30 s). Core's deadline per server request
-    /// (60 s by default) still applies on top.
+    /// How long one call may run before it is stopped and fails (the
+    /// model gets a failed output). The default is
+    /// [`DEFAULT_TOOL_TIMEOUT`], 30 s. Longer than [`MAX_WAIT`] counts as
+    /// `MAX_WAIT` (`Duration::MAX` means no limit of the tool's own). Zero
+    /// gives the tool no time: it is not started, and each call fails at
+    /// once as a timeout.
+    ///
+    /// Core's deadline per server request
+    /// ([`RuntimeConfig::server_request_deadline`](codexrt_core::RuntimeConfig::server_request_deadline),
+    /// 60 s by default) applies on top: when it elapses first, the call
+    /// gets core's safe answer and the tool is stopped
+    /// ([`IssueKind::Stopped`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_WAIT);
         self
     }
 
@@ -271,7 +282,7 @@ impl HookSet {
     /// Dropping the future aborts the tool's task; nothing is answered, as
     /// nothing is answered by this function.
     pub async fn call_tool(&self, call: &ToolCall) -> DynamicToolCallResponse {
-        call_tool_scoped(self, None, call).await
+        call_tool_scoped(self, None, call, None).await
     }
 }
 
@@ -290,11 +301,14 @@ pub(crate) fn find_tool<'a>(
 
 /// Runs `call` with the tool of that name in `scope` (the call's thread
 /// scope), or else in `base`; failures go to the report of the set that
-/// holds the tool, or to `base`'s for an unknown name.
+/// holds the tool, or to `base`'s for an unknown name. `stop`, the signal
+/// of the request that asked for the call, stops the tool when core
+/// settles the request.
 pub(crate) async fn call_tool_scoped(
     base: &HookSet,
     scope: Option<&HookSet>,
     call: &ToolCall,
+    stop: Option<&SettledSignal>,
 ) -> DynamicToolCallResponse {
     let mut ctx = HookContext::new(
         Phase::DynamicTool,
@@ -318,7 +332,10 @@ pub(crate) async fn call_tool_scoped(
     let tool = Arc::clone(&entry.tool);
     let owned = call.clone();
     let run = async move { tool.call(&owned).await };
-    let output = match owner.guarded(&entry.name, entry.timeout, &ctx, run).await {
+    let output = match owner
+        .guarded(&entry.name, entry.timeout, &ctx, stop, run)
+        .await
+    {
         Ok(output) => output,
         Err(IssueKind::Timeout) => ToolOutput::failure(format!("tool `{}` timed out", entry.name)),
         Err(_) => ToolOutput::failure(format!("tool `{}` failed", entry.name)),

@@ -240,6 +240,48 @@ async fn a_duplicate_of_a_waiting_request_is_dropped_once() {
     );
 }
 
+/// A handle's settled signal waits while the request waits, then says
+/// how the runtime settled it; for a request its handle answered it says
+/// `None`, at once or to a waiter woken by the answer.
+#[tokio::test]
+async fn the_settled_signal_tells_the_deadline_from_an_answer() {
+    let script = one_request(vec![
+        Step::expect_response(0),
+        Step::request(1, COMMAND_APPROVAL, command_params()),
+        Step::expect_response(1),
+        Step::expect_close(),
+    ]);
+    let config = config().server_request_deadline(Duration::from_millis(100));
+    let (runtime, mut requests, fake) = connect_taken(script, config).await;
+    let first = first_command_approval(&mut requests).await;
+    let signal = first.settled();
+    assert_eq!(signal.get(), None);
+    assert_eq!(signal.wait().await, Some(Settled::DeadlineElapsed));
+    assert_eq!(signal.get(), Some(Settled::DeadlineElapsed));
+    assert_eq!(settled(first.respond(accept())), Settled::DeadlineElapsed);
+    let second = first_command_approval(&mut requests).await;
+    let signal = second.settled();
+    let waiter = tokio::spawn({
+        let signal = signal.clone();
+        async move { signal.wait().await }
+    });
+    // The test's runtime has one thread: yielding lets the waiter park on
+    // the signal before the answer wakes it.
+    tokio::task::yield_now().await;
+    second.respond(accept()).unwrap();
+    assert_eq!(waiter.await.unwrap(), None);
+    assert_eq!((signal.get(), signal.wait().await), (None, None));
+    let log = finish(runtime, fake).await;
+    assert_eq!(
+        answers(&log, 0),
+        [json!({"result": {"decision": "decline"}})]
+    );
+    assert_eq!(
+        answers(&log, 1),
+        [json!({"result": {"decision": "accept"}})]
+    );
+}
+
 #[tokio::test]
 async fn deadline_sends_the_safe_answer() {
     let script = one_request(vec![Step::expect_response(0), Step::expect_close()]);

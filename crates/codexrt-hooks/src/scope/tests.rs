@@ -86,7 +86,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
         .hook(log.hook("scope-2", Decision::Accept))
         .hook(log.hook("scope-3", Decision::decline("never asked")));
     assert_eq!(
-        decide(&base, Some(&scope), &command()).await,
+        decide(&base, Some(&scope), &command(), None).await,
         (Decision::Accept, Some("scope-2"))
     );
     assert_eq!(log.take(), ["base-1", "base-2", "scope-1", "scope-2"]);
@@ -94,7 +94,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
     // A base decision ends the chain before the scope is asked.
     let base = HookSet::new().hook(log.hook("base", Decision::decline("no")));
     assert_eq!(
-        decide(&base, Some(&scope), &command()).await,
+        decide(&base, Some(&scope), &command(), None).await,
         (Decision::decline("no"), Some("base"))
     );
     assert_eq!(log.take(), ["base"]);
@@ -102,7 +102,7 @@ async fn base_hooks_run_before_the_scope_hooks_in_one_chain() {
     // Without a scope, only the base set runs, and all-defer declines.
     let base = HookSet::new().hook(log.hook("base", Decision::Defer));
     assert_eq!(
-        decide(&base, None, &command()).await,
+        decide(&base, None, &command(), None).await,
         (Decision::decline("no hook decided"), None)
     );
     assert_eq!(log.take(), ["base"]);
@@ -116,7 +116,7 @@ async fn a_scope_failure_declines_and_is_reported_by_the_scope() {
         .hook(HookEntry::new("broken", failing()))
         .hook(log.hook("after", Decision::Accept));
     assert_eq!(
-        decide(&base, Some(&scope), &command()).await,
+        decide(&base, Some(&scope), &command(), None).await,
         (Decision::decline("a hook failed (error)"), Some("broken"))
     );
     assert_eq!(log.take(), ["base"]);
@@ -170,12 +170,12 @@ async fn user_input_takes_the_first_answer_base_first() {
         .hook(answering("never", Some(answers("colour", "red"))));
     let questions = [question("colour")];
     assert_eq!(
-        answer_user_input(&base, Some(&scope), &ctx, &questions).await,
+        answer_user_input(&base, Some(&scope), &ctx, &questions, None).await,
         (Some(answers("colour", "blue")), Some("scope-answers"))
     );
     assert_eq!(log.take(), ["base-defers", "scope-answers"]);
     assert_eq!(
-        answer_user_input(&base, None, &ctx, &questions).await,
+        answer_user_input(&base, None, &ctx, &questions, None).await,
         (None, None)
     );
     assert_eq!(log.take(), ["base-defers"]);
@@ -186,7 +186,7 @@ async fn user_input_takes_the_first_answer_base_first() {
         user_input_fn(|_, _| async { Err(HookError::failed("down")) }),
     ));
     assert_eq!(
-        answer_user_input(&broken, Some(&scope), &ctx, &questions).await,
+        answer_user_input(&broken, Some(&scope), &ctx, &questions, None).await,
         (None, Some("broken"))
     );
     assert_eq!(log.take(), Vec::<String>::new());
@@ -212,7 +212,7 @@ async fn elicitation_failures_decline_and_deferring_leaves_none() {
         elicitation_fn(|_| async { panic!("oops") }),
     ));
     assert_eq!(
-        answer_elicitation(&defer, Some(&accept), &ctx).await,
+        answer_elicitation(&defer, Some(&accept), &ctx, None).await,
         (
             Some(ElicitationAnswer::Accept {
                 content: Some(json!({"name": "x"}))
@@ -220,9 +220,12 @@ async fn elicitation_failures_decline_and_deferring_leaves_none() {
             Some("accept")
         )
     );
-    assert_eq!(answer_elicitation(&defer, None, &ctx).await, (None, None));
     assert_eq!(
-        answer_elicitation(&broken, Some(&accept), &ctx).await,
+        answer_elicitation(&defer, None, &ctx, None).await,
+        (None, None)
+    );
+    assert_eq!(
+        answer_elicitation(&broken, Some(&accept), &ctx, None).await,
         (Some(ElicitationAnswer::Decline), Some("broken"))
     );
 }

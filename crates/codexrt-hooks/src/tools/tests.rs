@@ -248,15 +248,15 @@ async fn the_scope_tool_comes_before_the_base_tool() {
     ));
     let text = |response: DynamicToolCallResponse| serde_json::to_value(response).unwrap();
     assert_eq!(
-        text(call_tool_scoped(&base, Some(&scope), &call("shared")).await),
+        text(call_tool_scoped(&base, Some(&scope), &call("shared"), None).await),
         json!({"contentItems": [{"type": "inputText", "text": "tool `shared` failed"}], "success": false})
     );
     assert_eq!(
-        text(call_tool_scoped(&base, Some(&scope), &call("only-base")).await),
+        text(call_tool_scoped(&base, Some(&scope), &call("only-base"), None).await),
         json!({"contentItems": [{"type": "inputText", "text": "base only"}], "success": true})
     );
     assert_eq!(
-        text(call_tool_scoped(&base, None, &call("shared")).await),
+        text(call_tool_scoped(&base, None, &call("shared"), None).await),
         json!({"contentItems": [{"type": "inputText", "text": "base"}], "success": true})
     );
     // The scope's failure is in the scope's report only.

@@ -16,3 +16,4 @@ mod rules;
 mod scope;
 mod serve;
 mod shell;
+mod timeouts;

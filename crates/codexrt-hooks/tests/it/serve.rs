@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const COMMAND: &str = "item/commandExecution/requestApproval";
 const FILE_CHANGE: &str = "item/fileChange/requestApproval";
 
-fn command(line: &str) -> (&'static str, Value) {
+pub(crate) fn command(line: &str) -> (&'static str, Value) {
     (
         COMMAND,
         json!({"itemId": "i", "startedAtMs": 0, "threadId": "t", "turnId": "u", "command": line, "cwd": "/w"}),
@@ -81,7 +81,10 @@ pub(crate) async fn serve_scoped(
 /// A fake that answers one `account/logout` (the test's signal that the
 /// loop is serving), sends `before` and then each request (ids 0, 1, ...),
 /// and then only reads.
-fn requests_script(before: Vec<Step>, requests: Vec<(&'static str, Value)>) -> FakeScript {
+pub(crate) fn requests_script(
+    before: Vec<Step>,
+    requests: Vec<(&'static str, Value)>,
+) -> FakeScript {
     FakeScript::new()
         .handshake(Handshake::new())
         .step(Step::respond_to("account/logout", json!({})))
@@ -96,14 +99,26 @@ fn requests_script(before: Vec<Step>, requests: Vec<(&'static str, Value)>) -> F
 }
 
 pub(crate) async fn connect(script: FakeScript) -> (Runtime, FakeHandle) {
-    let (connection, fake) = FakeServer::new(script).connect();
-    let config = RuntimeConfig::new("codexrt-hooks-tests", "0.0.1")
+    connect_with(script, config()).await
+}
+
+/// The config of [`connect`]: short limits, so failing tests end.
+pub(crate) fn config() -> RuntimeConfig {
+    RuntimeConfig::new("codexrt-hooks-tests", "0.0.1")
         .shutdown_grace(Duration::from_secs(2))
-        .call_timeout(Duration::from_secs(10));
+        .call_timeout(Duration::from_secs(10))
+}
+
+/// [`connect`] with `config`.
+pub(crate) async fn connect_with(
+    script: FakeScript,
+    config: RuntimeConfig,
+) -> (Runtime, FakeHandle) {
+    let (connection, fake) = FakeServer::new(script).connect();
     (Runtime::connect(connection, config).await.unwrap(), fake)
 }
 
-fn answer(fake: &FakeHandle, id: usize) -> Value {
+pub(crate) fn answer(fake: &FakeHandle, id: usize) -> Value {
     let log = fake.log();
     let answers: Vec<Value> = log
         .messages()
