@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use codexrt_transport::{CloseReason, CloseReport};
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 
 use super::{ABANDONED_MEMORY, Delivery, Outcome, Pending};
 use crate::driver::Registration;
 use crate::envelope::parse;
+use crate::sync::oneshot;
 use crate::{MalformedFrame, RequestId};
 
 fn id(n: i64) -> RequestId {
@@ -205,7 +205,9 @@ fn closing_fails_every_call_with_the_report() {
 
 #[test]
 fn the_gauge_follows_the_table_before_outcomes_are_sent() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
+
+    use crate::sync::AtomicUsize;
     let gauge = Arc::new(AtomicUsize::new(0));
     let mut pending = Pending::with_gauge(Arc::clone(&gauge));
     let count = || gauge.load(Ordering::Relaxed);
