@@ -177,7 +177,7 @@ impl<'a> CallGuard<'a> {
 
     /// Marks the call registered, for a registration queued by other means
     /// than [`Caller::exchange`].
-    #[cfg(all(test, codexrt_loom))]
+    #[cfg(test)]
     pub(crate) fn arm(&mut self) {
         self.armed = true;
     }
