@@ -510,7 +510,10 @@ impl futures_core::Stream for ServerRequestReceiver {
     }
 }
 
-#[cfg(all(test, codexrt_loom))]
+// Two attributes, not `all(..)`: clippy takes only a plain `cfg(test)`
+// for test code.
+#[cfg(test)]
+#[cfg(codexrt_loom)]
 mod loom_models;
 #[cfg(test)]
 mod tests;

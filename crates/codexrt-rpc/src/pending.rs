@@ -215,7 +215,10 @@ impl Abandoned {
     }
 }
 
-#[cfg(all(test, codexrt_loom))]
+// Two attributes, not `all(..)`: clippy takes only a plain `cfg(test)`
+// for test code.
+#[cfg(test)]
+#[cfg(codexrt_loom)]
 mod loom_models;
 #[cfg(test)]
 mod tests;
