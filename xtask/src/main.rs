@@ -12,6 +12,7 @@
 //!   supported version (the release-day check; not part of `test`).
 //! - `fixtures`: check or re-record the golden transcripts of real codex.
 //! - `fuzz`: the fuzz targets through their stable driver, for long runs.
+//! - `loom`: the loom models of the exactly-once paths.
 //! - `schema`: install codex versions from npm and vendor their protocol
 //!   schema and method manifest.
 //! - `twin`: accept a patch release as the twin of a supported version once
@@ -35,6 +36,7 @@ mod demo;
 mod drift;
 mod fixtures;
 mod fuzz;
+mod loom;
 mod schema;
 mod soak;
 mod test;
@@ -58,6 +60,8 @@ commands:
   fixtures check | record <version|all> [<scenario|all>] golden transcripts of real codex
   fuzz    [--target <frames|envelope|typed|runtime|all>] [--cases N] [--seed S] the fuzz targets'
           stable driver, optimized (1,000,000 cases of each by default; a random seed, printed)
+  loom    the loom models of a call's ending and a server request's one answer (optimized,
+          built with `--cfg codexrt_loom` into target/loom)
   schema  [--check] [<version>...] vendor codex's protocol schema and method manifest
           (--check without versions also proves every listed twin again)
   soak    [--minutes N | --seconds N] [--codex <version> | --no-codex] [--no-streams]
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Some("drift") => drift::run(&root, &args[1..]),
         Some("fixtures") => fixtures::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
+        Some("loom") => loom::run(&root, &args[1..]),
         Some("schema") => schema::run(&root, &args[1..]),
         Some("soak") => soak::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),

@@ -43,6 +43,11 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     // sent unchecked): the workspace build above has it on, and the tests
     // package turns `schemars` on as well.
     feature_pass(root, "codexrt", &["--no-default-features"], &["--lib"])?;
+    // Every interleaving of the two exactly-once paths. The models run in
+    // seconds; most of the cost is one optimized build of their crates'
+    // dependencies under the loom cfg, in a target folder of its own.
+    println!("\n==> loom");
+    crate::loom::run(root, &[])?;
     // Broken intra-doc links and malformed doc markup are warnings of rustdoc,
     // not of clippy.
     cmd::run_with_env(

@@ -222,6 +222,7 @@ mod safe_answer;
 mod server_request;
 mod spans;
 mod stats;
+mod sync;
 mod turn;
 mod turn_table;
 mod version;

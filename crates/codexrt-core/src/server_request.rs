@@ -23,6 +23,7 @@ use tracing::Span;
 
 use crate::CoreError;
 use crate::safe_answer::SafeAnswer;
+use crate::sync;
 
 /// How the runtime settled a server request before the user answered it:
 /// with the safe answer of the request's kind (see the crate docs), or, for
@@ -65,8 +66,39 @@ impl fmt::Display for Settled {
     }
 }
 
-enum SlotState {
-    Waiting(Responder),
+/// What a [`Slot`] answers through: the rpc layer's [`Responder`], or a
+/// loom model's stand-in that records what would go on the wire.
+pub(crate) trait Reply {
+    /// The method of the request.
+    fn method(&self) -> &str;
+    /// The id of the request.
+    fn id(&self) -> &RequestId;
+    /// Answers with `safe`.
+    fn send_safe(self, safe: &SafeAnswer);
+    /// Sends nothing: the server withdrew the request.
+    fn abandon(self);
+}
+
+impl Reply for Responder {
+    fn method(&self) -> &str {
+        Responder::method(self)
+    }
+
+    fn id(&self) -> &RequestId {
+        Responder::id(self)
+    }
+
+    fn send_safe(self, safe: &SafeAnswer) {
+        safe.send(self);
+    }
+
+    fn abandon(self) {
+        Responder::abandon(self);
+    }
+}
+
+enum SlotState<R> {
+    Waiting(R),
     Answered,
     Settled(Settled),
 }
@@ -74,11 +106,11 @@ enum SlotState {
 /// The one place a server request's responder lives, shared by the user's
 /// handle, the deadline timer and the router; whoever takes the responder
 /// out answers, so the request is answered exactly once.
-pub(crate) struct Slot {
+pub(crate) struct Slot<R = Responder> {
     method: String,
     id: RequestId,
     safe: SafeAnswer,
-    state: Mutex<SlotState>,
+    state: sync::Mutex<SlotState<R>>,
     /// The request's `codexrt.server_request` span; its `decision` is
     /// recorded by whoever answers.
     span: Span,
@@ -90,13 +122,13 @@ pub(crate) struct Slot {
     watched: AtomicBool,
 }
 
-impl Slot {
-    pub(crate) fn new(responder: Responder, span: Span) -> Arc<Slot> {
+impl<R: Reply> Slot<R> {
+    pub(crate) fn new(responder: R, span: Span) -> Arc<Slot<R>> {
         Arc::new(Slot {
             method: responder.method().to_owned(),
             id: responder.id().clone(),
             safe: SafeAnswer::for_method(responder.method()),
-            state: Mutex::new(SlotState::Waiting(responder)),
+            state: sync::Mutex::new(SlotState::Waiting(responder)),
             span,
             done: Notify::new(),
             watched: AtomicBool::new(false),
@@ -107,7 +139,7 @@ impl Slot {
         &self.id
     }
 
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
+    fn lock(&self) -> sync::MutexGuard<'_, SlotState<R>> {
         // The lock is never held across user code or an await, so a poisoned
         // lock only means another thread panicked between two assignments;
         // the state is still one of the three values.
@@ -116,7 +148,7 @@ impl Slot {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn take(&self, next: SlotState) -> Result<Responder, Option<Settled>> {
+    fn take(&self, next: SlotState<R>) -> Result<R, Option<Settled>> {
         let mut state = self.lock();
         let settles = matches!(next, SlotState::Settled(_));
         match std::mem::replace(&mut *state, next) {
@@ -155,7 +187,7 @@ impl Slot {
                 true
             }
             Ok(responder) => {
-                self.safe.send(responder);
+                responder.send_safe(&self.safe);
                 true
             }
             Err(_) => false,
@@ -168,14 +200,14 @@ impl Slot {
         if let Ok(responder) = self.take(SlotState::Answered) {
             self.span
                 .record("decision", tracing::field::display("safe"));
-            self.safe.send(responder);
+            responder.send_safe(&self.safe);
         }
     }
 
     fn answer(
         &self,
         decision: impl FnOnce() -> Option<String>,
-        respond: impl FnOnce(Responder) -> Result<(), CoreError>,
+        respond: impl FnOnce(R) -> Result<(), CoreError>,
     ) -> Result<(), CoreError> {
         match self.take(SlotState::Answered) {
             Ok(responder) => {
@@ -567,5 +599,10 @@ impl futures_core::Stream for ServerRequestReceiver {
     }
 }
 
+// Two attributes, not `all(..)`: clippy takes only a plain `cfg(test)`
+// for test code.
+#[cfg(test)]
+#[cfg(codexrt_loom)]
+mod loom_models;
 #[cfg(test)]
 mod tests;

@@ -189,7 +189,11 @@ impl RpcClient {
     ///
     /// It runs once for an answer (a result or an error) to a call still
     /// waiting for it, and not at all when the call ends otherwise (timeout,
-    /// closed connection, an unreadable answer, or the caller gone).
+    /// closed connection, an unreadable answer, or the caller gone), with
+    /// one exception: an answer read in the instant the call times out can
+    /// run it and still be counted late, the call failing with
+    /// [`RpcError::Timeout`]. So whatever it sets up must be undone when the
+    /// call fails, as when its future is dropped.
     ///
     /// # Errors
     /// As for [`call_raw`](RpcClient::call_raw).
@@ -254,25 +258,32 @@ impl RpcClient {
             let mut cause = TimeoutCause::InFlightLimit {
                 limit: caller.max_in_flight,
             };
+            // The guard outlives the timed part, so that a timeout can still
+            // find an outcome the loop sent in the same instant.
+            let (mut call, reply) = caller.call(id);
             let exchange = async {
                 // The semaphore is never closed, so the permit always comes;
                 // it is held until the call ends, however it ends.
                 let _slot = caller.in_flight.acquire().await.ok();
                 cause = TimeoutCause::NoAnswer;
-                caller.exchange(id, frame, on_answer).await
+                caller.exchange(&mut call, reply, frame, on_answer).await
             };
             let outcome = match timeout {
                 Some(limit) => {
                     let result = tokio::time::timeout(limit, exchange).await;
                     match result {
                         Ok(outcome) => outcome,
-                        Err(_elapsed) => {
-                            return Err(RpcError::Timeout {
-                                method: method.to_owned(),
-                                timeout: limit,
-                                cause,
-                            });
-                        }
+                        Err(_elapsed) => match call.give_up() {
+                            // The loop counted this answer delivered: so it is.
+                            Some(outcome) => outcome,
+                            None => {
+                                return Err(RpcError::Timeout {
+                                    method: method.to_owned(),
+                                    timeout: limit,
+                                    cause,
+                                });
+                            }
+                        },
                     }
                 }
                 None => exchange.await,

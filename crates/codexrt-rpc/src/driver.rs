@@ -2,14 +2,13 @@
 //! every inbound frame.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use codexrt_transport::redact::FrameDigest;
 use codexrt_transport::{CloseReason, CloseReport, Closer, FrameError, FrameReceiver, Inbound};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::OnAnswer;
 use crate::call::Shared;
@@ -18,6 +17,7 @@ use crate::incoming::IncomingRequest;
 use crate::pending::{Delivery, Outcome, Pending};
 use crate::responder::Replies;
 use crate::stats::bump;
+use crate::sync::oneshot;
 use crate::{ErrorObject, InboundHandler, Incoming, MalformedFrame, Notification, RequestId};
 
 /// How long the loop waits for the transport's close report once the peer is
@@ -122,7 +122,7 @@ impl Driver {
         let mut handles_alive = true;
         let mut cancels_open = true;
         loop {
-            if self.shared.sweep_requested.swap(false, Ordering::Acquire) {
+            if self.shared.take_sweep_request() {
                 self.pending.sweep();
             }
             let listening = self.sink.channel().is_some_and(|tx| !tx.is_closed());

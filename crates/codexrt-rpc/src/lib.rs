@@ -171,6 +171,7 @@ mod pending;
 mod responder;
 mod sniff;
 mod stats;
+mod sync;
 
 pub use client::{ClosedSignal, RpcClient};
 pub use config::{CallOptions, JsonRpcField, RpcConfig};

@@ -2,13 +2,13 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use codexrt_transport::CloseReport;
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 
 use crate::driver::Registration;
+use crate::sync::{AtomicUsize, oneshot};
 use crate::{ErrorObject, MalformedFrame, RequestId};
 
 /// What [`RpcClient::call_raw_observed`](crate::RpcClient::call_raw_observed)
@@ -215,5 +215,10 @@ impl Abandoned {
     }
 }
 
+// Two attributes, not `all(..)`: clippy takes only a plain `cfg(test)`
+// for test code.
+#[cfg(test)]
+#[cfg(codexrt_loom)]
+mod loom_models;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! Counters of what the rpc loop did with unusual traffic, and their snapshot.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::sync::AtomicUsize;
 
 /// A snapshot of a connection's counters, from [`RpcClient::stats`](crate::RpcClient::stats).
 ///

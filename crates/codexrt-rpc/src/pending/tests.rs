@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use codexrt_transport::{CloseReason, CloseReport};
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 
 use super::{ABANDONED_MEMORY, Delivery, Outcome, Pending};
 use crate::driver::Registration;
 use crate::envelope::parse;
+use crate::sync::oneshot;
 use crate::{MalformedFrame, RequestId};
 
 fn id(n: i64) -> RequestId {
@@ -205,7 +205,9 @@ fn closing_fails_every_call_with_the_report() {
 
 #[test]
 fn the_gauge_follows_the_table_before_outcomes_are_sent() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
+
+    use crate::sync::AtomicUsize;
     let gauge = Arc::new(AtomicUsize::new(0));
     let mut pending = Pending::with_gauge(Arc::clone(&gauge));
     let count = || gauge.load(Ordering::Relaxed);
@@ -226,4 +228,38 @@ fn the_gauge_follows_the_table_before_outcomes_are_sent() {
     assert_eq!(count(), 1);
     pending.close(&Arc::new(CloseReport::new(CloseReason::PeerClosed)));
     assert_eq!(count(), 0);
+}
+
+#[test]
+fn a_caller_that_gives_up_keeps_an_answer_sent_before_and_makes_a_later_one_late() {
+    let shared = crate::call::Shared::default();
+    let (cancels, mut cancelled) = tokio::sync::mpsc::channel(4);
+    let mut pending = Pending::default();
+
+    // Answered first: the give-up finds the answer, nothing is cancelled.
+    let (tx, rx) = oneshot::channel();
+    pending.register(Registration {
+        id: id(1),
+        reply: tx,
+        on_answer: None,
+    });
+    let mut call = crate::call::CallGuard::new(id(1), rx, &cancels, &shared);
+    call.arm();
+    assert_eq!(pending.answer(&id(1), answer()), Delivery::Delivered);
+    assert!(matches!(call.give_up(), Some(Outcome::Answer(Ok(_)))));
+    assert!(cancelled.try_recv().is_err());
+
+    // Given up first: the loop is told, and the answer is late.
+    let (tx, rx) = oneshot::channel();
+    pending.register(Registration {
+        id: id(2),
+        reply: tx,
+        on_answer: None,
+    });
+    let mut call = crate::call::CallGuard::new(id(2), rx, &cancels, &shared);
+    call.arm();
+    assert!(call.give_up().is_none());
+    assert_eq!(cancelled.try_recv().ok(), Some(id(2)));
+    assert_eq!(pending.answer(&id(2), answer()), Delivery::Late);
+    assert_eq!(pending.len(), 0);
 }
