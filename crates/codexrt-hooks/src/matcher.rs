@@ -59,9 +59,7 @@ impl Matcher {
                 .is_none_or(|pattern| glob(pattern, &ctx.tool_name))
             && self.command.as_deref().is_none_or(|pattern| {
                 ctx.command.as_deref().is_some_and(|command| {
-                    command_forms(command)
-                        .iter()
-                        .any(|form| glob(pattern, form))
+                    forms_of(command).forms().any(|form| glob(pattern, form))
                 })
             })
             && self
@@ -91,11 +89,28 @@ impl Matcher {
 /// assert_eq!(command_forms("git status"), ["git status"]);
 /// ```
 pub fn command_forms(command: &str) -> Vec<String> {
-    let mut forms = vec![command.to_owned()];
-    if let Some(script) = wrapped_script(command) {
-        forms.push(script);
+    forms_of(command).forms().map(str::to_owned).collect()
+}
+
+/// The [`command_forms`] of a line without copying the line itself: the
+/// matchers and rules look at them for every approval.
+pub(crate) struct Forms<'a> {
+    line: &'a str,
+    script: Option<String>,
+}
+
+impl Forms<'_> {
+    /// The line, then the script inside its shell wrapper, if any.
+    pub(crate) fn forms(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.line).chain(self.script.as_deref())
     }
-    forms
+}
+
+pub(crate) fn forms_of(command: &str) -> Forms<'_> {
+    Forms {
+        line: command,
+        script: wrapped_script(command),
+    }
 }
 
 /// The script of `<shell> -c|-lc <script>`, unquoted; `None` for any other

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
-use std::time::SystemTime;
 
 use codexrt_core::{
     EventFilter, EventReceiver, PendingServerRequest, RequestDecider, Runtime, RuntimeEvent,
@@ -461,7 +460,9 @@ impl Observers {
                             result.output = streamed;
                         }
                         let scope = scopes.get(&completed.thread_id);
-                        ctx.model = scope.as_ref().and_then(|scope| scope.model.clone());
+                        ctx.model = scope
+                            .as_ref()
+                            .and_then(|scope| scope.model.as_deref().map(str::to_owned));
                         hooks.after_tool_use(&ctx).await;
                         if let Some(scope) = scope {
                             scope.hooks.after_tool_use(&ctx).await;
@@ -611,7 +612,7 @@ impl FilePaths {
 /// The scope of `thread_id`, if any, with its model put in `ctx`.
 fn scope_of(scopes: &ThreadHooks, thread_id: &str, ctx: &mut HookContext) -> Option<Scope> {
     let scope = scopes.get(thread_id)?;
-    ctx.model.clone_from(&scope.model);
+    ctx.model = scope.model.as_deref().map(str::to_owned);
     Some(scope)
 }
 
@@ -861,9 +862,9 @@ fn bare_context<P: ServerRequestParams>(
     tool_name: &str,
     thread_id: &str,
 ) -> HookContext {
+    // `new` stamps the context with the time.
     let mut ctx = HookContext::new(Phase::PreToolUse, thread_id, tool_name);
     ctx.correlation_id = handle.id().to_string();
-    ctx.timestamp = SystemTime::now();
     ctx
 }
 
