@@ -171,33 +171,35 @@ fn unquote(word: &str) -> Option<String> {
 /// Runs in O(pattern × text) time without recursion, so a hostile command
 /// line cannot make it blow up.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
+    // Positions are byte offsets of character starts, so nothing is
+    // copied: rules run for every approval.
     let (mut p, mut t) = (0, 0);
     // Where to resume after the last `*`: its position in the pattern and
     // the text position it currently swallows up to.
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
+    while let Some(c) = text[t..].chars().next() {
+        match pattern[p..].chars().next() {
             Some('*') => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
+            Some(wanted) if wanted == '?' || wanted == c => {
+                p += wanted.len_utf8();
+                t += c.len_utf8();
             }
             _ => match star {
                 Some((star_p, star_t)) => {
+                    // The star swallows one more character.
+                    let swallowed = text[star_t..].chars().next().map_or(0, char::len_utf8);
                     p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
+                    t = star_t + swallowed;
+                    star = Some((star_p, t));
                 }
                 None => return false,
             },
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].chars().all(|c| c == '*')
 }
 
 #[cfg(test)]
