@@ -25,7 +25,7 @@ use codexrt_protocol::types::{
 };
 use codexrt_protocol::{ServerNotification, methods};
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -624,9 +624,19 @@ async fn slot_for(permits: &Arc<Semaphore>, matched: bool) -> Option<OwnedSemaph
     if !matched {
         return None;
     }
-    // The semaphore is never closed; if it were, the hooks would run
-    // without a slot rather than not at all.
-    Arc::clone(permits).acquire_owned().await.ok()
+    // A free slot is taken without waiting: the semaphore hands released
+    // permits to those already queued first, so this jumps no queue. It
+    // also spends none of the task's cooperative budget, which `acquire`
+    // does: on the rpc loop, with the budget used up by the frames before,
+    // `acquire` would say "not yet" to a request with a slot free, and
+    // its work would go to a task of its own for nothing.
+    match Arc::clone(permits).try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        // The semaphore is never closed; if it were, the hooks would run
+        // without a slot rather than not at all.
+        Err(TryAcquireError::Closed) => None,
+        Err(TryAcquireError::NoPermits) => Arc::clone(permits).acquire_owned().await.ok(),
+    }
 }
 
 /// Whether a hook of the chain matching `ctx` is one that `runs` picks.
