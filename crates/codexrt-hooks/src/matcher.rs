@@ -59,9 +59,7 @@ impl Matcher {
                 .is_none_or(|pattern| glob(pattern, &ctx.tool_name))
             && self.command.as_deref().is_none_or(|pattern| {
                 ctx.command.as_deref().is_some_and(|command| {
-                    command_forms(command)
-                        .iter()
-                        .any(|form| glob(pattern, form))
+                    forms_of(command).forms().any(|form| glob(pattern, form))
                 })
             })
             && self
@@ -91,11 +89,28 @@ impl Matcher {
 /// assert_eq!(command_forms("git status"), ["git status"]);
 /// ```
 pub fn command_forms(command: &str) -> Vec<String> {
-    let mut forms = vec![command.to_owned()];
-    if let Some(script) = wrapped_script(command) {
-        forms.push(script);
+    forms_of(command).forms().map(str::to_owned).collect()
+}
+
+/// The [`command_forms`] of a line without copying the line itself: the
+/// matchers and rules look at them for every approval.
+pub(crate) struct Forms<'a> {
+    line: &'a str,
+    script: Option<String>,
+}
+
+impl Forms<'_> {
+    /// The line, then the script inside its shell wrapper, if any.
+    pub(crate) fn forms(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.line).chain(self.script.as_deref())
     }
-    forms
+}
+
+pub(crate) fn forms_of(command: &str) -> Forms<'_> {
+    Forms {
+        line: command,
+        script: wrapped_script(command),
+    }
 }
 
 /// The script of `<shell> -c|-lc <script>`, unquoted; `None` for any other
@@ -156,33 +171,35 @@ fn unquote(word: &str) -> Option<String> {
 /// Runs in O(pattern × text) time without recursion, so a hostile command
 /// line cannot make it blow up.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
+    // Positions are byte offsets of character starts, so nothing is
+    // copied: rules run for every approval.
     let (mut p, mut t) = (0, 0);
     // Where to resume after the last `*`: its position in the pattern and
     // the text position it currently swallows up to.
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
+    while let Some(c) = text[t..].chars().next() {
+        match pattern[p..].chars().next() {
             Some('*') => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
+            Some(wanted) if wanted == '?' || wanted == c => {
+                p += wanted.len_utf8();
+                t += c.len_utf8();
             }
             _ => match star {
                 Some((star_p, star_t)) => {
+                    // The star swallows one more character.
+                    let swallowed = text[star_t..].chars().next().map_or(0, char::len_utf8);
                     p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
+                    t = star_t + swallowed;
+                    star = Some((star_p, t));
                 }
                 None => return false,
             },
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].chars().all(|c| c == '*')
 }
 
 #[cfg(test)]

@@ -19,10 +19,13 @@ use crate::{
 };
 
 /// One thread's hooks and the model its thread runs.
+///
+/// The approval loop looks a scope up for every request of its thread, so
+/// a copy is only reference counts: the model is shared, not copied.
 #[derive(Clone)]
 pub(crate) struct Scope {
     pub(crate) hooks: Arc<HookSet>,
-    pub(crate) model: Option<String>,
+    pub(crate) model: Option<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -115,6 +118,7 @@ impl ThreadHooks {
         let mut scopes = self.lock();
         let generation = scopes.next;
         scopes.next = scopes.next.wrapping_add(1);
+        let model = model.map(Arc::from);
         scopes.put(thread_id.clone(), generation, Scope { hooks, model });
         ScopeGuard {
             scopes: self.clone(),
@@ -273,7 +277,9 @@ pub(crate) async fn decide_chain<'a>(
     ctx: &HookContext,
     stop: Option<&SettledSignal>,
 ) -> (Decision, Option<&'a str>) {
-    let mut outcomes = Vec::new();
+    // Every hook before the one that decides deferred, and `combine`
+    // skips deferrals: the chain's answer is that of its last outcome.
+    let mut last = None;
     let mut decider = None;
     // One copy of the context for every hook of the chain that runs in a
     // task of its own, which must own what it reads; a hook that runs in
@@ -302,18 +308,14 @@ pub(crate) async fn decide_chain<'a>(
             HookOutcome::Failed(_) => None,
         };
         set.report_ref().count(&entry.name, answered);
-        let decided = !matches!(outcome, HookOutcome::Decided(Decision::Defer));
-        outcomes.push(outcome);
-        if decided {
-            let stopped = matches!(
-                outcomes.last(),
-                Some(HookOutcome::Failed(IssueKind::Stopped))
-            );
+        if !matches!(outcome, HookOutcome::Decided(Decision::Defer)) {
+            let stopped = matches!(outcome, HookOutcome::Failed(IssueKind::Stopped));
+            last = Some(outcome);
             decider = (!stopped).then_some(entry.name.as_str());
             break;
         }
     }
-    let decision = combine(outcomes);
+    let decision = combine(last);
     tracing::debug!(
         tool = %ctx.tool_name,
         id = %ctx.correlation_id,

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
-use std::time::SystemTime;
 
 use codexrt_core::{
     EventFilter, EventReceiver, PendingServerRequest, RequestDecider, Runtime, RuntimeEvent,
@@ -26,7 +25,7 @@ use codexrt_protocol::types::{
 };
 use codexrt_protocol::{ServerNotification, methods};
 use serde_json::Value;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -461,7 +460,9 @@ impl Observers {
                             result.output = streamed;
                         }
                         let scope = scopes.get(&completed.thread_id);
-                        ctx.model = scope.as_ref().and_then(|scope| scope.model.clone());
+                        ctx.model = scope
+                            .as_ref()
+                            .and_then(|scope| scope.model.as_deref().map(str::to_owned));
                         hooks.after_tool_use(&ctx).await;
                         if let Some(scope) = scope {
                             scope.hooks.after_tool_use(&ctx).await;
@@ -611,7 +612,7 @@ impl FilePaths {
 /// The scope of `thread_id`, if any, with its model put in `ctx`.
 fn scope_of(scopes: &ThreadHooks, thread_id: &str, ctx: &mut HookContext) -> Option<Scope> {
     let scope = scopes.get(thread_id)?;
-    ctx.model.clone_from(&scope.model);
+    ctx.model = scope.model.as_deref().map(str::to_owned);
     Some(scope)
 }
 
@@ -623,9 +624,19 @@ async fn slot_for(permits: &Arc<Semaphore>, matched: bool) -> Option<OwnedSemaph
     if !matched {
         return None;
     }
-    // The semaphore is never closed; if it were, the hooks would run
-    // without a slot rather than not at all.
-    Arc::clone(permits).acquire_owned().await.ok()
+    // A free slot is taken without waiting: the semaphore hands released
+    // permits to those already queued first, so this jumps no queue. It
+    // also spends none of the task's cooperative budget, which `acquire`
+    // does: on the rpc loop, with the budget used up by the frames before,
+    // `acquire` would say "not yet" to a request with a slot free, and
+    // its work would go to a task of its own for nothing.
+    match Arc::clone(permits).try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        // The semaphore is never closed; if it were, the hooks would run
+        // without a slot rather than not at all.
+        Err(TryAcquireError::Closed) => None,
+        Err(TryAcquireError::NoPermits) => Arc::clone(permits).acquire_owned().await.ok(),
+    }
 }
 
 /// [`slot_for`], unless core settles the request first (`stop`): then
@@ -908,9 +919,9 @@ fn bare_context<P: ServerRequestParams>(
     tool_name: &str,
     thread_id: &str,
 ) -> HookContext {
+    // `new` stamps the context with the time.
     let mut ctx = HookContext::new(Phase::PreToolUse, thread_id, tool_name);
     ctx.correlation_id = handle.id().to_string();
-    ctx.timestamp = SystemTime::now();
     ctx
 }
 

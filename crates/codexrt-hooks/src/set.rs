@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::error::Error as _;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use std::future::Future;
@@ -571,15 +572,28 @@ impl HookSet {
         if timeout.is_zero() {
             return Err(self.failed(name, ctx, timed_out(timeout)));
         }
-        let failure = tokio::select! {
-            biased;
-            ended = tokio::time::timeout(timeout, catch_unwind(run)) => match ended {
-                Ok(Ok(Ok(value))) => return Ok(value),
-                Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
-                Ok(Err(panic)) => (IssueKind::Panic, panic_message(panic.as_ref())),
-                Err(_) => timed_out(timeout),
+        // The deadline counts from here, but its timer is only set when the
+        // hook did not answer in its first poll: a rule that only computes
+        // (the common case) costs no timer at all. A timeout too long to be
+        // a point in time is none.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        let mut run = std::pin::pin!(catch_unwind(run));
+        let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+        let finished = match first {
+            Poll::Ready(finished) => Ok(finished),
+            Poll::Pending => tokio::select! {
+                biased;
+                ended = until(deadline, run) => ended,
+                Some(settled) = settled(stop) => {
+                    return Err(self.failed(name, ctx, stopped(settled)));
+                }
             },
-            Some(settled) = settled(stop) => stopped(settled),
+        };
+        let failure = match finished {
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(error))) => (IssueKind::Error, error_chain(&error)),
+            Ok(Err(panic)) => (IssueKind::Panic, panic_message(panic.as_ref())),
+            Err(_) => timed_out(timeout),
         };
         Err(self.failed(name, ctx, failure))
     }
@@ -611,6 +625,17 @@ async fn settled(stop: Option<&SettledSignal>) -> Option<Settled> {
     }
 }
 
+/// `run` until `deadline`, or to its end without one.
+async fn until<F: Future>(
+    deadline: Option<tokio::time::Instant>,
+    run: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, run).await,
+        None => Ok(run.await),
+    }
+}
+
 fn timed_out(timeout: Duration) -> (IssueKind, String) {
     (IssueKind::Timeout, format!("timed out after {timeout:?}"))
 }
@@ -637,9 +662,9 @@ async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + S
     let mut future = std::pin::pin!(future);
     std::future::poll_fn(move |cx| {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(panic) => std::task::Poll::Ready(Err(panic)),
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
         }
     })
     .await

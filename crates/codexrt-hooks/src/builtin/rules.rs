@@ -3,10 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::{
-    Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, ToolUseHook, command_forms,
-    glob,
-};
+use crate::matcher::forms_of;
+use crate::{Decision, HookContext, HookError, TOOL_COMMAND, TOOL_FILE_CHANGE, ToolUseHook, glob};
 
 /// Allow and deny lists for command lines, as a [`ToolUseHook`].
 ///
@@ -16,7 +14,7 @@ use crate::{
 /// wins whatever the order the rules were added in. A command whose line
 /// is unknown, and every other tool, is deferred. Patterns are [`glob`]s
 /// on the whole command line, such as `git status*`, tried on each of its
-/// [`command_forms`]: the line as codex reports it
+/// [`command_forms`](crate::command_forms): the line as codex reports it
 /// (`/bin/bash -lc 'git status'`) and the script inside the shell
 /// wrapper (`git status`).
 ///
@@ -68,18 +66,18 @@ impl CommandRules {
         let Some(command) = ctx.command.as_deref() else {
             return Decision::Defer;
         };
-        let forms = command_forms(command);
-        for form in &forms {
+        let forms = forms_of(command);
+        for form in forms.forms() {
             if let Some(rule) = self.deny.iter().find(|rule| glob(rule, form)) {
                 return Decision::decline(format!("the command matches the deny rule `{rule}`"));
             }
         }
-        let allowed = |form: &String| {
+        let allowed = |form: &str| {
             self.allow
                 .iter()
                 .any(|rule| glob(rule, form) && !smuggles(rule, form))
         };
-        if forms.iter().any(allowed) {
+        if forms.forms().any(allowed) {
             return Decision::Accept;
         }
         Decision::Defer

@@ -21,6 +21,14 @@ fn glob_cases() {
         ("a*b*c", "aXbY", false),
         ("**", "x", true),
         ("é*", "école", true),
+        // Characters of several bytes are one character each, for `?`
+        // and for a `*` that backtracks over them.
+        ("?cole", "école", true),
+        ("??cole", "école", false),
+        ("*é", "aéé", true),
+        ("*ü*ß", "xüyüzß", true),
+        ("*ü*ß", "xüyüz", false),
+        ("日?語", "日本語", true),
     ];
     for (pattern, text, expected) in cases {
         assert_eq!(glob(pattern, text), expected, "{pattern:?} on {text:?}");
