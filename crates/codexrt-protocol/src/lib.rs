@@ -77,6 +77,7 @@ mod lenient;
 mod message;
 mod request;
 mod string_enum;
+mod tagged;
 
 /// What the generated types expand to, for generated code only; not part
 /// of the API and exempt from semver.
@@ -85,6 +86,11 @@ pub mod __private {
     pub use crate::__string_enum as string_enum;
     pub use crate::lenient::lenient;
     pub use crate::string_enum::WireStr;
+
+    /// The decoding of tagged unions (see the module's own doc).
+    pub mod tagged {
+        pub use crate::tagged::{Raw, capture};
+    }
 }
 
 pub use availability::{

@@ -1,5 +1,6 @@
 //! Prints the items of `lower` as the protocol crate's `generated/types.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::lower::Lowered;
@@ -56,7 +57,7 @@ use std::collections::BTreeMap;
 use serde::{{Deserialize, Serialize}};
 use serde_json::{{Map, Value}};
 
-use {support}::{{lenient, string_enum}};
+use {support}::{{lenient, string_enum, tagged}};
 "#
     )
 }
@@ -65,11 +66,121 @@ use {support}::{{lenient, string_enum}};
 /// seen from the generated file.
 pub(crate) fn render(lowered: &Lowered, pinned: &str, versions: &[&str], support: &str) -> String {
     let mut out = header(pinned, versions, support);
+    let unions = Unions::of(lowered.items.values());
     for item in lowered.items.values() {
         out.push('\n');
-        render_item(&mut out, item);
+        render_item_with(&mut out, item, &unions);
     }
     out
+}
+
+/// The tagged unions decoded through `tagged` rather than serde's derive,
+/// and the members of the structs each is flattened into.
+#[derive(Default)]
+pub(super) struct Unions {
+    fast: BTreeMap<String, FastUnion>,
+}
+
+struct FastUnion {
+    tag: String,
+    variants: Vec<Variant>,
+    /// The wire names of the members of the structs it is flattened into.
+    parent_members: Vec<String>,
+}
+
+impl Unions {
+    pub(super) fn of<'a>(items: impl Iterator<Item = &'a Item> + Clone) -> Unions {
+        let mut fast: BTreeMap<String, FastUnion> = items
+            .clone()
+            .filter_map(|item| match &item.shape {
+                Shape::Tagged { tag, variants } if fast_tagged(variants) => Some((
+                    item.name.clone(),
+                    FastUnion {
+                        tag: tag.clone(),
+                        variants: variants.clone(),
+                        parent_members: Vec::new(),
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        for item in items {
+            let Some((members, union)) = flattened_union(item, &fast) else {
+                continue;
+            };
+            let wires = members.iter().map(|field| field.wire.clone());
+            if let Some(union) = fast.get_mut(&union) {
+                union.parent_members.extend(wires);
+            }
+        }
+        Unions { fast }
+    }
+}
+
+/// Whether a tagged union's variants are all units or structs: the ones
+/// `tagged` decodes (a newtype variant would see the tag, which serde's
+/// derive hides from it).
+fn fast_tagged(variants: &[Variant]) -> bool {
+    variants
+        .iter()
+        .all(|variant| !matches!(variant.payload, Payload::Newtype(_)))
+}
+
+/// For a struct without `extra` whose one flattened member is a union in
+/// `fast`: its other members and the union's name.
+fn flattened_union<'a>(
+    item: &'a Item,
+    fast: &BTreeMap<String, FastUnion>,
+) -> Option<(Vec<&'a Field>, String)> {
+    let Shape::Struct {
+        fields,
+        extra: false,
+    } = &item.shape
+    else {
+        return None;
+    };
+    let mut flattened = fields.iter().filter(|field| field.flatten);
+    let union = flattened.next()?;
+    let Ty::Named(name) = &union.ty else {
+        return None;
+    };
+    if flattened.next().is_some()
+        || union.presence != Presence::Required
+        || !fast.contains_key(name)
+    {
+        return None;
+    }
+    let members = fields.iter().filter(|field| !field.flatten).collect();
+    Some((members, name.clone()))
+}
+
+/// Whether a struct variant's members must be read apart from the tag and
+/// from the members of the structs the union is flattened into: when it
+/// flattens a part of its own, or has a member named like one of theirs.
+fn read_apart(fields: &[Field], parent_members: &[String]) -> bool {
+    fields
+        .iter()
+        .any(|field| field.flatten || parent_members.contains(&field.wire))
+}
+
+/// The block that reads one struct variant's `fields`, with the
+/// `members` of the struct the union is flattened into when there is one,
+/// as a struct of their own. Evaluates to `Option<Members>`.
+fn render_members_read(
+    out: &mut String,
+    indent: &str,
+    members: &[&Field],
+    fields: &[Field],
+    read: &str,
+) {
+    let _ = writeln!(out, "{indent}#[derive(Deserialize)]");
+    let _ = writeln!(out, "{indent}struct Members {{");
+    let inner = format!("{indent}    ");
+    for field in members.iter().copied().chain(fields) {
+        render_field_bare(out, &inner, field);
+    }
+    let _ = writeln!(out, "{indent}}}");
+    let _ = writeln!(out, "{indent}{read}");
 }
 
 fn docs(out: &mut String, indent: &str, lines: &[String]) {
@@ -89,12 +200,35 @@ fn derives(default: bool) -> &'static str {
     }
 }
 
+/// The derives of a type whose `Deserialize` is written out.
+fn derives_but_deserialize(default: bool) -> &'static str {
+    if default {
+        "#[derive(Debug, Clone, Default, PartialEq, Serialize)]"
+    } else {
+        "#[derive(Debug, Clone, PartialEq, Serialize)]"
+    }
+}
+
+/// `item` alone, as if no union were decoded through `tagged` but its own.
+#[cfg(test)]
 pub(super) fn render_item(out: &mut String, item: &Item) {
+    render_item_with(out, item, &Unions::of(std::iter::once(item)));
+}
+
+fn render_item_with(out: &mut String, item: &Item, unions: &Unions) {
     let name = &item.name;
     match &item.shape {
         Shape::Struct { fields, extra } => {
             docs(out, "", &item.doc);
-            let _ = writeln!(out, "{}", derives(item.default));
+            let parent = flattened_union(item, &unions.fast);
+            match parent {
+                Some(_) => {
+                    let _ = writeln!(out, "{}", derives_but_deserialize(item.default));
+                }
+                None => {
+                    let _ = writeln!(out, "{}", derives(item.default));
+                }
+            }
             let _ = writeln!(out, "pub struct {name} {{");
             for field in fields {
                 render_field(out, "    ", "pub ", field);
@@ -108,6 +242,11 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
                 let _ = writeln!(out, "    pub extra: Map<String, Value>,");
             }
             let _ = writeln!(out, "}}");
+            if let Some((members, union)) = parent
+                && let Some(fast) = unions.fast.get(&union)
+            {
+                render_flattening_impl(out, name, fields, &members, &union, fast);
+            }
         }
         Shape::EmptyStruct => {
             docs(out, "", &item.doc);
@@ -136,7 +275,15 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
         }
         Shape::Tagged { tag, variants } => {
             docs(out, "", &item.doc);
-            let _ = writeln!(out, "{}", derives(false));
+            let fast = unions.fast.get(name);
+            match fast {
+                Some(_) => {
+                    let _ = writeln!(out, "{}", derives_but_deserialize(false));
+                }
+                None => {
+                    let _ = writeln!(out, "{}", derives(false));
+                }
+            }
             let _ = writeln!(out, "#[serde(tag = \"{tag}\")]");
             let _ = writeln!(out, "#[non_exhaustive]");
             let _ = writeln!(out, "pub enum {name} {{");
@@ -145,11 +292,14 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
             }
             unknown_variant(out, true);
             let _ = writeln!(out, "}}");
+            if let Some(fast) = fast {
+                render_tagged_impl(out, name, tag, variants, &fast.parent_members);
+            }
             render_id_accessor(out, name, variants);
         }
         Shape::External { variants } => {
             docs(out, "", &item.doc);
-            let _ = writeln!(out, "{}", derives(false));
+            let _ = writeln!(out, "{}", derives_but_deserialize(false));
             let _ = writeln!(out, "#[non_exhaustive]");
             let _ = writeln!(out, "pub enum {name} {{");
             for variant in variants {
@@ -161,6 +311,7 @@ pub(super) fn render_item(out: &mut String, item: &Item) {
             }
             unknown_variant(out, true);
             let _ = writeln!(out, "}}");
+            render_external_impl(out, name, variants);
         }
         Shape::Untagged { variants, unknown } => {
             docs(out, "", &item.doc);
@@ -315,6 +466,17 @@ fn field_doc(field: &Field) -> String {
 
 fn render_field(out: &mut String, indent: &str, vis: &str, field: &Field) {
     let _ = writeln!(out, "{indent}/// {}", field_doc(field));
+    field_declaration(out, indent, vis, field, true);
+}
+
+/// A field of a struct that only reads the members: no doc, nothing that
+/// only writing needs.
+fn render_field_bare(out: &mut String, indent: &str, field: &Field) {
+    field_declaration(out, indent, "", field, false);
+}
+
+/// A field's attributes and declaration.
+fn field_declaration(out: &mut String, indent: &str, vis: &str, field: &Field, writes: bool) {
     let mut attrs = Vec::new();
     if field.flatten {
         attrs.push("flatten".to_owned());
@@ -330,7 +492,9 @@ fn render_field(out: &mut String, indent: &str, vis: &str, field: &Field) {
         }
         Presence::Optional => {
             attrs.push("default".to_owned());
-            attrs.push("skip_serializing_if = \"Option::is_none\"".to_owned());
+            if writes {
+                attrs.push("skip_serializing_if = \"Option::is_none\"".to_owned());
+            }
             format!("Option<{ty}>")
         }
     };
@@ -341,4 +505,225 @@ fn render_field(out: &mut String, indent: &str, vis: &str, field: &Field) {
         let _ = writeln!(out, "{indent}#[serde({})]", attrs.join(", "));
     }
     let _ = writeln!(out, "{indent}{vis}{}: {ty},", field.rust);
+}
+
+/// `Deserialize` of a tagged union through `tagged` (see the protocol
+/// crate's `tagged` module): the tag is found without building anything,
+/// each struct variant's members are read by a struct of their own, and
+/// anything else is `Unknown`. `from_raw` is also what the structs the
+/// union is flattened into call, with their own members in `parent`.
+fn render_tagged_impl(
+    out: &mut String,
+    name: &str,
+    tag: &str,
+    variants: &[Variant],
+    parent_members: &[String],
+) {
+    let _ = writeln!(
+        out,
+        "\nimpl<'de> Deserialize<'de> for {name} {{\n\
+         \x20   fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         \x20       Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)\n\
+         \x20   }}\n}}\n\n\
+         impl {name} {{\n\
+         \x20   /// Decodes the union from `raw`, whose members `parent` belong to the\n\
+         \x20   /// struct it is flattened into.\n\
+         \x20   fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {{"
+    );
+    let tags: Vec<String> = variants
+        .iter()
+        .map(|variant| format!("{:?}", variant.wire.as_deref().unwrap_or(&variant.rust)))
+        .collect();
+    let _ = writeln!(out, "        const TAGS: &[&str] = &[{}];", tags.join(", "));
+    let _ = writeln!(out, "        let known = match raw.tag({tag:?}, TAGS) {{");
+    for (index, variant) in variants.iter().enumerate() {
+        let rust = &variant.rust;
+        match &variant.payload {
+            Payload::Unit => {
+                let _ = writeln!(out, "            Some({index}) => Some(Self::{rust}),");
+            }
+            Payload::Struct(fields) if fields.is_empty() => {
+                let _ = writeln!(out, "            Some({index}) => Some(Self::{rust} {{}}),");
+            }
+            Payload::Struct(fields) => {
+                let read = if read_apart(fields, parent_members) {
+                    format!("raw.payload_without::<Members>(&[&[{tag:?}][..], parent].concat())")
+                } else {
+                    "raw.payload::<Members>()".to_owned()
+                };
+                let moved: Vec<String> = fields
+                    .iter()
+                    .map(|field| format!("{0}: members.{0}", field.rust))
+                    .collect();
+                let read = format!(
+                    "{read}.map(|members| Self::{rust} {{ {} }})",
+                    moved.join(", ")
+                );
+                let _ = writeln!(out, "            Some({index}) => {{");
+                render_members_read(out, "                ", &[], fields, &read);
+                let _ = writeln!(out, "            }}");
+            }
+            // Excluded by `fast_tagged`.
+            Payload::Newtype(_) => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "            _ => None,\n\
+         \x20       }};\n\
+         \x20       match known {{\n\
+         \x20           Some(known) => Ok(known),\n\
+         \x20           None => raw.to_value(parent).map(Self::Unknown),\n\
+         \x20       }}\n\
+         \x20   }}\n}}"
+    );
+}
+
+/// `Deserialize` of a struct whose one flattened member is a union decoded
+/// through `tagged`: the tag is found as for the union, and the struct's
+/// own members and the variant's are read together, by one struct; a
+/// variant that must be read apart (see [`read_apart`]), or that does not
+/// decode, goes through the union's own `from_raw`.
+fn render_flattening_impl(
+    out: &mut String,
+    name: &str,
+    fields: &[Field],
+    members: &[&Field],
+    union: &str,
+    fast: &FastUnion,
+) {
+    let own: Vec<String> = members
+        .iter()
+        .map(|field| format!("{0}: members.{0}", field.rust))
+        .collect();
+    let wires: Vec<String> = members
+        .iter()
+        .map(|field| format!("{:?}", field.wire))
+        .collect();
+    let kind = fields
+        .iter()
+        .find(|field| field.flatten)
+        .map_or("kind", |field| field.rust.as_str());
+    let _ = writeln!(
+        out,
+        "\nimpl<'de> Deserialize<'de> for {name} {{\n\
+         \x20   fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         \x20       let raw = tagged::capture(deserializer)?;\n\
+         \x20       const TAGS: &[&str] = &[{}];\n\
+         \x20       let known = match raw.tag({:?}, TAGS) {{",
+        fast.variants
+            .iter()
+            .map(|variant| format!("{:?}", variant.wire.as_deref().unwrap_or(&variant.rust)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        fast.tag,
+    );
+    for (index, variant) in fast.variants.iter().enumerate() {
+        let rust = &variant.rust;
+        let (fields, value) = match &variant.payload {
+            Payload::Unit => (&[][..], format!("{union}::{rust}")),
+            Payload::Struct(fields) if !read_apart(fields, &fast.parent_members) => {
+                let moved: Vec<String> = fields
+                    .iter()
+                    .map(|field| format!("{0}: members.{0}", field.rust))
+                    .collect();
+                (
+                    &fields[..],
+                    format!("{union}::{rust} {{ {} }}", moved.join(", ")),
+                )
+            }
+            // Read by the union's own `from_raw`.
+            Payload::Struct(_) | Payload::Newtype(_) => continue,
+        };
+        let read = format!(
+            "raw.payload::<Members>().map(|members| Self {{ {}{}{kind}: {value} }})",
+            own.join(", "),
+            if own.is_empty() { "" } else { ", " },
+        );
+        let _ = writeln!(out, "            Some({index}) => {{");
+        render_members_read(out, "                ", members, fields, &read);
+        let _ = writeln!(out, "            }}");
+    }
+    let _ = writeln!(
+        out,
+        "            _ => None,\n\
+         \x20       }};\n\
+         \x20       if let Some(known) = known {{\n\
+         \x20           return Ok(known);\n\
+         \x20       }}\n\
+         \x20       #[derive(Deserialize)]\n\
+         \x20       struct Members {{"
+    );
+    for field in members {
+        render_field_bare(out, "            ", field);
+    }
+    let _ = writeln!(
+        out,
+        "        }}\n\
+         \x20       let members: Members = raw.decode().map_err(serde::de::Error::custom)?;\n\
+         \x20       let {kind} = {union}::from_raw(&raw, &[{}]).map_err(serde::de::Error::custom)?;\n\
+         \x20       Ok(Self {{ {}{}{kind} }})\n    }}\n}}",
+        wires.join(", "),
+        own.join(", "),
+        if own.is_empty() { "" } else { ", " },
+    );
+}
+
+/// `Deserialize` of an externally tagged union with its `Unknown`: serde's
+/// derive reads a plain externally tagged enum as it comes, without
+/// buffering, so the known variants are read by such an enum of their own,
+/// from the text `tagged` captured, and anything it refuses is `Unknown`.
+fn render_external_impl(out: &mut String, name: &str, variants: &[Variant]) {
+    let _ = writeln!(
+        out,
+        "\nimpl<'de> Deserialize<'de> for {name} {{\n\
+         \x20   fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         \x20       #[derive(Deserialize)]\n\
+         \x20       enum Known {{"
+    );
+    let mut arms = Vec::new();
+    for variant in variants {
+        let rust = &variant.rust;
+        if let Some(wire) = variant.wire.as_ref().filter(|wire| **wire != variant.rust) {
+            let _ = writeln!(out, "            #[serde(rename = \"{wire}\")]");
+        }
+        match &variant.payload {
+            Payload::Unit => {
+                let _ = writeln!(out, "            {rust},");
+                arms.push(format!("Some(Known::{rust}) => Self::{rust},"));
+            }
+            Payload::Newtype(ty) => {
+                let _ = writeln!(out, "            {rust}({}),", ty.rust());
+                arms.push(format!(
+                    "Some(Known::{rust}(value)) => Self::{rust}(value),"
+                ));
+            }
+            Payload::Struct(fields) => {
+                let _ = writeln!(out, "            {rust} {{");
+                for field in fields {
+                    render_field_bare(out, "                ", field);
+                }
+                let _ = writeln!(out, "            }},");
+                let names: Vec<&str> = fields.iter().map(|field| field.rust.as_str()).collect();
+                let names = names.join(", ");
+                arms.push(format!(
+                    "Some(Known::{rust} {{ {names} }}) => Self::{rust} {{ {names} }},"
+                ));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "        }}\n\
+         \x20       let raw = tagged::capture(deserializer)?;\n\
+         \x20       Ok(match raw.payload::<Known>() {{"
+    );
+    for arm in arms {
+        let _ = writeln!(out, "            {arm}");
+    }
+    let _ = writeln!(
+        out,
+        "            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),\n\
+         \x20       }})\n    }}\n}}"
+    );
 }

@@ -15,4 +15,5 @@ mod history;
 mod messages;
 mod roundtrip;
 mod schema;
+mod tagged_props;
 mod types;

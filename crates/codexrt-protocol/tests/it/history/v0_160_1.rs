@@ -48,7 +48,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use codexrt_protocol::__private::{lenient, string_enum};
+use codexrt_protocol::__private::{lenient, string_enum, tagged};
 
 /// Used by [`FsChangedNotification`], [`GuardianApprovalReviewAction`], [`HookRunSummary`], [`InitializeResponse`] and 11 more.
 ///
@@ -207,7 +207,7 @@ pub struct AgentMessageDeltaNotification {
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum AgentMessageInputContent {
@@ -226,6 +226,45 @@ pub enum AgentMessageInputContent {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for AgentMessageInputContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl AgentMessageInputContent {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["input_text", "encrypted_content"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::InputText { text: members.text })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    encrypted_content: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::EncryptedContent {
+                        encrypted_content: members.encrypted_content,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Used by [`SubAgentSource`].
@@ -487,7 +526,7 @@ string_enum! {
 /// Used by [`ThreadForkParams`], [`ThreadForkResponse`], [`ThreadResumeParams`], [`ThreadResumeResponse`] and 4 more.
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum AskForApproval {
     /// The string `untrusted`.
@@ -518,6 +557,50 @@ pub enum AskForApproval {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for AskForApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "untrusted")]
+            Untrusted,
+            #[serde(rename = "on-request")]
+            OnRequest,
+            #[serde(rename = "never")]
+            Never,
+            #[serde(rename = "granular")]
+            Granular {
+                mcp_elicitations: bool,
+                #[serde(default)]
+                request_permissions: Option<bool>,
+                rules: bool,
+                sandbox_approval: bool,
+                #[serde(default)]
+                skill_approval: Option<bool>,
+            },
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::Untrusted) => Self::Untrusted,
+            Some(Known::OnRequest) => Self::OnRequest,
+            Some(Known::Never) => Self::Never,
+            Some(Known::Granular {
+                mcp_elicitations,
+                request_permissions,
+                rules,
+                sandbox_approval,
+                skill_approval,
+            }) => Self::Granular {
+                mcp_elicitations,
+                request_permissions,
+                rules,
+                sandbox_approval,
+                skill_approval,
+            },
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
 }
 
 /// Used by [`ThreadItem`].
@@ -604,7 +687,7 @@ pub struct ByteRange {
 /// Used by [`SelectedCapabilityRoot`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum CapabilityRootLocation {
@@ -620,6 +703,39 @@ pub enum CapabilityRootLocation {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for CapabilityRootLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl CapabilityRootLocation {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["environment"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "environmentId")]
+                    environment_id: String,
+                    path: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Environment {
+                    environment_id: members.environment_id,
+                    path: members.path,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `account/chatgptAuthTokens/refresh` request, which the server sends to the client.
@@ -679,7 +795,7 @@ pub struct ClientInfo {
 /// Used by [`TurnError`].
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum CodexErrorInfo {
     /// The string `contextWindowExceeded`.
@@ -783,6 +899,103 @@ pub enum CodexErrorInfo {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for CodexErrorInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "contextWindowExceeded")]
+            ContextWindowExceeded,
+            #[serde(rename = "sessionBudgetExceeded")]
+            SessionBudgetExceeded,
+            #[serde(rename = "usageLimitExceeded")]
+            UsageLimitExceeded,
+            #[serde(rename = "rateLimitExceeded")]
+            RateLimitExceeded,
+            #[serde(rename = "flexUnavailable")]
+            FlexUnavailable,
+            #[serde(rename = "serverOverloaded")]
+            ServerOverloaded,
+            #[serde(rename = "cyberPolicy")]
+            CyberPolicy,
+            #[serde(rename = "misalignmentPolicyViolation")]
+            MisalignmentPolicyViolation,
+            #[serde(rename = "tooManyDenials")]
+            TooManyDenials,
+            #[serde(rename = "internalServerError")]
+            InternalServerError,
+            #[serde(rename = "unauthorized")]
+            Unauthorized,
+            #[serde(rename = "badRequest")]
+            BadRequest,
+            #[serde(rename = "threadRollbackFailed")]
+            ThreadRollbackFailed,
+            #[serde(rename = "sandboxError")]
+            SandboxError,
+            #[serde(rename = "other")]
+            Other,
+            #[serde(rename = "httpConnectionFailed")]
+            HttpConnectionFailed {
+                #[serde(rename = "httpStatusCode", default)]
+                http_status_code: Option<u16>,
+            },
+            #[serde(rename = "responseStreamConnectionFailed")]
+            ResponseStreamConnectionFailed {
+                #[serde(rename = "httpStatusCode", default)]
+                http_status_code: Option<u16>,
+            },
+            #[serde(rename = "responseStreamDisconnected")]
+            ResponseStreamDisconnected {
+                #[serde(rename = "httpStatusCode", default)]
+                http_status_code: Option<u16>,
+            },
+            #[serde(rename = "responseTooManyFailedAttempts")]
+            ResponseTooManyFailedAttempts {
+                #[serde(rename = "httpStatusCode", default)]
+                http_status_code: Option<u16>,
+            },
+            #[serde(rename = "activeTurnNotSteerable")]
+            ActiveTurnNotSteerable {
+                #[serde(rename = "turnKind")]
+                turn_kind: NonSteerableTurnKind,
+            },
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::ContextWindowExceeded) => Self::ContextWindowExceeded,
+            Some(Known::SessionBudgetExceeded) => Self::SessionBudgetExceeded,
+            Some(Known::UsageLimitExceeded) => Self::UsageLimitExceeded,
+            Some(Known::RateLimitExceeded) => Self::RateLimitExceeded,
+            Some(Known::FlexUnavailable) => Self::FlexUnavailable,
+            Some(Known::ServerOverloaded) => Self::ServerOverloaded,
+            Some(Known::CyberPolicy) => Self::CyberPolicy,
+            Some(Known::MisalignmentPolicyViolation) => Self::MisalignmentPolicyViolation,
+            Some(Known::TooManyDenials) => Self::TooManyDenials,
+            Some(Known::InternalServerError) => Self::InternalServerError,
+            Some(Known::Unauthorized) => Self::Unauthorized,
+            Some(Known::BadRequest) => Self::BadRequest,
+            Some(Known::ThreadRollbackFailed) => Self::ThreadRollbackFailed,
+            Some(Known::SandboxError) => Self::SandboxError,
+            Some(Known::Other) => Self::Other,
+            Some(Known::HttpConnectionFailed { http_status_code }) => {
+                Self::HttpConnectionFailed { http_status_code }
+            }
+            Some(Known::ResponseStreamConnectionFailed { http_status_code }) => {
+                Self::ResponseStreamConnectionFailed { http_status_code }
+            }
+            Some(Known::ResponseStreamDisconnected { http_status_code }) => {
+                Self::ResponseStreamDisconnected { http_status_code }
+            }
+            Some(Known::ResponseTooManyFailedAttempts { http_status_code }) => {
+                Self::ResponseTooManyFailedAttempts { http_status_code }
+            }
+            Some(Known::ActiveTurnNotSteerable { turn_kind }) => {
+                Self::ActiveTurnNotSteerable { turn_kind }
+            }
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
+}
+
 /// Used by [`ThreadItem`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollabAgentState {
@@ -869,7 +1082,7 @@ pub struct CollaborationMode {
 /// Used by [`CommandExecutionRequestApprovalParams`] and [`ThreadItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum CommandAction {
@@ -915,6 +1128,76 @@ pub enum CommandAction {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for CommandAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl CommandAction {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["read", "listFiles", "search", "unknown"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: String,
+                    name: String,
+                    path: LegacyAppPathString,
+                }
+                raw.payload::<Members>().map(|members| Self::Read {
+                    command: members.command,
+                    name: members.name,
+                    path: members.path,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: String,
+                    #[serde(default)]
+                    path: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::ListFiles {
+                    command: members.command,
+                    path: members.path,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: String,
+                    #[serde(default)]
+                    path: Option<String>,
+                    #[serde(default)]
+                    query: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Search {
+                    command: members.command,
+                    path: members.path,
+                    query: members.query,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: String,
+                }
+                raw.payload::<Members>().map(|members| Self::UnknownValue {
+                    command: members.command,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Params of the `command/exec/outputDelta` notification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecOutputDeltaNotification {
@@ -946,7 +1229,7 @@ string_enum! {
 /// Used by [`CommandExecutionRequestApprovalParams`] and [`CommandExecutionRequestApprovalResponse`].
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum CommandExecutionApprovalDecision {
     /// The string `accept`.
@@ -976,6 +1259,46 @@ pub enum CommandExecutionApprovalDecision {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for CommandExecutionApprovalDecision {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "accept")]
+            Accept,
+            #[serde(rename = "acceptForSession")]
+            AcceptForSession,
+            #[serde(rename = "acceptWithExecpolicyAmendment")]
+            AcceptWithExecpolicyAmendment { execpolicy_amendment: Vec<String> },
+            #[serde(rename = "applyNetworkPolicyAmendment")]
+            ApplyNetworkPolicyAmendment {
+                network_policy_amendment: NetworkPolicyAmendment,
+            },
+            #[serde(rename = "decline")]
+            Decline,
+            #[serde(rename = "cancel")]
+            Cancel,
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::Accept) => Self::Accept,
+            Some(Known::AcceptForSession) => Self::AcceptForSession,
+            Some(Known::AcceptWithExecpolicyAmendment {
+                execpolicy_amendment,
+            }) => Self::AcceptWithExecpolicyAmendment {
+                execpolicy_amendment,
+            },
+            Some(Known::ApplyNetworkPolicyAmendment {
+                network_policy_amendment,
+            }) => Self::ApplyNetworkPolicyAmendment {
+                network_policy_amendment,
+            },
+            Some(Known::Decline) => Self::Decline,
+            Some(Known::Cancel) => Self::Cancel,
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
 }
 
 string_enum! {
@@ -1163,7 +1486,7 @@ pub struct ConfigurationReasoning {
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ContentItem {
@@ -1198,6 +1521,66 @@ pub enum ContentItem {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ContentItem {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::InputText { text: members.text })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    detail: Option<ImageDetail>,
+                    #[serde(flatten)]
+                    source: ContentItemInputImage,
+                }
+                raw.payload_without::<Members>(&[&["type"][..], parent].concat())
+                    .map(|members| Self::InputImage {
+                        detail: members.detail,
+                        source: members.source,
+                    })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    audio_url: String,
+                }
+                raw.payload::<Members>().map(|members| Self::InputAudio {
+                    audio_url: members.audio_url,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::OutputText { text: members.text })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Used by [`ContentItem`].
@@ -1304,7 +1687,7 @@ string_enum! {
 /// Used by [`DynamicToolCallResponse`] and [`ThreadItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum DynamicToolCallOutputContentItem {
@@ -1331,6 +1714,55 @@ pub enum DynamicToolCallOutputContentItem {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for DynamicToolCallOutputContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl DynamicToolCallOutputContentItem {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["inputText", "inputImage", "inputAudio"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::InputText { text: members.text })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "imageUrl")]
+                    image_url: String,
+                }
+                raw.payload::<Members>().map(|members| Self::InputImage {
+                    image_url: members.image_url,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "audioUrl")]
+                    audio_url: String,
+                }
+                raw.payload::<Members>().map(|members| Self::InputAudio {
+                    audio_url: members.audio_url,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `item/tool/call` request, which the server sends to the client.
@@ -1381,7 +1813,7 @@ string_enum! {
 /// Used by [`DynamicToolSpec`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum DynamicToolNamespaceTool {
@@ -1408,10 +1840,48 @@ pub enum DynamicToolNamespaceTool {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for DynamicToolNamespaceTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl DynamicToolNamespaceTool {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["function"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "deferLoading", default)]
+                    defer_loading: Option<bool>,
+                    description: String,
+                    #[serde(rename = "inputSchema")]
+                    input_schema: Value,
+                    name: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Function {
+                    defer_loading: members.defer_loading,
+                    description: members.description,
+                    input_schema: members.input_schema,
+                    name: members.name,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`ThreadStartParams`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum DynamicToolSpec {
@@ -1446,6 +1916,57 @@ pub enum DynamicToolSpec {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for DynamicToolSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl DynamicToolSpec {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["function", "namespace"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "deferLoading", default)]
+                    defer_loading: Option<bool>,
+                    description: String,
+                    #[serde(rename = "inputSchema")]
+                    input_schema: Value,
+                    name: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Function {
+                    defer_loading: members.defer_loading,
+                    description: members.description,
+                    input_schema: members.input_schema,
+                    name: members.name,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    description: String,
+                    name: String,
+                    tools: Vec<DynamicToolNamespaceTool>,
+                }
+                raw.payload::<Members>().map(|members| Self::Namespace {
+                    description: members.description,
+                    name: members.name,
+                    tools: members.tools,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `thread/environment/connected` notification.
@@ -1624,7 +2145,7 @@ string_enum! {
 /// Used by [`ApplyPatchApprovalParams`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum FileChange {
@@ -1652,6 +2173,57 @@ pub enum FileChange {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for FileChange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FileChange {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    content: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Add {
+                    content: members.content,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    content: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Delete {
+                    content: members.content,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    move_path: Option<String>,
+                    unified_diff: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Update {
+                    move_path: members.move_path,
+                    unified_diff: members.unified_diff,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 string_enum! {
@@ -1749,7 +2321,7 @@ string_enum! {
 /// Used by [`FileSystemSandboxEntry`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum FileSystemPath {
@@ -1776,6 +2348,53 @@ pub enum FileSystemPath {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for FileSystemPath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FileSystemPath {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["path", "glob_pattern", "special"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    path: LegacyAppPathString,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::Path { path: members.path })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    pattern: String,
+                }
+                raw.payload::<Members>().map(|members| Self::GlobPattern {
+                    pattern: members.pattern,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    value: FileSystemSpecialPath,
+                }
+                raw.payload::<Members>().map(|members| Self::Special {
+                    value: members.value,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`AdditionalFileSystemPermissions`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSystemSandboxEntry {
@@ -1788,7 +2407,7 @@ pub struct FileSystemSandboxEntry {
 /// Used by [`FileSystemPath`].
 ///
 /// Tagged by its `kind` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind")]
 #[non_exhaustive]
 pub enum FileSystemSpecialPath {
@@ -1823,6 +2442,60 @@ pub enum FileSystemSpecialPath {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for FileSystemSpecialPath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FileSystemSpecialPath {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "root",
+            "minimal",
+            "project_roots",
+            "tmpdir",
+            "slash_tmp",
+            "unknown",
+        ];
+        let known = match raw.tag("kind", TAGS) {
+            Some(0) => Some(Self::Root),
+            Some(1) => Some(Self::Minimal),
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    subpath: Option<LegacyAppPathString>,
+                }
+                raw.payload::<Members>().map(|members| Self::ProjectRoots {
+                    subpath: members.subpath,
+                })
+            }
+            Some(3) => Some(Self::Tmpdir),
+            Some(4) => Some(Self::SlashTmp),
+            Some(5) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    path: String,
+                    #[serde(default)]
+                    subpath: Option<LegacyAppPathString>,
+                }
+                raw.payload::<Members>().map(|members| Self::UnknownValue {
+                    path: members.path,
+                    subpath: members.subpath,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Used by [`FileChangePatchUpdatedNotification`] and [`ThreadItem`].
@@ -1863,7 +2536,7 @@ pub enum FunctionCallOutputBody {
 /// Used by [`FunctionCallOutputBody`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum FunctionCallOutputContentItem {
@@ -1898,6 +2571,73 @@ pub enum FunctionCallOutputContentItem {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for FunctionCallOutputContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FunctionCallOutputContentItem {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "input_text",
+            "input_image",
+            "input_audio",
+            "encrypted_content",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::InputText { text: members.text })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    detail: Option<ImageDetail>,
+                    #[serde(flatten)]
+                    source: FunctionCallOutputContentItemInputImage,
+                }
+                raw.payload_without::<Members>(&[&["type"][..], parent].concat())
+                    .map(|members| Self::InputImage {
+                        detail: members.detail,
+                        source: members.source,
+                    })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    audio_url: String,
+                }
+                raw.payload::<Members>().map(|members| Self::InputAudio {
+                    audio_url: members.audio_url,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    encrypted_content: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::EncryptedContent {
+                        encrypted_content: members.encrypted_content,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Used by [`FunctionCallOutputContentItem`].
@@ -2062,7 +2802,7 @@ pub struct GuardianApprovalReview {
 /// Used by [`ItemGuardianApprovalReviewCompletedNotification`] and [`ItemGuardianApprovalReviewStartedNotification`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum GuardianApprovalReviewAction {
@@ -2160,6 +2900,140 @@ pub enum GuardianApprovalReviewAction {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for GuardianApprovalReviewAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl GuardianApprovalReviewAction {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "command",
+            "execve",
+            "writeStdin",
+            "applyPatch",
+            "networkAccess",
+            "mcpToolCall",
+            "requestPermissions",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: String,
+                    cwd: LegacyAppPathString,
+                    source: GuardianCommandSource,
+                }
+                raw.payload::<Members>().map(|members| Self::Command {
+                    command: members.command,
+                    cwd: members.cwd,
+                    source: members.source,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    argv: Vec<String>,
+                    cwd: AbsolutePathBuf,
+                    program: String,
+                    source: GuardianCommandSource,
+                }
+                raw.payload::<Members>().map(|members| Self::Execve {
+                    argv: members.argv,
+                    cwd: members.cwd,
+                    program: members.program,
+                    source: members.source,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "approvalId")]
+                    approval_id: String,
+                    cwd: LegacyAppPathString,
+                    #[serde(rename = "processId")]
+                    process_id: String,
+                    stdin: String,
+                }
+                raw.payload::<Members>().map(|members| Self::WriteStdin {
+                    approval_id: members.approval_id,
+                    cwd: members.cwd,
+                    process_id: members.process_id,
+                    stdin: members.stdin,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    cwd: LegacyAppPathString,
+                    files: Vec<LegacyAppPathString>,
+                }
+                raw.payload::<Members>().map(|members| Self::ApplyPatch {
+                    cwd: members.cwd,
+                    files: members.files,
+                })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    host: String,
+                    port: u16,
+                    protocol: NetworkApprovalProtocol,
+                    target: String,
+                }
+                raw.payload::<Members>().map(|members| Self::NetworkAccess {
+                    host: members.host,
+                    port: members.port,
+                    protocol: members.protocol,
+                    target: members.target,
+                })
+            }
+            Some(5) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "connectorId", default)]
+                    connector_id: Option<String>,
+                    #[serde(rename = "connectorName", default)]
+                    connector_name: Option<String>,
+                    server: String,
+                    #[serde(rename = "toolName")]
+                    tool_name: String,
+                    #[serde(rename = "toolTitle", default)]
+                    tool_title: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::McpToolCall {
+                    connector_id: members.connector_id,
+                    connector_name: members.connector_name,
+                    server: members.server,
+                    tool_name: members.tool_name,
+                    tool_title: members.tool_title,
+                })
+            }
+            Some(6) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    permissions: RequestPermissionProfile,
+                    #[serde(default)]
+                    reason: Option<String>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::RequestPermissions {
+                        permissions: members.permissions,
+                        reason: members.reason,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 string_enum! {
@@ -2491,7 +3365,7 @@ string_enum! {
 /// Used by [`ThreadItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ImageGenerationFailure {
@@ -2508,6 +3382,41 @@ pub enum ImageGenerationFailure {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ImageGenerationFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ImageGenerationFailure {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["usageLimitExceeded"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "limitId")]
+                    limit_id: String,
+                    #[serde(rename = "resetsAt", default)]
+                    resets_at: Option<i64>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::UsageLimitExceeded {
+                        limit_id: members.limit_id,
+                        resets_at: members.resets_at,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Used by [`InitializeParams`].
@@ -2695,7 +3604,7 @@ pub type LegacyAppPathString = String;
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum LocalShellAction {
@@ -2720,6 +3629,48 @@ pub enum LocalShellAction {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for LocalShellAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl LocalShellAction {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["exec"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    command: Vec<String>,
+                    #[serde(default)]
+                    env: Option<BTreeMap<String, String>>,
+                    #[serde(default)]
+                    timeout_ms: Option<u64>,
+                    #[serde(default)]
+                    user: Option<String>,
+                    #[serde(default)]
+                    working_directory: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Exec {
+                    command: members.command,
+                    env: members.env,
+                    timeout_ms: members.timeout_ms,
+                    user: members.user,
+                    working_directory: members.working_directory,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 string_enum! {
@@ -3132,7 +4083,7 @@ string_enum! {
 }
 
 /// Params of the `mcpServer/elicitation/request` request, which the server sends to the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct McpServerElicitationRequestParams {
     /// `serverName`, required.
     #[serde(rename = "serverName")]
@@ -3148,12 +4099,185 @@ pub struct McpServerElicitationRequestParams {
     pub kind: McpServerElicitationRequestParamsKind,
 }
 
+impl<'de> Deserialize<'de> for McpServerElicitationRequestParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = tagged::capture(deserializer)?;
+        const TAGS: &[&str] = &[
+            "openai/userVerification",
+            "form",
+            "openai/form",
+            "openaiForm",
+            "url",
+        ];
+        let known = match raw.tag("mode", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "serverName")]
+                    server_name: String,
+                    #[serde(rename = "threadId")]
+                    thread_id: String,
+                    #[serde(rename = "turnId", default)]
+                    turn_id: Option<String>,
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    challenge: String,
+                    description: String,
+                    title: String,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    server_name: members.server_name,
+                    thread_id: members.thread_id,
+                    turn_id: members.turn_id,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiUserVerification {
+                        meta: members.meta,
+                        challenge: members.challenge,
+                        description: members.description,
+                        title: members.title,
+                    },
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "serverName")]
+                    server_name: String,
+                    #[serde(rename = "threadId")]
+                    thread_id: String,
+                    #[serde(rename = "turnId", default)]
+                    turn_id: Option<String>,
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: McpElicitationSchema,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    server_name: members.server_name,
+                    thread_id: members.thread_id,
+                    turn_id: members.turn_id,
+                    kind: McpServerElicitationRequestParamsKind::Form {
+                        meta: members.meta,
+                        message: members.message,
+                        requested_schema: members.requested_schema,
+                    },
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "serverName")]
+                    server_name: String,
+                    #[serde(rename = "threadId")]
+                    thread_id: String,
+                    #[serde(rename = "turnId", default)]
+                    turn_id: Option<String>,
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: Value,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    server_name: members.server_name,
+                    thread_id: members.thread_id,
+                    turn_id: members.turn_id,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiSlashForm {
+                        meta: members.meta,
+                        message: members.message,
+                        requested_schema: members.requested_schema,
+                    },
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "serverName")]
+                    server_name: String,
+                    #[serde(rename = "threadId")]
+                    thread_id: String,
+                    #[serde(rename = "turnId", default)]
+                    turn_id: Option<String>,
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: Value,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    server_name: members.server_name,
+                    thread_id: members.thread_id,
+                    turn_id: members.turn_id,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiForm {
+                        meta: members.meta,
+                        message: members.message,
+                        requested_schema: members.requested_schema,
+                    },
+                })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "serverName")]
+                    server_name: String,
+                    #[serde(rename = "threadId")]
+                    thread_id: String,
+                    #[serde(rename = "turnId", default)]
+                    turn_id: Option<String>,
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    #[serde(rename = "elicitationId")]
+                    elicitation_id: String,
+                    message: String,
+                    url: String,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    server_name: members.server_name,
+                    thread_id: members.thread_id,
+                    turn_id: members.turn_id,
+                    kind: McpServerElicitationRequestParamsKind::Url {
+                        meta: members.meta,
+                        elicitation_id: members.elicitation_id,
+                        message: members.message,
+                        url: members.url,
+                    },
+                })
+            }
+            _ => None,
+        };
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        #[derive(Deserialize)]
+        struct Members {
+            #[serde(rename = "serverName")]
+            server_name: String,
+            #[serde(rename = "threadId")]
+            thread_id: String,
+            #[serde(rename = "turnId", default)]
+            turn_id: Option<String>,
+        }
+        let members: Members = raw.decode().map_err(serde::de::Error::custom)?;
+        let kind = McpServerElicitationRequestParamsKind::from_raw(
+            &raw,
+            &["serverName", "threadId", "turnId"],
+        )
+        .map_err(serde::de::Error::custom)?;
+        Ok(Self {
+            server_name: members.server_name,
+            thread_id: members.thread_id,
+            turn_id: members.turn_id,
+            kind,
+        })
+    }
+}
+
 /// Used by [`McpServerElicitationRequestParams`].
 ///
 /// The `mode`-tagged part of [`McpServerElicitationRequestParams`], flattened into it on the wire.
 ///
 /// Tagged by its `mode` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "mode")]
 #[non_exhaustive]
 pub enum McpServerElicitationRequestParamsKind {
@@ -3223,6 +4347,113 @@ pub enum McpServerElicitationRequestParamsKind {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for McpServerElicitationRequestParamsKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl McpServerElicitationRequestParamsKind {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "openai/userVerification",
+            "form",
+            "openai/form",
+            "openaiForm",
+            "url",
+        ];
+        let known = match raw.tag("mode", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    challenge: String,
+                    description: String,
+                    title: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::OpenaiUserVerification {
+                        meta: members.meta,
+                        challenge: members.challenge,
+                        description: members.description,
+                        title: members.title,
+                    })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: McpElicitationSchema,
+                }
+                raw.payload::<Members>().map(|members| Self::Form {
+                    meta: members.meta,
+                    message: members.message,
+                    requested_schema: members.requested_schema,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: Value,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::OpenaiSlashForm {
+                        meta: members.meta,
+                        message: members.message,
+                        requested_schema: members.requested_schema,
+                    })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    message: String,
+                    #[serde(rename = "requestedSchema")]
+                    requested_schema: Value,
+                }
+                raw.payload::<Members>().map(|members| Self::OpenaiForm {
+                    meta: members.meta,
+                    message: members.message,
+                    requested_schema: members.requested_schema,
+                })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "_meta", default)]
+                    meta: Option<Value>,
+                    #[serde(rename = "elicitationId")]
+                    elicitation_id: String,
+                    message: String,
+                    url: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Url {
+                    meta: members.meta,
+                    elicitation_id: members.elicitation_id,
+                    message: members.message,
+                    url: members.url,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// The client's answer to the `mcpServer/elicitation/request` server request.
@@ -3580,7 +4811,7 @@ pub struct ModelVerificationNotification {
 /// Used by [`ThreadForkResponse`], [`ThreadResumeResponse`], [`ThreadSettings`], [`ThreadStartParams`] and 2 more.
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum MultiAgentMode {
     /// The string `explicitRequestOnly`.
@@ -3595,6 +4826,27 @@ pub enum MultiAgentMode {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for MultiAgentMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "explicitRequestOnly")]
+            ExplicitRequestOnly,
+            #[serde(rename = "proactive")]
+            Proactive,
+            #[serde(rename = "custom")]
+            Custom(String),
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::ExplicitRequestOnly) => Self::ExplicitRequestOnly,
+            Some(Known::Proactive) => Self::Proactive,
+            Some(Known::Custom(value)) => Self::Custom(value),
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
 }
 
 string_enum! {
@@ -3670,7 +4922,7 @@ string_enum! {
 /// Used by [`ExecCommandApprovalParams`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ParsedCommand {
@@ -3716,6 +4968,75 @@ pub enum ParsedCommand {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ParsedCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ParsedCommand {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["read", "list_files", "search", "unknown"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    cmd: String,
+                    name: String,
+                    path: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Read {
+                    cmd: members.cmd,
+                    name: members.name,
+                    path: members.path,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    cmd: String,
+                    #[serde(default)]
+                    path: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::ListFiles {
+                    cmd: members.cmd,
+                    path: members.path,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    cmd: String,
+                    #[serde(default)]
+                    path: Option<String>,
+                    #[serde(default)]
+                    query: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Search {
+                    cmd: members.cmd,
+                    path: members.path,
+                    query: members.query,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    cmd: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::UnknownValue { cmd: members.cmd })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 string_enum! {
     /// Used by [`ThreadItem`].
     ///
@@ -3735,7 +5056,7 @@ string_enum! {
 /// Used by [`FileUpdateChange`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum PatchChangeKind {
@@ -3755,6 +5076,39 @@ pub enum PatchChangeKind {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for PatchChangeKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl PatchChangeKind {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => Some(Self::Add),
+            Some(1) => Some(Self::Delete),
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    move_path: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Update {
+                    move_path: members.move_path,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 string_enum! {
@@ -4087,7 +5441,7 @@ pub type ReasoningEffort = String;
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ReasoningItemContent {
@@ -4108,10 +5462,47 @@ pub enum ReasoningItemContent {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ReasoningItemContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ReasoningItemContent {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["reasoning_text", "text"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ReasoningText { text: members.text })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::Text { text: members.text })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ReasoningItemReasoningSummary {
@@ -4124,6 +5515,35 @@ pub enum ReasoningItemReasoningSummary {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ReasoningItemReasoningSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ReasoningItemReasoningSummary {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["summary_text"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::SummaryText { text: members.text })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 string_enum! {
@@ -4269,7 +5689,7 @@ pub struct RequestPermissionProfile {
 /// Used by [`ThreadResumeParams`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ResponseItem {
@@ -4593,10 +6013,386 @@ pub enum ResponseItem {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ResponseItem {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "message",
+            "agent_message",
+            "reasoning",
+            "local_shell_call",
+            "function_call",
+            "tool_search_call",
+            "function_call_output",
+            "custom_tool_call",
+            "custom_tool_call_output",
+            "tool_search_output",
+            "web_search_call",
+            "image_generation_call",
+            "compaction",
+            "configuration_update",
+            "compaction_trigger",
+            "context_compaction",
+            "other",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    content: Vec<ContentItem>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    #[serde(default)]
+                    phase: Option<MessagePhase>,
+                    role: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Message {
+                    content: members.content,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                    phase: members.phase,
+                    role: members.role,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    author: String,
+                    content: Vec<AgentMessageInputContent>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    recipient: String,
+                }
+                raw.payload::<Members>().map(|members| Self::AgentMessage {
+                    author: members.author,
+                    content: members.content,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                    recipient: members.recipient,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    content: Option<Vec<ReasoningItemContent>>,
+                    #[serde(default)]
+                    encrypted_content: Option<String>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    summary: Vec<ReasoningItemReasoningSummary>,
+                }
+                raw.payload::<Members>().map(|members| Self::Reasoning {
+                    content: members.content,
+                    encrypted_content: members.encrypted_content,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                    summary: members.summary,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    action: LocalShellAction,
+                    #[serde(default)]
+                    call_id: Option<String>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    status: LocalShellStatus,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::LocalShellCall {
+                        action: members.action,
+                        call_id: members.call_id,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        status: members.status,
+                    })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    arguments: String,
+                    call_id: String,
+                    #[serde(default)]
+                    encrypted_function_args: Option<Vec<String>>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    name: String,
+                    #[serde(default)]
+                    namespace: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::FunctionCall {
+                    arguments: members.arguments,
+                    call_id: members.call_id,
+                    encrypted_function_args: members.encrypted_function_args,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                    name: members.name,
+                    namespace: members.namespace,
+                })
+            }
+            Some(5) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    arguments: Value,
+                    #[serde(default)]
+                    call_id: Option<String>,
+                    execution: String,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    #[serde(default)]
+                    status: Option<String>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ToolSearchCall {
+                        arguments: members.arguments,
+                        call_id: members.call_id,
+                        execution: members.execution,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        status: members.status,
+                    })
+            }
+            Some(6) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    call_id: Option<String>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    #[serde(default)]
+                    name: Option<String>,
+                    #[serde(default)]
+                    namespace: Option<String>,
+                    output: FunctionCallOutputBody,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::FunctionCallOutput {
+                        call_id: members.call_id,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        name: members.name,
+                        namespace: members.namespace,
+                        output: members.output,
+                    })
+            }
+            Some(7) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    call_id: String,
+                    #[serde(default)]
+                    id: Option<String>,
+                    input: String,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    name: String,
+                    #[serde(default)]
+                    namespace: Option<String>,
+                    #[serde(default)]
+                    status: Option<String>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::CustomToolCall {
+                        call_id: members.call_id,
+                        id: members.id,
+                        input: members.input,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        name: members.name,
+                        namespace: members.namespace,
+                        status: members.status,
+                    })
+            }
+            Some(8) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    call_id: String,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    #[serde(default)]
+                    name: Option<String>,
+                    output: FunctionCallOutputBody,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::CustomToolCallOutput {
+                        call_id: members.call_id,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        name: members.name,
+                        output: members.output,
+                    })
+            }
+            Some(9) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    call_id: Option<String>,
+                    execution: String,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    status: String,
+                    tools: Vec<Value>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ToolSearchOutput {
+                        call_id: members.call_id,
+                        execution: members.execution,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        status: members.status,
+                        tools: members.tools,
+                    })
+            }
+            Some(10) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    action: Option<ResponsesApiWebSearchAction>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    #[serde(default)]
+                    status: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::WebSearchCall {
+                    action: members.action,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                    status: members.status,
+                })
+            }
+            Some(11) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                    result: String,
+                    #[serde(default)]
+                    revised_prompt: Option<String>,
+                    status: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ImageGenerationCall {
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                        result: members.result,
+                        revised_prompt: members.revised_prompt,
+                        status: members.status,
+                    })
+            }
+            Some(12) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    encrypted_content: String,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                }
+                raw.payload::<Members>().map(|members| Self::Compaction {
+                    encrypted_content: members.encrypted_content,
+                    id: members.id,
+                    internal_chat_message_metadata_passthrough: members
+                        .internal_chat_message_metadata_passthrough,
+                })
+            }
+            Some(13) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    reasoning: ConfigurationReasoning,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ConfigurationUpdate {
+                        reasoning: members.reasoning,
+                    })
+            }
+            Some(14) => Some(Self::CompactionTrigger),
+            Some(15) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    encrypted_content: Option<String>,
+                    #[serde(default)]
+                    id: Option<String>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    internal_chat_message_metadata_passthrough:
+                        Option<InternalChatMessageMetadataPassthrough>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ContextCompaction {
+                        encrypted_content: members.encrypted_content,
+                        id: members.id,
+                        internal_chat_message_metadata_passthrough: members
+                            .internal_chat_message_metadata_passthrough,
+                    })
+            }
+            Some(16) => Some(Self::Other),
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ResponsesApiWebSearchAction {
@@ -4635,10 +6431,67 @@ pub enum ResponsesApiWebSearchAction {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ResponsesApiWebSearchAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ResponsesApiWebSearchAction {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["search", "open_page", "find_in_page", "other"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    queries: Option<Vec<String>>,
+                    #[serde(default)]
+                    query: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Search {
+                    queries: members.queries,
+                    query: members.query,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    url: Option<String>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::OpenPage { url: members.url })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    pattern: Option<String>,
+                    #[serde(default)]
+                    url: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::FindInPage {
+                    pattern: members.pattern,
+                    url: members.url,
+                })
+            }
+            Some(3) => Some(Self::Other),
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`ApplyPatchApprovalResponse`] and [`ExecCommandApprovalResponse`].
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum ReviewDecision {
     /// The string `approved`.
@@ -4679,6 +6532,54 @@ pub enum ReviewDecision {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ReviewDecision {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "approved")]
+            Approved,
+            #[serde(rename = "approved_execpolicy_amendment")]
+            ApprovedExecpolicyAmendment {
+                proposed_execpolicy_amendment: Vec<String>,
+            },
+            #[serde(rename = "approved_for_session")]
+            ApprovedForSession,
+            #[serde(rename = "approved_mcp_policy_amendment")]
+            ApprovedMcpPolicyAmendment,
+            #[serde(rename = "network_policy_amendment")]
+            NetworkPolicyAmendment {
+                network_policy_amendment: NetworkPolicyAmendment,
+            },
+            #[serde(rename = "denied")]
+            Denied { rejection: String },
+            #[serde(rename = "timed_out")]
+            TimedOut,
+            #[serde(rename = "abort")]
+            Abort,
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::Approved) => Self::Approved,
+            Some(Known::ApprovedExecpolicyAmendment {
+                proposed_execpolicy_amendment,
+            }) => Self::ApprovedExecpolicyAmendment {
+                proposed_execpolicy_amendment,
+            },
+            Some(Known::ApprovedForSession) => Self::ApprovedForSession,
+            Some(Known::ApprovedMcpPolicyAmendment) => Self::ApprovedMcpPolicyAmendment,
+            Some(Known::NetworkPolicyAmendment {
+                network_policy_amendment,
+            }) => Self::NetworkPolicyAmendment {
+                network_policy_amendment,
+            },
+            Some(Known::Denied { rejection }) => Self::Denied { rejection },
+            Some(Known::TimedOut) => Self::TimedOut,
+            Some(Known::Abort) => Self::Abort,
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
+}
+
 string_enum! {
     /// Used by [`ThreadForkParams`], [`ThreadResumeParams`] and [`ThreadStartParams`].
     ///
@@ -4696,7 +6597,7 @@ string_enum! {
 /// Used by [`ThreadForkResponse`], [`ThreadResumeResponse`], [`ThreadSettings`], [`ThreadStartResponse`] and 1 more.
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum SandboxPolicy {
@@ -4762,6 +6663,74 @@ pub enum SandboxPolicy {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for SandboxPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl SandboxPolicy {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "dangerFullAccess",
+            "readOnly",
+            "externalSandbox",
+            "workspaceWrite",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => Some(Self::DangerFullAccess),
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "networkAccess", default)]
+                    network_access: Option<bool>,
+                }
+                raw.payload::<Members>().map(|members| Self::ReadOnly {
+                    network_access: members.network_access,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "networkAccess", default)]
+                    network_access: Option<NetworkAccess>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ExternalSandbox {
+                        network_access: members.network_access,
+                    })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "excludeSlashTmp", default)]
+                    exclude_slash_tmp: Option<bool>,
+                    #[serde(rename = "excludeTmpdirEnvVar", default)]
+                    exclude_tmpdir_env_var: Option<bool>,
+                    #[serde(rename = "networkAccess", default)]
+                    network_access: Option<bool>,
+                    #[serde(rename = "writableRoots", default)]
+                    writable_roots: Option<Vec<AbsolutePathBuf>>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::WorkspaceWrite {
+                        exclude_slash_tmp: members.exclude_slash_tmp,
+                        exclude_tmpdir_env_var: members.exclude_tmpdir_env_var,
+                        network_access: members.network_access,
+                        writable_roots: members.writable_roots,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`ThreadStartParams`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SelectedCapabilityRoot {
@@ -4785,7 +6754,7 @@ pub struct ServerRequestResolvedNotification {
 /// Used by [`Thread`].
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum SessionSource {
     /// The string `cli`.
@@ -4812,6 +6781,39 @@ pub enum SessionSource {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for SessionSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "cli")]
+            Cli,
+            #[serde(rename = "vscode")]
+            Vscode,
+            #[serde(rename = "exec")]
+            Exec,
+            #[serde(rename = "appServer")]
+            AppServer,
+            #[serde(rename = "unknown")]
+            UnknownValue,
+            #[serde(rename = "custom")]
+            Custom(String),
+            #[serde(rename = "subAgent")]
+            SubAgent(SubAgentSource),
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::Cli) => Self::Cli,
+            Some(Known::Vscode) => Self::Vscode,
+            Some(Known::Exec) => Self::Exec,
+            Some(Known::AppServer) => Self::AppServer,
+            Some(Known::UnknownValue) => Self::UnknownValue,
+            Some(Known::Custom(value)) => Self::Custom(value),
+            Some(Known::SubAgent(value)) => Self::SubAgent(value),
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
 }
 
 /// Used by [`CollaborationMode`].
@@ -4893,7 +6895,7 @@ string_enum! {
 /// Used by [`SessionSource`].
 ///
 /// On the wire a bare string for the variants without data and a one-key object (`{"variant": data}`) for the others; any other value decodes as `Unknown`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum SubAgentSource {
     /// The string `review`.
@@ -4928,6 +6930,54 @@ pub enum SubAgentSource {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for SubAgentSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        enum Known {
+            #[serde(rename = "review")]
+            Review,
+            #[serde(rename = "compact")]
+            Compact,
+            #[serde(rename = "memory_consolidation")]
+            MemoryConsolidation,
+            #[serde(rename = "thread_spawn")]
+            ThreadSpawn {
+                #[serde(default)]
+                agent_nickname: Option<String>,
+                #[serde(default)]
+                agent_path: Option<AgentPath>,
+                #[serde(default)]
+                agent_role: Option<String>,
+                depth: i32,
+                parent_thread_id: ThreadId,
+            },
+            #[serde(rename = "other")]
+            Other(String),
+        }
+        let raw = tagged::capture(deserializer)?;
+        Ok(match raw.payload::<Known>() {
+            Some(Known::Review) => Self::Review,
+            Some(Known::Compact) => Self::Compact,
+            Some(Known::MemoryConsolidation) => Self::MemoryConsolidation,
+            Some(Known::ThreadSpawn {
+                agent_nickname,
+                agent_path,
+                agent_role,
+                depth,
+                parent_thread_id,
+            }) => Self::ThreadSpawn {
+                agent_nickname,
+                agent_path,
+                agent_role,
+                depth,
+                parent_thread_id,
+            },
+            Some(Known::Other(value)) => Self::Other(value),
+            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
+        })
+    }
 }
 
 /// Params of the `item/commandExecution/terminalInteraction` notification.
@@ -5496,7 +7546,7 @@ pub type ThreadId = String;
 /// Used by [`ItemCompletedNotification`], [`ItemStartedNotification`] and [`Turn`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ThreadItem {
@@ -5873,6 +7923,408 @@ pub enum ThreadItem {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for ThreadItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ThreadItem {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "userMessage",
+            "hookPrompt",
+            "agentMessage",
+            "functionCallOutput",
+            "plan",
+            "reasoning",
+            "commandExecution",
+            "fileChange",
+            "mcpToolCall",
+            "dynamicToolCall",
+            "collabAgentToolCall",
+            "subAgentActivity",
+            "webSearch",
+            "imageView",
+            "sleep",
+            "imageGeneration",
+            "enteredReviewMode",
+            "exitedReviewMode",
+            "contextCompaction",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "clientId", default)]
+                    client_id: Option<String>,
+                    content: Vec<UserInput>,
+                    id: String,
+                }
+                raw.payload::<Members>().map(|members| Self::UserMessage {
+                    client_id: members.client_id,
+                    content: members.content,
+                    id: members.id,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    fragments: Vec<HookPromptFragment>,
+                    id: String,
+                }
+                raw.payload::<Members>().map(|members| Self::HookPrompt {
+                    fragments: members.fragments,
+                    id: members.id,
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    delivery: Option<AgentMessageDelivery>,
+                    id: String,
+                    #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
+                    memory_citation: Option<MemoryCitation>,
+                    #[serde(default)]
+                    phase: Option<MessagePhase>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    questions: Option<Vec<AsyncUserInputQuestion>>,
+                    text: String,
+                }
+                raw.payload::<Members>().map(|members| Self::AgentMessage {
+                    delivery: members.delivery,
+                    id: members.id,
+                    memory_citation: members.memory_citation,
+                    phase: members.phase,
+                    questions: members.questions,
+                    text: members.text,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    name: String,
+                    #[serde(default)]
+                    namespace: Option<String>,
+                    output: FunctionCallOutputBody,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::FunctionCallOutput {
+                        id: members.id,
+                        name: members.name,
+                        namespace: members.namespace,
+                        output: members.output,
+                    })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    text: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Plan {
+                    id: members.id,
+                    text: members.text,
+                })
+            }
+            Some(5) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    content: Option<Vec<String>>,
+                    id: String,
+                    #[serde(default)]
+                    summary: Option<Vec<String>>,
+                }
+                raw.payload::<Members>().map(|members| Self::Reasoning {
+                    content: members.content,
+                    id: members.id,
+                    summary: members.summary,
+                })
+            }
+            Some(6) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "aggregatedOutput", default)]
+                    aggregated_output: Option<String>,
+                    command: String,
+                    #[serde(rename = "commandActions")]
+                    command_actions: Vec<CommandAction>,
+                    cwd: LegacyAppPathString,
+                    #[serde(rename = "durationMs", default)]
+                    duration_ms: Option<i64>,
+                    #[serde(rename = "exitCode", default)]
+                    exit_code: Option<i32>,
+                    id: String,
+                    #[serde(rename = "pluginId", default)]
+                    plugin_id: Option<String>,
+                    #[serde(rename = "processId", default)]
+                    process_id: Option<String>,
+                    #[serde(rename = "scriptPath", default)]
+                    script_path: Option<String>,
+                    #[serde(default)]
+                    source: Option<CommandExecutionSource>,
+                    status: CommandExecutionStatus,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::CommandExecution {
+                        aggregated_output: members.aggregated_output,
+                        command: members.command,
+                        command_actions: members.command_actions,
+                        cwd: members.cwd,
+                        duration_ms: members.duration_ms,
+                        exit_code: members.exit_code,
+                        id: members.id,
+                        plugin_id: members.plugin_id,
+                        process_id: members.process_id,
+                        script_path: members.script_path,
+                        source: members.source,
+                        status: members.status,
+                    })
+            }
+            Some(7) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    changes: Vec<FileUpdateChange>,
+                    id: String,
+                    status: PatchApplyStatus,
+                }
+                raw.payload::<Members>().map(|members| Self::FileChange {
+                    changes: members.changes,
+                    id: members.id,
+                    status: members.status,
+                })
+            }
+            Some(8) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "appContext", default, deserialize_with = "lenient")]
+                    app_context: Option<McpToolCallAppContext>,
+                    arguments: Value,
+                    #[serde(rename = "durationMs", default)]
+                    duration_ms: Option<i64>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    error: Option<McpToolCallError>,
+                    id: String,
+                    #[serde(rename = "mcpAppResourceUri", default)]
+                    mcp_app_resource_uri: Option<String>,
+                    #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
+                    mcp_app_ui: Option<McpAppUi>,
+                    #[serde(rename = "pluginId", default)]
+                    plugin_id: Option<String>,
+                    #[serde(rename = "readOnlyHint", default)]
+                    read_only_hint: Option<bool>,
+                    #[serde(default, deserialize_with = "lenient")]
+                    result: Option<McpToolCallResult>,
+                    server: String,
+                    status: McpToolCallStatus,
+                    tool: String,
+                }
+                raw.payload::<Members>().map(|members| Self::McpToolCall {
+                    app_context: members.app_context,
+                    arguments: members.arguments,
+                    duration_ms: members.duration_ms,
+                    error: members.error,
+                    id: members.id,
+                    mcp_app_resource_uri: members.mcp_app_resource_uri,
+                    mcp_app_ui: members.mcp_app_ui,
+                    plugin_id: members.plugin_id,
+                    read_only_hint: members.read_only_hint,
+                    result: members.result,
+                    server: members.server,
+                    status: members.status,
+                    tool: members.tool,
+                })
+            }
+            Some(9) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    arguments: Value,
+                    #[serde(rename = "contentItems", default)]
+                    content_items: Option<Vec<DynamicToolCallOutputContentItem>>,
+                    #[serde(rename = "durationMs", default)]
+                    duration_ms: Option<i64>,
+                    id: String,
+                    #[serde(default)]
+                    namespace: Option<String>,
+                    status: DynamicToolCallStatus,
+                    #[serde(default)]
+                    success: Option<bool>,
+                    tool: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::DynamicToolCall {
+                        arguments: members.arguments,
+                        content_items: members.content_items,
+                        duration_ms: members.duration_ms,
+                        id: members.id,
+                        namespace: members.namespace,
+                        status: members.status,
+                        success: members.success,
+                        tool: members.tool,
+                    })
+            }
+            Some(10) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "agentsStates")]
+                    agents_states: BTreeMap<String, CollabAgentState>,
+                    id: String,
+                    #[serde(default)]
+                    model: Option<String>,
+                    #[serde(default)]
+                    prompt: Option<String>,
+                    #[serde(rename = "reasoningEffort", default)]
+                    reasoning_effort: Option<ReasoningEffort>,
+                    #[serde(rename = "receiverThreadIds")]
+                    receiver_thread_ids: Vec<String>,
+                    #[serde(rename = "senderThreadId")]
+                    sender_thread_id: String,
+                    status: CollabAgentToolCallStatus,
+                    tool: CollabAgentTool,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::CollabAgentToolCall {
+                        agents_states: members.agents_states,
+                        id: members.id,
+                        model: members.model,
+                        prompt: members.prompt,
+                        reasoning_effort: members.reasoning_effort,
+                        receiver_thread_ids: members.receiver_thread_ids,
+                        sender_thread_id: members.sender_thread_id,
+                        status: members.status,
+                        tool: members.tool,
+                    })
+            }
+            Some(11) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "agentPath")]
+                    agent_path: String,
+                    #[serde(rename = "agentThreadId")]
+                    agent_thread_id: String,
+                    id: String,
+                    kind: SubAgentActivityKind,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::SubAgentActivity {
+                        agent_path: members.agent_path,
+                        agent_thread_id: members.agent_thread_id,
+                        id: members.id,
+                        kind: members.kind,
+                    })
+            }
+            Some(12) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    action: Option<WebSearchAction>,
+                    id: String,
+                    query: String,
+                    #[serde(default)]
+                    results: Option<Vec<Value>>,
+                }
+                raw.payload::<Members>().map(|members| Self::WebSearch {
+                    action: members.action,
+                    id: members.id,
+                    query: members.query,
+                    results: members.results,
+                })
+            }
+            Some(13) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    path: LegacyAppPathString,
+                }
+                raw.payload::<Members>().map(|members| Self::ImageView {
+                    id: members.id,
+                    path: members.path,
+                })
+            }
+            Some(14) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "durationMs")]
+                    duration_ms: u64,
+                    id: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Sleep {
+                    duration_ms: members.duration_ms,
+                    id: members.id,
+                })
+            }
+            Some(15) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    failure: Option<ImageGenerationFailure>,
+                    id: String,
+                    result: String,
+                    #[serde(rename = "revisedPrompt", default)]
+                    revised_prompt: Option<String>,
+                    #[serde(rename = "savedPath", default)]
+                    saved_path: Option<AbsolutePathBuf>,
+                    status: String,
+                    #[serde(rename = "transparentBackground", default)]
+                    transparent_background: Option<bool>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ImageGeneration {
+                        failure: members.failure,
+                        id: members.id,
+                        result: members.result,
+                        revised_prompt: members.revised_prompt,
+                        saved_path: members.saved_path,
+                        status: members.status,
+                        transparent_background: members.transparent_background,
+                    })
+            }
+            Some(16) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    review: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::EnteredReviewMode {
+                        id: members.id,
+                        review: members.review,
+                    })
+            }
+            Some(17) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    review: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ExitedReviewMode {
+                        id: members.id,
+                        review: members.review,
+                    })
+            }
+            Some(18) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::ContextCompaction { id: members.id })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 impl ThreadItem {
     /// The `id` every variant carries; for [`ThreadItem::Unknown`], its `id`
     /// member when that is a string.
@@ -5984,7 +8436,7 @@ pub struct ThreadRealtimeAudioChunk {
 /// Used by [`ThreadRealtimeItemKind`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ThreadRealtimeBemItemPresentation {
@@ -6003,6 +8455,39 @@ pub enum ThreadRealtimeBemItemPresentation {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ThreadRealtimeBemItemPresentation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ThreadRealtimeBemItemPresentation {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["wholeItem", "inlineMarkdown", "inlineVisualization"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => Some(Self::WholeItem),
+            Some(1) => Some(Self::InlineMarkdown),
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    index: u32,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::InlineVisualization {
+                        index: members.index,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `thread/realtime/closed` notification.
@@ -6027,7 +8512,7 @@ pub struct ThreadRealtimeErrorNotification {
 }
 
 /// Used by [`ThreadRealtimeItemCompletedNotification`] and [`ThreadRealtimeItemStartedNotification`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThreadRealtimeItem {
     /// `id`, required.
     pub id: String,
@@ -6037,6 +8522,105 @@ pub struct ThreadRealtimeItem {
     /// The members that depend on `type`.
     #[serde(flatten)]
     pub kind: ThreadRealtimeItemKind,
+}
+
+impl<'de> Deserialize<'de> for ThreadRealtimeItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = tagged::capture(deserializer)?;
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    #[serde(rename = "realtimeSessionId")]
+                    realtime_session_id: String,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    id: members.id,
+                    realtime_session_id: members.realtime_session_id,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionStarted,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    #[serde(rename = "realtimeSessionId")]
+                    realtime_session_id: String,
+                    role: ThreadRealtimeTranscriptRole,
+                    text: String,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    id: members.id,
+                    realtime_session_id: members.realtime_session_id,
+                    kind: ThreadRealtimeItemKind::TranscriptSegment {
+                        role: members.role,
+                        text: members.text,
+                    },
+                })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    #[serde(rename = "realtimeSessionId")]
+                    realtime_session_id: String,
+                    item_id: String,
+                    presentation: ThreadRealtimeBemItemPresentation,
+                    turn_id: String,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    id: members.id,
+                    realtime_session_id: members.realtime_session_id,
+                    kind: ThreadRealtimeItemKind::BemItemPromoted {
+                        item_id: members.item_id,
+                        presentation: members.presentation,
+                        turn_id: members.turn_id,
+                    },
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    id: String,
+                    #[serde(rename = "realtimeSessionId")]
+                    realtime_session_id: String,
+                    outcome: ThreadRealtimeSessionOutcome,
+                }
+                raw.payload::<Members>().map(|members| Self {
+                    id: members.id,
+                    realtime_session_id: members.realtime_session_id,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionClosed {
+                        outcome: members.outcome,
+                    },
+                })
+            }
+            _ => None,
+        };
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        #[derive(Deserialize)]
+        struct Members {
+            id: String,
+            #[serde(rename = "realtimeSessionId")]
+            realtime_session_id: String,
+        }
+        let members: Members = raw.decode().map_err(serde::de::Error::custom)?;
+        let kind = ThreadRealtimeItemKind::from_raw(&raw, &["id", "realtimeSessionId"])
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self {
+            id: members.id,
+            realtime_session_id: members.realtime_session_id,
+            kind,
+        })
+    }
 }
 
 /// Params of the `thread/realtime/itemAdded` notification.
@@ -6064,7 +8648,7 @@ pub struct ThreadRealtimeItemCompletedNotification {
 /// The `type`-tagged part of [`ThreadRealtimeItem`], flattened into it on the wire.
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ThreadRealtimeItemKind {
@@ -6098,6 +8682,69 @@ pub enum ThreadRealtimeItemKind {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ThreadRealtimeItemKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ThreadRealtimeItemKind {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => Some(Self::RealtimeSessionStarted),
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    role: ThreadRealtimeTranscriptRole,
+                    text: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::TranscriptSegment {
+                        role: members.role,
+                        text: members.text,
+                    })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    item_id: String,
+                    presentation: ThreadRealtimeBemItemPresentation,
+                    turn_id: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::BemItemPromoted {
+                        item_id: members.item_id,
+                        presentation: members.presentation,
+                        turn_id: members.turn_id,
+                    })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    outcome: ThreadRealtimeSessionOutcome,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::RealtimeSessionClosed {
+                        outcome: members.outcome,
+                    })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `thread/realtime/item/started` notification.
@@ -6794,7 +9441,7 @@ pub struct ThreadStartedNotification {
 /// Used by [`Thread`] and [`ThreadStatusChangedNotification`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ThreadStatus {
@@ -6817,6 +9464,40 @@ pub enum ThreadStatus {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for ThreadStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ThreadStatus {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["notLoaded", "idle", "systemError", "active"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => Some(Self::NotLoaded),
+            Some(1) => Some(Self::Idle),
+            Some(2) => Some(Self::SystemError),
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(rename = "activeFlags")]
+                    active_flags: Vec<ThreadActiveFlag>,
+                }
+                raw.payload::<Members>().map(|members| Self::Active {
+                    active_flags: members.active_flags,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `thread/status/changed` notification.
@@ -7418,7 +10099,7 @@ pub struct TurnsPage {
 /// Used by [`ThreadItem`], [`TurnStartParams`] and [`TurnSteerParams`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum UserInput {
@@ -7487,6 +10168,111 @@ pub enum UserInput {
     Unknown(Value),
 }
 
+impl<'de> Deserialize<'de> for UserInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl UserInput {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &[
+            "text",
+            "image",
+            "localImage",
+            "audio",
+            "localAudio",
+            "skill",
+            "mention",
+        ];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    text: String,
+                    #[serde(default, deserialize_with = "lenient")]
+                    text_elements: Option<Vec<TextElement>>,
+                }
+                raw.payload::<Members>().map(|members| Self::Text {
+                    text: members.text,
+                    text_elements: members.text_elements,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    detail: Option<ImageDetail>,
+                    #[serde(flatten)]
+                    source: UserInputImage,
+                }
+                raw.payload_without::<Members>(&[&["type"][..], parent].concat())
+                    .map(|members| Self::Image {
+                        detail: members.detail,
+                        source: members.source,
+                    })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    detail: Option<ImageDetail>,
+                    path: String,
+                }
+                raw.payload::<Members>().map(|members| Self::LocalImage {
+                    detail: members.detail,
+                    path: members.path,
+                })
+            }
+            Some(3) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    url: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::Audio { url: members.url })
+            }
+            Some(4) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    path: String,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::LocalAudio { path: members.path })
+            }
+            Some(5) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    name: String,
+                    path: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Skill {
+                    name: members.name,
+                    path: members.path,
+                })
+            }
+            Some(6) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    name: String,
+                    path: String,
+                }
+                raw.payload::<Members>().map(|members| Self::Mention {
+                    name: members.name,
+                    path: members.path,
+                })
+            }
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
+}
+
 /// Used by [`UserInput`].
 ///
 /// The alternative members of the `image` variant of [`UserInput`], flattened into it on the wire.
@@ -7524,7 +10310,7 @@ pub struct WarningNotification {
 /// Used by [`ThreadItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum WebSearchAction {
@@ -7561,6 +10347,63 @@ pub enum WebSearchAction {
     /// A variant this version does not know (or a known one whose payload did not decode), as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+impl<'de> Deserialize<'de> for WebSearchAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
+    }
+}
+
+impl WebSearchAction {
+    /// Decodes the union from `raw`, whose members `parent` belong to the
+    /// struct it is flattened into.
+    fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {
+        const TAGS: &[&str] = &["search", "openPage", "findInPage", "other"];
+        let known = match raw.tag("type", TAGS) {
+            Some(0) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    queries: Option<Vec<String>>,
+                    #[serde(default)]
+                    query: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::Search {
+                    queries: members.queries,
+                    query: members.query,
+                })
+            }
+            Some(1) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    url: Option<String>,
+                }
+                raw.payload::<Members>()
+                    .map(|members| Self::OpenPage { url: members.url })
+            }
+            Some(2) => {
+                #[derive(Deserialize)]
+                struct Members {
+                    #[serde(default)]
+                    pattern: Option<String>,
+                    #[serde(default)]
+                    url: Option<String>,
+                }
+                raw.payload::<Members>().map(|members| Self::FindInPage {
+                    pattern: members.pattern,
+                    url: members.url,
+                })
+            }
+            Some(3) => Some(Self::Other),
+            _ => None,
+        };
+        match known {
+            Some(known) => Ok(known),
+            None => raw.to_value(parent).map(Self::Unknown),
+        }
+    }
 }
 
 /// Params of the `windowsSandbox/setupCompleted` notification.
