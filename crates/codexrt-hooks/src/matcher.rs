@@ -1,6 +1,8 @@
 //! [`Matcher`]: which tool uses a hook is asked about, with [`glob`]
 //! patterns on tool names, command lines and paths.
 
+use std::cell::OnceCell;
+
 use crate::{HookContext, Phase};
 
 /// Which tool uses a hook sees. Every condition set must hold; the default
@@ -93,23 +95,30 @@ pub fn command_forms(command: &str) -> Vec<String> {
 }
 
 /// The [`command_forms`] of a line without copying the line itself: the
-/// matchers and rules look at them for every approval.
+/// matchers and rules look at them for every approval. The script is
+/// unwrapped only when a look gets past the line: a rule that settles on
+/// the line costs no copy.
 pub(crate) struct Forms<'a> {
     line: &'a str,
-    script: Option<String>,
+    script: OnceCell<Option<String>>,
 }
 
 impl Forms<'_> {
     /// The line, then the script inside its shell wrapper, if any.
     pub(crate) fn forms(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.line).chain(self.script.as_deref())
+        let script = std::iter::once_with(|| {
+            self.script
+                .get_or_init(|| wrapped_script(self.line))
+                .as_deref()
+        });
+        std::iter::once(self.line).chain(script.flatten())
     }
 }
 
 pub(crate) fn forms_of(command: &str) -> Forms<'_> {
     Forms {
         line: command,
-        script: wrapped_script(command),
+        script: OnceCell::new(),
     }
 }
 

@@ -11,9 +11,9 @@
 //! marking itself busy. So no frame is written directly while an earlier one
 //! waits in the queue, sits in the writer's buffer, or is half written.
 //!
-//! A direct write is one non-blocking `write` of the frame and its newline,
-//! only for frames of at most `PIPE_BUF` bytes with their newline, which a
-//! pipe takes whole or not at all. Should a system write part of one anyway,
+//! A direct write is one non-blocking `writev` of the frame and its newline
+//! (no copy to join them), only for frames of at most `PIPE_BUF` bytes with
+//! their newline, which a pipe takes whole or not at all. Should a system write part of one anyway,
 //! the rest is kept here and the writer writes it before anything else.
 
 use std::io;
@@ -126,14 +126,15 @@ impl WriteNow for Gate {
             state.queued += 1;
             return Attempt::Queue;
         };
-        let mut line = [0u8; ATOMIC_WRITE];
         let len = frame.len() + 1;
-        line[..frame.len()].copy_from_slice(frame);
-        line[frame.len()] = b'\n';
-        match pipe.try_write(&line[..len]) {
+        let line = [io::IoSlice::new(frame), io::IoSlice::new(b"\n")];
+        match pipe.try_write_vectored(&line) {
             Ok(written) if written == len => Attempt::Written,
             Ok(written) => {
-                state.rest = Some(Bytes::copy_from_slice(&line[written..len]));
+                let mut rest = Vec::with_capacity(len.saturating_sub(written));
+                rest.extend_from_slice(frame.get(written..).unwrap_or_default());
+                rest.push(b'\n');
+                state.rest = Some(Bytes::from(rest));
                 state.busy = true;
                 drop(state);
                 self.rest_written.notify_one();
