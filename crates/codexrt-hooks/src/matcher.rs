@@ -188,6 +188,8 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     let mut star: Option<(usize, usize)> = None;
     while let Some(c) = text[t..].chars().next() {
         match pattern[p..].chars().next() {
+            // A star that ends the pattern takes the rest of the text.
+            Some('*') if p + 1 == pattern.len() => return true,
             Some('*') => {
                 star = Some((p, t));
                 p += 1;
