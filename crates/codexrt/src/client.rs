@@ -480,7 +480,7 @@ impl Client {
             .model
             .as_ref()
             .filter(|_| plan.model != thread_plan.model)
-            .map(|model| self.hooks().scope(thread_id, extra.clone(), model.clone()));
+            .and_then(|model| self.hooks().scope(thread_id, extra.clone(), model.clone()));
         let turn = start_turn(runtime, params, options).await?;
         let mut ctx = lifecycle_context(Phase::PostTurn, thread_id, &turn_id, &plan);
         ctx.turn_id = Some(turn.handle.turn_id().to_owned());

@@ -117,15 +117,21 @@ impl ClientHooks {
 
     /// Makes `extra` (or no hooks) the hooks of `thread_id` until the
     /// guard is dropped, with `model` (the one codex reported for the
-    /// thread) as the model every hook of the thread sees.
+    /// thread) as the model every hook of the thread sees. `None`, and no
+    /// scope, for a thread without hooks of its own when the client's own
+    /// hooks never see a thread's requests or events: nothing would read
+    /// the scope.
     pub(crate) fn scope(
         &self,
         thread_id: &str,
         extra: Option<Arc<HookSet>>,
         model: String,
-    ) -> ScopeGuard {
+    ) -> Option<ScopeGuard> {
+        if extra.is_none() && !Self::needs_loop(&self.base) {
+            return None;
+        }
         let hooks = extra.unwrap_or_else(|| Arc::clone(&self.none));
-        self.scopes.insert(thread_id, hooks, Some(model))
+        Some(self.scopes.insert(thread_id, hooks, Some(model)))
     }
 
     /// Waits until the post-tool hooks and observers have seen every event

@@ -76,8 +76,8 @@ struct Inner {
     /// changed for good.
     plan: Mutex<Plan>,
     /// Keeps the session's hooks in charge of its thread, with the model
-    /// it runs.
-    scope: Mutex<ScopeGuard>,
+    /// it runs; `None` when no hook would read it.
+    scope: Mutex<Option<ScopeGuard>>,
     /// Something that lives as long as the session (a pool's place on its
     /// endpoint): until the last clone is dropped and no dropped ask's
     /// turn is still being interrupted.
