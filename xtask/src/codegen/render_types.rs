@@ -46,6 +46,11 @@ fn header(pinned: &str, versions: &[&str], support: &str) -> String {
 //!   that real traffic decodes without `Unknown`.
 //! - The few string enums that tell the members of an untagged union apart
 //!   are strict (no `Unknown`), since a tolerant one would match any member.
+//! - Tagged unions with an `Unknown`, and the structs that flatten one, are
+//!   read by `Deserialize` impls written out here rather than derived: the
+//!   tag is found in the value's text and the variant's members are read
+//!   from it, without serde's intermediate buffering. They decode what the
+//!   derive would, from any deserializer; writing is derived.
 //! - "Only in the experimental API" marks what the stable schema of codex
 //!   {pinned} lacks; such methods and fields need `capabilities.experimentalApi`.
 

@@ -37,6 +37,11 @@
 //!   that real traffic decodes without `Unknown`.
 //! - The few string enums that tell the members of an untagged union apart
 //!   are strict (no `Unknown`), since a tolerant one would match any member.
+//! - Tagged unions with an `Unknown`, and the structs that flatten one, are
+//!   read by `Deserialize` impls written out here rather than derived: the
+//!   tag is found in the value's text and the variant's members are read
+//!   from it, without serde's intermediate buffering. They decode what the
+//!   derive would, from any deserializer; writing is derived.
 //! - "Only in the experimental API" marks what the stable schema of codex
 //!   0.150.0 lacks; such methods and fields need `capabilities.experimentalApi`.
 
