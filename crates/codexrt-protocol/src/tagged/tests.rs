@@ -1,3 +1,7 @@
+//! The tagged unions read without buffering: every way a value is read
+//! agrees, `Unknown` keeps what it must, and the last-member shortcut
+//! answers only where it is sure.
+
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use serde::de::value::{Error as PlainError, MapDeserializer};
