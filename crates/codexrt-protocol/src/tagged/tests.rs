@@ -248,3 +248,28 @@ fn nested_payloads_are_bounded() {
     assert_eq!(super::NESTED_PAYLOADS.with(std::cell::Cell::get), 0);
     assert_eq!(descend(3).unwrap(), 3);
 }
+
+#[test]
+fn serde_json_lends_the_text_and_a_reader_hands_over_a_copy() {
+    // The fast way rests on the name serde_json gives its raw values: were
+    // it to change, decoding would stay right but go through a `Value`.
+    let text = r#"{"activeFlags":[],"type":"active"}"#;
+    let mut lending = serde_json::Deserializer::from_str(text);
+    let lent = super::capture(&mut lending).unwrap();
+    assert!(
+        matches!(&lent.0, super::Repr::Text(std::borrow::Cow::Borrowed(t)) if *t == text),
+        "{lent:?}"
+    );
+    let mut reading = serde_json::Deserializer::from_reader(text.as_bytes());
+    let read = super::capture(&mut reading).unwrap();
+    assert!(
+        matches!(&read.0, super::Repr::Text(std::borrow::Cow::Owned(t)) if t == text),
+        "{read:?}"
+    );
+    let value: Value = serde_json::from_str(text).unwrap();
+    let from_value = super::capture(&value).unwrap();
+    assert!(
+        matches!(&from_value.0, super::Repr::Text(_)),
+        "{from_value:?}"
+    );
+}
