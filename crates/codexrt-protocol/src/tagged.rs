@@ -4,9 +4,9 @@
 //! into a tree of its private `Content` values first, because the tag may
 //! come after the members it decides about; with the `Unknown(Value)`
 //! fallback it also clones that tree before trying the variants. Codex
-//! writes members in alphabetical order, so `type` is usually last, and a
-//! command item decoded that way costs dozens of allocations that the typed
-//! value throws away.
+//! writes members in the order of their names, so `type` is usually last,
+//! and a command item decoded that way costs dozens of allocations that the
+//! typed value throws away.
 //!
 //! The generated impls use this module instead. [`capture`] takes the
 //! value's JSON text, borrowed from the input when the deserializer can lend
@@ -14,9 +14,9 @@
 //! copied otherwise ([`serde_json::from_reader`]); [`Raw::tag`] finds the
 //! tag without allocating, and [`Raw::payload`] decodes the variant's
 //! members straight from the text. Only what the typed value keeps is
-//! allocated. Any deserializer works: one that is not serde_json's, or a
-//! [`Value`] deserializer, goes through a `Value` instead, with the same
-//! result.
+//! allocated. Any deserializer works: serde_json's [`Value`] deserializer
+//! hands over the value written out as text, and one that is not
+//! serde_json's goes through a `Value`, with the same result.
 //!
 //! What decodes as what does not change: a known tag whose payload decodes
 //! gives its variant, anything else gives `Unknown` with the JSON, and only
