@@ -175,13 +175,13 @@ fn render_members_read(
     out: &mut String,
     indent: &str,
     members: &[&Field],
-    fields: &[Field],
+    fields: &[&Field],
     read: &str,
 ) {
     let _ = writeln!(out, "{indent}#[derive(Deserialize)]");
     let _ = writeln!(out, "{indent}struct Members {{");
     let inner = format!("{indent}    ");
-    for field in members.iter().copied().chain(fields) {
+    for field in members.iter().chain(fields).copied() {
         render_field_bare(out, &inner, field);
     }
     let _ = writeln!(out, "{indent}}}");
@@ -512,6 +512,25 @@ fn field_declaration(out: &mut String, indent: &str, vis: &str, field: &Field, w
     let _ = writeln!(out, "{indent}{vis}{}: {ty},", field.rust);
 }
 
+/// The wire tags of `variants`, in order, as the items of a `&[&str]`.
+fn tag_list(variants: &[Variant]) -> String {
+    let tags: Vec<String> = variants
+        .iter()
+        .map(|variant| format!("{:?}", variant.wire.as_deref().unwrap_or(&variant.rust)))
+        .collect();
+    tags.join(", ")
+}
+
+/// `name: members.name, …` for `fields`: moving what a `Members` struct
+/// read into the value built from it.
+fn moved(fields: &[&Field]) -> String {
+    let moved: Vec<String> = fields
+        .iter()
+        .map(|field| format!("{0}: members.{0}", field.rust))
+        .collect();
+    moved.join(", ")
+}
+
 /// `Deserialize` of a tagged union through `tagged` (see the protocol
 /// crate's `tagged` module): the tag is found without building anything,
 /// each struct variant's members are read by a struct of their own, and
@@ -535,11 +554,11 @@ fn render_tagged_impl(
          \x20   /// struct it is flattened into.\n\
          \x20   fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {{"
     );
-    let tags: Vec<String> = variants
-        .iter()
-        .map(|variant| format!("{:?}", variant.wire.as_deref().unwrap_or(&variant.rust)))
-        .collect();
-    let _ = writeln!(out, "        const TAGS: &[&str] = &[{}];", tags.join(", "));
+    let _ = writeln!(
+        out,
+        "        const TAGS: &[&str] = &[{}];",
+        tag_list(variants)
+    );
     let _ = writeln!(out, "        let known = match raw.tag({tag:?}, TAGS) {{");
     for (index, variant) in variants.iter().enumerate() {
         let rust = &variant.rust;
@@ -556,16 +575,13 @@ fn render_tagged_impl(
                 } else {
                     "raw.payload::<Members>()".to_owned()
                 };
-                let moved: Vec<String> = fields
-                    .iter()
-                    .map(|field| format!("{0}: members.{0}", field.rust))
-                    .collect();
+                let fields: Vec<&Field> = fields.iter().collect();
                 let read = format!(
                     "{read}.map(|members| Self::{rust} {{ {} }})",
-                    moved.join(", ")
+                    moved(&fields)
                 );
                 let _ = writeln!(out, "            Some({index}) => {{");
-                render_members_read(out, "                ", &[], fields, &read);
+                render_members_read(out, "                ", &[], &fields, &read);
                 let _ = writeln!(out, "            }}");
             }
             // Excluded by `fast_tagged`.
@@ -597,10 +613,8 @@ fn render_flattening_impl(
     union: &str,
     fast: &FastUnion,
 ) {
-    let own: Vec<String> = members
-        .iter()
-        .map(|field| format!("{0}: members.{0}", field.rust))
-        .collect();
+    let own = moved(members);
+    let own_then = if own.is_empty() { own } else { own + ", " };
     let wires: Vec<String> = members
         .iter()
         .map(|field| format!("{:?}", field.wire))
@@ -616,37 +630,25 @@ fn render_flattening_impl(
          \x20       let raw = tagged::capture(deserializer)?;\n\
          \x20       const TAGS: &[&str] = &[{}];\n\
          \x20       let known = match raw.tag({:?}, TAGS) {{",
-        fast.variants
-            .iter()
-            .map(|variant| format!("{:?}", variant.wire.as_deref().unwrap_or(&variant.rust)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        tag_list(&fast.variants),
         fast.tag,
     );
     for (index, variant) in fast.variants.iter().enumerate() {
         let rust = &variant.rust;
         let (fields, value) = match &variant.payload {
-            Payload::Unit => (&[][..], format!("{union}::{rust}")),
+            Payload::Unit => (Vec::new(), format!("{union}::{rust}")),
             Payload::Struct(fields) if !read_apart(fields, &fast.parent_members) => {
-                let moved: Vec<String> = fields
-                    .iter()
-                    .map(|field| format!("{0}: members.{0}", field.rust))
-                    .collect();
-                (
-                    &fields[..],
-                    format!("{union}::{rust} {{ {} }}", moved.join(", ")),
-                )
+                let fields: Vec<&Field> = fields.iter().collect();
+                let value = format!("{union}::{rust} {{ {} }}", moved(&fields));
+                (fields, value)
             }
             // Read by the union's own `from_raw`.
             Payload::Struct(_) | Payload::Newtype(_) => continue,
         };
-        let read = format!(
-            "raw.payload::<Members>().map(|members| Self {{ {}{}{kind}: {value} }})",
-            own.join(", "),
-            if own.is_empty() { "" } else { ", " },
-        );
+        let read =
+            format!("raw.payload::<Members>().map(|members| Self {{ {own_then}{kind}: {value} }})");
         let _ = writeln!(out, "            Some({index}) => {{");
-        render_members_read(out, "                ", members, fields, &read);
+        render_members_read(out, "                ", members, &fields, &read);
         let _ = writeln!(out, "            }}");
     }
     let _ = writeln!(
@@ -667,10 +669,8 @@ fn render_flattening_impl(
         "        }}\n\
          \x20       let members: Members = raw.decode().map_err(serde::de::Error::custom)?;\n\
          \x20       let {kind} = {union}::from_raw(&raw, &[{}]).map_err(serde::de::Error::custom)?;\n\
-         \x20       Ok(Self {{ {}{}{kind} }})\n    }}\n}}",
+         \x20       Ok(Self {{ {own_then}{kind} }})\n    }}\n}}",
         wires.join(", "),
-        own.join(", "),
-        if own.is_empty() { "" } else { ", " },
     );
 }
 
