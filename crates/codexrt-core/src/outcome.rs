@@ -11,6 +11,11 @@ use codexrt_protocol::types::{
     ThreadItem, ThreadItemKind, ThreadTokenUsage, Turn, TurnError, TurnStatus,
 };
 
+mod lend;
+
+pub(crate) use lend::LargeTexts;
+use lend::{RawText, item_text, item_text_mut, json_text, json_text_equals};
+
 /// Which stream of an item a text was reassembled from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -120,24 +125,6 @@ pub fn final_text<'a>(items: &'a [ThreadItem], streamed: &'a [StreamedText]) -> 
         })
 }
 
-/// The text a completed item carries for one of its streams, where it
-/// carries the whole stream: an agent message's text, a plan's text, a
-/// command's aggregated output.
-fn item_text(item: &ThreadItem, kind: StreamKind) -> Option<&str> {
-    match (&item.kind, kind) {
-        (ThreadItemKind::AgentMessage { text, .. }, StreamKind::AgentMessage)
-        | (ThreadItemKind::Plan { text, .. }, StreamKind::Plan) => Some(text),
-        (
-            ThreadItemKind::CommandExecution {
-                aggregated_output: Some(output),
-                ..
-            },
-            StreamKind::CommandOutput,
-        ) => Some(output),
-        _ => None,
-    }
-}
-
 /// A completed item as the accumulator holds it: the `item/completed`
 /// notification the turn's reader got as well (so the item is not copied
 /// while the turn runs), or an item only the final turn carried.
@@ -156,6 +143,24 @@ impl Completed {
                 _ => None,
             },
             Completed::Owned(item) => Some(&**item),
+        }
+    }
+
+    /// The item, to change: in place when the notification is held here
+    /// alone, else copied out of it first.
+    fn item_mut(&mut self) -> Option<&mut ThreadItem> {
+        if let Completed::Shared(notification) = self
+            && Arc::get_mut(notification).is_none()
+        {
+            let item = self.item()?.clone();
+            *self = Completed::Owned(Box::new(item));
+        }
+        match self {
+            Completed::Owned(item) => Some(&mut **item),
+            Completed::Shared(notification) => match Arc::get_mut(notification)? {
+                ServerNotification::ItemCompleted(done) => Some(&mut done.item),
+                _ => None,
+            },
         }
     }
 
@@ -192,6 +197,35 @@ pub(crate) struct Accumulator {
     by_item: HashMap<Arc<str>, Vec<usize>>,
     token_usage: Option<ThreadTokenUsage>,
     error: Option<TurnError>,
+    /// Texts freed while a large frame that carries them is decoded.
+    lent: Lent,
+    /// Texts of completed items left to the `turn/completed` notification
+    /// that carries them too, until the outcome is handed out.
+    carried: Vec<LentItem>,
+}
+
+/// Texts of an [`Accumulator`] lent to a large frame (see the `lend`
+/// module), each with the index of its [`RawText`] in the frame's
+/// [`LargeTexts`].
+#[derive(Debug, Default)]
+struct Lent {
+    /// Streams, by index in `streamed`, whose text the `item/completed`
+    /// carries.
+    streams: Vec<(usize, usize)>,
+    /// Completed items whose text the `turn/completed` carries.
+    items: Vec<LentItem>,
+}
+
+/// A completed item's text lent to a `turn/completed`.
+#[derive(Debug, Clone, Copy)]
+struct LentItem {
+    /// The index in `items`.
+    item: usize,
+    kind: StreamKind,
+    /// The index of the item carrying it among the turn's items.
+    position: usize,
+    /// The index of its [`RawText`].
+    text: usize,
 }
 
 impl Accumulator {
@@ -287,9 +321,157 @@ impl Accumulator {
         })
     }
 
+    /// Frees each text of its own that the large frame read into `texts`
+    /// carries byte for byte, before the frame is decoded: the streams of
+    /// the item an `item/completed` carries, or the completed items a
+    /// `turn/completed` carries again. Returns whether it freed any; they
+    /// are then taken back by [`Accumulator::observe_lent`] or
+    /// [`Accumulator::restore`], and until then [`Accumulator::is_lending`].
+    pub(crate) fn lend(&mut self, texts: &LargeTexts<'_>) -> bool {
+        for (at, raw) in texts.texts.iter().enumerate() {
+            if texts.ends_turn {
+                self.lend_item(at, raw);
+            } else {
+                self.lend_streams(at, raw);
+            }
+        }
+        self.is_lending()
+    }
+
+    fn lend_streams(&mut self, at: usize, raw: &RawText<'_>) {
+        let Some(streams) = self.by_item.get(&*raw.item_id) else {
+            return;
+        };
+        for &index in streams {
+            let Some(stream) = self.streamed.get_mut(index) else {
+                continue;
+            };
+            if stream.kind == raw.kind
+                && !stream.text.is_empty()
+                && json_text_equals(raw.text.get(), &stream.text)
+            {
+                stream.text = String::new();
+                self.lent.streams.push((index, at));
+            }
+        }
+    }
+
+    fn lend_item(&mut self, at: usize, raw: &RawText<'_>) {
+        let id = Some(&*raw.item_id);
+        let Some(index) = self
+            .items
+            .iter()
+            .rposition(|completed| completed.item().and_then(|item| item.kind.id()) == id)
+        else {
+            return;
+        };
+        // Only a notification held here alone is changed: while a reader
+        // holds it too, its text stays anyway.
+        let Some(Completed::Shared(notification)) = self.items.get_mut(index) else {
+            return;
+        };
+        let Some(ServerNotification::ItemCompleted(done)) = Arc::get_mut(notification) else {
+            return;
+        };
+        let Some(text) = item_text_mut(&mut done.item, raw.kind) else {
+            return;
+        };
+        if !text.is_empty() && json_text_equals(raw.text.get(), text) {
+            *text = String::new();
+            self.lent.items.push(LentItem {
+                item: index,
+                kind: raw.kind,
+                position: raw.position,
+                text: at,
+            });
+        }
+    }
+
+    /// Whether texts are lent to a frame being decoded: the turn cannot be
+    /// finished from anything else meanwhile.
+    pub(crate) fn is_lending(&self) -> bool {
+        !self.lent.streams.is_empty() || !self.lent.items.is_empty()
+    }
+
+    /// Takes every lent text back from the frame, which did not decode as
+    /// one for this turn.
+    pub(crate) fn restore(&mut self, texts: &LargeTexts<'_>) {
+        let lent = std::mem::take(&mut self.lent);
+        for (stream, at) in lent.streams {
+            self.restore_stream(stream, texts.texts.get(at));
+        }
+        for lent in lent.items {
+            self.restore_item(lent, texts.texts.get(lent.text));
+        }
+    }
+
+    fn restore_stream(&mut self, stream: usize, raw: Option<&RawText<'_>>) {
+        if let (Some(stream), Some(raw)) = (self.streamed.get_mut(stream), raw) {
+            stream.text = json_text(raw.text.get());
+        }
+    }
+
+    fn restore_item(&mut self, lent: LentItem, raw: Option<&RawText<'_>>) {
+        let item = self.items.get_mut(lent.item).and_then(Completed::item_mut);
+        if let (Some(item), Some(raw)) = (item, raw)
+            && let Some(text) = item_text_mut(item, lent.kind)
+        {
+            *text = json_text(raw.text.get());
+        }
+    }
+
+    /// [`Accumulator::observe`] for the notification decoded from the frame
+    /// whose texts were lent: each text is left to the item that now
+    /// carries it, or else taken back from the frame.
+    pub(crate) fn observe_lent(
+        &mut self,
+        notification: &Arc<ServerNotification>,
+        texts: &LargeTexts<'_>,
+    ) {
+        use ServerNotification as N;
+        let lent = std::mem::take(&mut self.lent);
+        let carries = |item: Option<&ThreadItem>, raw: &RawText<'_>| {
+            item.is_some_and(|item| {
+                item.kind.id() == Some(&*raw.item_id) && item_text(item, raw.kind).is_some()
+            })
+        };
+        for (stream, at) in lent.streams {
+            let raw = texts.texts.get(at);
+            let item = match &**notification {
+                N::ItemCompleted(done) => Some(&done.item),
+                _ => None,
+            };
+            match (raw, self.held_by.get_mut(stream)) {
+                (Some(raw), Some(held_by)) if carries(item, raw) => {
+                    *held_by = Some(self.items.len());
+                }
+                _ => self.restore_stream(stream, raw),
+            }
+        }
+        for lent in lent.items {
+            let raw = texts.texts.get(lent.text);
+            let item = match &**notification {
+                N::TurnCompleted(done) => done.turn.items.get(lent.position),
+                _ => None,
+            };
+            match raw {
+                Some(raw) if carries(item, raw) => self.carried.push(lent),
+                _ => self.restore_item(lent, raw),
+            }
+        }
+        self.observe(notification);
+    }
+
     /// The outcome once the server reported the turn finished. Items the
     /// final turn carries but no `item/completed` announced are added.
-    pub(crate) fn finish(mut self, thread_id: &str, turn: &Turn) -> FinishedTurn {
+    /// `ending` is the `turn/completed` notification `turn` is from, if it
+    /// is from one: texts lent to it are taken back from it.
+    pub(crate) fn finish(
+        mut self,
+        thread_id: &str,
+        turn: &Turn,
+        ending: Option<&Arc<ServerNotification>>,
+    ) -> FinishedTurn {
         if !turn.items.is_empty() {
             let seen: HashSet<&str> = self
                 .items
@@ -318,10 +500,19 @@ impl Accumulator {
                 duration_ms: turn.duration_ms,
             },
         };
+        // Texts are left to an ending only by `observe_lent`, which is
+        // followed by this call with that ending.
+        let carried = match ending {
+            Some(ending) if !self.carried.is_empty() => {
+                Some((Arc::clone(ending), std::mem::take(&mut self.carried)))
+            }
+            _ => None,
+        };
         FinishedTurn {
             outcome,
             items: self.items,
             held_by: self.held_by,
+            carried,
         }
     }
 }
@@ -338,6 +529,9 @@ pub(crate) struct FinishedTurn {
     /// For each streamed text, the completed item that alone holds it for
     /// now, if one does.
     held_by: Vec<Option<usize>>,
+    /// The `turn/completed` notification, and the texts of completed items
+    /// that only it holds for now.
+    carried: Option<(Arc<ServerNotification>, Vec<LentItem>)>,
 }
 
 impl FinishedTurn {
@@ -346,21 +540,60 @@ impl FinishedTurn {
             mut outcome,
             items,
             held_by,
+            carried,
         } = self;
+        let mut items: Vec<Option<ThreadItem>> =
+            items.into_iter().map(Completed::into_item).collect();
+        if let Some((ending, carried)) = carried {
+            take_back(&mut items, ending, &carried);
+        }
         let held = held_by
             .into_iter()
             .enumerate()
             .filter_map(|(stream, item)| Some((stream, item?)));
         for (stream, item) in held {
-            let item = items.get(item).and_then(Completed::item);
+            let item = items.get(item).and_then(Option::as_ref);
             if let (Some(stream), Some(item)) = (outcome.streamed.get_mut(stream), item)
                 && let Some(text) = item_text(item, stream.kind)
             {
                 stream.text = text.to_owned();
             }
         }
-        outcome.items = items.into_iter().filter_map(Completed::into_item).collect();
+        outcome.items = items.into_iter().flatten().collect();
         outcome
+    }
+}
+
+/// Gives the completed items the texts they lent to the `turn/completed`
+/// notification `ending`: moved out of it when nobody else holds it any
+/// more, copied otherwise.
+fn take_back(items: &mut [Option<ThreadItem>], ending: Arc<ServerNotification>, lent: &[LentItem]) {
+    let mut ending = Arc::try_unwrap(ending);
+    for lent in lent {
+        let text = match &mut ending {
+            Ok(ServerNotification::TurnCompleted(done)) => done
+                .turn
+                .items
+                .get_mut(lent.position)
+                .and_then(|item| item_text_mut(item, lent.kind))
+                .map(std::mem::take),
+            Err(shared) => match &**shared {
+                ServerNotification::TurnCompleted(done) => done
+                    .turn
+                    .items
+                    .get(lent.position)
+                    .and_then(|item| item_text(item, lent.kind))
+                    .map(str::to_owned),
+                _ => None,
+            },
+            Ok(_) => None,
+        };
+        let item = items.get_mut(lent.item).and_then(Option::as_mut);
+        if let (Some(text), Some(item)) = (text, item)
+            && let Some(to) = item_text_mut(item, lent.kind)
+        {
+            *to = text;
+        }
     }
 }
 

@@ -22,13 +22,14 @@ use crate::StreamKind;
 use crate::deadlines::Deadlines;
 use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
+use crate::outcome::LargeTexts;
 use crate::safe_answer::SafeAnswer;
 use crate::server_request::{
     Closing, PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver,
     Settled, Slot, lock_decider,
 };
 use crate::spans::ShownId;
-use crate::turn_table::{RawIds, Route, TurnTable};
+use crate::turn_table::{RawIds, Route, TurnShared, TurnTable};
 
 /// How many server requests wait in the hand-off queue for the user. Beyond
 /// it a request gets its safe answer at once: the router never waits.
@@ -172,15 +173,14 @@ impl Router {
         );
         true
     }
-}
 
-impl InboundHandler for Router {
-    fn notification(&mut self, method: &str, params: Option<&RawValue>) {
-        if let (Some(kind), Some(raw)) = (StreamKind::of_method(method), params)
-            && self.delta(kind, method, raw)
-        {
-            return;
-        }
+    /// Decodes a notification and hands it to the observers; `None` when
+    /// it did not decode, which the observers are told instead.
+    fn decode(
+        &mut self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Option<Arc<ServerNotification>> {
         let shared = &*self.shared;
         let decoded = match ServerNotification::decode(method, params) {
             Ok(decoded) => decoded,
@@ -189,7 +189,8 @@ impl InboundHandler for Router {
                     method: method.to_owned(),
                     error: error.source.to_string(),
                 };
-                return shared.events.push(method, event);
+                shared.events.push(method, event);
+                return None;
             }
         };
         if let ServerNotification::ServerRequestResolved(resolved) = &decoded
@@ -204,8 +205,59 @@ impl InboundHandler for Router {
             let event = RuntimeEvent::Notification(Arc::clone(&decoded));
             shared.events.push(method, event);
         }
+        Some(decoded)
+    }
+
+    /// A large frame that `turn` lent texts to (see [`LargeTexts`]):
+    /// decoded, and delivered to `turn` to take them back; or, when it is
+    /// not a notification for that turn after all, the texts are taken
+    /// back from the frame and it goes the usual way.
+    fn lent(
+        &mut self,
+        method: &str,
+        params: &RawValue,
+        texts: &LargeTexts<'_>,
+        turn: &Arc<TurnShared>,
+    ) {
+        let decoded = self.decode(method, Some(params));
+        let for_turn = decoded.as_ref().is_some_and(|decoded| {
+            decoded.thread_id() == Some(&*texts.thread_id)
+                && decoded.turn_id() == Some(&*texts.turn_id)
+        });
+        match decoded {
+            Some(decoded) if for_turn => {
+                let turns = &self.shared.turns;
+                turns.deliver_lent(&mut self.route, turn, decoded, texts);
+            }
+            decoded => {
+                turn.restore(texts);
+                if let Some(decoded) = decoded {
+                    let fallback = RawIds::of_unknown(&decoded);
+                    self.shared.turns.route(&mut self.route, decoded, &fallback);
+                }
+            }
+        }
+    }
+}
+
+impl InboundHandler for Router {
+    fn notification(&mut self, method: &str, params: Option<&RawValue>) {
+        if let (Some(kind), Some(raw)) = (StreamKind::of_method(method), params)
+            && self.delta(kind, method, raw)
+        {
+            return;
+        }
+        if let Some(raw) = params
+            && let Some(texts) = LargeTexts::read(method, raw)
+            && let Some(turn) = self.shared.turns.lend(&mut self.route, &texts)
+        {
+            return self.lent(method, raw, &texts, &turn);
+        }
+        let Some(decoded) = self.decode(method, params) else {
+            return;
+        };
         let fallback = RawIds::of_unknown(&decoded);
-        shared.turns.route(&mut self.route, decoded, &fallback);
+        self.shared.turns.route(&mut self.route, decoded, &fallback);
     }
 
     fn request(&mut self, request: IncomingRequest) {

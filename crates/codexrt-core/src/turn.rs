@@ -667,15 +667,17 @@ impl TurnHandle {
             .turns
             .iter()
             .find(|turn| turn.id == self.shared.turn_id);
-        match turn {
-            Some(turn) if turn.status != TurnStatus::InProgress && !self.shared.has_ended() => {
-                tracing::warn!(turn_id = %turn.id, "turn ended without `turn/completed`; reconciled with `thread/read`");
-                self.shared.reconcile(turn);
-                self.runtime
-                    .turns()
-                    .remove(&self.shared.thread_id, &self.shared.turn_id);
-            }
-            _ => {}
+        // `reconcile` ends the turn unless it ended already, or the router
+        // is handing it a frame right now: then it was not quiet, and the
+        // next quiet spell asks again.
+        if let Some(turn) = turn
+            && turn.status != TurnStatus::InProgress
+            && self.shared.reconcile(turn)
+        {
+            tracing::warn!(turn_id = %turn.id, "turn ended without `turn/completed`; reconciled with `thread/read`");
+            self.runtime
+                .turns()
+                .remove(&self.shared.thread_id, &self.shared.turn_id);
         }
         Ok(())
     }

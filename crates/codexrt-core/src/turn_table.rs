@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tracing::Span;
 
-use crate::outcome::{Accumulator, FinishedTurn, TurnOutcome};
+use crate::outcome::{Accumulator, FinishedTurn, LargeTexts, TurnOutcome};
 use crate::turn::TurnEvent;
 use crate::{CoreError, StreamDelta, StreamKind};
 
@@ -209,16 +209,45 @@ impl TurnShared {
 
     /// Records and queues a notification other than a delta.
     pub(crate) fn deliver(&self, notification: Arc<ServerNotification>) -> Delivered {
+        self.deliver_lent(notification, None)
+    }
+
+    /// Frees the texts of the turn that the large frame read into `texts`
+    /// carries too, before it is decoded; returns whether it freed any.
+    /// They are taken back by [`TurnShared::deliver_lent`] with the
+    /// decoded notification, or else by [`TurnShared::restore`].
+    pub(crate) fn lend(&self, texts: &LargeTexts<'_>) -> bool {
+        let mut state = lock(&self.state);
+        !state.ended && state.accumulator.lend(texts)
+    }
+
+    /// Takes lent texts back from the frame, which did not decode into a
+    /// notification for this turn.
+    pub(crate) fn restore(&self, texts: &LargeTexts<'_>) {
+        lock(&self.state).accumulator.restore(texts);
+    }
+
+    /// [`TurnShared::deliver`], for the notification decoded from a frame
+    /// that texts were lent to (read into `lent`).
+    pub(crate) fn deliver_lent(
+        &self,
+        notification: Arc<ServerNotification>,
+        lent: Option<&LargeTexts<'_>>,
+    ) -> Delivered {
         let mut state = lock(&self.state);
         if state.ended {
+            // Failed meanwhile: nobody reads the texts.
             return Delivered::Ignored;
         }
         state.activity += 1;
-        state.accumulator.observe(&notification);
+        match lent {
+            Some(texts) => state.accumulator.observe_lent(&notification, texts),
+            None => state.accumulator.observe(&notification),
+        }
         // The outcome is built from the notification before it is queued,
         // so the turn it carries (with every item's text) is not copied.
         let ended = if let ServerNotification::TurnCompleted(done) = &*notification {
-            Self::finish_locked(&mut state, &self.thread_id, &done.turn);
+            Self::finish_locked(&mut state, &self.thread_id, &done.turn, Some(&notification));
             true
         } else {
             false
@@ -243,20 +272,27 @@ impl TurnShared {
         delivered
     }
 
-    fn finish_locked(state: &mut TurnState, thread_id: &str, turn: &Turn) {
+    fn finish_locked(
+        state: &mut TurnState,
+        thread_id: &str,
+        turn: &Turn,
+        ending: Option<&Arc<ServerNotification>>,
+    ) {
         let accumulator = std::mem::take(&mut state.accumulator);
-        state.outcome = Some(Ok(accumulator.finish(thread_id, turn)));
+        state.outcome = Some(Ok(accumulator.finish(thread_id, turn, ending)));
         state.ended = true;
     }
 
     /// Ends the turn from a `thread/read` answer, when `turn/completed`
-    /// never came. Returns whether the turn had not ended yet.
+    /// never came. Returns whether it did: not when the turn had ended
+    /// already, nor while the router is delivering a large frame to it
+    /// (the turn is not quiet then, and its texts are lent to the frame).
     pub(crate) fn reconcile(&self, turn: &Turn) -> bool {
         let mut state = lock(&self.state);
-        if state.ended {
+        if state.ended || state.accumulator.is_lending() {
             return false;
         }
-        Self::finish_locked(&mut state, &self.thread_id, turn);
+        Self::finish_locked(&mut state, &self.thread_id, turn, None);
         drop(state);
         self.wake_ended();
         true
@@ -598,26 +634,8 @@ impl TurnTable {
             return Target::Turn(Arc::clone(last));
         }
         let mut table = lock(&self.state);
-        if table.closed.is_some() {
-            return Target::Nobody;
-        }
-        if let Some(thread) = table.threads.get(thread_id) {
-            let found = thread
-                .active
-                .iter()
-                .chain(&thread.early)
-                .find(|turn| turn.turn_id == turn_id);
-            if let Some(turn) = found {
-                let turn = Arc::clone(turn);
-                route.last = Some(Arc::clone(&turn));
-                let claimed =
-                    thread.starting > 0 || thread.active.iter().any(|t| Arc::ptr_eq(t, &turn));
-                return if claimed {
-                    Target::Turn(turn)
-                } else {
-                    Target::Unclaimed(turn)
-                };
-            }
+        if let Some(known) = Self::known(&table, route, thread_id, turn_id) {
+            return known;
         }
         if table.ended.contains(thread_id, turn_id) {
             return Target::Nobody;
@@ -632,6 +650,74 @@ impl TurnTable {
         table.unclaimed.push_back(Arc::clone(&turn));
         table.trim_unclaimed();
         Target::Unclaimed(turn)
+    }
+
+    /// The turn `(thread_id, turn_id)` if the table has it, or `Nobody`
+    /// once the table closed; `None` for a turn it does not know.
+    fn known(
+        table: &TableState,
+        route: &mut Route,
+        thread_id: &str,
+        turn_id: &str,
+    ) -> Option<Target> {
+        if table.closed.is_some() {
+            return Some(Target::Nobody);
+        }
+        let thread = table.threads.get(thread_id)?;
+        let turn = thread
+            .active
+            .iter()
+            .chain(&thread.early)
+            .find(|turn| turn.turn_id == turn_id)?;
+        let turn = Arc::clone(turn);
+        route.last = Some(Arc::clone(&turn));
+        let claimed = thread.starting > 0 || thread.active.iter().any(|t| Arc::ptr_eq(t, &turn));
+        Some(if claimed {
+            Target::Turn(turn)
+        } else {
+            Target::Unclaimed(turn)
+        })
+    }
+
+    /// Lends the texts that the large frame read into `texts` carries to
+    /// the frame, from the turn it is for, if that turn is known and
+    /// wanted; returns the turn if it lent any. The decoded notification
+    /// then goes to [`TurnTable::deliver_lent`] (or the texts back with
+    /// [`TurnShared::restore`]).
+    pub(crate) fn lend(
+        &self,
+        route: &mut Route,
+        texts: &LargeTexts<'_>,
+    ) -> Option<Arc<TurnShared>> {
+        let (thread_id, turn_id) = (&*texts.thread_id, &*texts.turn_id);
+        let turn = match &route.last {
+            Some(last) if last.is(thread_id, turn_id) => Arc::clone(last),
+            _ => match Self::known(&lock(&self.state), route, thread_id, turn_id)? {
+                Target::Turn(turn) => turn,
+                Target::Unclaimed(_) | Target::Nobody => return None,
+            },
+        };
+        turn.lend(texts).then_some(turn)
+    }
+
+    /// Delivers to `turn`, which lent texts to the frame read into
+    /// `texts`, the notification decoded from it.
+    pub(crate) fn deliver_lent(
+        &self,
+        route: &mut Route,
+        turn: &Arc<TurnShared>,
+        notification: Arc<ServerNotification>,
+        texts: &LargeTexts<'_>,
+    ) {
+        let delivered = turn.deliver_lent(notification, Some(texts));
+        self.delivered(route, turn, delivered);
+    }
+
+    fn delivered(&self, route: &mut Route, turn: &Arc<TurnShared>, delivered: Delivered) {
+        route.after(turn, delivered);
+        if matches!(delivered, Delivered::Ended | Delivered::Ignored) {
+            self.forget(&turn.thread_id, &turn.turn_id);
+        }
     }
 
     /// Routes a delta to its turn, if anyone wants it.
@@ -684,10 +770,7 @@ impl TurnTable {
             }
             Target::Nobody => return,
         };
-        route.after(&turn, delivered);
-        if matches!(delivered, Delivered::Ended | Delivered::Ignored) {
-            self.forget(&turn.thread_id, &turn.turn_id);
-        }
+        self.delivered(route, &turn, delivered);
     }
 
     fn route_to_thread(&self, thread_id: &str, notification: Arc<ServerNotification>) {
@@ -885,3 +968,6 @@ fn closed_error(report: Arc<CloseReport>) -> CoreError {
         report,
     }
 }
+
+#[cfg(test)]
+mod tests;

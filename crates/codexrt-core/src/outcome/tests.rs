@@ -54,7 +54,7 @@ fn deltas_are_reassembled_per_item_and_stream() {
         acc.see(n);
     }
     let outcome = acc
-        .finish("t", &turn("completed", json!([])))
+        .finish("t", &turn("completed", json!([])), None)
         .into_outcome();
     assert_eq!(
         streams(&outcome),
@@ -94,6 +94,7 @@ fn the_completed_item_wins_and_turn_items_are_merged() {
                     {"type": "agentMessage", "id": "m2", "text": "Later"},
                 ]),
             ),
+            None,
         )
         .into_outcome();
     assert_eq!(outcome.items.len(), 2);
@@ -154,7 +155,7 @@ fn a_stream_its_item_completes_with_is_held_once_until_the_outcome() {
     assert_eq!(held, ["", "", "", "partial", "hm"]);
 
     let outcome = acc
-        .finish("t", &turn("completed", json!([])))
+        .finish("t", &turn("completed", json!([])), None)
         .into_outcome();
     assert_eq!(
         streams(&outcome),
@@ -179,7 +180,7 @@ fn a_delta_after_its_item_completed_extends_the_whole_text() {
     ));
     acc.see(delta("item/agentMessage/delta", "m1", "!"));
     let outcome = acc
-        .finish("t", &turn("completed", json!([])))
+        .finish("t", &turn("completed", json!([])), None)
         .into_outcome();
     assert_eq!(
         streams(&outcome),
@@ -199,7 +200,7 @@ fn an_item_the_reader_still_holds_is_copied_into_the_outcome() {
         json!({"type": "agentMessage", "id": "m2", "text": "Bye"}),
     ));
     let outcome = acc
-        .finish("t", &turn("completed", json!([])))
+        .finish("t", &turn("completed", json!([])), None)
         .into_outcome();
     let ids: Vec<_> = outcome.items.iter().map(|i| i.kind.id()).collect();
     assert_eq!(ids, [Some("m1"), Some("m2")]);
@@ -233,7 +234,7 @@ fn deltas_that_go_back_to_older_streams_land_in_them() {
         acc.see(delta("item/agentMessage/delta", id, "b"));
     }
     let outcome = acc
-        .finish("t", &turn("completed", json!([])))
+        .finish("t", &turn("completed", json!([])), None)
         .into_outcome();
     let expected: Vec<(&str, StreamKind, &str)> = ids
         .iter()
@@ -251,4 +252,251 @@ fn deltas_that_go_back_to_older_streams_land_in_them() {
         ThreadItemKind::AgentMessage { text, .. } if text == "a"
     )));
     assert_eq!(outcome.items.len(), 150);
+}
+
+/// A text long enough to be lent, with characters JSON escapes.
+fn long_text(seed: &str) -> String {
+    let mut text = String::new();
+    while text.len() < lend::LEND_FROM + 100 {
+        text.push_str(seed);
+        text.push_str(" \"said\"\n\t\\ é 🦀 \u{7}");
+    }
+    text
+}
+
+/// Feeds `text` to the accumulator as deltas of about 1,000 bytes.
+fn stream(acc: &mut Accumulator, kind: StreamKind, item: &str, text: &str) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(1000);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (piece, after) = rest.split_at(cut);
+        acc.delta(item, kind, piece);
+        rest = after;
+    }
+}
+
+/// What the router does with a frame: lends what the accumulator may lend
+/// to it, decodes it, and hands it over. Returns the notification and
+/// whether anything was lent.
+fn arrive(acc: &mut Accumulator, method: &str, params: Value) -> (Arc<ServerNotification>, bool) {
+    let raw = serde_json::value::to_raw_value(&params).unwrap();
+    let texts = lend::LargeTexts::read(method, &raw);
+    let lent = texts.as_ref().is_some_and(|texts| acc.lend(texts));
+    assert_eq!(acc.is_lending(), lent);
+    let notification = Arc::new(ServerNotification::decode(method, Some(&raw)).unwrap());
+    match (&texts, lent) {
+        (Some(texts), true) => acc.observe_lent(&notification, texts),
+        _ => acc.observe(&notification),
+    }
+    assert!(!acc.is_lending());
+    (notification, lent)
+}
+
+fn message(id: &str, text: &str) -> Value {
+    json!({"type": "agentMessage", "id": id, "text": text})
+}
+
+fn command(id: &str, output: &str) -> Value {
+    json!({"type": "commandExecution", "id": id, "command": "ls", "cwd": "/",
+        "status": "completed", "commandActions": [], "aggregatedOutput": output})
+}
+
+fn item_completed(item: Value) -> Value {
+    json!({"threadId": "t", "turnId": "u", "completedAtMs": 1, "item": item})
+}
+
+fn turn_completed(items: Value) -> Value {
+    json!({"threadId": "t", "turn": {"id": "u", "items": items, "status": "completed"}})
+}
+
+/// The text `kind` of the completed item `index`, as the accumulator holds
+/// it now.
+fn held_text(acc: &Accumulator, index: usize, kind: StreamKind) -> &str {
+    let item = acc.items.get(index).and_then(Completed::item).unwrap();
+    lend::item_text(item, kind).unwrap()
+}
+
+/// A long message and a long command output, streamed, completed and
+/// carried again by `turn/completed`: each frame gets the texts lent, and
+/// the outcome is whole, whether the reader still holds the final
+/// notification when the outcome is handed out or not.
+fn long_texts_round_trip(reader_holds_the_end: bool) {
+    let (text, output) = (long_text("message"), long_text("output"));
+    let mut acc = Accumulator::default();
+    stream(&mut acc, StreamKind::AgentMessage, "m1", &text);
+    stream(&mut acc, StreamKind::CommandOutput, "c1", &output);
+
+    // `item/completed`: the stream's copy is freed while the frame decodes,
+    // and the item holds the text from then on.
+    for item in [message("m1", &text), command("c1", &output)] {
+        let (done, lent) = arrive(&mut acc, "item/completed", item_completed(item));
+        assert!(lent);
+        drop(done);
+    }
+    assert!(acc.streamed.iter().all(|s| s.text.is_empty()));
+    assert_eq!(acc.held_by, [Some(0), Some(1)]);
+
+    // `turn/completed` carries both again: the items lend theirs to it.
+    let items = json!([message("m1", &text), command("c1", &output)]);
+    let raw = serde_json::value::to_raw_value(&turn_completed(items)).unwrap();
+    let texts = lend::LargeTexts::read("turn/completed", &raw).unwrap();
+    assert!(acc.lend(&texts));
+    assert_eq!(held_text(&acc, 0, StreamKind::AgentMessage), "");
+    assert_eq!(held_text(&acc, 1, StreamKind::CommandOutput), "");
+    let ending = Arc::new(ServerNotification::decode("turn/completed", Some(&raw)).unwrap());
+    acc.observe_lent(&ending, &texts);
+    let ServerNotification::TurnCompleted(turn) = &*ending else {
+        panic!("not a turn/completed");
+    };
+    let finished = acc.finish("t", &turn.turn, Some(&ending));
+    let outcome = if reader_holds_the_end {
+        let outcome = finished.into_outcome();
+        // The reader's notification is whole.
+        let ServerNotification::TurnCompleted(turn) = &*ending else {
+            panic!("not a turn/completed");
+        };
+        assert_eq!(turn.turn.items, outcome.items);
+        outcome
+    } else {
+        drop(ending);
+        finished.into_outcome()
+    };
+    assert_eq!(
+        streams(&outcome),
+        [
+            ("m1", StreamKind::AgentMessage, text.as_str()),
+            ("c1", StreamKind::CommandOutput, output.as_str()),
+        ]
+    );
+    let texts: Vec<_> = outcome
+        .items
+        .iter()
+        .zip([StreamKind::AgentMessage, StreamKind::CommandOutput])
+        .map(|(item, kind)| lend::item_text(item, kind))
+        .collect();
+    assert_eq!(texts, [Some(text.as_str()), Some(output.as_str())]);
+    assert_eq!(outcome.final_text(), Some(text.as_str()));
+}
+
+#[test]
+fn long_texts_are_lent_to_the_frames_that_carry_them_and_taken_back() {
+    long_texts_round_trip(false);
+}
+
+#[test]
+fn texts_lent_to_an_end_the_reader_still_holds_are_copied_back() {
+    long_texts_round_trip(true);
+}
+
+#[test]
+fn lent_texts_are_restored_from_a_frame_that_did_not_decode_for_the_turn() {
+    let (text, plan) = (long_text("message"), long_text("plan"));
+    let mut acc = Accumulator::default();
+    stream(&mut acc, StreamKind::AgentMessage, "m1", &text);
+    let raw = serde_json::value::to_raw_value(&item_completed(message("m1", &text))).unwrap();
+    let texts = lend::LargeTexts::read("item/completed", &raw).unwrap();
+    assert!(acc.lend(&texts));
+    assert_eq!(acc.streamed[0].text, "");
+    acc.restore(&texts);
+    assert!(!acc.is_lending());
+    assert_eq!(acc.streamed[0].text, text);
+
+    // The same for an item's text lent to the end of the turn.
+    let plan_item = json!({"type": "plan", "id": "p1", "text": plan});
+    arrive(
+        &mut acc,
+        "item/completed",
+        item_completed(plan_item.clone()),
+    );
+    let raw = serde_json::value::to_raw_value(&turn_completed(json!([plan_item]))).unwrap();
+    let texts = lend::LargeTexts::read("turn/completed", &raw).unwrap();
+    assert!(acc.lend(&texts));
+    assert_eq!(held_text(&acc, 0, StreamKind::Plan), "");
+    acc.restore(&texts);
+    assert_eq!(held_text(&acc, 0, StreamKind::Plan), plan);
+    let outcome = acc
+        .finish("t", &turn("completed", json!([])), None)
+        .into_outcome();
+    assert_eq!(
+        streams(&outcome),
+        [("m1", StreamKind::AgentMessage, text.as_str())]
+    );
+    assert_eq!(outcome.items.len(), 1);
+    assert_eq!(
+        lend::item_text(&outcome.items[0], StreamKind::Plan),
+        Some(plan.as_str())
+    );
+}
+
+#[test]
+fn a_lent_text_the_decoded_item_does_not_carry_is_taken_back() {
+    // The frame read as an agent message, but another notification was
+    // decoded from it (the router sends it elsewhere then): the stream
+    // takes its text back from the frame.
+    let text = long_text("message");
+    let mut acc = Accumulator::default();
+    stream(&mut acc, StreamKind::AgentMessage, "m1", &text);
+    let raw = serde_json::value::to_raw_value(&item_completed(message("m1", &text))).unwrap();
+    let texts = lend::LargeTexts::read("item/completed", &raw).unwrap();
+    assert!(acc.lend(&texts));
+    let other = Arc::new(completed(
+        json!({"type": "reasoning", "id": "m1", "summary": [], "content": []}),
+    ));
+    acc.observe_lent(&other, &texts);
+    assert!(!acc.is_lending());
+    assert_eq!(acc.streamed[0].text, text);
+    assert_eq!(acc.held_by, [None]);
+}
+
+#[test]
+fn only_a_text_the_frame_carries_exactly_is_lent() {
+    let text = long_text("message");
+    let mut other = text.clone();
+    other.replace_range(0..1, "M");
+    let mut acc = Accumulator::default();
+    stream(&mut acc, StreamKind::AgentMessage, "m1", &text);
+    // Another text for the item: the stream keeps its own.
+    let (_, lent) = arrive(
+        &mut acc,
+        "item/completed",
+        item_completed(message("m1", &other)),
+    );
+    assert!(!lent);
+    assert_eq!(acc.streamed[0].text, text);
+    // A turn whose item's text differs, and one the reader still holds.
+    let (_, lent) = arrive(
+        &mut acc,
+        "turn/completed",
+        turn_completed(json!([message("m1", &text)])),
+    );
+    assert!(!lent);
+    let reader = arrive(
+        &mut acc,
+        "item/completed",
+        item_completed(message("m2", &text)),
+    )
+    .0;
+    let (_, lent) = arrive(
+        &mut acc,
+        "turn/completed",
+        turn_completed(json!([message("m2", &text)])),
+    );
+    assert!(!lent, "the reader holds the item");
+    drop(reader);
+    let outcome = acc
+        .finish("t", &turn("completed", json!([])), None)
+        .into_outcome();
+    assert_eq!(
+        streams(&outcome),
+        [("m1", StreamKind::AgentMessage, text.as_str())]
+    );
+    let texts: Vec<_> = outcome
+        .items
+        .iter()
+        .map(|item| lend::item_text(item, StreamKind::AgentMessage))
+        .collect();
+    assert_eq!(texts, [Some(other.as_str()), Some(text.as_str())]);
 }

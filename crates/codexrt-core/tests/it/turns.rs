@@ -2,12 +2,14 @@
 //! reassembly, merged deltas for a slow reader, the watchdog, the deadline
 //! and process death.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use codexrt_core::{
-    CoreError, StreamKind, TURN_EVENT_CAPACITY, TurnEvent, TurnOptions, TurnOutcome,
+    CoreError, RuntimeEvent, StreamKind, TURN_EVENT_CAPACITY, TurnEvent, TurnOptions, TurnOutcome,
 };
-use codexrt_protocol::types::{TurnStartParams, TurnStatus, UserInput};
+use codexrt_protocol::ServerNotification;
+use codexrt_protocol::types::{ThreadItemKind, TurnStartParams, TurnStatus, UserInput};
 use codexrt_testkit::fake::{FakeScript, Handshake, Step};
 use serde_json::{Value, json};
 
@@ -282,6 +284,143 @@ async fn a_consumer_that_reads_late_gets_every_delta_merged_and_every_lifecycle_
     expected.push("turn/completed".to_owned());
     assert_eq!(seen, expected);
     runtime.shutdown().await.unwrap();
+}
+
+/// A long answer with characters JSON escapes, and its deltas of about
+/// 1,000 bytes (cut at character boundaries).
+fn long_answer() -> (String, Vec<Step>) {
+    let mut text = String::new();
+    while text.len() < 100_000 {
+        text.push_str("a line with \"quotes\", a tab\t, é, 🦀 and \u{1}\n");
+    }
+    let mut deltas = Vec::new();
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(1000);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (piece, after) = rest.split_at(cut);
+        deltas.push(delta("u1", piece));
+        rest = after;
+    }
+    (text, deltas)
+}
+
+/// A long answer comes three times: as deltas, whole in `item/completed`,
+/// and whole again in `turn/completed`. The router lends the turn's copy to
+/// each of the two large frames while it decodes them; the outcome and the
+/// events are whole however the reader keeps them. The fake sends
+/// `turn/completed` only once the reader is done with `item/completed`
+/// (it says so with a call), so that the turn's item is its own again and
+/// lent for sure when the reader did not keep it.
+#[tokio::test]
+async fn a_long_answer_carried_whole_again_is_whole_everywhere() {
+    let (text, deltas) = long_answer();
+    for reader_keeps_events in [false, true] {
+        let message = json!({"type": "agentMessage", "id": "m1", "text": text});
+        let script = FakeScript::new()
+            .handshake(Handshake::new())
+            .step(Step::respond_to(
+                "turn/start",
+                json!({"turn": turn("u1", "inProgress")}),
+            ))
+            .steps(deltas.clone())
+            .step(completed_item(&text))
+            .step(Step::respond_to("test/itemRead", json!({})))
+            .step(Step::notify(
+                "turn/completed",
+                json!({"threadId": "t1", "turn": {"id": "u1", "items": [message], "status": "completed"}}),
+            ))
+            .step(Step::expect_close());
+        let (runtime, fake) = connect(script).await;
+        let mut handle = runtime.start_turn(start_params()).await.unwrap();
+        let mut events = handle.events().unwrap();
+        let (item_read, item_was_read) = tokio::sync::oneshot::channel();
+        let reading = tokio::spawn(async move {
+            let (mut streamed, mut kept, mut texts) = (String::new(), Vec::new(), Vec::new());
+            let mut item_read = Some(item_read);
+            while let Some(event) = events.recv().await {
+                let note = match &event {
+                    TurnEvent::Delta(delta) => {
+                        streamed.push_str(&delta.text);
+                        continue;
+                    }
+                    TurnEvent::Notification(note) => Arc::clone(note),
+                    other => panic!("unexpected event {other:?}"),
+                };
+                if reader_keeps_events {
+                    kept.push(event);
+                }
+                let items = match &*note {
+                    ServerNotification::ItemCompleted(done) => vec![done.item.clone()],
+                    ServerNotification::TurnCompleted(done) => done.turn.items.clone(),
+                    _ => Vec::new(),
+                };
+                drop(note);
+                texts.extend(items.into_iter().map(|item| match item.kind {
+                    ThreadItemKind::AgentMessage { text, .. } => text,
+                    other => format!("{other:?}"),
+                }));
+                if let Some(item_read) = item_read.take_if(|_| texts.len() == 1) {
+                    let _ = item_read.send(());
+                }
+            }
+            (streamed, texts, kept.len())
+        });
+        item_was_read.await.unwrap();
+        runtime.call_raw("test/itemRead", json!({})).await.unwrap();
+        let outcome = handle.wait().await.unwrap();
+        let (streamed, texts, kept) = reading.await.unwrap();
+        assert_eq!(streamed, text);
+        assert_eq!(texts, [text.as_str(), text.as_str()]);
+        assert_eq!(kept, if reader_keeps_events { 2 } else { 0 });
+        assert_eq!(outcome.streamed.len(), 1);
+        assert_eq!(outcome.streamed[0].text, text);
+        assert_eq!(outcome.items.len(), 1);
+        assert_eq!(outcome.final_text(), Some(text.as_str()));
+        runtime.shutdown().await.unwrap();
+        assert!(fake.finished().await.completed());
+    }
+}
+
+/// A large `item/completed` that does not decode: the text the turn lent
+/// to it comes back, and the outcome holds the streamed answer whole.
+#[tokio::test]
+async fn a_long_answer_lent_to_a_frame_that_does_not_decode_comes_back() {
+    let (text, deltas) = long_answer();
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to(
+            "turn/start",
+            json!({"turn": turn("u1", "inProgress")}),
+        ))
+        .steps(deltas)
+        // `completedAtMs` is required.
+        .step(Step::notify(
+            "item/completed",
+            json!({"threadId": "t1", "turnId": "u1", "item": {"type": "agentMessage", "id": "m1", "text": text}}),
+        ))
+        .step(turn_completed("completed"))
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut events = runtime.events();
+    let handle = runtime.start_turn(start_params()).await.unwrap();
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(outcome.streamed.len(), 1);
+    assert_eq!(outcome.streamed[0].text, text);
+    assert!(outcome.items.is_empty());
+    assert_eq!(outcome.final_text(), Some(text.as_str()));
+    let undecodable = loop {
+        match events.recv().await {
+            Some(RuntimeEvent::Undecodable { method, .. }) => break method,
+            Some(_) => {}
+            None => panic!("no undecodable event"),
+        }
+    };
+    assert_eq!(undecodable, "item/completed");
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
 }
 
 #[tokio::test]
