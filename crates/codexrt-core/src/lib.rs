@@ -138,7 +138,11 @@
 //!   So a queue's memory is bounded by the turn's own content, not by how
 //!   many events the server sent.
 //! - Deltas are also reassembled per item for the outcome, which is
-//!   complete whatever the reader did.
+//!   complete whatever the reader did. A long answer is not held by the
+//!   turn more than once: once its item completes with that very text, the
+//!   item holds it alone until the outcome is handed out, and while a
+//!   large `item/completed` or `turn/completed` that carries it again is
+//!   decoded, the turn lends its own copy to the decoded notification.
 //! - Notifications that name the turn and arrive while `turn/start` has
 //!   not answered yet are all kept for it and handed to its handle; from the
 //!   answer on, in wire order, those about its thread only are the turn's
