@@ -500,3 +500,179 @@ fn only_a_text_the_frame_carries_exactly_is_lent() {
         .collect();
     assert_eq!(texts, [Some(other.as_str()), Some(text.as_str())]);
 }
+
+/// One item of a randomized turn: its stream, how it completes, and who
+/// holds what when.
+#[derive(Debug, Clone)]
+struct Plan {
+    kind: StreamKind,
+    /// Long enough to be lent, or short.
+    long: bool,
+    seed: usize,
+    /// 0: completes with the streamed text; 1: with another text; 2: never.
+    completes: u8,
+    /// The `item/completed` frame does not decode.
+    broken: bool,
+    /// The reader keeps the `item/completed` notification.
+    reader_keeps: bool,
+    /// `turn/completed` carries the item again.
+    in_turn: bool,
+}
+
+fn plan_strategy() -> impl proptest::strategy::Strategy<Value = Plan> {
+    use proptest::prelude::*;
+    (
+        prop_oneof![
+            Just(StreamKind::AgentMessage),
+            Just(StreamKind::Plan),
+            Just(StreamKind::CommandOutput),
+        ],
+        any::<bool>(),
+        0..64usize,
+        0..3u8,
+        proptest::bool::weighted(0.2),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(kind, long, seed, completes, broken, reader_keeps, in_turn)| Plan {
+                kind,
+                long,
+                seed,
+                completes,
+                broken,
+                reader_keeps,
+                in_turn,
+            },
+        )
+}
+
+/// A text of characters JSON escapes and characters it does not.
+fn varied_text(long: bool, seed: usize) -> String {
+    const PIECES: [&str; 8] = ["ab", "\"", "\\", "\n", "🦀", "é", "\u{1}", " word "];
+    let len = if long {
+        lend::LEND_FROM + seed * 13
+    } else {
+        seed
+    };
+    let mut text = String::new();
+    let mut n = seed;
+    while text.len() < len {
+        text.push_str(PIECES[n % PIECES.len()]);
+        n = n.wrapping_mul(31).wrapping_add(7);
+    }
+    text
+}
+
+fn item_of(kind: StreamKind, id: &str, text: &str) -> Value {
+    match kind {
+        StreamKind::Plan => json!({"type": "plan", "id": id, "text": text}),
+        StreamKind::CommandOutput => command(id, text),
+        _ => message(id, text),
+    }
+}
+
+/// Runs `plans` as one turn through an accumulator, lending when `lends`
+/// the way the router does, and returns the outcome.
+fn run_plans(plans: &[Plan], lends: bool, reader_keeps_end: bool) -> TurnOutcome {
+    let mut acc = Accumulator::default();
+    let mut kept = Vec::new();
+    let texts: Vec<(String, String)> = plans
+        .iter()
+        .map(|plan| {
+            let text = varied_text(plan.long, plan.seed);
+            let mut other = text.clone();
+            other.push('!');
+            (text, other)
+        })
+        .collect();
+    for (n, (plan, (text, _))) in plans.iter().zip(&texts).enumerate() {
+        stream(&mut acc, plan.kind, &format!("i{n}"), text);
+    }
+    for (n, (plan, (text, other))) in plans.iter().zip(&texts).enumerate() {
+        let completed = match plan.completes {
+            0 => text,
+            1 => other,
+            _ => continue,
+        };
+        let mut params = item_completed(item_of(plan.kind, &format!("i{n}"), completed));
+        if plan.broken {
+            params.as_object_mut().unwrap().remove("completedAtMs");
+        }
+        let raw = serde_json::value::to_raw_value(&params).unwrap();
+        let texts = if lends {
+            lend::LargeTexts::read("item/completed", &raw)
+        } else {
+            None
+        };
+        let lent = texts.as_ref().is_some_and(|texts| acc.lend(texts));
+        match ServerNotification::decode("item/completed", Some(&raw)) {
+            Ok(notification) => {
+                let notification = Arc::new(notification);
+                match (&texts, lent) {
+                    (Some(texts), true) => acc.observe_lent(&notification, texts),
+                    _ => acc.observe(&notification),
+                }
+                if plan.reader_keeps {
+                    kept.push(notification);
+                }
+            }
+            Err(_) => {
+                if let (Some(texts), true) = (&texts, lent) {
+                    acc.restore(texts);
+                }
+            }
+        }
+        assert!(!acc.is_lending());
+    }
+    let items: Vec<Value> = plans
+        .iter()
+        .zip(&texts)
+        .enumerate()
+        .filter(|(_, (plan, _))| plan.in_turn)
+        .map(|(n, (plan, (text, other)))| {
+            let carried = if plan.completes == 1 { other } else { text };
+            item_of(plan.kind, &format!("i{n}"), carried)
+        })
+        .collect();
+    let raw = serde_json::value::to_raw_value(&turn_completed(Value::Array(items))).unwrap();
+    let texts = if lends {
+        lend::LargeTexts::read("turn/completed", &raw)
+    } else {
+        None
+    };
+    let lent = texts.as_ref().is_some_and(|texts| acc.lend(texts));
+    let ending = Arc::new(ServerNotification::decode("turn/completed", Some(&raw)).unwrap());
+    match (&texts, lent) {
+        (Some(texts), true) => acc.observe_lent(&ending, texts),
+        _ => acc.observe(&ending),
+    }
+    let ServerNotification::TurnCompleted(done) = &*ending else {
+        panic!("not a turn/completed");
+    };
+    let finished = acc.finish("t", &done.turn, Some(&ending));
+    if !reader_keeps_end {
+        drop(ending);
+        return finished.into_outcome();
+    }
+    let outcome = finished.into_outcome();
+    drop((ending, kept));
+    outcome
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever the items, their texts, the frames that do not decode and
+    /// what the reader keeps, a turn that lends its texts to large frames
+    /// ends with the outcome of one that never does.
+    #[test]
+    fn lending_never_changes_the_outcome(
+        plans in proptest::collection::vec(plan_strategy(), 1..5),
+        reader_keeps_end in proptest::prelude::any::<bool>(),
+    ) {
+        let lending = run_plans(&plans, true, reader_keeps_end);
+        let plain = run_plans(&plans, false, reader_keeps_end);
+        proptest::prop_assert_eq!(lending, plain);
+    }
+}
