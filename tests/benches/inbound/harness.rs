@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use crate::report::{self, Results};
 use crate::scenario::{Client, RESULT_PREFIX, RunResult, Scenario, Sizes};
 
+/// Runs per client in a setup of a full run, but for the approvals.
+const RUNS: usize = 5;
+
 /// A scenario, and whether client and server share one CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Setup {
@@ -37,6 +40,21 @@ impl Setup {
         }
     }
 
+    /// How many runs each client gets in this setup. An approval is a
+    /// round trip between two processes, and on two CPUs most of its time
+    /// is the wake-up of the other CPU, which varies from run to run far
+    /// more than the clients' own work does (docs/benchmarks.md, "Anatomy
+    /// of an approval on two CPUs"): the approvals get three times the
+    /// runs, so that their medians rest on more than a few draws. Each
+    /// takes about a second.
+    pub(crate) fn runs(self, quick: bool) -> usize {
+        match (quick, self.scenario) {
+            (true, _) => 1,
+            (false, Scenario::Approvals) => 3 * RUNS,
+            (false, _) => RUNS,
+        }
+    }
+
     pub(crate) fn label(self) -> String {
         if self.pinned {
             format!("{} (1 CPU)", self.scenario.name())
@@ -48,7 +66,7 @@ impl Setup {
     /// Whether `client` takes part: the baseline holds one conversation,
     /// the pool is for many sessions, and the WebSocket client compares
     /// one connection's streams and approvals with stdio's.
-    pub(crate) fn runs(self, client: Client) -> bool {
+    pub(crate) fn takes(self, client: Client) -> bool {
         match client {
             Client::Baseline => self.scenario != Scenario::Sessions,
             Client::Pool => self.scenario == Scenario::Sessions,
@@ -66,11 +84,16 @@ impl Setup {
 
 pub(crate) fn run(quick: bool) -> ExitCode {
     let sizes = Sizes::new(quick);
-    let runs = if quick { 1 } else { 5 };
+    let runs = Setup::ALL
+        .iter()
+        .map(|setup| setup.runs(quick))
+        .max()
+        .unwrap_or(1);
     let pinning = taskset_available();
     println!(
         "inbound: baseline, core, facade, pool and websocket against `fake-app-server --traffic`, \
-         {runs} run(s) each, round robin{}\n",
+         {} run(s) each ({runs} of the approvals), round robin{}\n",
+        Setup::free(Scenario::Stream).runs(quick),
         if quick {
             " (--quick: smaller counts)"
         } else {
@@ -83,18 +106,21 @@ pub(crate) fn run(quick: bool) -> ExitCode {
     let mut results: Results = HashMap::new();
     for run in 1..=runs {
         for setup in Setup::ALL {
-            if setup.pinned && !pinning {
+            if (setup.pinned && !pinning) || run > setup.runs(quick) {
                 continue;
             }
-            for client in Client::ALL.into_iter().filter(|client| setup.runs(*client)) {
+            for client in Client::ALL
+                .into_iter()
+                .filter(|client| setup.takes(*client))
+            {
                 let result = launch(client, setup, &sizes);
-                report::progress(run, runs, setup, client, &result);
+                report::progress(run, setup.runs(quick), setup, client, &result);
                 results.entry((client, setup)).or_default().push(result);
             }
         }
     }
     println!();
-    let wrong = report::print(&results, &sizes, runs, pinning);
+    let wrong = report::print(&results, &sizes, quick, pinning);
     if wrong {
         ExitCode::FAILURE
     } else {

@@ -211,7 +211,7 @@ const SESSIONS: Setup = Setup::ALL[5];
 
 /// Prints the tables, the targets and the wrong results; says whether any
 /// result was wrong.
-pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool) -> bool {
+pub(crate) fn print(results: &Results, sizes: &Sizes, quick: bool, pinning: bool) -> bool {
     let table = Table {
         summaries: results
             .iter()
@@ -219,8 +219,10 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
             .collect(),
     };
     println!(
-        "medians of {runs} run(s); ratios are to the baseline (rates: higher is better; \
-         RSS: lower is better); ✗ marks a wrong result\n"
+        "medians of {} run(s), {} of the approvals; ratios are to the baseline (rates: higher \
+         is better; RSS: lower is better); ✗ marks a wrong result\n",
+        STREAM.runs(quick),
+        APPROVALS.runs(quick),
     );
     let deltas = short(sizes.deltas);
     let approvals = short(sizes.approvals);
@@ -251,6 +253,7 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
         })
         .collect();
     print_table(&header, &rows);
+    print_spread(results, pinning);
 
     let sessions = count(sizes.sessions);
     let header = [
@@ -299,6 +302,45 @@ pub(crate) fn print(results: &Results, sizes: &Sizes, runs: usize, pinning: bool
     print_pool(&table, sizes);
     print_websocket(&table);
     print_wrong(results)
+}
+
+/// The slowest and the fastest run of each client in the approvals, under
+/// the table: on two CPUs their medians move with the wake-ups of the other
+/// CPU, and the spread shows by how much.
+fn print_spread(results: &Results, pinning: bool) {
+    let mut setups = vec![APPROVALS];
+    if pinning {
+        setups.push(APPROVALS_PINNED);
+    }
+    for setup in setups {
+        let spreads: Vec<String> = Client::ALL
+            .into_iter()
+            .filter_map(|client| {
+                let rates: Vec<f64> = results
+                    .get(&(client, setup))?
+                    .iter()
+                    .filter(|run| run.seconds > 0.0)
+                    .map(|run| run.items as f64 / run.seconds)
+                    .collect();
+                let slowest = rates.iter().copied().reduce(f64::min)?;
+                let fastest = rates.iter().copied().reduce(f64::max)?;
+                Some(format!(
+                    "{} {}–{}",
+                    client.name(),
+                    rate(slowest),
+                    rate(fastest)
+                ))
+            })
+            .collect();
+        if !spreads.is_empty() {
+            println!(
+                "{}, slowest–fastest run: {}",
+                setup.label(),
+                spreads.join(", ")
+            );
+        }
+    }
+    println!();
 }
 
 fn print_targets(table: &Table, sizes: &Sizes, pinning: bool) {
