@@ -92,8 +92,9 @@ pub(crate) fn run(quick: bool) -> ExitCode {
     let pinning = taskset_available();
     println!(
         "inbound: baseline, core, facade, pool and websocket against `fake-app-server --traffic`, \
-         {} run(s) each ({runs} of the approvals), round robin{}\n",
+         {} run(s) each ({} of the approvals), round robin{}\n",
         Setup::free(Scenario::Stream).runs(quick),
+        Setup::free(Scenario::Approvals).runs(quick),
         if quick {
             " (--quick: smaller counts)"
         } else {

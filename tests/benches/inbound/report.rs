@@ -61,11 +61,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
 }
 
 pub(crate) fn progress(run: usize, runs: usize, setup: Setup, client: Client, result: &RunResult) {
-    let figure = if result.seconds > 0.0 {
-        rate(result.items as f64 / result.seconds)
-    } else {
-        "-".to_owned()
-    };
+    let figure = result.per_second().map_or_else(|| "-".to_owned(), rate);
     let rss = result
         .peak_rss_kib
         .map_or_else(|| "-".to_owned(), |kib| mib(kib as f64));
@@ -100,12 +96,7 @@ fn summarize(runs: Option<&Vec<RunResult>>) -> Summary {
     };
     let measured: Vec<&RunResult> = runs.iter().filter(|run| run.seconds > 0.0).collect();
     Summary {
-        per_second: median(
-            measured
-                .iter()
-                .map(|run| run.items as f64 / run.seconds)
-                .collect(),
-        ),
+        per_second: median(measured.iter().filter_map(|run| run.per_second()).collect()),
         seconds: median(measured.iter().map(|run| run.seconds).collect()),
         single_seconds: median(
             measured
@@ -319,8 +310,7 @@ fn print_spread(results: &Results, pinning: bool) {
                 let rates: Vec<f64> = results
                     .get(&(client, setup))?
                     .iter()
-                    .filter(|run| run.seconds > 0.0)
-                    .map(|run| run.items as f64 / run.seconds)
+                    .filter_map(RunResult::per_second)
                     .collect();
                 let slowest = rates.iter().copied().reduce(f64::min)?;
                 let fastest = rates.iter().copied().reduce(f64::max)?;

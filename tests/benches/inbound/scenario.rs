@@ -387,6 +387,13 @@ pub(crate) struct RunResult {
     pub(crate) failure: Option<String>,
 }
 
+impl RunResult {
+    /// Items per second, for a run that measured a time.
+    pub(crate) fn per_second(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| self.items as f64 / self.seconds)
+    }
+}
+
 pub(crate) fn print_result(measured: Measured) {
     let result = RunResult {
         seconds: measured.seconds,
