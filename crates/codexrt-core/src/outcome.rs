@@ -127,7 +127,8 @@ pub fn final_text<'a>(items: &'a [ThreadItem], streamed: &'a [StreamedText]) -> 
 
 /// A completed item as the accumulator holds it: the `item/completed`
 /// notification the turn's reader got as well (so the item is not copied
-/// while the turn runs), or an item only the final turn carried.
+/// while the turn runs), or the item alone, once the reader let go of that
+/// notification or when only the final turn carried it.
 #[derive(Debug)]
 enum Completed {
     Shared(Arc<ServerNotification>),
@@ -155,6 +156,11 @@ impl Completed {
             let item = self.item()?.clone();
             *self = Completed::Owned(Box::new(item));
         }
+        self.item_alone()
+    }
+
+    /// The item, to change in place, when nothing but this holds it.
+    fn item_alone(&mut self) -> Option<&mut ThreadItem> {
         match self {
             Completed::Owned(item) => Some(&mut **item),
             Completed::Shared(notification) => match Arc::get_mut(notification)? {
@@ -162,6 +168,32 @@ impl Completed {
                 _ => None,
             },
         }
+    }
+
+    /// Moves the item out of its notification once the reader no longer
+    /// holds that, into a box of the item's own size, and frees the rest
+    /// (the notification's ~900 bytes and its thread and turn ids). Returns
+    /// false while the notification is still shared.
+    fn hold_alone(&mut self) -> bool {
+        let Completed::Shared(notification) = self else {
+            return true;
+        };
+        let Some(notification) = Arc::get_mut(notification) else {
+            return false;
+        };
+        // Only `item/completed` notifications are kept.
+        let ServerNotification::ItemCompleted(done) = notification else {
+            return true;
+        };
+        let placeholder = ThreadItem {
+            completed_at_ms: None,
+            started_at_ms: None,
+            kind: ThreadItemKind::Unknown(serde_json::Value::Null),
+        };
+        let mut item = std::mem::replace(&mut done.item, placeholder);
+        compact(&mut item);
+        *self = Completed::Owned(Box::new(item));
+        true
     }
 
     /// The item, moved out of the notification when the reader no longer
@@ -178,10 +210,27 @@ impl Completed {
     }
 }
 
+/// Gives back what a kept item's lists hold beyond their length: a list
+/// decoded from JSON grows as it is read, to room for four entries at
+/// least, and a command's `commandActions` (80 bytes an entry) usually has
+/// one. Commands and file changes are the items a turn keeps most of.
+fn compact(item: &mut ThreadItem) {
+    match &mut item.kind {
+        ThreadItemKind::CommandExecution {
+            command_actions, ..
+        } => command_actions.shrink_to_fit(),
+        ThreadItemKind::FileChange { changes, .. } => changes.shrink_to_fit(),
+        _ => {}
+    }
+}
+
 /// Builds a [`TurnOutcome`] from the turn's notifications.
 #[derive(Debug, Default)]
 pub(crate) struct Accumulator {
     items: Vec<Completed>,
+    /// How many of `items`, from the first, hold their item alone (see
+    /// [`Accumulator::release_items`]).
+    alone: usize,
     streamed: Vec<StreamedText>,
     /// The item id of each stream in `streamed`, shared with the deltas
     /// queued for the reader so that a delta costs no copy of it.
@@ -236,11 +285,29 @@ impl Accumulator {
         match &**notification {
             N::ItemCompleted(done) => {
                 self.hand_over_streams(&done.item);
+                self.release_items();
                 self.items.push(Completed::Shared(Arc::clone(notification)));
             }
             N::ThreadTokenUsageUpdated(usage) => self.token_usage = Some(usage.token_usage.clone()),
             N::Error(error) => self.error = Some(error.error.clone()),
             _ => {}
+        }
+    }
+
+    /// Moves each completed item whose notification the reader has let go
+    /// of out of it, oldest first, up to the first one the reader still
+    /// holds. A turn of many items (10,000 command approvals, say) then
+    /// keeps each in about half the memory, and the notifications' memory
+    /// is used again for the next ones rather than taken anew: fresh memory
+    /// costs a page fault every few items. Each item is looked at until it
+    /// is let go, which a reader that keeps up does before the next one
+    /// completes: about one check per item.
+    fn release_items(&mut self) {
+        while let Some(completed) = self.items.get_mut(self.alone) {
+            if !completed.hold_alone() {
+                break;
+            }
+            self.alone += 1;
         }
     }
 
@@ -365,15 +432,12 @@ impl Accumulator {
         else {
             return;
         };
-        // Only a notification held here alone is changed: while a reader
-        // holds it too, its text stays anyway.
-        let Some(Completed::Shared(notification)) = self.items.get_mut(index) else {
+        // Only an item held here alone is changed: while a reader holds its
+        // notification too, its text stays anyway.
+        let Some(item) = self.items.get_mut(index).and_then(Completed::item_alone) else {
             return;
         };
-        let Some(ServerNotification::ItemCompleted(done)) = Arc::get_mut(notification) else {
-            return;
-        };
-        let Some(text) = item_text_mut(&mut done.item, raw.kind) else {
+        let Some(text) = item_text_mut(item, raw.kind) else {
             return;
         };
         if !text.is_empty() && json_text_equals(raw.text.get(), text) {

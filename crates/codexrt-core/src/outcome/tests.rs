@@ -212,6 +212,57 @@ fn an_item_the_reader_still_holds_is_copied_into_the_outcome() {
     assert_eq!(done.item, outcome.items[0]);
 }
 
+/// Which of the accumulator's completed items it holds alone, out of
+/// their notifications.
+fn alone(acc: &Accumulator) -> Vec<bool> {
+    acc.items
+        .iter()
+        .map(|completed| matches!(completed, Completed::Owned(_)))
+        .collect()
+}
+
+#[test]
+fn items_the_reader_let_go_of_are_moved_out_of_their_notifications_in_order() {
+    let item = |id: &str| {
+        json!({"type": "commandExecution", "id": id, "command": "ls", "cwd": "/",
+            "status": "completed", "aggregatedOutput": "out",
+            "commandActions": [{"type": "listFiles", "command": "ls", "path": null}]})
+    };
+    let decoded: Vec<ThreadItem> = ["c1", "c2", "c3", "c4", "c5"]
+        .into_iter()
+        .map(|id| serde_json::from_value(item(id)).unwrap())
+        .collect();
+    let mut acc = Accumulator::default();
+    // The reader still holds the first; it let go of the next two at once.
+    let held_by_reader = Arc::new(completed(item("c1")));
+    acc.observe(&held_by_reader);
+    acc.see(completed(item("c2")));
+    acc.see(completed(item("c3")));
+    acc.see(completed(item("c4")));
+    // None moves past the one the reader holds.
+    assert_eq!(alone(&acc), [false, false, false, false]);
+
+    drop(held_by_reader);
+    acc.see(completed(item("c5")));
+    // The newest is looked at when the next one completes.
+    assert_eq!(alone(&acc), [true, true, true, true, false]);
+    assert_eq!(acc.alone, 4);
+    for completed in &acc.items[..4] {
+        let Some(ThreadItemKind::CommandExecution {
+            command_actions, ..
+        }) = completed.item().map(|item| &item.kind)
+        else {
+            panic!("not a command: {completed:?}");
+        };
+        assert_eq!(command_actions.capacity(), 1);
+    }
+
+    let outcome = acc
+        .finish("t", &turn("completed", json!([])), None)
+        .into_outcome();
+    assert_eq!(outcome.items, decoded);
+}
+
 #[test]
 fn deltas_that_go_back_to_older_streams_land_in_them() {
     // 300 messages whose deltas come in two rounds, each round visiting
