@@ -13,7 +13,6 @@ use codexrt_protocol::types::{
 };
 use codexrt_protocol::{ServerNotification, methods};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::StreamKind;
 
@@ -136,8 +135,8 @@ pub(crate) struct WireDelta<'a> {
 impl<'a> WireDelta<'a> {
     /// Reads the params of a `kind` delta, with its index; `None` when they
     /// do not fit, and the generic decoder then says why.
-    pub(crate) fn read(kind: StreamKind, params: &'a RawValue) -> Option<(WireDelta<'a>, i64)> {
-        let delta: WireDelta<'a> = serde_json::from_str(params.get()).ok()?;
+    pub(crate) fn read(kind: StreamKind, params: &'a str) -> Option<(WireDelta<'a>, i64)> {
+        let delta: WireDelta<'a> = serde_json::from_str(params).ok()?;
         let index = match kind {
             StreamKind::Reasoning => delta.content_index?,
             StreamKind::ReasoningSummary => delta.summary_index?,

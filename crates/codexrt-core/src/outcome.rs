@@ -13,7 +13,7 @@ use codexrt_protocol::types::{
 
 mod lend;
 
-pub(crate) use lend::LargeTexts;
+pub(crate) use lend::{LEND_FROM, LargeTexts};
 use lend::{RawText, item_text, item_text_mut, json_text, json_text_equals};
 
 /// Which stream of an item a text was reassembled from.

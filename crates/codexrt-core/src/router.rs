@@ -22,7 +22,7 @@ use crate::StreamKind;
 use crate::deadlines::Deadlines;
 use crate::delta::WireDelta;
 use crate::events::{EventHub, RuntimeEvent};
-use crate::outcome::LargeTexts;
+use crate::outcome::{LEND_FROM, LargeTexts};
 use crate::safe_answer::SafeAnswer;
 use crate::server_request::{
     Closing, PendingServerRequest, RequestDecider, ServerRequestHandle, ServerRequestReceiver,
@@ -153,14 +153,15 @@ impl Router {
 
     /// A delta on the fast path: read from the frame without building the
     /// whole notification, routed without allocating; `false` when its
-    /// params do not fit, and the generic path then says why.
-    fn delta(&mut self, kind: StreamKind, method: &str, params: &RawValue) -> bool {
+    /// params (JSON text, checked as it is read) do not fit, and the
+    /// generic path then says why.
+    fn delta(&mut self, kind: StreamKind, method: &str, params: &str) -> bool {
         let Some((delta, index)) = WireDelta::read(kind, params) else {
             return false;
         };
         let shared = &*self.shared;
         if shared.events.wants_delta(method)
-            && let Ok(notification) = ServerNotification::decode(method, Some(params))
+            && let Ok(notification) = ServerNotification::decode_text(method, Some(params))
         {
             let event = RuntimeEvent::Notification(Arc::new(notification));
             shared.events.push(method, event);
@@ -181,7 +182,6 @@ impl Router {
         method: &str,
         params: Option<&RawValue>,
     ) -> Option<Arc<ServerNotification>> {
-        let shared = &*self.shared;
         let decoded = match ServerNotification::decode(method, params) {
             Ok(decoded) => decoded,
             Err(error) => {
@@ -189,10 +189,17 @@ impl Router {
                     method: method.to_owned(),
                     error: error.source.to_string(),
                 };
-                shared.events.push(method, event);
+                self.shared.events.push(method, event);
                 return None;
             }
         };
+        Some(self.share(method, decoded))
+    }
+
+    /// Acts on a decoded notification's own meaning, and hands it to the
+    /// observers.
+    fn share(&mut self, method: &str, decoded: ServerNotification) -> Arc<ServerNotification> {
+        let shared = &*self.shared;
         if let ServerNotification::ServerRequestResolved(resolved) = &decoded
             && let Some(id) = rpc_id(&resolved.request_id)
         {
@@ -205,7 +212,13 @@ impl Router {
             let event = RuntimeEvent::Notification(Arc::clone(&decoded));
             shared.events.push(method, event);
         }
-        Some(decoded)
+        decoded
+    }
+
+    /// Routes a decoded notification to its turn.
+    fn route(&mut self, decoded: Arc<ServerNotification>) {
+        let fallback = RawIds::of_unknown(&decoded);
+        self.shared.turns.route(&mut self.route, decoded, &fallback);
     }
 
     /// A large frame that `turn` lent texts to (see [`LargeTexts`]):
@@ -232,8 +245,7 @@ impl Router {
             decoded => {
                 turn.restore(texts);
                 if let Some(decoded) = decoded {
-                    let fallback = RawIds::of_unknown(&decoded);
-                    self.shared.turns.route(&mut self.route, decoded, &fallback);
+                    self.route(decoded);
                 }
             }
         }
@@ -241,9 +253,33 @@ impl Router {
 }
 
 impl InboundHandler for Router {
+    /// Every notification is decoded here anyway, which checks its params:
+    /// taken unchecked, its frame is read once. A frame whose params do
+    /// not decode is left to the full parse, and then to [`notification`]
+    /// (which reports it). So is one large enough to lend texts to: what
+    /// the turn would take back from it must come from checked text.
+    ///
+    /// [`notification`]: InboundHandler::notification
+    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
+        if params.len() >= LEND_FROM {
+            return false;
+        }
+        if let Some(kind) = StreamKind::of_method(method) {
+            return self.delta(kind, method, params);
+        }
+        match ServerNotification::decode_text(method, Some(params)) {
+            Ok(decoded) => {
+                let decoded = self.share(method, decoded);
+                self.route(decoded);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     fn notification(&mut self, method: &str, params: Option<&RawValue>) {
         if let (Some(kind), Some(raw)) = (StreamKind::of_method(method), params)
-            && self.delta(kind, method, raw)
+            && self.delta(kind, method, raw.get())
         {
             return;
         }
@@ -253,11 +289,9 @@ impl InboundHandler for Router {
         {
             return self.lent(method, raw, &texts, &turn);
         }
-        let Some(decoded) = self.decode(method, params) else {
-            return;
-        };
-        let fallback = RawIds::of_unknown(&decoded);
-        self.shared.turns.route(&mut self.route, decoded, &fallback);
+        if let Some(decoded) = self.decode(method, params) {
+            self.route(decoded);
+        }
     }
 
     fn request(&mut self, request: IncomingRequest) {

@@ -8,13 +8,14 @@ use serde_json::value::RawValue;
 
 use crate::error::DecodeError;
 
-/// Decodes `params` into `T` in one pass over the raw text; missing params
-/// read as `null`, which only a params-less type accepts.
+/// Decodes `params`, JSON text, into `T` in one pass; missing params read
+/// as `null`, which only a params-less type accepts. Text that is not one
+/// JSON value fails.
 pub(crate) fn decode_params<T: DeserializeOwned>(
     method: &str,
-    params: Option<&RawValue>,
+    params: Option<&str>,
 ) -> Result<T, DecodeError> {
-    serde_json::from_str(params.map_or("null", RawValue::get)).map_err(|source| DecodeError {
+    serde_json::from_str(params.unwrap_or("null")).map_err(|source| DecodeError {
         method: method.to_owned(),
         source,
     })

@@ -200,6 +200,12 @@ impl Driver {
                 return self.on_rejected(Rejected::skipped(err), digest);
             }
         };
+        if let Sink::Handler(handler) = &mut self.sink
+            && let Some(unchecked) = envelope::unchecked_notification(&frame)
+            && handler.unchecked_notification(unchecked.method, unchecked.params)
+        {
+            return;
+        }
         match envelope::parse(&frame) {
             Ok(Message::Response { id, outcome }) => {
                 self.on_response(&id, outcome.map(ToOwned::to_owned));

@@ -124,9 +124,7 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
     };
     // serde_json reads a struct from an array as well as from an object;
     // messages are objects only.
-    let first = frame
-        .iter()
-        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    let first = frame.iter().find(|byte| !is_space(**byte));
     if first != Some(&b'{') {
         let problem = match serde_json::from_slice::<IgnoredAny>(frame) {
             Ok(_) => Malformation::NotAnObject,
@@ -151,6 +149,156 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
         }
     };
     classify(envelope).map_err(|(problem, answer_to)| reject(problem, answer_to))
+}
+
+/// A notification read from its frame without its params: see
+/// [`unchecked_notification`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct UncheckedNotification<'a> {
+    pub(crate) method: &'a str,
+    /// From the params member's value to the object's closing brace,
+    /// whitespace trimmed: that value alone when the frame is valid and
+    /// `params` is its last member, and otherwise never one JSON value.
+    pub(crate) params: &'a str,
+}
+
+/// Reads a notification framed as codex frames them, up to its params:
+/// `{"method":"…","params":…}`, where the members before `params` are
+/// plain strings (no escapes), numbers or literals, and none is an `id`, a
+/// `result`, an `error` or a second `method`. The params are not read: a
+/// handler that decodes them reads them once rather than after this
+/// layer. Everything before them is checked as strictly as [`parse`]
+/// would, so a frame whose params then decode as one JSON value is one
+/// [`parse`] reads as this very notification. `None` for any other shape
+/// (then [`parse`] reads the frame), for params that are `null`, and for
+/// text that is not UTF-8.
+pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotification<'_>> {
+    let frame = frame.strip_prefix(BOM).unwrap_or(frame);
+    let end = frame.iter().rposition(|byte| !is_space(*byte))?;
+    if frame.get(end) != Some(&b'}') {
+        return None;
+    }
+    let mut scan = Scan {
+        bytes: frame.get(..end)?,
+        at: 0,
+    };
+    scan.space();
+    scan.byte(b'{')?;
+    let mut method = None;
+    loop {
+        scan.space();
+        let key = scan.plain_string()?;
+        scan.space();
+        scan.byte(b':')?;
+        scan.space();
+        match key {
+            "params" => {
+                let method = method?;
+                let rest = scan.bytes.get(scan.at..)?;
+                let last = rest.iter().rposition(|byte| !is_space(*byte))?;
+                let params = rest.get(..=last)?;
+                if params == b"null" {
+                    return None;
+                }
+                let params = std::str::from_utf8(params).ok()?;
+                return Some(UncheckedNotification { method, params });
+            }
+            "method" if method.is_none() => method = Some(scan.plain_string()?),
+            "method" | "id" | "result" | "error" => return None,
+            _ => scan.simple_value()?,
+        }
+        scan.space();
+        scan.byte(b',')?;
+    }
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// A cursor over the start of a frame, for [`unchecked_notification`].
+struct Scan<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn space(&mut self) {
+        while self.peek().is_some_and(is_space) {
+            self.at += 1;
+        }
+    }
+
+    fn byte(&mut self, expected: u8) -> Option<()> {
+        (self.peek()? == expected).then(|| self.at += 1)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    /// A string without escapes or control characters, in UTF-8.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.byte(b'"')?;
+        let rest = self.bytes.get(self.at..)?;
+        let len = rest.iter().position(|byte| *byte == b'"')?;
+        let text = rest.get(..len)?;
+        if text.iter().any(|byte| *byte == b'\\' || *byte < 0x20) {
+            return None;
+        }
+        self.at += len + 1;
+        std::str::from_utf8(text).ok()
+    }
+
+    /// A plain string, a number or a literal.
+    fn simple_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.plain_string().map(drop),
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    fn word(&mut self, word: &[u8]) -> Option<()> {
+        let rest = self.bytes.get(self.at..)?;
+        rest.starts_with(word).then(|| self.at += word.len())
+    }
+
+    /// A number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            (self.digits() > 0).then_some(())?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            (self.digits() > 0).then_some(())?;
+        }
+        Some(())
+    }
 }
 
 /// The id of a frame that has a valid id and no method, read leniently.

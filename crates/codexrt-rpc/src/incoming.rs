@@ -27,6 +27,29 @@ pub trait InboundHandler: Send + 'static {
     /// was absent or `null`.
     fn notification(&mut self, method: &str, params: Option<&RawValue>);
 
+    /// A notification offered before its frame is parsed in full, to a
+    /// handler that decodes the params anyway and so checks them as it
+    /// does: this layer then reads each frame once rather than twice.
+    ///
+    /// Only frames framed as codex frames notifications are offered:
+    /// `{"method":"…","params":…}`, with nothing after the params but
+    /// plain members before them. `params` is the frame's text from the
+    /// params member's value to the object's closing brace, trimmed: valid
+    /// UTF-8, but not checked as JSON. In a valid frame it is the params'
+    /// value; in any other, it is not one JSON value.
+    ///
+    /// Return `true` only once `params` was read as exactly one JSON value
+    /// and the notification handled as [`notification`](InboundHandler::notification)
+    /// would have handled it. Return `false` having done nothing else, and
+    /// the frame is parsed in full and goes its usual way (so a frame that
+    /// is not valid is still reported through
+    /// [`malformed`](InboundHandler::malformed)). The default returns
+    /// `false`.
+    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
+        let _ = (method, params);
+        false
+    }
+
     /// A request from the peer, to be answered through its [`Responder`]
     /// (dropping it unanswered sends an internal error).
     fn request(&mut self, request: IncomingRequest);

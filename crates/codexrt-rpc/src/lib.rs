@@ -45,7 +45,10 @@
 //! first line, or before every line) is skipped; anywhere else it makes the
 //! frame invalid, as in JSON. Each frame is parsed once; `params`, `result` and error `data` stay raw JSON
 //! ([`RawValue`](serde_json::value::RawValue)) for the layer above to decode.
-//! This crate knows no method names.
+//! An [`InboundHandler`] that decodes params anyway may take notifications
+//! with their params not yet checked, and check them as it decodes
+//! ([`InboundHandler::unchecked_notification`]): then even the params are
+//! read once. This crate knows no method names.
 //!
 //! Outbound frames never contain a newline byte, so that line-framed media
 //! can carry them; params and results that serialize to `null` are written as

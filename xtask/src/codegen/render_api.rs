@@ -459,6 +459,32 @@ pub(crate) fn render_server_enum(
          \x20   /// [`DecodeError`] when the params of a known method do not fit its type\n\
          \x20   /// (or are missing while the type needs some).\n\
          \x20   pub fn decode(method: &str, params: Option<&RawValue>) -> Result<Self, DecodeError> {{\n\
+         \x20       let unknown = || Ok(params.map(ToOwned::to_owned));\n\
+         \x20       Self::decode_with(method, params.map(RawValue::get), unknown)\n\
+         \x20   }}\n\n\
+         \x20   /// [`{name}::decode`] for params given as JSON text that nothing has\n\
+         \x20   /// checked yet: the text must be one JSON value, which this checks as\n\
+         \x20   /// it decodes. `Some(\"null\")` is not `None`: a method this version\n\
+         \x20   /// does not know keeps it as its params.\n\
+         \x20   ///\n\
+         \x20   /// # Errors\n\
+         \x20   ///\n\
+         \x20   /// [`DecodeError`] when `params` is not one JSON value, or as for\n\
+         \x20   /// [`{name}::decode`].\n\
+         \x20   pub fn decode_text(method: &str, params: Option<&str>) -> Result<Self, DecodeError> {{\n\
+         \x20       let unknown = || {{\n\
+         \x20           let owned = params.map(|text| RawValue::from_string(text.to_owned()));\n\
+         \x20           owned.transpose()\n\
+         \x20       }};\n\
+         \x20       Self::decode_with(method, params, unknown)\n\
+         \x20   }}\n\n\
+         \x20   /// Decodes a known method's params from their text; `unknown` gives the\n\
+         \x20   /// params any other method keeps.\n\
+         \x20   fn decode_with(\n\
+         \x20       method: &str,\n\
+         \x20       params: Option<&str>,\n\
+         \x20       unknown: impl FnOnce() -> Result<Option<Box<RawValue>>, serde_json::Error>,\n\
+         \x20   ) -> Result<Self, DecodeError> {{\n\
          \x20       Ok(match method {{"
     );
     for info in &of_kind {
@@ -472,7 +498,10 @@ pub(crate) fn render_server_enum(
         out,
         "            _ => Self::Unknown {{\n\
          \x20               method: method.to_owned(),\n\
-         \x20               params: params.map(ToOwned::to_owned),\n\
+         \x20               params: unknown().map_err(|source| DecodeError {{\n\
+         \x20                   method: method.to_owned(),\n\
+         \x20                   source,\n\
+         \x20               }})?,\n\
          \x20           }},\n\
          \x20       }})\n    }}\n"
     );

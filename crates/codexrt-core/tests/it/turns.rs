@@ -831,3 +831,72 @@ async fn the_threads_of_forgotten_unclaimed_turns_are_forgotten() {
     let log = fake.finished().await;
     assert!(log.completed(), "{:?}", log.failure);
 }
+
+/// Notifications framed as codex frames them are decoded from their frame
+/// unchecked; the others after a full parse. Observers see the same either
+/// way, and a notification that does not decode is reported once.
+#[tokio::test]
+async fn every_notification_is_seen_once_whichever_way_its_frame_is_read() {
+    let status = json!({"threadId": "t1", "status": {"type": "idle"}});
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::notify("thread/status/changed", status.clone()))
+        // Params not last: read in full.
+        .step(Step::Garbage {
+            line: format!(
+                r#"{{"method":"thread/status/changed","params":{status},"jsonrpc":"2.0"}}"#
+            ),
+        })
+        .step(Step::notify(
+            "thread/status/changed",
+            json!({"threadId": 5}),
+        ))
+        .step(Step::notify(
+            "item/agentMessage/delta",
+            json!({"threadId": "t1", "turnId": "u1", "delta": "no item id"}),
+        ))
+        // A method this version does not know, framed as codex would.
+        .step(Step::Garbage {
+            line: r#"{"method":"custom/marker","params":{"k":[1]}}"#.to_owned(),
+        })
+        .step(Step::expect_close());
+    let (runtime, fake) = connect(script).await;
+    let mut events = runtime.events();
+    let mut seen = Vec::new();
+    while let Some(event) = events.recv().await {
+        let described = match event {
+            RuntimeEvent::Notification(notification) => match &*notification {
+                ServerNotification::Unknown { method, params } => {
+                    format!(
+                        "unknown {method} {}",
+                        params.as_deref().map_or("", |p| p.get())
+                    )
+                }
+                known => format!("notification {}", serde_json::to_string(known).unwrap()),
+            },
+            RuntimeEvent::Undecodable { method, .. } => format!("undecodable {method}"),
+            other => format!("other {other:?}"),
+        };
+        let last = described.starts_with("unknown");
+        seen.push(described);
+        if last {
+            break;
+        }
+    }
+    let decoded = format!(
+        "notification {}",
+        json!({"method": "thread/status/changed", "params": status})
+    );
+    assert_eq!(
+        seen,
+        [
+            decoded.clone(),
+            decoded,
+            "undecodable thread/status/changed".to_owned(),
+            "undecodable item/agentMessage/delta".to_owned(),
+            r#"unknown custom/marker {"k":[1]}"#.to_owned(),
+        ]
+    );
+    runtime.shutdown().await.unwrap();
+    assert!(fake.finished().await.completed());
+}

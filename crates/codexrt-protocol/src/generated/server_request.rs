@@ -61,6 +61,34 @@ impl ServerRequest {
     /// [`DecodeError`] when the params of a known method do not fit its type
     /// (or are missing while the type needs some).
     pub fn decode(method: &str, params: Option<&RawValue>) -> Result<Self, DecodeError> {
+        let unknown = || Ok(params.map(ToOwned::to_owned));
+        Self::decode_with(method, params.map(RawValue::get), unknown)
+    }
+
+    /// [`ServerRequest::decode`] for params given as JSON text that nothing has
+    /// checked yet: the text must be one JSON value, which this checks as
+    /// it decodes. `Some("null")` is not `None`: a method this version
+    /// does not know keeps it as its params.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when `params` is not one JSON value, or as for
+    /// [`ServerRequest::decode`].
+    pub fn decode_text(method: &str, params: Option<&str>) -> Result<Self, DecodeError> {
+        let unknown = || {
+            let owned = params.map(|text| RawValue::from_string(text.to_owned()));
+            owned.transpose()
+        };
+        Self::decode_with(method, params, unknown)
+    }
+
+    /// Decodes a known method's params from their text; `unknown` gives the
+    /// params any other method keeps.
+    fn decode_with(
+        method: &str,
+        params: Option<&str>,
+        unknown: impl FnOnce() -> Result<Option<Box<RawValue>>, serde_json::Error>,
+    ) -> Result<Self, DecodeError> {
         Ok(match method {
             methods::ACCOUNT_CHATGPT_AUTH_TOKENS_REFRESH => {
                 Self::AccountChatgptAuthTokensRefresh(decode_params(method, params)?)
@@ -92,7 +120,10 @@ impl ServerRequest {
             }
             _ => Self::Unknown {
                 method: method.to_owned(),
-                params: params.map(ToOwned::to_owned),
+                params: unknown().map_err(|source| DecodeError {
+                    method: method.to_owned(),
+                    source,
+                })?,
             },
         })
     }

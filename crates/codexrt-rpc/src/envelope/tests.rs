@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use codexrt_transport::FrameError;
 
-use super::{Malformation, MalformedFrame, Message, Rejected, parse};
+use super::{Malformation, MalformedFrame, Message, Rejected, parse, unchecked_notification};
 use crate::{ErrorObject, RequestId};
 
 /// A comparable summary of a parse: raw JSON as its exact text.
@@ -541,4 +541,148 @@ fn a_method_is_borrowed_from_the_frame_unless_it_holds_an_escape() {
         borrowed(br#"{"method":"item\/started"}"#),
         (false, "item/started".to_owned())
     );
+}
+
+fn unchecked(frame: &[u8]) -> Option<(&str, &str)> {
+    unchecked_notification(frame).map(|read| (read.method, read.params))
+}
+
+#[test]
+fn notifications_framed_as_codex_frames_them_are_read_up_to_their_params() {
+    let read: [(&str, (&str, &str)); 6] = [
+        (
+            r#"{"method":"item/started","params":{"a":[1,2]}}"#,
+            ("item/started", r#"{"a":[1,2]}"#),
+        ),
+        (
+            r#"{"emittedAtMs":1796396718290,"method":"m","params":{}}"#,
+            ("m", "{}"),
+        ),
+        (
+            "\u{feff}{ \"jsonrpc\" : \"2.0\" ,\n\"method\":\"m\",\t\"params\" : [1] }\r\n",
+            ("m", "[1]"),
+        ),
+        (
+            r#"{"x":-1.5e+3,"y":true,"z":null,"w":false,"v":0,"u":"é","method":"m","params":"s"}"#,
+            ("m", r#""s""#),
+        ),
+        (r#"{"method":"","params":0.5E-2}"#, ("", "0.5E-2")),
+        // Params that are not the last member: what is handed on is not
+        // one JSON value, and whoever decodes it finds so.
+        (
+            r#"{"method":"m","params":{},"id":1}"#,
+            ("m", r#"{},"id":1"#),
+        ),
+    ];
+    for (frame, expected) in read {
+        assert_eq!(unchecked(frame.as_bytes()), Some(expected), "{frame}");
+    }
+    let not_read: [&[u8]; 17] = [
+        br#"{"method":"m"}"#,
+        br#"{"params":{},"method":"m"}"#,
+        br#"{"id":1,"method":"m","params":{}}"#,
+        br#"{"result":1,"method":"m","params":{}}"#,
+        br#"{"method":"m","method":"n","params":{}}"#,
+        br#"{"method":"m","params":null}"#,
+        br#"{"method":"m","params": }"#,
+        br#"{"meth\u006fd":"m","params":{}}"#,
+        br#"{"method":"m\u0031","params":{}}"#,
+        br#"{"x":{"y":1},"method":"m","params":{}}"#,
+        br#"{"x":01,"method":"m","params":{}}"#,
+        br#"{"x":1.,"method":"m","params":{}}"#,
+        br#"{"x":tru,"method":"m","params":{}}"#,
+        br#"{"method":"m","params":{}} x"#,
+        br#"[{"method":"m","params":{}}]"#,
+        b"{\"method\":\"m\x01\",\"params\":{}}",
+        b"{\"method\":\"\xff\",\"params\":{}}",
+    ];
+    for frame in not_read {
+        assert_eq!(unchecked(frame), None, "{}", String::from_utf8_lossy(frame));
+    }
+}
+
+mod unchecked_props {
+    use proptest::prelude::*;
+    use serde::de::IgnoredAny;
+
+    use super::{Parsed, summarize, unchecked};
+
+    /// A member a frame may have, in any order: the method, possibly with an
+    /// escape; params of many shapes, not all of them JSON; an id, a result;
+    /// members of no meaning to this layer, simple or not, valid or not.
+    fn member() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            r#""method":"item/started""#,
+            r#""method":"a\u0062""#,
+            r#""method":7"#,
+            r#""params":{"threadId":"t","n":[1,2.5,-3e2]}"#,
+            r#""params":[]"#,
+            r#""params":"x""#,
+            r#""params":null"#,
+            r#""params":{"a":"\u00e9\n"}"#,
+            r#""params":{"a":1"#,
+            r#""params":1 2"#,
+            r#""id":3"#,
+            r#""id":null"#,
+            r#""result":{}"#,
+            r#""jsonrpc":"2.0""#,
+            r#""emittedAtMs":1796396718290"#,
+            r#""n":-0.5e+2"#,
+            r#""n":01"#,
+            r#""b":true"#,
+            r#""o":{"k":[null]}"#,
+            r#""s":"a\"b""#,
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn frame() -> impl Strategy<Value = Vec<u8>> {
+        let space = prop::sample::select(vec!["", " ", "\n", "\t\r "]);
+        (
+            prop::collection::vec((member(), space.clone()), 0..6),
+            space,
+            any::<bool>(),
+            prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+        )
+            .prop_map(|(members, space, bom, change)| {
+                let body: Vec<String> = members
+                    .into_iter()
+                    .map(|(member, space)| format!("{space}{member}{space}"))
+                    .collect();
+                let mut frame = format!("{{{}}}{space}", body.join(",")).into_bytes();
+                if bom {
+                    frame.splice(0..0, *b"\xEF\xBB\xBF");
+                }
+                // Now and then one byte changed: truncated, broken, or not
+                // UTF-8 any more.
+                if let Some((at, byte)) = change {
+                    let at = at.index(frame.len());
+                    frame[at] = byte;
+                }
+                frame
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whenever the params handed on unchecked are one JSON value, the
+        /// frame is, in full, a notification of that method with exactly
+        /// those params.
+        #[test]
+        fn unchecked_params_that_are_json_mean_the_frame_is_that_notification(frame in frame()) {
+            let parsed = summarize(&frame);
+            match unchecked(&frame) {
+                Some((method, params)) if serde_json::from_str::<IgnoredAny>(params).is_ok() => {
+                    prop_assert_eq!(
+                        parsed,
+                        Parsed::Notification(method.to_owned(), Some(params.to_owned()))
+                    );
+                }
+                // Not one value: whoever decodes it fails, and the frame
+                // then goes the way of the full parse, whatever that says.
+                Some(_) | None => {}
+            }
+        }
+    }
 }

@@ -224,6 +224,85 @@ async fn a_handler_takes_everything_in_order_and_answers_are_never_held_back() {
     );
 }
 
+/// A [`Keeper`] that also takes notifications unchecked, as a handler
+/// that decodes their params does: only those of the method `take` whose
+/// params are one JSON value.
+#[derive(Clone, Default)]
+struct Decoder(Keeper);
+
+impl InboundHandler for Decoder {
+    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
+        let one_value = serde_json::from_str::<serde::de::IgnoredAny>(params).is_ok();
+        let taken = method == "take" && one_value;
+        self.0
+            .seen
+            .lock()
+            .unwrap()
+            .push(format!("unchecked {method} {params} {taken}"));
+        taken
+    }
+
+    fn notification(&mut self, method: &str, params: Option<&RawValue>) {
+        self.0.notification(method, params);
+    }
+
+    fn request(&mut self, request: IncomingRequest) {
+        self.0.request(request);
+    }
+
+    fn malformed(&mut self, frame: MalformedFrame) {
+        self.0.malformed(frame);
+    }
+
+    fn closed(&mut self, report: &Arc<CloseReport>) {
+        self.0.closed(report);
+    }
+}
+
+#[tokio::test]
+async fn a_notification_not_taken_unchecked_goes_the_usual_way() {
+    let (client_side, server_side) = memory::pair(64);
+    let decoder = Decoder::default();
+    let client = RpcClient::start_with_handler(client_side, RpcConfig::new(), decoder.clone());
+    let server = Server::new(server_side);
+    for frame in [
+        r#"{"method":"take","params":{"a":1}}"#,
+        r#"{"method":"leave","params":{"a":2}}"#,
+        r#"{"method":"take","params":{"a":3},"jsonrpc":"2.0"}"#,
+        r#"{"method":"take","params":{"a":4}}}"#,
+        r#"{"id":5,"method":"take","params":{"a":5}}"#,
+        r#"{"method":"take","params":null}"#,
+    ] {
+        server.send(frame).await;
+    }
+    drop(server);
+    eventually("the handler hears of the close", || {
+        let seen = decoder.0.seen.lock().unwrap();
+        seen.last().is_some_and(|last| last.starts_with("closed"))
+    })
+    .await;
+    let seen = decoder.0.seen.lock().unwrap().clone();
+    let expected = [
+        r#"unchecked take {"a":1} true"#,
+        r#"unchecked leave {"a":2} false"#,
+        r#"leave {"a":2}"#,
+        r#"unchecked take {"a":3},"jsonrpc":"2.0" false"#,
+        r#"take {"a":3}"#,
+        r#"unchecked take {"a":4}} false"#,
+        "malformed 35",
+        "request take",
+        "take ",
+    ];
+    assert_eq!(seen[..expected.len()], expected[..]);
+    assert_eq!(seen.len(), expected.len() + 1);
+    assert_eq!(
+        client.stats(),
+        with!(RpcStats {
+            malformed_frames: 1
+        })
+    );
+}
+
 #[tokio::test]
 async fn malformed_frames_are_reported_and_the_connection_keeps_working() {
     let (client, mut incoming, mut server) = start(RpcConfig::new());
