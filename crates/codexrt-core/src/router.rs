@@ -256,14 +256,18 @@ impl InboundHandler for Router {
     /// Every notification is decoded here anyway, which checks its params:
     /// taken unchecked, its frame is read once. A frame whose params do
     /// not decode is left to the full parse, and then to [`notification`]
-    /// (which reports it). So is one large enough to lend texts to: what
-    /// the turn would take back from it must come from checked text.
+    /// (which reports it). So is one large enough to lend texts to, before
+    /// anything of it is read: what the turn would take back from it must
+    /// come from checked text.
     ///
     /// [`notification`]: InboundHandler::notification
-    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
+    fn unchecked_notification(&mut self, method: &str, params: &[u8]) -> bool {
         if params.len() >= LEND_FROM {
             return false;
         }
+        let Ok(params) = std::str::from_utf8(params) else {
+            return false;
+        };
         if let Some(kind) = StreamKind::of_method(method) {
             return self.delta(kind, method, params);
         }

@@ -157,9 +157,10 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
 pub(crate) struct UncheckedNotification<'a> {
     pub(crate) method: &'a str,
     /// From the params member's value to the object's closing brace,
-    /// whitespace trimmed: that value alone when the frame is valid and
-    /// `params` is its last member, and otherwise never one JSON value.
-    pub(crate) params: &'a str,
+    /// whitespace trimmed, checked neither as UTF-8 nor as JSON: that value
+    /// alone when the frame is valid and `params` is its last member, and
+    /// otherwise never one JSON value.
+    pub(crate) params: &'a [u8],
 }
 
 /// Reads a notification framed as codex frames them, up to its params:
@@ -170,8 +171,10 @@ pub(crate) struct UncheckedNotification<'a> {
 /// layer. Everything before them is checked as strictly as [`parse`]
 /// would, so a frame whose params then decode as one JSON value is one
 /// [`parse`] reads as this very notification. `None` for any other shape
-/// (then [`parse`] reads the frame), for params that are `null`, and for
-/// text that is not UTF-8.
+/// (then [`parse`] reads the frame), and for params that are `null`.
+/// Nothing of the params is looked at beyond their ends: whoever decodes
+/// them checks them, UTF-8 included, and may decline a frame without
+/// reading them (a large one, say).
 pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotification<'_>> {
     let frame = frame.strip_prefix(BOM).unwrap_or(frame);
     let end = frame.iter().rposition(|byte| !is_space(*byte))?;
@@ -200,7 +203,6 @@ pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotificati
                 if params == b"null" {
                     return None;
                 }
-                let params = std::str::from_utf8(params).ok()?;
                 return Some(UncheckedNotification { method, params });
             }
             "method" if method.is_none() => method = Some(scan.plain_string()?),
@@ -249,13 +251,16 @@ impl<'a> Scan<'a> {
     fn plain_string(&mut self) -> Option<&'a str> {
         self.byte(b'"')?;
         let rest = self.bytes.get(self.at..)?;
-        let len = rest.iter().position(|byte| *byte == b'"')?;
-        let text = rest.get(..len)?;
-        if text.iter().any(|byte| *byte == b'\\' || *byte < 0x20) {
+        // The first quote, escape or control character: only a quote ends
+        // a plain string.
+        let len = rest
+            .iter()
+            .position(|byte| matches!(byte, b'"' | b'\\' | 0..0x20))?;
+        if rest.get(len) != Some(&b'"') {
             return None;
         }
         self.at += len + 1;
-        std::str::from_utf8(text).ok()
+        std::str::from_utf8(rest.get(..len)?).ok()
     }
 
     /// A plain string, a number or a literal.

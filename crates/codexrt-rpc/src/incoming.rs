@@ -33,19 +33,19 @@ pub trait InboundHandler: Send + 'static {
     ///
     /// Only frames framed as codex frames notifications are offered:
     /// `{"method":"…","params":…}`, with nothing after the params but
-    /// plain members before them. `params` is the frame's text from the
-    /// params member's value to the object's closing brace, trimmed: valid
-    /// UTF-8, but not checked as JSON. In a valid frame it is the params'
-    /// value; in any other, it is not one JSON value.
+    /// plain members before them. `params` is the frame's bytes from the
+    /// params member's value to the object's closing brace, trimmed,
+    /// checked neither as UTF-8 nor as JSON. In a valid frame it is the
+    /// params' value; in any other, it is not one JSON value (or not UTF-8).
     ///
-    /// Return `true` only once `params` was read as exactly one JSON value
-    /// and the notification handled as [`notification`](InboundHandler::notification)
+    /// Return `true` only once `params` was read as exactly one JSON value,
+    /// in UTF-8, and the notification handled as [`notification`](InboundHandler::notification)
     /// would have handled it. Return `false` having done nothing else, and
     /// the frame is parsed in full and goes its usual way (so a frame that
     /// is not valid is still reported through
     /// [`malformed`](InboundHandler::malformed)). The default returns
     /// `false`.
-    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
+    fn unchecked_notification(&mut self, method: &str, params: &[u8]) -> bool {
         let _ = (method, params);
         false
     }

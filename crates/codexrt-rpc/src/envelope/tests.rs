@@ -543,7 +543,7 @@ fn a_method_is_borrowed_from_the_frame_unless_it_holds_an_escape() {
     );
 }
 
-fn unchecked(frame: &[u8]) -> Option<(&str, &str)> {
+fn unchecked(frame: &[u8]) -> Option<(&str, &[u8])> {
     unchecked_notification(frame).map(|read| (read.method, read.params))
 }
 
@@ -574,9 +574,14 @@ fn notifications_framed_as_codex_frames_them_are_read_up_to_their_params() {
             ("m", r#"{},"id":1"#),
         ),
     ];
-    for (frame, expected) in read {
-        assert_eq!(unchecked(frame.as_bytes()), Some(expected), "{frame}");
+    for (frame, (method, params)) in read {
+        let expected = Some((method, params.as_bytes()));
+        assert_eq!(unchecked(frame.as_bytes()), expected, "{frame}");
     }
+    // The params' bytes are handed on as they are: whoever decodes them
+    // finds that they are not UTF-8.
+    let not_utf8 = b"{\"method\":\"m\",\"params\":\"\xff\"}";
+    assert_eq!(unchecked(not_utf8), Some(("m", b"\"\xff\"".as_slice())));
     let not_read: [&[u8]; 17] = [
         br#"{"method":"m"}"#,
         br#"{"params":{},"method":"m"}"#,
@@ -636,6 +641,12 @@ mod unchecked_props {
         .prop_map(str::to_owned)
     }
 
+    /// What a handler that decodes the params checks: UTF-8, one value.
+    fn one_value(params: &[u8]) -> bool {
+        std::str::from_utf8(params)
+            .is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok())
+    }
+
     fn frame() -> impl Strategy<Value = Vec<u8>> {
         let space = prop::sample::select(vec!["", " ", "\n", "\t\r "]);
         (
@@ -673,10 +684,11 @@ mod unchecked_props {
         fn unchecked_params_that_are_json_mean_the_frame_is_that_notification(frame in frame()) {
             let parsed = summarize(&frame);
             match unchecked(&frame) {
-                Some((method, params)) if serde_json::from_str::<IgnoredAny>(params).is_ok() => {
+                Some((method, params)) if one_value(params) => {
+                    let params = String::from_utf8_lossy(params).into_owned();
                     prop_assert_eq!(
                         parsed,
-                        Parsed::Notification(method.to_owned(), Some(params.to_owned()))
+                        Parsed::Notification(method.to_owned(), Some(params))
                     );
                 }
                 // Not one value: whoever decodes it fails, and the frame

@@ -231,9 +231,11 @@ async fn a_handler_takes_everything_in_order_and_answers_are_never_held_back() {
 struct Decoder(Keeper);
 
 impl InboundHandler for Decoder {
-    fn unchecked_notification(&mut self, method: &str, params: &str) -> bool {
-        let one_value = serde_json::from_str::<serde::de::IgnoredAny>(params).is_ok();
+    fn unchecked_notification(&mut self, method: &str, params: &[u8]) -> bool {
+        let one_value = std::str::from_utf8(params)
+            .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok());
         let taken = method == "take" && one_value;
+        let params = String::from_utf8_lossy(params);
         self.0
             .seen
             .lock()
