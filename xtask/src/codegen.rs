@@ -22,6 +22,7 @@ mod naming;
 mod reach;
 mod render_api;
 mod render_history;
+mod render_one_pass;
 mod render_types;
 mod report;
 

@@ -89,7 +89,9 @@ pub mod __private {
 
     /// The decoding of tagged unions (see the module's own doc).
     pub mod tagged {
-        pub use crate::tagged::{Raw, capture};
+        pub use crate::tagged::{
+            Raw, Tag, attempt, capture, fall_back, in_one_pass, known, members, one_pass,
+        };
     }
 }
 

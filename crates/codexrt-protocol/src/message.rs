@@ -8,14 +8,16 @@ use serde_json::value::RawValue;
 
 use crate::error::DecodeError;
 
-/// Decodes `params`, JSON text, into `T` in one pass; missing params read
-/// as `null`, which only a params-less type accepts. Text that is not one
-/// JSON value fails.
+/// Decodes `params`, JSON text, into `T` in one pass, its tagged unions
+/// read in one pass too when they can be (see the `tagged` module);
+/// missing params read as `null`, which only a params-less type accepts.
+/// Text that is not one JSON value fails.
 pub(crate) fn decode_params<T: DeserializeOwned>(
     method: &str,
     params: Option<&str>,
 ) -> Result<T, DecodeError> {
-    serde_json::from_str(params.unwrap_or("null")).map_err(|source| DecodeError {
+    let text = params.unwrap_or("null");
+    crate::tagged::in_one_pass(|| serde_json::from_str(text)).map_err(|source| DecodeError {
         method: method.to_owned(),
         source,
     })

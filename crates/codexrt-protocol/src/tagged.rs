@@ -21,6 +21,10 @@
 //! What decodes as what does not change: a known tag whose payload decodes
 //! gives its variant, anything else gives `Unknown` with the JSON, and only
 //! broken JSON fails.
+//!
+//! This captured read is the reference. The decoding of messages reads
+//! unions in one pass instead, and falls back to it wherever one pass could
+//! give something else (see the `one_pass` module).
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -434,6 +438,10 @@ impl<'de> Visitor<'de> for WhichOf<'_> {
         Ok(None)
     }
 }
+
+mod one_pass;
+
+pub use one_pass::{Tag, attempt, fall_back, in_one_pass, known, members, one_pass};
 
 #[cfg(test)]
 mod tests;

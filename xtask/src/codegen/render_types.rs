@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::lower::Lowered;
 use super::model::{EnumValue, Field, Item, Notes, Payload, Presence, Relaxed, Shape, Ty, Variant};
+use super::render_one_pass::OnePass;
 
 /// The module doc: where the types come from and the mapping rules a user
 /// needs to read them.
@@ -543,16 +544,19 @@ fn render_tagged_impl(
     variants: &[Variant],
     parent_members: &[String],
 ) {
+    let one_pass = OnePass::of(name, tag, tag_list(variants), variants, &[], parent_members);
     let _ = writeln!(
         out,
         "\nimpl<'de> Deserialize<'de> for {name} {{\n\
          \x20   fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         {}\
          \x20       Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)\n\
          \x20   }}\n}}\n\n\
          impl {name} {{\n\
          \x20   /// Decodes the union from `raw`, whose members `parent` belong to the\n\
          \x20   /// struct it is flattened into.\n\
-         \x20   fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {{"
+         \x20   fn from_raw(raw: &tagged::Raw<'_>, parent: &[&str]) -> Result<Self, serde_json::Error> {{",
+        dispatch(one_pass.is_some()),
     );
     let _ = writeln!(
         out,
@@ -598,6 +602,20 @@ fn render_tagged_impl(
          \x20       }}\n\
          \x20   }}\n}}"
     );
+    if let Some(one_pass) = one_pass {
+        one_pass.render(out, |variant, members| {
+            format!("{name}::{}{members}", variant.rust)
+        });
+    }
+}
+
+/// The first lines of a `deserialize` that reads in one pass when asked to.
+fn dispatch(one_pass: bool) -> &'static str {
+    if one_pass {
+        "        if tagged::one_pass() {\n            return Self::read_in_one_pass(deserializer);\n        }\n"
+    } else {
+        ""
+    }
 }
 
 /// `Deserialize` of a struct whose one flattened member is a union decoded
@@ -623,13 +641,23 @@ fn render_flattening_impl(
         .iter()
         .find(|field| field.flatten)
         .map_or("kind", |field| field.rust.as_str());
+    let one_pass = OnePass::of(
+        name,
+        &fast.tag,
+        tag_list(&fast.variants),
+        &fast.variants,
+        members,
+        &fast.parent_members,
+    );
     let _ = writeln!(
         out,
         "\nimpl<'de> Deserialize<'de> for {name} {{\n\
          \x20   fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         {}\
          \x20       let raw = tagged::capture(deserializer)?;\n\
          \x20       const TAGS: &[&str] = &[{}];\n\
          \x20       let known = match raw.tag({:?}, TAGS) {{",
+        dispatch(one_pass.is_some()),
         tag_list(&fast.variants),
         fast.tag,
     );
@@ -672,6 +700,13 @@ fn render_flattening_impl(
          \x20       Ok(Self {{ {own_then}{kind} }})\n    }}\n}}",
         wires.join(", "),
     );
+    if let Some(one_pass) = one_pass {
+        let own = one_pass.own_reads();
+        let own = if own.is_empty() { own } else { own + ", " };
+        one_pass.render(out, |variant, read| {
+            format!("{name} {{ {own}{kind}: {union}::{}{read} }}", variant.rust)
+        });
+    }
 }
 
 /// `Deserialize` of an externally tagged union with its `Unknown`: serde's
@@ -695,13 +730,11 @@ fn render_external_impl(out: &mut String, name: &str, variants: &[Variant]) {
         match &variant.payload {
             Payload::Unit => {
                 let _ = writeln!(out, "            {rust},");
-                arms.push(format!("Some(Known::{rust}) => Self::{rust},"));
+                arms.push(format!("Known::{rust} => {name}::{rust},"));
             }
             Payload::Newtype(ty) => {
                 let _ = writeln!(out, "            {rust}({}),", ty.rust());
-                arms.push(format!(
-                    "Some(Known::{rust}(value)) => Self::{rust}(value),"
-                ));
+                arms.push(format!("Known::{rust}(value) => {name}::{rust}(value),"));
             }
             Payload::Struct(fields) => {
                 let _ = writeln!(out, "            {rust} {{");
@@ -712,7 +745,7 @@ fn render_external_impl(out: &mut String, name: &str, variants: &[Variant]) {
                 let names: Vec<&str> = fields.iter().map(|field| field.rust.as_str()).collect();
                 let names = names.join(", ");
                 arms.push(format!(
-                    "Some(Known::{rust} {{ {names} }}) => Self::{rust} {{ {names} }},"
+                    "Known::{rust} {{ {names} }} => {name}::{rust} {{ {names} }},"
                 ));
             }
         }
@@ -720,15 +753,23 @@ fn render_external_impl(out: &mut String, name: &str, variants: &[Variant]) {
     let _ = writeln!(
         out,
         "        }}\n\
-         \x20       let raw = tagged::capture(deserializer)?;\n\
-         \x20       Ok(match raw.payload::<Known>() {{"
+         \x20       fn known(known: Known) -> {name} {{\n\
+         \x20           match known {{"
     );
     for arm in arms {
-        let _ = writeln!(out, "            {arm}");
+        let _ = writeln!(out, "                {arm}");
     }
     let _ = writeln!(
         out,
-        "            None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),\n\
+        "            }}\n\
+         \x20       }}\n\
+         \x20       if tagged::one_pass() {{\n\
+         \x20           return tagged::known(deserializer).map(known);\n\
+         \x20       }}\n\
+         \x20       let raw = tagged::capture(deserializer)?;\n\
+         \x20       Ok(match raw.payload::<Known>() {{\n\
+         \x20           Some(read) => known(read),\n\
+         \x20           None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),\n\
          \x20       }})\n    }}\n}}"
     );
 }

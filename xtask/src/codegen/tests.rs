@@ -613,3 +613,53 @@ fn optional_parts_that_can_fail_to_decode_are_lenient() {
         "{text}"
     );
 }
+
+#[test]
+fn a_member_whose_type_depends_on_the_tag_is_read_in_one_pass_as_text() {
+    let defs = json!({
+        "ThingParams": {"type": "object", "properties": {"thing": {"$ref": "#/definitions/Thing"}}, "required": ["thing"]},
+        "ThingResponse": {"type": "object"},
+        "Thing": {"oneOf": [
+            {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["box"]},
+                "size": {"type": "integer", "format": "int64"},
+                "status": {"type": "string"}
+            }, "required": ["type", "size", "status"]},
+            {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["bag"]},
+                "size": {"type": "integer", "format": "int64"},
+                "status": {"type": "integer", "format": "int64"}
+            }, "required": ["type"]},
+            {"type": "object", "properties": {"type": {"type": "string", "enum": ["none"]}}, "required": ["type"]}
+        ]}
+    });
+    let methods = json!({
+        "clientRequests": [{"method": "thing/set", "params": "ThingParams", "paramsPresence": "required",
+                            "response": "ThingResponse", "experimental": false}],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    let lowered = lower(&history).unwrap();
+    let mut text = String::new();
+    render_item(&mut text, &lowered.items["Thing"]);
+    let one_pass = &text[text.find("fn read_in_one_pass").unwrap()..];
+    // `size` has one type: read as it. `status` has two: kept as text.
+    for expected in [
+        "if tagged::one_pass() {\n            return Self::read_in_one_pass(deserializer);\n        }",
+        "#[serde(rename = \"type\", borrow)]\n            tag: tagged::Tag<'a>,",
+        "#[serde(rename = \"size\", default)]\n            m0: Option<i64>,",
+        "#[serde(rename = \"status\", default, borrow)]\n            m1: Option<tagged::Raw<'a>>,",
+        "const TAGS: &[&str] = &[\"box\", \"bag\", \"none\"];",
+        "0 => Thing::Box { size: m.m0?, status: m.m1.as_ref()?.decode::<String>().ok()? },",
+        "1 => Thing::Bag { size: m.m0, status: match &m.m1 { Some(raw) => raw.decode::<Option<i64>>().ok()?, None => None } },",
+        "2 => Thing::None,",
+        "_ => return None,",
+        "build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)",
+    ] {
+        assert!(text.contains(expected), "{expected}\nnot in:\n{one_pass}");
+    }
+}

@@ -104,6 +104,9 @@ pub enum Account {
 
 impl<'de> Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -148,6 +151,44 @@ impl Account {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl Account {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "email", default)]
+            m0: Option<String>,
+            #[serde(rename = "planType", default)]
+            m1: Option<PlanType>,
+            #[serde(rename = "usesCodexManagedCredentials", default)]
+            m2: Option<bool>,
+            #[serde(rename = "workspaceName", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["apiKey", "chatgpt", "amazonBedrock", "gcp"];
+        fn build(m: Members<'_>) -> Option<Account> {
+            Some(match m.tag.of(TAGS)? {
+                0 => Account::ApiKey,
+                1 => Account::Chatgpt {
+                    email: m.m0,
+                    plan_type: m.m1?,
+                    workspace_name: m.m3,
+                },
+                2 => Account::AmazonBedrock {
+                    uses_codex_managed_credentials: m.m2,
+                },
+                3 => Account::Gcp,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -672,6 +713,9 @@ pub enum AgentMessageDisplay {
 
 impl<'de> Deserialize<'de> for AgentMessageDisplay {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -728,6 +772,49 @@ impl AgentMessageDisplay {
     }
 }
 
+impl AgentMessageDisplay {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "annotation", default)]
+            m0: Option<AnswerAnnotation>,
+            #[serde(rename = "reason", default)]
+            m1: Option<BlockReason>,
+            #[serde(rename = "replacement", default)]
+            m2: Option<AnswerReplacement>,
+            #[serde(rename = "trustedContacts", default)]
+            m3: Option<TrustedContacts>,
+            #[serde(rename = "version", default)]
+            m4: Option<u8>,
+        }
+        const TAGS: &[&str] = &["show", "hide", "block"];
+        fn build(m: Members<'_>) -> Option<AgentMessageDisplay> {
+            Some(match m.tag.of(TAGS)? {
+                0 => AgentMessageDisplay::Show {
+                    annotation: m.m0,
+                    trusted_contacts: m.m3?,
+                    version: m.m4?,
+                },
+                1 => AgentMessageDisplay::Hide {
+                    replacement: m.m2?,
+                    version: m.m4?,
+                },
+                2 => AgentMessageDisplay::Block {
+                    reason: m.m1?,
+                    version: m.m4?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -754,6 +841,9 @@ pub enum AgentMessageInputContent {
 
 impl<'de> Deserialize<'de> for AgentMessageInputContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -788,6 +878,34 @@ impl AgentMessageInputContent {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl AgentMessageInputContent {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "encrypted_content", default)]
+            m0: Option<String>,
+            #[serde(rename = "text", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["input_text", "encrypted_content"];
+        fn build(m: Members<'_>) -> Option<AgentMessageInputContent> {
+            Some(match m.tag.of(TAGS)? {
+                0 => AgentMessageInputContent::InputText { text: m.m1? },
+                1 => AgentMessageInputContent::EncryptedContent {
+                    encrypted_content: m.m0?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -855,6 +973,9 @@ pub enum AnswerAnnotation {
 
 impl<'de> Deserialize<'de> for AnswerAnnotation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -884,6 +1005,29 @@ impl AnswerAnnotation {
     }
 }
 
+impl AnswerAnnotation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "kind", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "subject", default)]
+            m0: Option<HelplineSubject>,
+        }
+        const TAGS: &[&str] = &["wellbeingHelpline"];
+        fn build(m: Members<'_>) -> Option<AnswerAnnotation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => AnswerAnnotation::WellbeingHelpline { subject: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`AgentMessageDisplay`].
 ///
 /// Tagged by its `kind` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -903,6 +1047,9 @@ pub enum AnswerReplacement {
 
 impl<'de> Deserialize<'de> for AnswerReplacement {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -920,6 +1067,27 @@ impl AnswerReplacement {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl AnswerReplacement {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "kind", borrow)]
+            tag: tagged::Tag<'a>,
+        }
+        const TAGS: &[&str] = &["wellbeingPromptHelpline"];
+        fn build(m: Members<'_>) -> Option<AnswerReplacement> {
+            Some(match m.tag.of(TAGS)? {
+                0 => AnswerReplacement::WellbeingPromptHelpline,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1520,24 +1688,32 @@ impl<'de> Deserialize<'de> for AskForApproval {
                 skill_approval: Option<bool>,
             },
         }
+        fn known(known: Known) -> AskForApproval {
+            match known {
+                Known::Untrusted => AskForApproval::Untrusted,
+                Known::OnRequest => AskForApproval::OnRequest,
+                Known::Never => AskForApproval::Never,
+                Known::Granular {
+                    mcp_elicitations,
+                    request_permissions,
+                    rules,
+                    sandbox_approval,
+                    skill_approval,
+                } => AskForApproval::Granular {
+                    mcp_elicitations,
+                    request_permissions,
+                    rules,
+                    sandbox_approval,
+                    skill_approval,
+                },
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Untrusted) => Self::Untrusted,
-            Some(Known::OnRequest) => Self::OnRequest,
-            Some(Known::Never) => Self::Never,
-            Some(Known::Granular {
-                mcp_elicitations,
-                request_permissions,
-                rules,
-                sandbox_approval,
-                skill_approval,
-            }) => Self::Granular {
-                mcp_elicitations,
-                request_permissions,
-                rules,
-                sandbox_approval,
-                skill_approval,
-            },
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -1778,6 +1954,9 @@ pub enum BedrockSetupParams {
 
 impl<'de> Deserialize<'de> for BedrockSetupParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1814,6 +1993,35 @@ impl BedrockSetupParams {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl BedrockSetupParams {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "profile", default)]
+            m0: Option<String>,
+            #[serde(rename = "region", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["profile", "environment"];
+        fn build(m: Members<'_>) -> Option<BedrockSetupParams> {
+            Some(match m.tag.of(TAGS)? {
+                0 => BedrockSetupParams::Profile {
+                    profile: m.m0?,
+                    region: m.m1?,
+                },
+                1 => BedrockSetupParams::Environment { region: m.m1? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1859,6 +2067,9 @@ pub enum BlockReason {
 
 impl<'de> Deserialize<'de> for BlockReason {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1895,6 +2106,36 @@ impl BlockReason {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl BlockReason {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "kind", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "protectionType", default)]
+            m0: Option<String>,
+            #[serde(rename = "trustedAccess", default)]
+            m1: Option<bool>,
+        }
+        const TAGS: &[&str] = &["protection", "cyber"];
+        fn build(m: Members<'_>) -> Option<BlockReason> {
+            Some(match m.tag.of(TAGS)? {
+                0 => BlockReason::Protection {
+                    protection_type: m.m0?,
+                },
+                1 => BlockReason::Cyber {
+                    trusted_access: m.m1,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2120,6 +2361,9 @@ pub enum CapabilityRootLocation {
 
 impl<'de> Deserialize<'de> for CapabilityRootLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2148,6 +2392,34 @@ impl CapabilityRootLocation {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl CapabilityRootLocation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "environmentId", default)]
+            m0: Option<String>,
+            #[serde(rename = "path", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["environment"];
+        fn build(m: Members<'_>) -> Option<CapabilityRootLocation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => CapabilityRootLocation::Environment {
+                    environment_id: m.m0?,
+                    path: m.m1?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2408,42 +2680,50 @@ impl<'de> Deserialize<'de> for CodexErrorInfo {
                 turn_kind: NonSteerableTurnKind,
             },
         }
+        fn known(known: Known) -> CodexErrorInfo {
+            match known {
+                Known::ContextWindowExceeded => CodexErrorInfo::ContextWindowExceeded,
+                Known::SessionBudgetExceeded => CodexErrorInfo::SessionBudgetExceeded,
+                Known::UsageLimitExceeded => CodexErrorInfo::UsageLimitExceeded,
+                Known::RateLimitExceeded => CodexErrorInfo::RateLimitExceeded,
+                Known::FlexUnavailable => CodexErrorInfo::FlexUnavailable,
+                Known::ServerOverloaded => CodexErrorInfo::ServerOverloaded,
+                Known::ModelNotFound => CodexErrorInfo::ModelNotFound,
+                Known::PolicyCapacityUnavailable => CodexErrorInfo::PolicyCapacityUnavailable,
+                Known::CyberPolicy => CodexErrorInfo::CyberPolicy,
+                Known::BioPolicy => CodexErrorInfo::BioPolicy,
+                Known::MisalignmentPolicyViolation => CodexErrorInfo::MisalignmentPolicyViolation,
+                Known::TooManyDenials => CodexErrorInfo::TooManyDenials,
+                Known::InternalServerError => CodexErrorInfo::InternalServerError,
+                Known::Unauthorized => CodexErrorInfo::Unauthorized,
+                Known::BadRequest => CodexErrorInfo::BadRequest,
+                Known::ThreadRollbackFailed => CodexErrorInfo::ThreadRollbackFailed,
+                Known::SandboxError => CodexErrorInfo::SandboxError,
+                Known::Other => CodexErrorInfo::Other,
+                Known::InferenceHookDenied => CodexErrorInfo::InferenceHookDenied,
+                Known::HttpConnectionFailed { http_status_code } => {
+                    CodexErrorInfo::HttpConnectionFailed { http_status_code }
+                }
+                Known::ResponseStreamConnectionFailed { http_status_code } => {
+                    CodexErrorInfo::ResponseStreamConnectionFailed { http_status_code }
+                }
+                Known::ResponseStreamDisconnected { http_status_code } => {
+                    CodexErrorInfo::ResponseStreamDisconnected { http_status_code }
+                }
+                Known::ResponseTooManyFailedAttempts { http_status_code } => {
+                    CodexErrorInfo::ResponseTooManyFailedAttempts { http_status_code }
+                }
+                Known::ActiveTurnNotSteerable { turn_kind } => {
+                    CodexErrorInfo::ActiveTurnNotSteerable { turn_kind }
+                }
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::ContextWindowExceeded) => Self::ContextWindowExceeded,
-            Some(Known::SessionBudgetExceeded) => Self::SessionBudgetExceeded,
-            Some(Known::UsageLimitExceeded) => Self::UsageLimitExceeded,
-            Some(Known::RateLimitExceeded) => Self::RateLimitExceeded,
-            Some(Known::FlexUnavailable) => Self::FlexUnavailable,
-            Some(Known::ServerOverloaded) => Self::ServerOverloaded,
-            Some(Known::ModelNotFound) => Self::ModelNotFound,
-            Some(Known::PolicyCapacityUnavailable) => Self::PolicyCapacityUnavailable,
-            Some(Known::CyberPolicy) => Self::CyberPolicy,
-            Some(Known::BioPolicy) => Self::BioPolicy,
-            Some(Known::MisalignmentPolicyViolation) => Self::MisalignmentPolicyViolation,
-            Some(Known::TooManyDenials) => Self::TooManyDenials,
-            Some(Known::InternalServerError) => Self::InternalServerError,
-            Some(Known::Unauthorized) => Self::Unauthorized,
-            Some(Known::BadRequest) => Self::BadRequest,
-            Some(Known::ThreadRollbackFailed) => Self::ThreadRollbackFailed,
-            Some(Known::SandboxError) => Self::SandboxError,
-            Some(Known::Other) => Self::Other,
-            Some(Known::InferenceHookDenied) => Self::InferenceHookDenied,
-            Some(Known::HttpConnectionFailed { http_status_code }) => {
-                Self::HttpConnectionFailed { http_status_code }
-            }
-            Some(Known::ResponseStreamConnectionFailed { http_status_code }) => {
-                Self::ResponseStreamConnectionFailed { http_status_code }
-            }
-            Some(Known::ResponseStreamDisconnected { http_status_code }) => {
-                Self::ResponseStreamDisconnected { http_status_code }
-            }
-            Some(Known::ResponseTooManyFailedAttempts { http_status_code }) => {
-                Self::ResponseTooManyFailedAttempts { http_status_code }
-            }
-            Some(Known::ActiveTurnNotSteerable { turn_kind }) => {
-                Self::ActiveTurnNotSteerable { turn_kind }
-            }
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -2630,6 +2910,9 @@ pub enum CommandAction {
 
 impl<'de> Deserialize<'de> for CommandAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2695,6 +2978,55 @@ impl CommandAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl CommandAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "command", default)]
+            m0: Option<String>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default, borrow)]
+            m2: Option<tagged::Raw<'a>>,
+            #[serde(rename = "query", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["read", "listFiles", "search", "unknown"];
+        fn build(m: Members<'_>) -> Option<CommandAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => CommandAction::Read {
+                    command: m.m0?,
+                    name: m.m1?,
+                    path: m.m2.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                },
+                1 => CommandAction::ListFiles {
+                    command: m.m0?,
+                    path: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                2 => CommandAction::Search {
+                    command: m.m0?,
+                    path: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                    query: m.m3,
+                },
+                3 => CommandAction::UnknownValue { command: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2937,22 +3269,30 @@ impl<'de> Deserialize<'de> for CommandExecutionApprovalDecision {
             #[serde(rename = "cancel")]
             Cancel,
         }
+        fn known(known: Known) -> CommandExecutionApprovalDecision {
+            match known {
+                Known::Accept => CommandExecutionApprovalDecision::Accept,
+                Known::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
+                Known::AcceptWithExecpolicyAmendment {
+                    execpolicy_amendment,
+                } => CommandExecutionApprovalDecision::AcceptWithExecpolicyAmendment {
+                    execpolicy_amendment,
+                },
+                Known::ApplyNetworkPolicyAmendment {
+                    network_policy_amendment,
+                } => CommandExecutionApprovalDecision::ApplyNetworkPolicyAmendment {
+                    network_policy_amendment,
+                },
+                Known::Decline => CommandExecutionApprovalDecision::Decline,
+                Known::Cancel => CommandExecutionApprovalDecision::Cancel,
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Accept) => Self::Accept,
-            Some(Known::AcceptForSession) => Self::AcceptForSession,
-            Some(Known::AcceptWithExecpolicyAmendment {
-                execpolicy_amendment,
-            }) => Self::AcceptWithExecpolicyAmendment {
-                execpolicy_amendment,
-            },
-            Some(Known::ApplyNetworkPolicyAmendment {
-                network_policy_amendment,
-            }) => Self::ApplyNetworkPolicyAmendment {
-                network_policy_amendment,
-            },
-            Some(Known::Decline) => Self::Decline,
-            Some(Known::Cancel) => Self::Cancel,
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -3517,6 +3857,9 @@ pub enum ConfigLayerSource {
 
 impl<'de> Deserialize<'de> for ConfigLayerSource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -3614,6 +3957,70 @@ impl ConfigLayerSource {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ConfigLayerSource {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "domain", default)]
+            m0: Option<String>,
+            #[serde(rename = "dotCodexFolder", default)]
+            m1: Option<AbsolutePathBuf>,
+            #[serde(rename = "file", default)]
+            m2: Option<AbsolutePathBuf>,
+            #[serde(rename = "id", default)]
+            m3: Option<String>,
+            #[serde(rename = "key", default)]
+            m4: Option<String>,
+            #[serde(rename = "name", default)]
+            m5: Option<String>,
+            #[serde(rename = "profile", default)]
+            m6: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "packagedDefaults",
+            "mdm",
+            "system",
+            "enterpriseManaged",
+            "user",
+            "project",
+            "sessionFlags",
+            "legacyManagedConfigTomlFromFile",
+            "legacyManagedConfigTomlFromMdm",
+        ];
+        fn build(m: Members<'_>) -> Option<ConfigLayerSource> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ConfigLayerSource::PackagedDefaults { file: m.m2? },
+                1 => ConfigLayerSource::Mdm {
+                    domain: m.m0?,
+                    key: m.m4?,
+                },
+                2 => ConfigLayerSource::System { file: m.m2? },
+                3 => ConfigLayerSource::EnterpriseManaged {
+                    id: m.m3?,
+                    name: m.m5?,
+                },
+                4 => ConfigLayerSource::User {
+                    file: m.m2?,
+                    profile: m.m6,
+                },
+                5 => ConfigLayerSource::Project {
+                    dot_codex_folder: m.m1?,
+                },
+                6 => ConfigLayerSource::SessionFlags,
+                7 => ConfigLayerSource::LegacyManagedConfigTomlFromFile { file: m.m2? },
+                8 => ConfigLayerSource::LegacyManagedConfigTomlFromMdm,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4079,6 +4486,9 @@ pub enum ConfiguredHookHandler {
 
 impl<'de> Deserialize<'de> for ConfiguredHookHandler {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4140,6 +4550,61 @@ impl ConfiguredHookHandler {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ConfiguredHookHandler {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "additionalContextLimit", default)]
+            m0: Option<u64>,
+            #[serde(rename = "async", default)]
+            m1: Option<bool>,
+            #[serde(rename = "command", default)]
+            m2: Option<String>,
+            #[serde(rename = "commandWindows", default)]
+            m3: Option<String>,
+            #[serde(rename = "input", default)]
+            m4: Option<Map<String, Value>>,
+            #[serde(rename = "server", default)]
+            m5: Option<String>,
+            #[serde(rename = "statusMessage", default)]
+            m6: Option<String>,
+            #[serde(rename = "timeoutSec", default)]
+            m7: Option<u64>,
+            #[serde(rename = "tool", default)]
+            m8: Option<String>,
+        }
+        const TAGS: &[&str] = &["command", "mcp_tool", "prompt", "agent"];
+        fn build(m: Members<'_>) -> Option<ConfiguredHookHandler> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ConfiguredHookHandler::Command {
+                    additional_context_limit: m.m0,
+                    async_: m.m1?,
+                    command: m.m2?,
+                    command_windows: m.m3,
+                    status_message: m.m6,
+                    timeout_sec: m.m7,
+                },
+                1 => ConfiguredHookHandler::McpTool {
+                    input: m.m4?,
+                    server: m.m5?,
+                    status_message: m.m6,
+                    timeout_sec: m.m7,
+                    tool: m.m8?,
+                },
+                2 => ConfiguredHookHandler::Prompt,
+                3 => ConfiguredHookHandler::Agent,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4287,6 +4752,9 @@ pub enum ContentItem {
 
 impl<'de> Deserialize<'de> for ContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4351,6 +4819,38 @@ impl ContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "annotations", default)]
+            m0: Option<Vec<Value>>,
+            #[serde(rename = "logprobs", default)]
+            m1: Option<Vec<Value>>,
+            #[serde(rename = "text", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
+        fn build(m: Members<'_>) -> Option<ContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ContentItem::InputText { text: m.m2? },
+                3 => ContentItem::OutputText {
+                    annotations: m.m0,
+                    logprobs: m.m1,
+                    text: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4508,6 +5008,9 @@ pub enum DynamicToolCallOutputContentItem {
 
 impl<'de> Deserialize<'de> for DynamicToolCallOutputContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4552,6 +5055,35 @@ impl DynamicToolCallOutputContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolCallOutputContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "audioUrl", default)]
+            m0: Option<String>,
+            #[serde(rename = "imageUrl", default)]
+            m1: Option<String>,
+            #[serde(rename = "text", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["inputText", "inputImage", "inputAudio"];
+        fn build(m: Members<'_>) -> Option<DynamicToolCallOutputContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolCallOutputContentItem::InputText { text: m.m2? },
+                1 => DynamicToolCallOutputContentItem::InputImage { image_url: m.m1? },
+                2 => DynamicToolCallOutputContentItem::InputAudio { audio_url: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4632,6 +5164,9 @@ pub enum DynamicToolNamespaceTool {
 
 impl<'de> Deserialize<'de> for DynamicToolNamespaceTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4665,6 +5200,40 @@ impl DynamicToolNamespaceTool {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolNamespaceTool {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "deferLoading", default)]
+            m0: Option<bool>,
+            #[serde(rename = "description", default)]
+            m1: Option<String>,
+            #[serde(rename = "inputSchema", default)]
+            m2: Option<Value>,
+            #[serde(rename = "name", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["function"];
+        fn build(m: Members<'_>) -> Option<DynamicToolNamespaceTool> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolNamespaceTool::Function {
+                    defer_loading: m.m0,
+                    description: m.m1?,
+                    input_schema: m.m2?,
+                    name: m.m3?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4710,6 +5279,9 @@ pub enum DynamicToolSpec {
 
 impl<'de> Deserialize<'de> for DynamicToolSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4756,6 +5328,47 @@ impl DynamicToolSpec {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolSpec {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "deferLoading", default)]
+            m0: Option<bool>,
+            #[serde(rename = "description", default)]
+            m1: Option<String>,
+            #[serde(rename = "inputSchema", default)]
+            m2: Option<Value>,
+            #[serde(rename = "name", default)]
+            m3: Option<String>,
+            #[serde(rename = "tools", default)]
+            m4: Option<Vec<DynamicToolNamespaceTool>>,
+        }
+        const TAGS: &[&str] = &["function", "namespace"];
+        fn build(m: Members<'_>) -> Option<DynamicToolSpec> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolSpec::Function {
+                    defer_loading: m.m0,
+                    description: m.m1?,
+                    input_schema: m.m2?,
+                    name: m.m3?,
+                },
+                1 => DynamicToolSpec::Namespace {
+                    description: m.m1?,
+                    name: m.m3?,
+                    tools: m.m4?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -5534,6 +6147,9 @@ pub enum FileChange {
 
 impl<'de> Deserialize<'de> for FileChange {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -5580,6 +6196,38 @@ impl FileChange {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileChange {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "content", default)]
+            m0: Option<String>,
+            #[serde(rename = "move_path", default)]
+            m1: Option<String>,
+            #[serde(rename = "unified_diff", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        fn build(m: Members<'_>) -> Option<FileChange> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileChange::Add { content: m.m0? },
+                1 => FileChange::Delete { content: m.m0? },
+                2 => FileChange::Update {
+                    move_path: m.m1,
+                    unified_diff: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -5707,6 +6355,9 @@ pub enum FileSystemPath {
 
 impl<'de> Deserialize<'de> for FileSystemPath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -5749,6 +6400,35 @@ impl FileSystemPath {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileSystemPath {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "path", default)]
+            m0: Option<LegacyAppPathString>,
+            #[serde(rename = "pattern", default)]
+            m1: Option<String>,
+            #[serde(rename = "value", default)]
+            m2: Option<FileSystemSpecialPath>,
+        }
+        const TAGS: &[&str] = &["path", "glob_pattern", "special"];
+        fn build(m: Members<'_>) -> Option<FileSystemPath> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileSystemPath::Path { path: m.m0? },
+                1 => FileSystemPath::GlobPattern { pattern: m.m1? },
+                2 => FileSystemPath::Special { value: m.m2? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -5803,6 +6483,9 @@ pub enum FileSystemSpecialPath {
 
 impl<'de> Deserialize<'de> for FileSystemSpecialPath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -5852,6 +6535,46 @@ impl FileSystemSpecialPath {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileSystemSpecialPath {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "kind", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "path", default)]
+            m0: Option<String>,
+            #[serde(rename = "subpath", default)]
+            m1: Option<LegacyAppPathString>,
+        }
+        const TAGS: &[&str] = &[
+            "root",
+            "minimal",
+            "project_roots",
+            "tmpdir",
+            "slash_tmp",
+            "unknown",
+        ];
+        fn build(m: Members<'_>) -> Option<FileSystemSpecialPath> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileSystemSpecialPath::Root,
+                1 => FileSystemSpecialPath::Minimal,
+                2 => FileSystemSpecialPath::ProjectRoots { subpath: m.m1 },
+                3 => FileSystemSpecialPath::Tmpdir,
+                4 => FileSystemSpecialPath::SlashTmp,
+                5 => FileSystemSpecialPath::UnknownValue {
+                    path: m.m0?,
+                    subpath: m.m1,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -6130,6 +6853,9 @@ pub enum FunctionCallOutputContentItem {
 
 impl<'de> Deserialize<'de> for FunctionCallOutputContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -6194,6 +6920,39 @@ impl FunctionCallOutputContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FunctionCallOutputContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "encrypted_content", default)]
+            m0: Option<String>,
+            #[serde(rename = "text", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "input_text",
+            "input_image",
+            "input_audio",
+            "encrypted_content",
+        ];
+        fn build(m: Members<'_>) -> Option<FunctionCallOutputContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FunctionCallOutputContentItem::InputText { text: m.m1? },
+                3 => FunctionCallOutputContentItem::EncryptedContent {
+                    encrypted_content: m.m0?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -6407,6 +7166,9 @@ pub enum GatewayAuth {
 
 impl<'de> Deserialize<'de> for GatewayAuth {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -6446,6 +7208,31 @@ impl GatewayAuth {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl GatewayAuth {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "envKey", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["none", "environmentVariable", "externallyConfigured"];
+        fn build(m: Members<'_>) -> Option<GatewayAuth> {
+            Some(match m.tag.of(TAGS)? {
+                0 => GatewayAuth::None,
+                1 => GatewayAuth::EnvironmentVariable { env_key: m.m0? },
+                2 => GatewayAuth::ExternallyConfigured { env_key: m.m0 },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -6943,6 +7730,9 @@ pub enum GuardianApprovalReviewAction {
 
 impl<'de> Deserialize<'de> for GuardianApprovalReviewAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -7072,6 +7862,112 @@ impl GuardianApprovalReviewAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl GuardianApprovalReviewAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "approvalId", default)]
+            m0: Option<String>,
+            #[serde(rename = "argv", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "command", default)]
+            m2: Option<String>,
+            #[serde(rename = "connectorId", default)]
+            m3: Option<String>,
+            #[serde(rename = "connectorName", default)]
+            m4: Option<String>,
+            #[serde(rename = "cwd", default, borrow)]
+            m5: Option<tagged::Raw<'a>>,
+            #[serde(rename = "files", default)]
+            m6: Option<Vec<LegacyAppPathString>>,
+            #[serde(rename = "host", default)]
+            m7: Option<String>,
+            #[serde(rename = "permissions", default)]
+            m8: Option<RequestPermissionProfile>,
+            #[serde(rename = "port", default)]
+            m9: Option<u16>,
+            #[serde(rename = "processId", default)]
+            m10: Option<String>,
+            #[serde(rename = "program", default)]
+            m11: Option<String>,
+            #[serde(rename = "protocol", default)]
+            m12: Option<NetworkApprovalProtocol>,
+            #[serde(rename = "reason", default)]
+            m13: Option<String>,
+            #[serde(rename = "server", default)]
+            m14: Option<String>,
+            #[serde(rename = "source", default)]
+            m15: Option<GuardianCommandSource>,
+            #[serde(rename = "stdin", default)]
+            m16: Option<String>,
+            #[serde(rename = "target", default)]
+            m17: Option<String>,
+            #[serde(rename = "toolName", default)]
+            m18: Option<String>,
+            #[serde(rename = "toolTitle", default)]
+            m19: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "command",
+            "execve",
+            "writeStdin",
+            "applyPatch",
+            "networkAccess",
+            "mcpToolCall",
+            "requestPermissions",
+        ];
+        fn build(m: Members<'_>) -> Option<GuardianApprovalReviewAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => GuardianApprovalReviewAction::Command {
+                    command: m.m2?,
+                    cwd: m.m5.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                    source: m.m15?,
+                },
+                1 => GuardianApprovalReviewAction::Execve {
+                    argv: m.m1?,
+                    cwd: m.m5.as_ref()?.decode::<AbsolutePathBuf>().ok()?,
+                    program: m.m11?,
+                    source: m.m15?,
+                },
+                2 => GuardianApprovalReviewAction::WriteStdin {
+                    approval_id: m.m0?,
+                    cwd: m.m5.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                    process_id: m.m10?,
+                    stdin: m.m16?,
+                },
+                3 => GuardianApprovalReviewAction::ApplyPatch {
+                    cwd: m.m5.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                    files: m.m6?,
+                },
+                4 => GuardianApprovalReviewAction::NetworkAccess {
+                    host: m.m7?,
+                    port: m.m9?,
+                    protocol: m.m12?,
+                    target: m.m17?,
+                },
+                5 => GuardianApprovalReviewAction::McpToolCall {
+                    connector_id: m.m3,
+                    connector_name: m.m4,
+                    server: m.m14?,
+                    tool_name: m.m18?,
+                    tool_title: m.m19,
+                },
+                6 => GuardianApprovalReviewAction::RequestPermissions {
+                    permissions: m.m8?,
+                    reason: m.m13,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -7327,6 +8223,9 @@ pub struct HookMetadata {
 
 impl<'de> Deserialize<'de> for HookMetadata {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &["command", "mcpTool", "prompt", "agent"];
         let known = match raw.tag("handlerType", TAGS) {
@@ -7619,6 +8518,142 @@ impl<'de> Deserialize<'de> for HookMetadata {
     }
 }
 
+impl HookMetadata {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "handlerType", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "additionalContextLimit", default)]
+            m0: Option<u64>,
+            #[serde(rename = "async", default)]
+            m1: Option<bool>,
+            #[serde(rename = "command", default)]
+            m2: Option<String>,
+            #[serde(rename = "currentHash", default)]
+            m3: Option<String>,
+            #[serde(rename = "displayOrder", default)]
+            m4: Option<i64>,
+            #[serde(rename = "enabled", default)]
+            m5: Option<bool>,
+            #[serde(rename = "environmentId", default)]
+            m6: Option<String>,
+            #[serde(rename = "eventName", default)]
+            m7: Option<HookEventName>,
+            #[serde(rename = "isManaged", default)]
+            m8: Option<bool>,
+            #[serde(rename = "key", default)]
+            m9: Option<String>,
+            #[serde(rename = "matcher", default)]
+            m10: Option<String>,
+            #[serde(rename = "pluginId", default)]
+            m11: Option<String>,
+            #[serde(rename = "server", default)]
+            m12: Option<String>,
+            #[serde(rename = "source", default)]
+            m13: Option<HookSource>,
+            #[serde(rename = "sourcePath", default)]
+            m14: Option<AbsolutePathBuf>,
+            #[serde(rename = "statusMessage", default)]
+            m15: Option<String>,
+            #[serde(rename = "timeoutSec", default)]
+            m16: Option<u64>,
+            #[serde(rename = "tool", default)]
+            m17: Option<String>,
+            #[serde(rename = "trustStatus", default)]
+            m18: Option<HookTrustStatus>,
+        }
+        const TAGS: &[&str] = &["command", "mcpTool", "prompt", "agent"];
+        fn build(m: Members<'_>) -> Option<HookMetadata> {
+            Some(match m.tag.of(TAGS)? {
+                0 => HookMetadata {
+                    additional_context_limit: m.m0,
+                    current_hash: m.m3?,
+                    display_order: m.m4?,
+                    enabled: m.m5?,
+                    environment_id: m.m6,
+                    event_name: m.m7?,
+                    is_managed: m.m8?,
+                    key: m.m9?,
+                    matcher: m.m10,
+                    plugin_id: m.m11,
+                    source: m.m13?,
+                    source_path: m.m14?,
+                    status_message: m.m15,
+                    timeout_sec: m.m16?,
+                    trust_status: m.m18?,
+                    kind: HookMetadataKind::Command {
+                        async_: m.m1,
+                        command: m.m2?,
+                    },
+                },
+                1 => HookMetadata {
+                    additional_context_limit: m.m0,
+                    current_hash: m.m3?,
+                    display_order: m.m4?,
+                    enabled: m.m5?,
+                    environment_id: m.m6,
+                    event_name: m.m7?,
+                    is_managed: m.m8?,
+                    key: m.m9?,
+                    matcher: m.m10,
+                    plugin_id: m.m11,
+                    source: m.m13?,
+                    source_path: m.m14?,
+                    status_message: m.m15,
+                    timeout_sec: m.m16?,
+                    trust_status: m.m18?,
+                    kind: HookMetadataKind::McpTool {
+                        server: m.m12?,
+                        tool: m.m17?,
+                    },
+                },
+                2 => HookMetadata {
+                    additional_context_limit: m.m0,
+                    current_hash: m.m3?,
+                    display_order: m.m4?,
+                    enabled: m.m5?,
+                    environment_id: m.m6,
+                    event_name: m.m7?,
+                    is_managed: m.m8?,
+                    key: m.m9?,
+                    matcher: m.m10,
+                    plugin_id: m.m11,
+                    source: m.m13?,
+                    source_path: m.m14?,
+                    status_message: m.m15,
+                    timeout_sec: m.m16?,
+                    trust_status: m.m18?,
+                    kind: HookMetadataKind::Prompt,
+                },
+                3 => HookMetadata {
+                    additional_context_limit: m.m0,
+                    current_hash: m.m3?,
+                    display_order: m.m4?,
+                    enabled: m.m5?,
+                    environment_id: m.m6,
+                    event_name: m.m7?,
+                    is_managed: m.m8?,
+                    key: m.m9?,
+                    matcher: m.m10,
+                    plugin_id: m.m11,
+                    source: m.m13?,
+                    source_path: m.m14?,
+                    status_message: m.m15,
+                    timeout_sec: m.m16?,
+                    trust_status: m.m18?,
+                    kind: HookMetadataKind::Agent,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`HookMetadata`].
 ///
 /// The `handlerType`-tagged part of [`HookMetadata`], flattened into it on the wire.
@@ -7658,6 +8693,9 @@ pub enum HookMetadataKind {
 
 impl<'de> Deserialize<'de> for HookMetadataKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -7699,6 +8737,44 @@ impl HookMetadataKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl HookMetadataKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "handlerType", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "async", default)]
+            m0: Option<bool>,
+            #[serde(rename = "command", default)]
+            m1: Option<String>,
+            #[serde(rename = "server", default)]
+            m2: Option<String>,
+            #[serde(rename = "tool", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["command", "mcpTool", "prompt", "agent"];
+        fn build(m: Members<'_>) -> Option<HookMetadataKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => HookMetadataKind::Command {
+                    async_: m.m0,
+                    command: m.m1?,
+                },
+                1 => HookMetadataKind::McpTool {
+                    server: m.m2?,
+                    tool: m.m3?,
+                },
+                2 => HookMetadataKind::Prompt,
+                3 => HookMetadataKind::Agent,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -7961,6 +9037,9 @@ pub enum ImageGenerationFailure {
 
 impl<'de> Deserialize<'de> for ImageGenerationFailure {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -7991,6 +9070,34 @@ impl ImageGenerationFailure {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ImageGenerationFailure {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "limitId", default)]
+            m0: Option<String>,
+            #[serde(rename = "resetsAt", default)]
+            m1: Option<i64>,
+        }
+        const TAGS: &[&str] = &["usageLimitExceeded"];
+        fn build(m: Members<'_>) -> Option<ImageGenerationFailure> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ImageGenerationFailure::UsageLimitExceeded {
+                    limit_id: m.m0?,
+                    resets_at: m.m1,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -8328,6 +9435,9 @@ pub enum LocalShellAction {
 
 impl<'de> Deserialize<'de> for LocalShellAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -8365,6 +9475,43 @@ impl LocalShellAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl LocalShellAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "command", default)]
+            m0: Option<Vec<String>>,
+            #[serde(rename = "env", default)]
+            m1: Option<BTreeMap<String, String>>,
+            #[serde(rename = "timeout_ms", default)]
+            m2: Option<u64>,
+            #[serde(rename = "user", default)]
+            m3: Option<String>,
+            #[serde(rename = "working_directory", default)]
+            m4: Option<String>,
+        }
+        const TAGS: &[&str] = &["exec"];
+        fn build(m: Members<'_>) -> Option<LocalShellAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => LocalShellAction::Exec {
+                    command: m.m0?,
+                    env: m.m1,
+                    timeout_ms: m.m2,
+                    user: m.m3,
+                    working_directory: m.m4,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -8472,6 +9619,9 @@ pub enum LoginAccountParams {
 
 impl<'de> Deserialize<'de> for LoginAccountParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -8573,6 +9723,77 @@ impl LoginAccountParams {
     }
 }
 
+impl LoginAccountParams {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "accessKeyId", default)]
+            m0: Option<String>,
+            #[serde(rename = "accessToken", default)]
+            m1: Option<String>,
+            #[serde(rename = "apiKey", default)]
+            m2: Option<String>,
+            #[serde(rename = "appBrand", default)]
+            m3: Option<LoginAppBrand>,
+            #[serde(rename = "chatgptAccountId", default)]
+            m4: Option<String>,
+            #[serde(rename = "chatgptPlanType", default)]
+            m5: Option<String>,
+            #[serde(rename = "codexStreamlinedLogin", default)]
+            m6: Option<bool>,
+            #[serde(rename = "region", default)]
+            m7: Option<String>,
+            #[serde(rename = "secretAccessKey", default)]
+            m8: Option<String>,
+            #[serde(rename = "sessionToken", default)]
+            m9: Option<String>,
+            #[serde(rename = "useHostedLoginSuccessPage", default)]
+            m10: Option<bool>,
+        }
+        const TAGS: &[&str] = &[
+            "apiKey",
+            "chatgpt",
+            "chatgptDeviceCode",
+            "chatgptAuthTokens",
+            "amazonBedrock",
+            "amazonBedrockAccessKeys",
+        ];
+        fn build(m: Members<'_>) -> Option<LoginAccountParams> {
+            Some(match m.tag.of(TAGS)? {
+                0 => LoginAccountParams::ApiKey { api_key: m.m2? },
+                1 => LoginAccountParams::Chatgpt {
+                    app_brand: m.m3,
+                    codex_streamlined_login: m.m6,
+                    use_hosted_login_success_page: m.m10,
+                },
+                2 => LoginAccountParams::ChatgptDeviceCode,
+                3 => LoginAccountParams::ChatgptAuthTokens {
+                    access_token: m.m1?,
+                    chatgpt_account_id: m.m4?,
+                    chatgpt_plan_type: m.m5,
+                },
+                4 => LoginAccountParams::AmazonBedrock {
+                    api_key: m.m2?,
+                    region: m.m7?,
+                },
+                5 => LoginAccountParams::AmazonBedrockAccessKeys {
+                    access_key_id: m.m0?,
+                    region: m.m7?,
+                    secret_access_key: m.m8?,
+                    session_token: m.m9,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Response to the `account/login/start` request.
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -8619,6 +9840,9 @@ pub enum LoginAccountResponse {
 
 impl<'de> Deserialize<'de> for LoginAccountResponse {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -8674,6 +9898,52 @@ impl LoginAccountResponse {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl LoginAccountResponse {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "authUrl", default)]
+            m0: Option<String>,
+            #[serde(rename = "loginId", default)]
+            m1: Option<String>,
+            #[serde(rename = "userCode", default)]
+            m2: Option<String>,
+            #[serde(rename = "verificationUrl", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "apiKey",
+            "chatgpt",
+            "chatgptDeviceCode",
+            "chatgptAuthTokens",
+            "amazonBedrock",
+        ];
+        fn build(m: Members<'_>) -> Option<LoginAccountResponse> {
+            Some(match m.tag.of(TAGS)? {
+                0 => LoginAccountResponse::ApiKey,
+                1 => LoginAccountResponse::Chatgpt {
+                    auth_url: m.m0?,
+                    login_id: m.m1?,
+                },
+                2 => LoginAccountResponse::ChatgptDeviceCode {
+                    login_id: m.m1?,
+                    user_code: m.m2?,
+                    verification_url: m.m3?,
+                },
+                3 => LoginAccountResponse::ChatgptAuthTokens,
+                4 => LoginAccountResponse::AmazonBedrock,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -9422,6 +10692,9 @@ pub struct McpServerElicitationRequestParams {
 
 impl<'de> Deserialize<'de> for McpServerElicitationRequestParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &[
             "openai/userVerification",
@@ -9611,6 +10884,113 @@ impl<'de> Deserialize<'de> for McpServerElicitationRequestParams {
     }
 }
 
+impl McpServerElicitationRequestParams {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "_meta", default)]
+            m0: Option<Value>,
+            #[serde(rename = "challenge", default)]
+            m1: Option<String>,
+            #[serde(rename = "description", default)]
+            m2: Option<String>,
+            #[serde(rename = "elicitationId", default)]
+            m3: Option<String>,
+            #[serde(rename = "environmentId", default)]
+            m4: Option<String>,
+            #[serde(rename = "message", default)]
+            m5: Option<String>,
+            #[serde(rename = "requestedSchema", default, borrow)]
+            m6: Option<tagged::Raw<'a>>,
+            #[serde(rename = "serverName", default)]
+            m7: Option<String>,
+            #[serde(rename = "threadId", default)]
+            m8: Option<String>,
+            #[serde(rename = "title", default)]
+            m9: Option<String>,
+            #[serde(rename = "turnId", default)]
+            m10: Option<String>,
+            #[serde(rename = "url", default)]
+            m11: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "openai/userVerification",
+            "form",
+            "openai/form",
+            "openaiForm",
+            "url",
+        ];
+        fn build(m: Members<'_>) -> Option<McpServerElicitationRequestParams> {
+            Some(match m.tag.of(TAGS)? {
+                0 => McpServerElicitationRequestParams {
+                    environment_id: m.m4,
+                    server_name: m.m7?,
+                    thread_id: m.m8?,
+                    turn_id: m.m10,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiUserVerification {
+                        meta: m.m0,
+                        challenge: m.m1?,
+                        description: m.m2?,
+                        title: m.m9?,
+                    },
+                },
+                1 => McpServerElicitationRequestParams {
+                    environment_id: m.m4,
+                    server_name: m.m7?,
+                    thread_id: m.m8?,
+                    turn_id: m.m10,
+                    kind: McpServerElicitationRequestParamsKind::Form {
+                        meta: m.m0,
+                        message: m.m5?,
+                        requested_schema: m.m6.as_ref()?.decode::<McpElicitationSchema>().ok()?,
+                    },
+                },
+                2 => McpServerElicitationRequestParams {
+                    environment_id: m.m4,
+                    server_name: m.m7?,
+                    thread_id: m.m8?,
+                    turn_id: m.m10,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiSlashForm {
+                        meta: m.m0,
+                        message: m.m5?,
+                        requested_schema: m.m6.as_ref()?.decode::<Value>().ok()?,
+                    },
+                },
+                3 => McpServerElicitationRequestParams {
+                    environment_id: m.m4,
+                    server_name: m.m7?,
+                    thread_id: m.m8?,
+                    turn_id: m.m10,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiForm {
+                        meta: m.m0,
+                        message: m.m5?,
+                        requested_schema: m.m6.as_ref()?.decode::<Value>().ok()?,
+                    },
+                },
+                4 => McpServerElicitationRequestParams {
+                    environment_id: m.m4,
+                    server_name: m.m7?,
+                    thread_id: m.m8?,
+                    turn_id: m.m10,
+                    kind: McpServerElicitationRequestParamsKind::Url {
+                        meta: m.m0,
+                        elicitation_id: m.m3?,
+                        message: m.m5?,
+                        url: m.m11?,
+                    },
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`McpServerElicitationRequestParams`].
 ///
 /// The `mode`-tagged part of [`McpServerElicitationRequestParams`], flattened into it on the wire.
@@ -9690,6 +11070,9 @@ pub enum McpServerElicitationRequestParamsKind {
 
 impl<'de> Deserialize<'de> for McpServerElicitationRequestParamsKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -9792,6 +11175,75 @@ impl McpServerElicitationRequestParamsKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl McpServerElicitationRequestParamsKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "_meta", default)]
+            m0: Option<Value>,
+            #[serde(rename = "challenge", default)]
+            m1: Option<String>,
+            #[serde(rename = "description", default)]
+            m2: Option<String>,
+            #[serde(rename = "elicitationId", default)]
+            m3: Option<String>,
+            #[serde(rename = "message", default)]
+            m4: Option<String>,
+            #[serde(rename = "requestedSchema", default, borrow)]
+            m5: Option<tagged::Raw<'a>>,
+            #[serde(rename = "title", default)]
+            m6: Option<String>,
+            #[serde(rename = "url", default)]
+            m7: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "openai/userVerification",
+            "form",
+            "openai/form",
+            "openaiForm",
+            "url",
+        ];
+        fn build(m: Members<'_>) -> Option<McpServerElicitationRequestParamsKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => McpServerElicitationRequestParamsKind::OpenaiUserVerification {
+                    meta: m.m0,
+                    challenge: m.m1?,
+                    description: m.m2?,
+                    title: m.m6?,
+                },
+                1 => McpServerElicitationRequestParamsKind::Form {
+                    meta: m.m0,
+                    message: m.m4?,
+                    requested_schema: m.m5.as_ref()?.decode::<McpElicitationSchema>().ok()?,
+                },
+                2 => McpServerElicitationRequestParamsKind::OpenaiSlashForm {
+                    meta: m.m0,
+                    message: m.m4?,
+                    requested_schema: m.m5.as_ref()?.decode::<Value>().ok()?,
+                },
+                3 => McpServerElicitationRequestParamsKind::OpenaiForm {
+                    meta: m.m0,
+                    message: m.m4?,
+                    requested_schema: m.m5.as_ref()?.decode::<Value>().ok()?,
+                },
+                4 => McpServerElicitationRequestParamsKind::Url {
+                    meta: m.m0,
+                    elicitation_id: m.m3?,
+                    message: m.m4?,
+                    url: m.m7?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -10911,11 +12363,19 @@ impl<'de> Deserialize<'de> for MultiAgentMode {
             #[serde(rename = "custom")]
             Custom(String),
         }
+        fn known(known: Known) -> MultiAgentMode {
+            match known {
+                Known::ExplicitRequestOnly => MultiAgentMode::ExplicitRequestOnly,
+                Known::Proactive => MultiAgentMode::Proactive,
+                Known::Custom(value) => MultiAgentMode::Custom(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::ExplicitRequestOnly) => Self::ExplicitRequestOnly,
-            Some(Known::Proactive) => Self::Proactive,
-            Some(Known::Custom(value)) => Self::Custom(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -11213,30 +12673,38 @@ impl<'de> Deserialize<'de> for OtelExporter {
                 tls: Option<OtelTlsConfig>,
             },
         }
+        fn known(known: Known) -> OtelExporter {
+            match known {
+                Known::None => OtelExporter::None,
+                Known::Statsig => OtelExporter::Statsig,
+                Known::OtlpHttp {
+                    endpoint,
+                    headers,
+                    protocol,
+                    tls,
+                } => OtelExporter::OtlpHttp {
+                    endpoint,
+                    headers,
+                    protocol,
+                    tls,
+                },
+                Known::OtlpGrpc {
+                    endpoint,
+                    headers,
+                    tls,
+                } => OtelExporter::OtlpGrpc {
+                    endpoint,
+                    headers,
+                    tls,
+                },
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::None) => Self::None,
-            Some(Known::Statsig) => Self::Statsig,
-            Some(Known::OtlpHttp {
-                endpoint,
-                headers,
-                protocol,
-                tls,
-            }) => Self::OtlpHttp {
-                endpoint,
-                headers,
-                protocol,
-                tls,
-            },
-            Some(Known::OtlpGrpc {
-                endpoint,
-                headers,
-                tls,
-            }) => Self::OtlpGrpc {
-                endpoint,
-                headers,
-                tls,
-            },
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -11407,6 +12875,9 @@ pub enum ParsedCommand {
 
 impl<'de> Deserialize<'de> for ParsedCommand {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -11474,6 +12945,49 @@ impl ParsedCommand {
     }
 }
 
+impl ParsedCommand {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "cmd", default)]
+            m0: Option<String>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default)]
+            m2: Option<String>,
+            #[serde(rename = "query", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["read", "list_files", "search", "unknown"];
+        fn build(m: Members<'_>) -> Option<ParsedCommand> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ParsedCommand::Read {
+                    cmd: m.m0?,
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                1 => ParsedCommand::ListFiles {
+                    cmd: m.m0?,
+                    path: m.m2,
+                },
+                2 => ParsedCommand::Search {
+                    cmd: m.m0?,
+                    path: m.m2,
+                    query: m.m3,
+                },
+                3 => ParsedCommand::UnknownValue { cmd: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 string_enum! {
     /// Used by [`ThreadItemKind`].
     ///
@@ -11517,6 +13031,9 @@ pub enum PatchChangeKind {
 
 impl<'de> Deserialize<'de> for PatchChangeKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -11545,6 +13062,31 @@ impl PatchChangeKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl PatchChangeKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "move_path", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        fn build(m: Members<'_>) -> Option<PatchChangeKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => PatchChangeKind::Add,
+                1 => PatchChangeKind::Delete,
+                2 => PatchChangeKind::Update { move_path: m.m0 },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -12625,6 +14167,9 @@ pub enum PluginSource {
 
 impl<'de> Deserialize<'de> for PluginSource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -12683,6 +14228,58 @@ impl PluginSource {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl PluginSource {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "package", default)]
+            m0: Option<String>,
+            #[serde(rename = "path", default, borrow)]
+            m1: Option<tagged::Raw<'a>>,
+            #[serde(rename = "refName", default)]
+            m2: Option<String>,
+            #[serde(rename = "registry", default)]
+            m3: Option<String>,
+            #[serde(rename = "sha", default)]
+            m4: Option<String>,
+            #[serde(rename = "url", default)]
+            m5: Option<String>,
+            #[serde(rename = "version", default)]
+            m6: Option<String>,
+        }
+        const TAGS: &[&str] = &["local", "git", "npm", "remote"];
+        fn build(m: Members<'_>) -> Option<PluginSource> {
+            Some(match m.tag.of(TAGS)? {
+                0 => PluginSource::Local {
+                    path: m.m1.as_ref()?.decode::<AbsolutePathBuf>().ok()?,
+                },
+                1 => PluginSource::Git {
+                    path: match &m.m1 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                    ref_name: m.m2,
+                    sha: m.m4,
+                    url: m.m5?,
+                },
+                2 => PluginSource::Npm {
+                    package: m.m0?,
+                    registry: m.m3,
+                    version: m.m6,
+                },
+                3 => PluginSource::Remote,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -13307,6 +14904,9 @@ pub enum ProviderSettings {
 
 impl<'de> Deserialize<'de> for ProviderSettings {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -13361,6 +14961,49 @@ impl ProviderSettings {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ProviderSettings {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "auth", default)]
+            m0: Option<GatewayAuth>,
+            #[serde(rename = "credentialFile", default)]
+            m1: Option<String>,
+            #[serde(rename = "location", default)]
+            m2: Option<String>,
+            #[serde(rename = "profile", default)]
+            m3: Option<String>,
+            #[serde(rename = "projectId", default)]
+            m4: Option<String>,
+            #[serde(rename = "region", default)]
+            m5: Option<String>,
+        }
+        const TAGS: &[&str] = &["openai", "customGateway", "bedrock", "gcp"];
+        fn build(m: Members<'_>) -> Option<ProviderSettings> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ProviderSettings::Openai,
+                1 => ProviderSettings::CustomGateway { auth: m.m0? },
+                2 => ProviderSettings::Bedrock {
+                    profile: m.m3,
+                    region: m.m5,
+                },
+                3 => ProviderSettings::Gcp {
+                    credential_file: m.m1,
+                    location: m.m2,
+                    project_id: m.m4,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -13433,6 +15076,9 @@ pub enum ProviderSettingsPatch {
 
 impl<'de> Deserialize<'de> for ProviderSettingsPatch {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -13503,6 +15149,64 @@ impl ProviderSettingsPatch {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ProviderSettingsPatch {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "baseUrl", default)]
+            m0: Option<String>,
+            #[serde(rename = "credentialFile", default)]
+            m1: Option<String>,
+            #[serde(rename = "envKey", default)]
+            m2: Option<String>,
+            #[serde(rename = "location", default)]
+            m3: Option<String>,
+            #[serde(rename = "name", default)]
+            m4: Option<String>,
+            #[serde(rename = "profile", default)]
+            m5: Option<String>,
+            #[serde(rename = "projectId", default)]
+            m6: Option<String>,
+            #[serde(rename = "providerId", default, borrow)]
+            m7: Option<tagged::Raw<'a>>,
+            #[serde(rename = "region", default)]
+            m8: Option<String>,
+        }
+        const TAGS: &[&str] = &["customGateway", "bedrock", "gcp"];
+        fn build(m: Members<'_>) -> Option<ProviderSettingsPatch> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ProviderSettingsPatch::CustomGateway {
+                    base_url: m.m0,
+                    env_key: m.m2,
+                    name: m.m4,
+                    provider_id: match &m.m7 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                1 => ProviderSettingsPatch::Bedrock {
+                    profile: m.m5,
+                    provider_id: m.m7.as_ref()?.decode::<BedrockProviderId>().ok()?,
+                    region: m.m8,
+                },
+                2 => ProviderSettingsPatch::Gcp {
+                    credential_file: m.m1,
+                    location: m.m3,
+                    project_id: m.m6,
+                    provider_id: m.m7.as_ref()?.decode::<GcpProviderId>().ok()?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -13855,6 +15559,9 @@ pub enum ReasoningItemContent {
 
 impl<'de> Deserialize<'de> for ReasoningItemContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -13890,6 +15597,30 @@ impl ReasoningItemContent {
     }
 }
 
+impl ReasoningItemContent {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "text", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["reasoning_text", "text"];
+        fn build(m: Members<'_>) -> Option<ReasoningItemContent> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ReasoningItemContent::ReasoningText { text: m.m0? },
+                1 => ReasoningItemContent::Text { text: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -13910,6 +15641,9 @@ pub enum ReasoningItemReasoningSummary {
 
 impl<'de> Deserialize<'de> for ReasoningItemReasoningSummary {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -13934,6 +15668,29 @@ impl ReasoningItemReasoningSummary {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ReasoningItemReasoningSummary {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "text", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["summary_text"];
+        fn build(m: Members<'_>) -> Option<ReasoningItemReasoningSummary> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ReasoningItemReasoningSummary::SummaryText { text: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -14832,6 +16589,9 @@ pub enum ResponseItem {
 
 impl<'de> Deserialize<'de> for ResponseItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -15249,6 +17009,237 @@ impl ResponseItem {
     }
 }
 
+impl ResponseItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "action", default, borrow)]
+            m0: Option<tagged::Raw<'a>>,
+            #[serde(rename = "arguments", default, borrow)]
+            m1: Option<tagged::Raw<'a>>,
+            #[serde(rename = "author", default)]
+            m2: Option<String>,
+            #[serde(rename = "call_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "content", default, borrow)]
+            m4: Option<tagged::Raw<'a>>,
+            #[serde(rename = "encrypted_content", default)]
+            m5: Option<String>,
+            #[serde(rename = "encrypted_function_args", default)]
+            m6: Option<Vec<String>>,
+            #[serde(rename = "execution", default)]
+            m7: Option<String>,
+            #[serde(rename = "id", default)]
+            m8: Option<String>,
+            #[serde(rename = "input", default)]
+            m9: Option<String>,
+            #[serde(
+                rename = "internal_chat_message_metadata_passthrough",
+                default,
+                deserialize_with = "lenient"
+            )]
+            m10: Option<InternalChatMessageMetadataPassthrough>,
+            #[serde(rename = "name", default)]
+            m11: Option<String>,
+            #[serde(rename = "namespace", default)]
+            m12: Option<String>,
+            #[serde(rename = "output", default)]
+            m13: Option<FunctionCallOutputBody>,
+            #[serde(rename = "phase", default)]
+            m14: Option<MessagePhase>,
+            #[serde(rename = "reasoning", default)]
+            m15: Option<ConfigurationReasoning>,
+            #[serde(rename = "recipient", default)]
+            m16: Option<String>,
+            #[serde(rename = "result", default)]
+            m17: Option<String>,
+            #[serde(rename = "revised_prompt", default)]
+            m18: Option<String>,
+            #[serde(rename = "role", default)]
+            m19: Option<String>,
+            #[serde(rename = "status", default, borrow)]
+            m20: Option<tagged::Raw<'a>>,
+            #[serde(rename = "summary", default)]
+            m21: Option<Vec<ReasoningItemReasoningSummary>>,
+            #[serde(rename = "tools", default)]
+            m22: Option<Vec<Value>>,
+        }
+        const TAGS: &[&str] = &[
+            "additional_tools",
+            "message",
+            "agent_message",
+            "reasoning",
+            "local_shell_call",
+            "function_call",
+            "tool_search_call",
+            "function_call_output",
+            "custom_tool_call",
+            "custom_tool_call_output",
+            "tool_search_output",
+            "web_search_call",
+            "image_generation_call",
+            "compaction",
+            "configuration_update",
+            "compaction_trigger",
+            "context_compaction",
+            "other",
+        ];
+        fn build(m: Members<'_>) -> Option<ResponseItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ResponseItem::AdditionalTools {
+                    id: m.m8,
+                    role: m.m19?,
+                    tools: m.m22?,
+                },
+                1 => ResponseItem::Message {
+                    content: m.m4.as_ref()?.decode::<Vec<ContentItem>>().ok()?,
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    phase: m.m14,
+                    role: m.m19?,
+                    status: match &m.m20 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                2 => ResponseItem::AgentMessage {
+                    author: m.m2?,
+                    content: m
+                        .m4
+                        .as_ref()?
+                        .decode::<Vec<AgentMessageInputContent>>()
+                        .ok()?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    recipient: m.m16?,
+                },
+                3 => ResponseItem::Reasoning {
+                    content: match &m.m4 {
+                        Some(raw) => raw.decode::<Option<Vec<ReasoningItemContent>>>().ok()?,
+                        None => None,
+                    },
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    summary: m.m21?,
+                },
+                4 => ResponseItem::LocalShellCall {
+                    action: m.m0.as_ref()?.decode::<LocalShellAction>().ok()?,
+                    call_id: m.m3,
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: m.m20.as_ref()?.decode::<LocalShellStatus>().ok()?,
+                },
+                5 => ResponseItem::FunctionCall {
+                    arguments: m.m1.as_ref()?.decode::<String>().ok()?,
+                    call_id: m.m3?,
+                    encrypted_content: m.m5,
+                    encrypted_function_args: m.m6,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11?,
+                    namespace: m.m12,
+                    status: match &m.m20 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                6 => ResponseItem::ToolSearchCall {
+                    arguments: m.m1.as_ref()?.decode::<Value>().ok()?,
+                    call_id: m.m3,
+                    encrypted_content: m.m5,
+                    execution: m.m7?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: match &m.m20 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                7 => ResponseItem::FunctionCallOutput {
+                    call_id: m.m3,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11,
+                    namespace: m.m12,
+                    output: m.m13?,
+                },
+                8 => ResponseItem::CustomToolCall {
+                    call_id: m.m3?,
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    input: m.m9?,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11?,
+                    namespace: m.m12,
+                    status: match &m.m20 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                9 => ResponseItem::CustomToolCallOutput {
+                    call_id: m.m3?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11,
+                    output: m.m13?,
+                },
+                10 => ResponseItem::ToolSearchOutput {
+                    call_id: m.m3,
+                    execution: m.m7?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: m.m20.as_ref()?.decode::<String>().ok()?,
+                    tools: m.m22?,
+                },
+                11 => ResponseItem::WebSearchCall {
+                    action: match &m.m0 {
+                        Some(raw) => raw.decode::<Option<ResponsesApiWebSearchAction>>().ok()?,
+                        None => None,
+                    },
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: match &m.m20 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                12 => ResponseItem::ImageGenerationCall {
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    result: m.m17?,
+                    revised_prompt: m.m18,
+                    status: m.m20.as_ref()?.decode::<String>().ok()?,
+                },
+                13 => ResponseItem::Compaction {
+                    encrypted_content: m.m5?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                },
+                14 => ResponseItem::ConfigurationUpdate { reasoning: m.m15? },
+                15 => ResponseItem::CompactionTrigger,
+                16 => ResponseItem::ContextCompaction {
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                },
+                17 => ResponseItem::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -15293,6 +17284,9 @@ pub enum ResponsesApiWebSearchAction {
 
 impl<'de> Deserialize<'de> for ResponsesApiWebSearchAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -15345,6 +17339,44 @@ impl ResponsesApiWebSearchAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ResponsesApiWebSearchAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "pattern", default)]
+            m0: Option<String>,
+            #[serde(rename = "queries", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "query", default)]
+            m2: Option<String>,
+            #[serde(rename = "url", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["search", "open_page", "find_in_page", "other"];
+        fn build(m: Members<'_>) -> Option<ResponsesApiWebSearchAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ResponsesApiWebSearchAction::Search {
+                    queries: m.m1,
+                    query: m.m2,
+                },
+                1 => ResponsesApiWebSearchAction::OpenPage { url: m.m3 },
+                2 => ResponsesApiWebSearchAction::FindInPage {
+                    pattern: m.m0,
+                    url: m.m3,
+                },
+                3 => ResponsesApiWebSearchAction::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -15417,24 +17449,32 @@ impl<'de> Deserialize<'de> for ReviewDecision {
             #[serde(rename = "abort")]
             Abort,
         }
+        fn known(known: Known) -> ReviewDecision {
+            match known {
+                Known::Approved => ReviewDecision::Approved,
+                Known::ApprovedExecpolicyAmendment {
+                    proposed_execpolicy_amendment,
+                } => ReviewDecision::ApprovedExecpolicyAmendment {
+                    proposed_execpolicy_amendment,
+                },
+                Known::ApprovedForSession => ReviewDecision::ApprovedForSession,
+                Known::ApprovedMcpPolicyAmendment => ReviewDecision::ApprovedMcpPolicyAmendment,
+                Known::NetworkPolicyAmendment {
+                    network_policy_amendment,
+                } => ReviewDecision::NetworkPolicyAmendment {
+                    network_policy_amendment,
+                },
+                Known::Denied { rejection } => ReviewDecision::Denied { rejection },
+                Known::TimedOut => ReviewDecision::TimedOut,
+                Known::Abort => ReviewDecision::Abort,
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Approved) => Self::Approved,
-            Some(Known::ApprovedExecpolicyAmendment {
-                proposed_execpolicy_amendment,
-            }) => Self::ApprovedExecpolicyAmendment {
-                proposed_execpolicy_amendment,
-            },
-            Some(Known::ApprovedForSession) => Self::ApprovedForSession,
-            Some(Known::ApprovedMcpPolicyAmendment) => Self::ApprovedMcpPolicyAmendment,
-            Some(Known::NetworkPolicyAmendment {
-                network_policy_amendment,
-            }) => Self::NetworkPolicyAmendment {
-                network_policy_amendment,
-            },
-            Some(Known::Denied { rejection }) => Self::Denied { rejection },
-            Some(Known::TimedOut) => Self::TimedOut,
-            Some(Known::Abort) => Self::Abort,
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -15511,6 +17551,9 @@ pub enum ReviewTarget {
 
 impl<'de> Deserialize<'de> for ReviewTarget {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -15558,6 +17601,43 @@ impl ReviewTarget {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ReviewTarget {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "branch", default)]
+            m0: Option<String>,
+            #[serde(rename = "instructions", default)]
+            m1: Option<String>,
+            #[serde(rename = "sha", default)]
+            m2: Option<String>,
+            #[serde(rename = "title", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["uncommittedChanges", "baseBranch", "commit", "custom"];
+        fn build(m: Members<'_>) -> Option<ReviewTarget> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ReviewTarget::UncommittedChanges,
+                1 => ReviewTarget::BaseBranch { branch: m.m0? },
+                2 => ReviewTarget::Commit {
+                    sha: m.m2?,
+                    title: m.m3,
+                },
+                3 => ReviewTarget::Custom {
+                    instructions: m.m1?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -15664,6 +17744,9 @@ pub enum SandboxPolicy {
 
 impl<'de> Deserialize<'de> for SandboxPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -15730,6 +17813,61 @@ impl SandboxPolicy {
     }
 }
 
+impl SandboxPolicy {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "excludeSlashTmp", default)]
+            m0: Option<bool>,
+            #[serde(rename = "excludeTmpdirEnvVar", default)]
+            m1: Option<bool>,
+            #[serde(rename = "networkAccess", default, borrow)]
+            m2: Option<tagged::Raw<'a>>,
+            #[serde(rename = "writableRoots", default)]
+            m3: Option<Vec<AbsolutePathBuf>>,
+        }
+        const TAGS: &[&str] = &[
+            "dangerFullAccess",
+            "readOnly",
+            "externalSandbox",
+            "workspaceWrite",
+        ];
+        fn build(m: Members<'_>) -> Option<SandboxPolicy> {
+            Some(match m.tag.of(TAGS)? {
+                0 => SandboxPolicy::DangerFullAccess,
+                1 => SandboxPolicy::ReadOnly {
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<bool>>().ok()?,
+                        None => None,
+                    },
+                },
+                2 => SandboxPolicy::ExternalSandbox {
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<NetworkAccess>>().ok()?,
+                        None => None,
+                    },
+                },
+                3 => SandboxPolicy::WorkspaceWrite {
+                    exclude_slash_tmp: m.m0,
+                    exclude_tmpdir_env_var: m.m1,
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<bool>>().ok()?,
+                        None => None,
+                    },
+                    writable_roots: m.m3,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`Config`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SandboxWorkspaceWrite {
@@ -15791,6 +17929,9 @@ pub enum ScheduledTaskSchedule {
 
 impl<'de> Deserialize<'de> for ScheduledTaskSchedule {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -15847,6 +17988,42 @@ impl ScheduledTaskSchedule {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ScheduledTaskSchedule {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "days", default)]
+            m0: Option<Vec<ScheduledTaskWeekday>>,
+            #[serde(rename = "intervalHours", default)]
+            m1: Option<u32>,
+            #[serde(rename = "time", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["hourly", "daily", "weekdays", "weekly"];
+        fn build(m: Members<'_>) -> Option<ScheduledTaskSchedule> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ScheduledTaskSchedule::Hourly {
+                    days: m.m0,
+                    interval_hours: m.m1?,
+                },
+                1 => ScheduledTaskSchedule::Daily { time: m.m2? },
+                2 => ScheduledTaskSchedule::Weekdays { time: m.m2? },
+                3 => ScheduledTaskSchedule::Weekly {
+                    days: m.m0?,
+                    time: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -16032,15 +18209,23 @@ impl<'de> Deserialize<'de> for SessionSource {
             #[serde(rename = "subAgent")]
             SubAgent(SubAgentSource),
         }
+        fn known(known: Known) -> SessionSource {
+            match known {
+                Known::Cli => SessionSource::Cli,
+                Known::Vscode => SessionSource::Vscode,
+                Known::Exec => SessionSource::Exec,
+                Known::AppServer => SessionSource::AppServer,
+                Known::UnknownValue => SessionSource::UnknownValue,
+                Known::Custom(value) => SessionSource::Custom(value),
+                Known::SubAgent(value) => SessionSource::SubAgent(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Cli) => Self::Cli,
-            Some(Known::Vscode) => Self::Vscode,
-            Some(Known::Exec) => Self::Exec,
-            Some(Known::AppServer) => Self::AppServer,
-            Some(Known::UnknownValue) => Self::UnknownValue,
-            Some(Known::Custom(value)) => Self::Custom(value),
-            Some(Known::SubAgent(value)) => Self::SubAgent(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -16435,25 +18620,33 @@ impl<'de> Deserialize<'de> for SubAgentSource {
             #[serde(rename = "other")]
             Other(String),
         }
+        fn known(known: Known) -> SubAgentSource {
+            match known {
+                Known::Review => SubAgentSource::Review,
+                Known::Compact => SubAgentSource::Compact,
+                Known::MemoryConsolidation => SubAgentSource::MemoryConsolidation,
+                Known::ThreadSpawn {
+                    agent_nickname,
+                    agent_path,
+                    agent_role,
+                    depth,
+                    parent_thread_id,
+                } => SubAgentSource::ThreadSpawn {
+                    agent_nickname,
+                    agent_path,
+                    agent_role,
+                    depth,
+                    parent_thread_id,
+                },
+                Known::Other(value) => SubAgentSource::Other(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Review) => Self::Review,
-            Some(Known::Compact) => Self::Compact,
-            Some(Known::MemoryConsolidation) => Self::MemoryConsolidation,
-            Some(Known::ThreadSpawn {
-                agent_nickname,
-                agent_path,
-                agent_role,
-                depth,
-                parent_thread_id,
-            }) => Self::ThreadSpawn {
-                agent_nickname,
-                agent_path,
-                agent_role,
-                depth,
-                parent_thread_id,
-            },
-            Some(Known::Other(value)) => Self::Other(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -17607,6 +19800,9 @@ pub struct ThreadItem {
 
 impl<'de> Deserialize<'de> for ThreadItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &[
             "userMessage",
@@ -18136,6 +20332,358 @@ impl<'de> Deserialize<'de> for ThreadItem {
     }
 }
 
+impl ThreadItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "action", default)]
+            m0: Option<WebSearchAction>,
+            #[serde(rename = "agentPath", default)]
+            m1: Option<String>,
+            #[serde(rename = "agentThreadId", default)]
+            m2: Option<String>,
+            #[serde(rename = "agentsStates", default)]
+            m3: Option<BTreeMap<String, CollabAgentState>>,
+            #[serde(rename = "aggregatedOutput", default)]
+            m4: Option<String>,
+            #[serde(rename = "appContext", default, deserialize_with = "lenient")]
+            m5: Option<McpToolCallAppContext>,
+            #[serde(rename = "arguments", default)]
+            m6: Option<Value>,
+            #[serde(rename = "changes", default)]
+            m7: Option<Vec<FileUpdateChange>>,
+            #[serde(rename = "clientId", default)]
+            m8: Option<String>,
+            #[serde(rename = "command", default)]
+            m9: Option<String>,
+            #[serde(rename = "commandActions", default)]
+            m10: Option<Vec<CommandAction>>,
+            #[serde(rename = "completedAtMs", default)]
+            m11: Option<i64>,
+            #[serde(rename = "content", default, borrow)]
+            m12: Option<tagged::Raw<'a>>,
+            #[serde(rename = "contentItems", default)]
+            m13: Option<Vec<DynamicToolCallOutputContentItem>>,
+            #[serde(rename = "cwd", default)]
+            m14: Option<LegacyAppPathString>,
+            #[serde(rename = "delivery", default)]
+            m15: Option<AgentMessageDelivery>,
+            #[serde(rename = "durationMs", default, borrow)]
+            m16: Option<tagged::Raw<'a>>,
+            #[serde(rename = "environmentId", default)]
+            m17: Option<String>,
+            #[serde(rename = "error", default, deserialize_with = "lenient")]
+            m18: Option<McpToolCallError>,
+            #[serde(rename = "exitCode", default)]
+            m19: Option<i32>,
+            #[serde(rename = "fragments", default)]
+            m20: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "id", default)]
+            m21: Option<String>,
+            #[serde(rename = "kind", default)]
+            m22: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m23: Option<String>,
+            #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
+            m24: Option<McpAppUi>,
+            #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
+            m25: Option<MemoryCitation>,
+            #[serde(rename = "model", default)]
+            m26: Option<String>,
+            #[serde(rename = "moderation", default, deserialize_with = "lenient")]
+            m27: Option<AgentMessageModeration>,
+            #[serde(rename = "name", default)]
+            m28: Option<String>,
+            #[serde(rename = "namespace", default)]
+            m29: Option<String>,
+            #[serde(rename = "output", default)]
+            m30: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m31: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m32: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m33: Option<String>,
+            #[serde(rename = "processId", default)]
+            m34: Option<String>,
+            #[serde(rename = "prompt", default)]
+            m35: Option<String>,
+            #[serde(rename = "query", default)]
+            m36: Option<String>,
+            #[serde(rename = "questions", default, deserialize_with = "lenient")]
+            m37: Option<Vec<AsyncUserInputQuestion>>,
+            #[serde(rename = "readOnlyHint", default)]
+            m38: Option<bool>,
+            #[serde(rename = "reasoningEffort", default)]
+            m39: Option<ReasoningEffort>,
+            #[serde(rename = "receiverThreadIds", default)]
+            m40: Option<Vec<String>>,
+            #[serde(rename = "result", default, deserialize_with = "lenient")]
+            m41: Option<McpToolCallResult>,
+            #[serde(rename = "results", default)]
+            m42: Option<Vec<Value>>,
+            #[serde(rename = "review", default)]
+            m43: Option<String>,
+            #[serde(rename = "scriptPath", default)]
+            m44: Option<String>,
+            #[serde(rename = "senderThreadId", default)]
+            m45: Option<String>,
+            #[serde(rename = "server", default)]
+            m46: Option<String>,
+            #[serde(rename = "source", default)]
+            m47: Option<CommandExecutionSource>,
+            #[serde(rename = "startedAtMs", default)]
+            m48: Option<i64>,
+            #[serde(rename = "status", default, borrow)]
+            m49: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m50: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m51: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m52: Option<String>,
+            #[serde(rename = "tool", default, borrow)]
+            m53: Option<tagged::Raw<'a>>,
+        }
+        const TAGS: &[&str] = &[
+            "userMessage",
+            "hookPrompt",
+            "agentMessage",
+            "functionCallOutput",
+            "plan",
+            "reasoning",
+            "commandExecution",
+            "fileChange",
+            "mcpToolCall",
+            "dynamicToolCall",
+            "collabAgentToolCall",
+            "subAgentActivity",
+            "webSearch",
+            "imageView",
+            "sleep",
+            "imageGeneration",
+            "enteredReviewMode",
+            "exitedReviewMode",
+            "contextCompaction",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::UserMessage {
+                        client_id: m.m8,
+                        content: m.m12.as_ref()?.decode::<Vec<UserInput>>().ok()?,
+                        id: m.m21?,
+                    },
+                },
+                1 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::HookPrompt {
+                        fragments: m.m20?,
+                        id: m.m21?,
+                    },
+                },
+                2 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::AgentMessage {
+                        delivery: m.m15,
+                        id: m.m21?,
+                        memory_citation: m.m25,
+                        moderation: m.m27,
+                        phase: m.m32,
+                        questions: m.m37,
+                        text: m.m52?,
+                    },
+                },
+                3 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::FunctionCallOutput {
+                        id: m.m21?,
+                        name: m.m28?,
+                        namespace: m.m29,
+                        output: m.m30?,
+                    },
+                },
+                4 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::Plan {
+                        id: m.m21?,
+                        text: m.m52?,
+                    },
+                },
+                5 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::Reasoning {
+                        content: match &m.m12 {
+                            Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
+                            None => None,
+                        },
+                        id: m.m21?,
+                        summary: m.m51,
+                    },
+                },
+                6 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::CommandExecution {
+                        aggregated_output: m.m4,
+                        command: m.m9?,
+                        command_actions: m.m10?,
+                        cwd: m.m14?,
+                        duration_ms: match &m.m16 {
+                            Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                            None => None,
+                        },
+                        exit_code: m.m19,
+                        id: m.m21?,
+                        plugin_id: m.m33,
+                        process_id: m.m34,
+                        script_path: m.m44,
+                        source: m.m47,
+                        status: m.m49.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                    },
+                },
+                7 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::FileChange {
+                        changes: m.m7?,
+                        id: m.m21?,
+                        status: m.m49.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                    },
+                },
+                8 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::McpToolCall {
+                        app_context: m.m5,
+                        arguments: m.m6?,
+                        duration_ms: match &m.m16 {
+                            Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                            None => None,
+                        },
+                        environment_id: m.m17,
+                        error: m.m18,
+                        id: m.m21?,
+                        mcp_app_resource_uri: m.m23,
+                        mcp_app_ui: m.m24,
+                        plugin_id: m.m33,
+                        read_only_hint: m.m38,
+                        result: m.m41,
+                        server: m.m46?,
+                        status: m.m49.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                        tool: m.m53.as_ref()?.decode::<String>().ok()?,
+                    },
+                },
+                9 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::DynamicToolCall {
+                        arguments: m.m6?,
+                        content_items: m.m13,
+                        duration_ms: match &m.m16 {
+                            Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                            None => None,
+                        },
+                        id: m.m21?,
+                        namespace: m.m29,
+                        status: m.m49.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                        success: m.m50,
+                        tool: m.m53.as_ref()?.decode::<String>().ok()?,
+                    },
+                },
+                10 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::CollabAgentToolCall {
+                        agents_states: m.m3?,
+                        id: m.m21?,
+                        model: m.m26,
+                        prompt: m.m35,
+                        reasoning_effort: m.m39,
+                        receiver_thread_ids: m.m40?,
+                        sender_thread_id: m.m45?,
+                        status: m.m49.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                        tool: m.m53.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                    },
+                },
+                11 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::SubAgentActivity {
+                        agent_path: m.m1?,
+                        agent_thread_id: m.m2?,
+                        id: m.m21?,
+                        kind: m.m22?,
+                        model: m.m26,
+                        reasoning_effort: m.m39,
+                    },
+                },
+                12 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::WebSearch {
+                        action: m.m0,
+                        id: m.m21?,
+                        query: m.m36?,
+                        results: m.m42,
+                    },
+                },
+                13 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::ImageView {
+                        id: m.m21?,
+                        path: m.m31?,
+                    },
+                },
+                14 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::Sleep {
+                        duration_ms: m.m16.as_ref()?.decode::<u64>().ok()?,
+                        id: m.m21?,
+                    },
+                },
+                16 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::EnteredReviewMode {
+                        id: m.m21?,
+                        review: m.m43?,
+                    },
+                },
+                17 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::ExitedReviewMode {
+                        id: m.m21?,
+                        review: m.m43?,
+                    },
+                },
+                18 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m48,
+                    kind: ThreadItemKind::ContextCompaction { id: m.m21? },
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ThreadItemsListResponse`] and [`ThreadItemsReadResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadItemEntry {
@@ -18615,6 +21163,9 @@ pub enum ThreadItemKind {
 
 impl<'de> Deserialize<'de> for ThreadItemKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -19035,6 +21586,282 @@ impl ThreadItemKind {
 }
 
 impl ThreadItemKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "action", default)]
+            m0: Option<WebSearchAction>,
+            #[serde(rename = "agentPath", default)]
+            m1: Option<String>,
+            #[serde(rename = "agentThreadId", default)]
+            m2: Option<String>,
+            #[serde(rename = "agentsStates", default)]
+            m3: Option<BTreeMap<String, CollabAgentState>>,
+            #[serde(rename = "aggregatedOutput", default)]
+            m4: Option<String>,
+            #[serde(rename = "appContext", default, deserialize_with = "lenient")]
+            m5: Option<McpToolCallAppContext>,
+            #[serde(rename = "arguments", default)]
+            m6: Option<Value>,
+            #[serde(rename = "changes", default)]
+            m7: Option<Vec<FileUpdateChange>>,
+            #[serde(rename = "clientId", default)]
+            m8: Option<String>,
+            #[serde(rename = "command", default)]
+            m9: Option<String>,
+            #[serde(rename = "commandActions", default)]
+            m10: Option<Vec<CommandAction>>,
+            #[serde(rename = "content", default, borrow)]
+            m11: Option<tagged::Raw<'a>>,
+            #[serde(rename = "contentItems", default)]
+            m12: Option<Vec<DynamicToolCallOutputContentItem>>,
+            #[serde(rename = "cwd", default)]
+            m13: Option<LegacyAppPathString>,
+            #[serde(rename = "delivery", default)]
+            m14: Option<AgentMessageDelivery>,
+            #[serde(rename = "durationMs", default, borrow)]
+            m15: Option<tagged::Raw<'a>>,
+            #[serde(rename = "environmentId", default)]
+            m16: Option<String>,
+            #[serde(rename = "error", default, deserialize_with = "lenient")]
+            m17: Option<McpToolCallError>,
+            #[serde(rename = "exitCode", default)]
+            m18: Option<i32>,
+            #[serde(rename = "fragments", default)]
+            m19: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "id", default)]
+            m20: Option<String>,
+            #[serde(rename = "kind", default)]
+            m21: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m22: Option<String>,
+            #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
+            m23: Option<McpAppUi>,
+            #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
+            m24: Option<MemoryCitation>,
+            #[serde(rename = "model", default)]
+            m25: Option<String>,
+            #[serde(rename = "moderation", default, deserialize_with = "lenient")]
+            m26: Option<AgentMessageModeration>,
+            #[serde(rename = "name", default)]
+            m27: Option<String>,
+            #[serde(rename = "namespace", default)]
+            m28: Option<String>,
+            #[serde(rename = "output", default)]
+            m29: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m30: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m31: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m32: Option<String>,
+            #[serde(rename = "processId", default)]
+            m33: Option<String>,
+            #[serde(rename = "prompt", default)]
+            m34: Option<String>,
+            #[serde(rename = "query", default)]
+            m35: Option<String>,
+            #[serde(rename = "questions", default, deserialize_with = "lenient")]
+            m36: Option<Vec<AsyncUserInputQuestion>>,
+            #[serde(rename = "readOnlyHint", default)]
+            m37: Option<bool>,
+            #[serde(rename = "reasoningEffort", default)]
+            m38: Option<ReasoningEffort>,
+            #[serde(rename = "receiverThreadIds", default)]
+            m39: Option<Vec<String>>,
+            #[serde(rename = "result", default, deserialize_with = "lenient")]
+            m40: Option<McpToolCallResult>,
+            #[serde(rename = "results", default)]
+            m41: Option<Vec<Value>>,
+            #[serde(rename = "review", default)]
+            m42: Option<String>,
+            #[serde(rename = "scriptPath", default)]
+            m43: Option<String>,
+            #[serde(rename = "senderThreadId", default)]
+            m44: Option<String>,
+            #[serde(rename = "server", default)]
+            m45: Option<String>,
+            #[serde(rename = "source", default)]
+            m46: Option<CommandExecutionSource>,
+            #[serde(rename = "status", default, borrow)]
+            m47: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m48: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m49: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m50: Option<String>,
+            #[serde(rename = "tool", default, borrow)]
+            m51: Option<tagged::Raw<'a>>,
+        }
+        const TAGS: &[&str] = &[
+            "userMessage",
+            "hookPrompt",
+            "agentMessage",
+            "functionCallOutput",
+            "plan",
+            "reasoning",
+            "commandExecution",
+            "fileChange",
+            "mcpToolCall",
+            "dynamicToolCall",
+            "collabAgentToolCall",
+            "subAgentActivity",
+            "webSearch",
+            "imageView",
+            "sleep",
+            "imageGeneration",
+            "enteredReviewMode",
+            "exitedReviewMode",
+            "contextCompaction",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadItemKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadItemKind::UserMessage {
+                    client_id: m.m8,
+                    content: m.m11.as_ref()?.decode::<Vec<UserInput>>().ok()?,
+                    id: m.m20?,
+                },
+                1 => ThreadItemKind::HookPrompt {
+                    fragments: m.m19?,
+                    id: m.m20?,
+                },
+                2 => ThreadItemKind::AgentMessage {
+                    delivery: m.m14,
+                    id: m.m20?,
+                    memory_citation: m.m24,
+                    moderation: m.m26,
+                    phase: m.m31,
+                    questions: m.m36,
+                    text: m.m50?,
+                },
+                3 => ThreadItemKind::FunctionCallOutput {
+                    id: m.m20?,
+                    name: m.m27?,
+                    namespace: m.m28,
+                    output: m.m29?,
+                },
+                4 => ThreadItemKind::Plan {
+                    id: m.m20?,
+                    text: m.m50?,
+                },
+                5 => ThreadItemKind::Reasoning {
+                    content: match &m.m11 {
+                        Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
+                        None => None,
+                    },
+                    id: m.m20?,
+                    summary: m.m49,
+                },
+                6 => ThreadItemKind::CommandExecution {
+                    aggregated_output: m.m4,
+                    command: m.m9?,
+                    command_actions: m.m10?,
+                    cwd: m.m13?,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    exit_code: m.m18,
+                    id: m.m20?,
+                    plugin_id: m.m32,
+                    process_id: m.m33,
+                    script_path: m.m43,
+                    source: m.m46,
+                    status: m.m47.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                },
+                7 => ThreadItemKind::FileChange {
+                    changes: m.m7?,
+                    id: m.m20?,
+                    status: m.m47.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                },
+                8 => ThreadItemKind::McpToolCall {
+                    app_context: m.m5,
+                    arguments: m.m6?,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    environment_id: m.m16,
+                    error: m.m17,
+                    id: m.m20?,
+                    mcp_app_resource_uri: m.m22,
+                    mcp_app_ui: m.m23,
+                    plugin_id: m.m32,
+                    read_only_hint: m.m37,
+                    result: m.m40,
+                    server: m.m45?,
+                    status: m.m47.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                    tool: m.m51.as_ref()?.decode::<String>().ok()?,
+                },
+                9 => ThreadItemKind::DynamicToolCall {
+                    arguments: m.m6?,
+                    content_items: m.m12,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    id: m.m20?,
+                    namespace: m.m28,
+                    status: m.m47.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                    success: m.m48,
+                    tool: m.m51.as_ref()?.decode::<String>().ok()?,
+                },
+                10 => ThreadItemKind::CollabAgentToolCall {
+                    agents_states: m.m3?,
+                    id: m.m20?,
+                    model: m.m25,
+                    prompt: m.m34,
+                    reasoning_effort: m.m38,
+                    receiver_thread_ids: m.m39?,
+                    sender_thread_id: m.m44?,
+                    status: m.m47.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                    tool: m.m51.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                },
+                11 => ThreadItemKind::SubAgentActivity {
+                    agent_path: m.m1?,
+                    agent_thread_id: m.m2?,
+                    id: m.m20?,
+                    kind: m.m21?,
+                    model: m.m25,
+                    reasoning_effort: m.m38,
+                },
+                12 => ThreadItemKind::WebSearch {
+                    action: m.m0,
+                    id: m.m20?,
+                    query: m.m35?,
+                    results: m.m41,
+                },
+                13 => ThreadItemKind::ImageView {
+                    id: m.m20?,
+                    path: m.m30?,
+                },
+                14 => ThreadItemKind::Sleep {
+                    duration_ms: m.m15.as_ref()?.decode::<u64>().ok()?,
+                    id: m.m20?,
+                },
+                16 => ThreadItemKind::EnteredReviewMode {
+                    id: m.m20?,
+                    review: m.m42?,
+                },
+                17 => ThreadItemKind::ExitedReviewMode {
+                    id: m.m20?,
+                    review: m.m42?,
+                },
+                18 => ThreadItemKind::ContextCompaction { id: m.m20? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
+impl ThreadItemKind {
     /// The `id` every variant carries; for [`ThreadItemKind::Unknown`], its `id`
     /// member when that is a string.
     pub fn id(&self) -> Option<&str> {
@@ -19107,6 +21934,9 @@ pub enum ThreadItemsListAnchor {
 
 impl<'de> Deserialize<'de> for ThreadItemsListAnchor {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -19133,6 +21963,29 @@ impl ThreadItemsListAnchor {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadItemsListAnchor {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "itemId", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["item"];
+        fn build(m: Members<'_>) -> Option<ThreadItemsListAnchor> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadItemsListAnchor::Item { item_id: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -19588,6 +22441,9 @@ pub enum ThreadPredictionResult {
 
 impl<'de> Deserialize<'de> for ThreadPredictionResult {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -19614,6 +22470,30 @@ impl ThreadPredictionResult {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadPredictionResult {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "text", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["completed", "failed"];
+        fn build(m: Members<'_>) -> Option<ThreadPredictionResult> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadPredictionResult::Completed { text: m.m0 },
+                1 => ThreadPredictionResult::Failed,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -19929,6 +22809,9 @@ pub enum ThreadReadStateOperation {
 
 impl<'de> Deserialize<'de> for ThreadReadStateOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -19947,6 +22830,28 @@ impl ThreadReadStateOperation {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadReadStateOperation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+        }
+        const TAGS: &[&str] = &["read", "unread"];
+        fn build(m: Members<'_>) -> Option<ThreadReadStateOperation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadReadStateOperation::Read,
+                1 => ThreadReadStateOperation::Unread,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -20091,6 +22996,9 @@ pub enum ThreadRealtimeBemItemPresentation {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeBemItemPresentation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -20119,6 +23027,31 @@ impl ThreadRealtimeBemItemPresentation {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadRealtimeBemItemPresentation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "index", default)]
+            m0: Option<u32>,
+        }
+        const TAGS: &[&str] = &["wholeItem", "inlineMarkdown", "inlineVisualization"];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeBemItemPresentation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeBemItemPresentation::WholeItem,
+                1 => ThreadRealtimeBemItemPresentation::InlineMarkdown,
+                2 => ThreadRealtimeBemItemPresentation::InlineVisualization { index: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -20224,6 +23157,9 @@ pub struct ThreadRealtimeItem {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &[
             "realtimeSessionStarted",
@@ -20411,6 +23347,124 @@ impl<'de> Deserialize<'de> for ThreadRealtimeItem {
     }
 }
 
+impl ThreadRealtimeItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "channels", default)]
+            m0: Option<ThreadRealtimeFrameChannels>,
+            #[serde(rename = "handoff_id", default)]
+            m1: Option<String>,
+            #[serde(rename = "id", default)]
+            m2: Option<String>,
+            #[serde(rename = "input", default)]
+            m3: Option<String>,
+            #[serde(rename = "input_item_id", default)]
+            m4: Option<String>,
+            #[serde(rename = "item_id", default)]
+            m5: Option<String>,
+            #[serde(rename = "mode", default)]
+            m6: Option<ThreadRealtimeHandoffMode>,
+            #[serde(rename = "observedAtMs", default)]
+            m7: Option<i64>,
+            #[serde(rename = "outcome", default)]
+            m8: Option<ThreadRealtimeSessionOutcome>,
+            #[serde(rename = "presentation", default)]
+            m9: Option<ThreadRealtimeBemItemPresentation>,
+            #[serde(rename = "realtimeSessionId", default)]
+            m10: Option<String>,
+            #[serde(rename = "role", default)]
+            m11: Option<ThreadRealtimeTranscriptRole>,
+            #[serde(rename = "source_event_ids", default)]
+            m12: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m13: Option<String>,
+            #[serde(rename = "turn_id", default)]
+            m14: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "frame",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+            "turnInputAccepted",
+            "sessionEndInputSaved",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionStarted,
+                },
+                1 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::Frame { channels: m.m0? },
+                },
+                2 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::TranscriptSegment {
+                        role: m.m11?,
+                        text: m.m13?,
+                    },
+                },
+                3 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::BemItemPromoted {
+                        item_id: m.m5?,
+                        presentation: m.m9?,
+                        turn_id: m.m14?,
+                    },
+                },
+                4 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionClosed { outcome: m.m8? },
+                },
+                5 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::TurnInputAccepted {
+                        handoff_id: m.m1?,
+                        input: m.m3?,
+                        input_item_id: m.m4?,
+                        mode: m.m6?,
+                        source_event_ids: m.m12?,
+                        turn_id: m.m14?,
+                    },
+                },
+                6 => ThreadRealtimeItem {
+                    id: m.m2?,
+                    observed_at_ms: m.m7,
+                    realtime_session_id: m.m10?,
+                    kind: ThreadRealtimeItemKind::SessionEndInputSaved {
+                        input: m.m3?,
+                        input_item_id: m.m4?,
+                        source_event_ids: m.m12?,
+                    },
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Params of the `thread/realtime/itemAdded` notification.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadRealtimeItemAddedNotification {
@@ -20506,6 +23560,9 @@ pub enum ThreadRealtimeItemKind {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeItemKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -20610,6 +23667,83 @@ impl ThreadRealtimeItemKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadRealtimeItemKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "channels", default)]
+            m0: Option<ThreadRealtimeFrameChannels>,
+            #[serde(rename = "handoff_id", default)]
+            m1: Option<String>,
+            #[serde(rename = "input", default)]
+            m2: Option<String>,
+            #[serde(rename = "input_item_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "item_id", default)]
+            m4: Option<String>,
+            #[serde(rename = "mode", default)]
+            m5: Option<ThreadRealtimeHandoffMode>,
+            #[serde(rename = "outcome", default)]
+            m6: Option<ThreadRealtimeSessionOutcome>,
+            #[serde(rename = "presentation", default)]
+            m7: Option<ThreadRealtimeBemItemPresentation>,
+            #[serde(rename = "role", default)]
+            m8: Option<ThreadRealtimeTranscriptRole>,
+            #[serde(rename = "source_event_ids", default)]
+            m9: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m10: Option<String>,
+            #[serde(rename = "turn_id", default)]
+            m11: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "frame",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+            "turnInputAccepted",
+            "sessionEndInputSaved",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeItemKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeItemKind::RealtimeSessionStarted,
+                1 => ThreadRealtimeItemKind::Frame { channels: m.m0? },
+                2 => ThreadRealtimeItemKind::TranscriptSegment {
+                    role: m.m8?,
+                    text: m.m10?,
+                },
+                3 => ThreadRealtimeItemKind::BemItemPromoted {
+                    item_id: m.m4?,
+                    presentation: m.m7?,
+                    turn_id: m.m11?,
+                },
+                4 => ThreadRealtimeItemKind::RealtimeSessionClosed { outcome: m.m6? },
+                5 => ThreadRealtimeItemKind::TurnInputAccepted {
+                    handoff_id: m.m1?,
+                    input: m.m2?,
+                    input_item_id: m.m3?,
+                    mode: m.m5?,
+                    source_event_ids: m.m9?,
+                    turn_id: m.m11?,
+                },
+                6 => ThreadRealtimeItemKind::SessionEndInputSaved {
+                    input: m.m2?,
+                    input_item_id: m.m3?,
+                    source_event_ids: m.m9?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -20952,6 +24086,9 @@ pub enum ThreadRealtimeStartTransport {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeStartTransport {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -20987,6 +24124,33 @@ impl ThreadRealtimeStartTransport {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadRealtimeStartTransport {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "callId", default)]
+            m0: Option<String>,
+            #[serde(rename = "sdp", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["websocket", "webrtc", "existingCall"];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeStartTransport> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeStartTransport::Websocket,
+                1 => ThreadRealtimeStartTransport::Webrtc { sdp: m.m1? },
+                2 => ThreadRealtimeStartTransport::ExistingCall { call_id: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -22407,6 +25571,9 @@ pub enum ThreadStatus {
 
 impl<'de> Deserialize<'de> for ThreadStatus {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -22436,6 +25603,34 @@ impl ThreadStatus {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadStatus {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "activeFlags", default)]
+            m0: Option<Vec<ThreadActiveFlag>>,
+        }
+        const TAGS: &[&str] = &["notLoaded", "idle", "systemError", "active"];
+        fn build(m: Members<'_>) -> Option<ThreadStatus> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadStatus::NotLoaded,
+                1 => ThreadStatus::Idle,
+                2 => ThreadStatus::SystemError,
+                3 => ThreadStatus::Active {
+                    active_flags: m.m0?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -22519,6 +25714,9 @@ pub enum ThreadTimelineEntry {
 
 impl<'de> Deserialize<'de> for ThreadTimelineEntry {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -22599,6 +25797,67 @@ impl ThreadTimelineEntry {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadTimelineEntry {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "completed_at", default)]
+            m0: Option<i64>,
+            #[serde(rename = "duration_ms", default)]
+            m1: Option<i64>,
+            #[serde(rename = "error", default, deserialize_with = "lenient")]
+            m2: Option<TurnError>,
+            #[serde(rename = "item", default, borrow)]
+            m3: Option<tagged::Raw<'a>>,
+            #[serde(rename = "position", default)]
+            m4: Option<u64>,
+            #[serde(rename = "started_at", default)]
+            m5: Option<i64>,
+            #[serde(rename = "status", default)]
+            m6: Option<TurnStatus>,
+            #[serde(rename = "turnId", default)]
+            m7: Option<String>,
+            #[serde(rename = "turn_id", default)]
+            m8: Option<String>,
+        }
+        const TAGS: &[&str] = &["item", "realtime", "turnStarted", "turnCompleted"];
+        fn build(m: Members<'_>) -> Option<ThreadTimelineEntry> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadTimelineEntry::Item {
+                    item: m.m3.as_ref()?.decode::<ThreadItem>().ok()?,
+                    position: m.m4?,
+                    turn_id: m.m7?,
+                },
+                1 => ThreadTimelineEntry::Realtime {
+                    item: m.m3.as_ref()?.decode::<ThreadRealtimeItem>().ok()?,
+                    position: m.m4?,
+                },
+                2 => ThreadTimelineEntry::TurnStarted {
+                    position: m.m4?,
+                    started_at: m.m5,
+                    turn_id: m.m8?,
+                },
+                3 => ThreadTimelineEntry::TurnCompleted {
+                    completed_at: m.m0,
+                    duration_ms: m.m1,
+                    error: m.m2,
+                    position: m.m4?,
+                    started_at: m.m5,
+                    status: m.m6?,
+                    turn_id: m.m8?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -22765,6 +26024,9 @@ pub enum ThreadUnreadPosition {
 
 impl<'de> Deserialize<'de> for ThreadUnreadPosition {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -22792,6 +26054,30 @@ impl ThreadUnreadPosition {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadUnreadPosition {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "turnId", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["threadStart", "turn"];
+        fn build(m: Members<'_>) -> Option<ThreadUnreadPosition> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadUnreadPosition::ThreadStart,
+                1 => ThreadUnreadPosition::Turn { turn_id: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -23700,6 +26986,9 @@ pub enum UserInput {
 
 impl<'de> Deserialize<'de> for UserInput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -23803,6 +27092,61 @@ impl UserInput {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl UserInput {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "detail", default)]
+            m0: Option<ImageDetail>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default)]
+            m2: Option<String>,
+            #[serde(rename = "text", default)]
+            m3: Option<String>,
+            #[serde(rename = "text_elements", default, deserialize_with = "lenient")]
+            m4: Option<Vec<TextElement>>,
+        }
+        const TAGS: &[&str] = &[
+            "text",
+            "image",
+            "localImage",
+            "audio",
+            "localAudio",
+            "skill",
+            "mention",
+        ];
+        fn build(m: Members<'_>) -> Option<UserInput> {
+            Some(match m.tag.of(TAGS)? {
+                0 => UserInput::Text {
+                    text: m.m3?,
+                    text_elements: m.m4,
+                },
+                2 => UserInput::LocalImage {
+                    detail: m.m0,
+                    path: m.m2?,
+                },
+                4 => UserInput::LocalAudio { path: m.m2? },
+                5 => UserInput::Skill {
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                6 => UserInput::Mention {
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -24111,6 +27455,9 @@ pub enum WebSearchAction {
 
 impl<'de> Deserialize<'de> for WebSearchAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -24163,6 +27510,44 @@ impl WebSearchAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl WebSearchAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "pattern", default)]
+            m0: Option<String>,
+            #[serde(rename = "queries", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "query", default)]
+            m2: Option<String>,
+            #[serde(rename = "url", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["search", "openPage", "findInPage", "other"];
+        fn build(m: Members<'_>) -> Option<WebSearchAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => WebSearchAction::Search {
+                    queries: m.m1,
+                    query: m.m2,
+                },
+                1 => WebSearchAction::OpenPage { url: m.m3 },
+                2 => WebSearchAction::FindInPage {
+                    pattern: m.m0,
+                    url: m.m3,
+                },
+                3 => WebSearchAction::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 

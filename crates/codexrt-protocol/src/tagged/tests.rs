@@ -273,3 +273,59 @@ fn serde_json_lends_the_text_and_a_reader_hands_over_a_copy() {
         "{from_value:?}"
     );
 }
+
+#[test]
+fn one_pass_gives_the_captured_read_or_falls_back() {
+    fn read<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+    // `durationMs` and `status` have other types in other kinds: kept as
+    // text until the tag is read.
+    let command = r#"{"command":"ls","commandActions":[{"command":"ls","type":"unknown"}],"cwd":"/w","durationMs":5,"id":"c1","startedAtMs":1,"status":"completed","type":"commandExecution"}"#;
+    let (one_pass, fell_back) = super::attempt(|| read::<ThreadItem>(command));
+    assert!(!fell_back);
+    let one_pass = one_pass.unwrap();
+    assert_eq!(one_pass, read::<ThreadItem>(command).unwrap());
+    assert!(
+        matches!(
+            &one_pass.kind,
+            ThreadItemKind::CommandExecution { duration_ms: Some(5), command_actions, .. }
+                if command_actions.len() == 1
+        ),
+        "{one_pass:?}"
+    );
+
+    // An unknown tag falls back, and the run again gives the captured read.
+    let unknown = r#"{"id":"x","startedAtMs":1,"type":"hologram"}"#;
+    let (first, fell_back) = super::attempt(|| read::<ThreadItem>(unknown));
+    assert!(fell_back && first.is_err());
+    assert_eq!(
+        super::in_one_pass(|| read::<ThreadItem>(unknown)).unwrap(),
+        read::<ThreadItem>(unknown).unwrap()
+    );
+
+    // A fall back counts even when what reads the union swallows its
+    // error: a lenient member would read `None` where the captured read
+    // gives `Unknown`.
+    let lenient = |text: &str| {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        crate::lenient::lenient::<_, ThreadStatus>(&mut deserializer)
+    };
+    let sleeping = r#"{"type":"sleeping"}"#;
+    let (swallowed, fell_back) = super::attempt(|| lenient(sleeping));
+    assert!(fell_back);
+    assert_eq!(swallowed.unwrap(), None);
+    assert_eq!(
+        super::in_one_pass(|| lenient(sleeping)).unwrap(),
+        Some(ThreadStatus::Unknown(json!({"type": "sleeping"})))
+    );
+
+    // Nesting is bounded as the captured read bounds it.
+    super::NESTED_PAYLOADS.with(|nested| nested.set(super::MAX_NESTED_PAYLOADS));
+    let (_, fell_back) = super::attempt(|| read::<ThreadStatus>(r#"{"type":"idle"}"#));
+    super::NESTED_PAYLOADS.with(|nested| nested.set(0));
+    assert!(fell_back);
+
+    // Outside a run, unions are read captured.
+    assert!(!super::one_pass());
+}

@@ -13,6 +13,7 @@ mod forward;
 mod generated_cases;
 mod history;
 mod messages;
+mod one_pass;
 mod roundtrip;
 mod schema;
 mod tagged_props;

@@ -3,8 +3,12 @@
 //! derive does, written here with the attributes the generator used to
 //! emit. Inputs are objects of the members these types name and others,
 //! in any order, with values of the right and the wrong shapes, written
-//! compactly (as codex writes) or with spaces.
+//! compactly (as codex writes) or with spaces. Each is also read in one
+//! pass (see `one_pass.rs`), which must give what the captured read gives
+//! whenever it does not fall back, members whose type depends on the tag
+//! among them.
 
+use codexrt_protocol::__private::tagged;
 use codexrt_protocol::types::{
     CommandExecutionApprovalDecision, NetworkPolicyAmendment, ThreadActiveFlag, ThreadItem,
     ThreadStatus,
@@ -190,13 +194,88 @@ fn decision() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A thread item of the kinds whose members share names but not types
+/// (`status`, `durationMs`, `content`), and of an unknown kind.
+fn rich_item() -> impl Strategy<Value = String> {
+    let kinds = &[
+        "commandExecution",
+        "fileChange",
+        "sleep",
+        "userMessage",
+        "reasoning",
+        "plan",
+    ];
+    let status = prop_oneof![
+        prop::sample::select(vec!["completed", "inProgress", "declined"]).prop_map(Value::from),
+        junk(),
+    ];
+    let duration = prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u32>().prop_map(Value::from),
+        junk()
+    ];
+    let content = prop_oneof![
+        prop::collection::vec(text(), 0..3).prop_map(Value::from),
+        Just(serde_json::json!([{"type": "text", "text": "hi"}])),
+        Just(serde_json::json!([{"type": "hologram"}])),
+        junk(),
+    ];
+    let actions = prop_oneof![
+        Just(serde_json::json!([{"command": "ls", "type": "unknown"}])),
+        Just(serde_json::json!([{"command": "cat a", "name": "a", "path": "a", "type": "read"}])),
+        Just(serde_json::json!([{"type": "teleport"}])),
+        junk(),
+    ];
+    object(vec![
+        ("type", tag(kinds).boxed()),
+        ("id", prop_oneof![3 => text(), 1 => junk()].boxed()),
+        ("status", status.boxed()),
+        ("durationMs", duration.boxed()),
+        ("content", content.boxed()),
+        ("command", prop_oneof![3 => text(), 1 => junk()].boxed()),
+        ("commandActions", actions.boxed()),
+        ("cwd", text().boxed()),
+        (
+            "changes",
+            prop_oneof![Just(serde_json::json!([])), junk()].boxed(),
+        ),
+        ("text", text().boxed()),
+        ("startedAtMs", any::<i64>().prop_map(Value::from).boxed()),
+    ])
+}
+
+/// `text` read in one pass and captured: unless the read in one pass fell
+/// back, both fail, or both succeed and write the same JSON.
+fn same_in_one_pass<Ours>(text: &str) -> Result<(), TestCaseError>
+where
+    Ours: for<'de> Deserialize<'de> + Serialize + PartialEq + std::fmt::Debug,
+{
+    let captured = serde_json::from_str::<Ours>(text);
+    let (one_pass, fell_back) = tagged::attempt(|| serde_json::from_str::<Ours>(text));
+    if fell_back {
+        return Ok(());
+    }
+    match (captured, one_pass) {
+        (Ok(captured), Ok(one_pass)) => prop_assert_eq!(captured, one_pass, "{}", text),
+        (Err(_), Err(_)) => {}
+        (captured, one_pass) => {
+            prop_assert!(
+                false,
+                "{text}: captured {captured:?}, in one pass {one_pass:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `text` read as `Ours` and as `ByDerive`: both fail, or both succeed and
-/// write the same JSON.
+/// write the same JSON; and `Ours` reads the same in one pass.
 fn same<Ours, ByDerive>(text: &str) -> Result<(), TestCaseError>
 where
-    Ours: for<'de> Deserialize<'de> + Serialize,
+    Ours: for<'de> Deserialize<'de> + Serialize + PartialEq + std::fmt::Debug,
     ByDerive: for<'de> Deserialize<'de> + Serialize,
 {
+    same_in_one_pass::<Ours>(text)?;
     let ours = serde_json::from_str::<Ours>(text).map(|ours| serde_json::to_value(ours).unwrap());
     let derived = serde_json::from_str::<ByDerive>(text)
         .map(|derived| serde_json::to_value(derived).unwrap());
@@ -239,5 +318,10 @@ proptest! {
     #[test]
     fn an_externally_tagged_union_decodes_as_the_derive_would(text in decision()) {
         same::<CommandExecutionApprovalDecision, DecisionByDerive>(&text)?;
+    }
+
+    #[test]
+    fn members_whose_type_depends_on_the_tag_read_the_same_in_one_pass(text in rich_item()) {
+        same_in_one_pass::<ThreadItem>(&text)?;
     }
 }

@@ -235,6 +235,9 @@ pub enum AgentMessageInputContent {
 
 impl<'de> Deserialize<'de> for AgentMessageInputContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -269,6 +272,34 @@ impl AgentMessageInputContent {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl AgentMessageInputContent {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "encrypted_content", default)]
+            m0: Option<String>,
+            #[serde(rename = "text", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["input_text", "encrypted_content"];
+        fn build(m: Members<'_>) -> Option<AgentMessageInputContent> {
+            Some(match m.tag.of(TAGS)? {
+                0 => AgentMessageInputContent::InputText { text: m.m1? },
+                1 => AgentMessageInputContent::EncryptedContent {
+                    encrypted_content: m.m0?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -585,24 +616,32 @@ impl<'de> Deserialize<'de> for AskForApproval {
                 skill_approval: Option<bool>,
             },
         }
+        fn known(known: Known) -> AskForApproval {
+            match known {
+                Known::Untrusted => AskForApproval::Untrusted,
+                Known::OnRequest => AskForApproval::OnRequest,
+                Known::Never => AskForApproval::Never,
+                Known::Granular {
+                    mcp_elicitations,
+                    request_permissions,
+                    rules,
+                    sandbox_approval,
+                    skill_approval,
+                } => AskForApproval::Granular {
+                    mcp_elicitations,
+                    request_permissions,
+                    rules,
+                    sandbox_approval,
+                    skill_approval,
+                },
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Untrusted) => Self::Untrusted,
-            Some(Known::OnRequest) => Self::OnRequest,
-            Some(Known::Never) => Self::Never,
-            Some(Known::Granular {
-                mcp_elicitations,
-                request_permissions,
-                rules,
-                sandbox_approval,
-                skill_approval,
-            }) => Self::Granular {
-                mcp_elicitations,
-                request_permissions,
-                rules,
-                sandbox_approval,
-                skill_approval,
-            },
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -687,6 +726,9 @@ pub enum CapabilityRootLocation {
 
 impl<'de> Deserialize<'de> for CapabilityRootLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -715,6 +757,34 @@ impl CapabilityRootLocation {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl CapabilityRootLocation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "environmentId", default)]
+            m0: Option<String>,
+            #[serde(rename = "path", default)]
+            m1: Option<String>,
+        }
+        const TAGS: &[&str] = &["environment"];
+        fn build(m: Members<'_>) -> Option<CapabilityRootLocation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => CapabilityRootLocation::Environment {
+                    environment_id: m.m0?,
+                    path: m.m1?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -924,35 +994,43 @@ impl<'de> Deserialize<'de> for CodexErrorInfo {
                 turn_kind: NonSteerableTurnKind,
             },
         }
+        fn known(known: Known) -> CodexErrorInfo {
+            match known {
+                Known::ContextWindowExceeded => CodexErrorInfo::ContextWindowExceeded,
+                Known::SessionBudgetExceeded => CodexErrorInfo::SessionBudgetExceeded,
+                Known::UsageLimitExceeded => CodexErrorInfo::UsageLimitExceeded,
+                Known::ServerOverloaded => CodexErrorInfo::ServerOverloaded,
+                Known::CyberPolicy => CodexErrorInfo::CyberPolicy,
+                Known::MisalignmentPolicyViolation => CodexErrorInfo::MisalignmentPolicyViolation,
+                Known::InternalServerError => CodexErrorInfo::InternalServerError,
+                Known::Unauthorized => CodexErrorInfo::Unauthorized,
+                Known::BadRequest => CodexErrorInfo::BadRequest,
+                Known::ThreadRollbackFailed => CodexErrorInfo::ThreadRollbackFailed,
+                Known::SandboxError => CodexErrorInfo::SandboxError,
+                Known::Other => CodexErrorInfo::Other,
+                Known::HttpConnectionFailed { http_status_code } => {
+                    CodexErrorInfo::HttpConnectionFailed { http_status_code }
+                }
+                Known::ResponseStreamConnectionFailed { http_status_code } => {
+                    CodexErrorInfo::ResponseStreamConnectionFailed { http_status_code }
+                }
+                Known::ResponseStreamDisconnected { http_status_code } => {
+                    CodexErrorInfo::ResponseStreamDisconnected { http_status_code }
+                }
+                Known::ResponseTooManyFailedAttempts { http_status_code } => {
+                    CodexErrorInfo::ResponseTooManyFailedAttempts { http_status_code }
+                }
+                Known::ActiveTurnNotSteerable { turn_kind } => {
+                    CodexErrorInfo::ActiveTurnNotSteerable { turn_kind }
+                }
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::ContextWindowExceeded) => Self::ContextWindowExceeded,
-            Some(Known::SessionBudgetExceeded) => Self::SessionBudgetExceeded,
-            Some(Known::UsageLimitExceeded) => Self::UsageLimitExceeded,
-            Some(Known::ServerOverloaded) => Self::ServerOverloaded,
-            Some(Known::CyberPolicy) => Self::CyberPolicy,
-            Some(Known::MisalignmentPolicyViolation) => Self::MisalignmentPolicyViolation,
-            Some(Known::InternalServerError) => Self::InternalServerError,
-            Some(Known::Unauthorized) => Self::Unauthorized,
-            Some(Known::BadRequest) => Self::BadRequest,
-            Some(Known::ThreadRollbackFailed) => Self::ThreadRollbackFailed,
-            Some(Known::SandboxError) => Self::SandboxError,
-            Some(Known::Other) => Self::Other,
-            Some(Known::HttpConnectionFailed { http_status_code }) => {
-                Self::HttpConnectionFailed { http_status_code }
-            }
-            Some(Known::ResponseStreamConnectionFailed { http_status_code }) => {
-                Self::ResponseStreamConnectionFailed { http_status_code }
-            }
-            Some(Known::ResponseStreamDisconnected { http_status_code }) => {
-                Self::ResponseStreamDisconnected { http_status_code }
-            }
-            Some(Known::ResponseTooManyFailedAttempts { http_status_code }) => {
-                Self::ResponseTooManyFailedAttempts { http_status_code }
-            }
-            Some(Known::ActiveTurnNotSteerable { turn_kind }) => {
-                Self::ActiveTurnNotSteerable { turn_kind }
-            }
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -1092,6 +1170,9 @@ pub enum CommandAction {
 
 impl<'de> Deserialize<'de> for CommandAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1157,6 +1238,55 @@ impl CommandAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl CommandAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "command", default)]
+            m0: Option<String>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default, borrow)]
+            m2: Option<tagged::Raw<'a>>,
+            #[serde(rename = "query", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["read", "listFiles", "search", "unknown"];
+        fn build(m: Members<'_>) -> Option<CommandAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => CommandAction::Read {
+                    command: m.m0?,
+                    name: m.m1?,
+                    path: m.m2.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                },
+                1 => CommandAction::ListFiles {
+                    command: m.m0?,
+                    path: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                2 => CommandAction::Search {
+                    command: m.m0?,
+                    path: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                    query: m.m3,
+                },
+                3 => CommandAction::UnknownValue { command: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1242,22 +1372,30 @@ impl<'de> Deserialize<'de> for CommandExecutionApprovalDecision {
             #[serde(rename = "cancel")]
             Cancel,
         }
+        fn known(known: Known) -> CommandExecutionApprovalDecision {
+            match known {
+                Known::Accept => CommandExecutionApprovalDecision::Accept,
+                Known::AcceptForSession => CommandExecutionApprovalDecision::AcceptForSession,
+                Known::AcceptWithExecpolicyAmendment {
+                    execpolicy_amendment,
+                } => CommandExecutionApprovalDecision::AcceptWithExecpolicyAmendment {
+                    execpolicy_amendment,
+                },
+                Known::ApplyNetworkPolicyAmendment {
+                    network_policy_amendment,
+                } => CommandExecutionApprovalDecision::ApplyNetworkPolicyAmendment {
+                    network_policy_amendment,
+                },
+                Known::Decline => CommandExecutionApprovalDecision::Decline,
+                Known::Cancel => CommandExecutionApprovalDecision::Cancel,
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Accept) => Self::Accept,
-            Some(Known::AcceptForSession) => Self::AcceptForSession,
-            Some(Known::AcceptWithExecpolicyAmendment {
-                execpolicy_amendment,
-            }) => Self::AcceptWithExecpolicyAmendment {
-                execpolicy_amendment,
-            },
-            Some(Known::ApplyNetworkPolicyAmendment {
-                network_policy_amendment,
-            }) => Self::ApplyNetworkPolicyAmendment {
-                network_policy_amendment,
-            },
-            Some(Known::Decline) => Self::Decline,
-            Some(Known::Cancel) => Self::Cancel,
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -1479,6 +1617,9 @@ pub enum ContentItem {
 
 impl<'de> Deserialize<'de> for ContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1532,6 +1673,41 @@ impl ContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "audio_url", default)]
+            m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
+            #[serde(rename = "image_url", default)]
+            m2: Option<String>,
+            #[serde(rename = "text", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
+        fn build(m: Members<'_>) -> Option<ContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ContentItem::InputText { text: m.m3? },
+                1 => ContentItem::InputImage {
+                    detail: m.m1,
+                    image_url: m.m2?,
+                },
+                2 => ContentItem::InputAudio { audio_url: m.m0? },
+                3 => ContentItem::OutputText { text: m.m3? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1633,6 +1809,9 @@ pub enum DynamicToolCallOutputContentItem {
 
 impl<'de> Deserialize<'de> for DynamicToolCallOutputContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1677,6 +1856,35 @@ impl DynamicToolCallOutputContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolCallOutputContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "audioUrl", default)]
+            m0: Option<String>,
+            #[serde(rename = "imageUrl", default)]
+            m1: Option<String>,
+            #[serde(rename = "text", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["inputText", "inputImage", "inputAudio"];
+        fn build(m: Members<'_>) -> Option<DynamicToolCallOutputContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolCallOutputContentItem::InputText { text: m.m2? },
+                1 => DynamicToolCallOutputContentItem::InputImage { image_url: m.m1? },
+                2 => DynamicToolCallOutputContentItem::InputAudio { audio_url: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1757,6 +1965,9 @@ pub enum DynamicToolNamespaceTool {
 
 impl<'de> Deserialize<'de> for DynamicToolNamespaceTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1790,6 +2001,40 @@ impl DynamicToolNamespaceTool {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolNamespaceTool {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "deferLoading", default)]
+            m0: Option<bool>,
+            #[serde(rename = "description", default)]
+            m1: Option<String>,
+            #[serde(rename = "inputSchema", default)]
+            m2: Option<Value>,
+            #[serde(rename = "name", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["function"];
+        fn build(m: Members<'_>) -> Option<DynamicToolNamespaceTool> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolNamespaceTool::Function {
+                    defer_loading: m.m0,
+                    description: m.m1?,
+                    input_schema: m.m2?,
+                    name: m.m3?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -1835,6 +2080,9 @@ pub enum DynamicToolSpec {
 
 impl<'de> Deserialize<'de> for DynamicToolSpec {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -1881,6 +2129,47 @@ impl DynamicToolSpec {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl DynamicToolSpec {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "deferLoading", default)]
+            m0: Option<bool>,
+            #[serde(rename = "description", default)]
+            m1: Option<String>,
+            #[serde(rename = "inputSchema", default)]
+            m2: Option<Value>,
+            #[serde(rename = "name", default)]
+            m3: Option<String>,
+            #[serde(rename = "tools", default)]
+            m4: Option<Vec<DynamicToolNamespaceTool>>,
+        }
+        const TAGS: &[&str] = &["function", "namespace"];
+        fn build(m: Members<'_>) -> Option<DynamicToolSpec> {
+            Some(match m.tag.of(TAGS)? {
+                0 => DynamicToolSpec::Function {
+                    defer_loading: m.m0,
+                    description: m.m1?,
+                    input_schema: m.m2?,
+                    name: m.m3?,
+                },
+                1 => DynamicToolSpec::Namespace {
+                    description: m.m1?,
+                    name: m.m3?,
+                    tools: m.m4?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2092,6 +2381,9 @@ pub enum FileChange {
 
 impl<'de> Deserialize<'de> for FileChange {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2138,6 +2430,38 @@ impl FileChange {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileChange {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "content", default)]
+            m0: Option<String>,
+            #[serde(rename = "move_path", default)]
+            m1: Option<String>,
+            #[serde(rename = "unified_diff", default)]
+            m2: Option<String>,
+        }
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        fn build(m: Members<'_>) -> Option<FileChange> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileChange::Add { content: m.m0? },
+                1 => FileChange::Delete { content: m.m0? },
+                2 => FileChange::Update {
+                    move_path: m.m1,
+                    unified_diff: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2265,6 +2589,9 @@ pub enum FileSystemPath {
 
 impl<'de> Deserialize<'de> for FileSystemPath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2307,6 +2634,35 @@ impl FileSystemPath {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileSystemPath {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "path", default)]
+            m0: Option<LegacyAppPathString>,
+            #[serde(rename = "pattern", default)]
+            m1: Option<String>,
+            #[serde(rename = "value", default)]
+            m2: Option<FileSystemSpecialPath>,
+        }
+        const TAGS: &[&str] = &["path", "glob_pattern", "special"];
+        fn build(m: Members<'_>) -> Option<FileSystemPath> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileSystemPath::Path { path: m.m0? },
+                1 => FileSystemPath::GlobPattern { pattern: m.m1? },
+                2 => FileSystemPath::Special { value: m.m2? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2361,6 +2717,9 @@ pub enum FileSystemSpecialPath {
 
 impl<'de> Deserialize<'de> for FileSystemSpecialPath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2410,6 +2769,46 @@ impl FileSystemSpecialPath {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FileSystemSpecialPath {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "kind", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "path", default)]
+            m0: Option<String>,
+            #[serde(rename = "subpath", default)]
+            m1: Option<LegacyAppPathString>,
+        }
+        const TAGS: &[&str] = &[
+            "root",
+            "minimal",
+            "project_roots",
+            "tmpdir",
+            "slash_tmp",
+            "unknown",
+        ];
+        fn build(m: Members<'_>) -> Option<FileSystemSpecialPath> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FileSystemSpecialPath::Root,
+                1 => FileSystemSpecialPath::Minimal,
+                2 => FileSystemSpecialPath::ProjectRoots { subpath: m.m1 },
+                3 => FileSystemSpecialPath::Tmpdir,
+                4 => FileSystemSpecialPath::SlashTmp,
+                5 => FileSystemSpecialPath::UnknownValue {
+                    path: m.m0?,
+                    subpath: m.m1,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2489,6 +2888,9 @@ pub enum FunctionCallOutputContentItem {
 
 impl<'de> Deserialize<'de> for FunctionCallOutputContentItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2549,6 +2951,50 @@ impl FunctionCallOutputContentItem {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl FunctionCallOutputContentItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "audio_url", default)]
+            m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
+            #[serde(rename = "encrypted_content", default)]
+            m2: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m3: Option<String>,
+            #[serde(rename = "text", default)]
+            m4: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "input_text",
+            "input_image",
+            "input_audio",
+            "encrypted_content",
+        ];
+        fn build(m: Members<'_>) -> Option<FunctionCallOutputContentItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => FunctionCallOutputContentItem::InputText { text: m.m4? },
+                1 => FunctionCallOutputContentItem::InputImage {
+                    detail: m.m1,
+                    image_url: m.m3?,
+                },
+                2 => FunctionCallOutputContentItem::InputAudio { audio_url: m.m0? },
+                3 => FunctionCallOutputContentItem::EncryptedContent {
+                    encrypted_content: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -2761,6 +3207,9 @@ pub enum GuardianApprovalReviewAction {
 
 impl<'de> Deserialize<'de> for GuardianApprovalReviewAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -2890,6 +3339,112 @@ impl GuardianApprovalReviewAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl GuardianApprovalReviewAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "approvalId", default)]
+            m0: Option<String>,
+            #[serde(rename = "argv", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "command", default)]
+            m2: Option<String>,
+            #[serde(rename = "connectorId", default)]
+            m3: Option<String>,
+            #[serde(rename = "connectorName", default)]
+            m4: Option<String>,
+            #[serde(rename = "cwd", default, borrow)]
+            m5: Option<tagged::Raw<'a>>,
+            #[serde(rename = "files", default)]
+            m6: Option<Vec<AbsolutePathBuf>>,
+            #[serde(rename = "host", default)]
+            m7: Option<String>,
+            #[serde(rename = "permissions", default)]
+            m8: Option<RequestPermissionProfile>,
+            #[serde(rename = "port", default)]
+            m9: Option<u16>,
+            #[serde(rename = "processId", default)]
+            m10: Option<String>,
+            #[serde(rename = "program", default)]
+            m11: Option<String>,
+            #[serde(rename = "protocol", default)]
+            m12: Option<NetworkApprovalProtocol>,
+            #[serde(rename = "reason", default)]
+            m13: Option<String>,
+            #[serde(rename = "server", default)]
+            m14: Option<String>,
+            #[serde(rename = "source", default)]
+            m15: Option<GuardianCommandSource>,
+            #[serde(rename = "stdin", default)]
+            m16: Option<String>,
+            #[serde(rename = "target", default)]
+            m17: Option<String>,
+            #[serde(rename = "toolName", default)]
+            m18: Option<String>,
+            #[serde(rename = "toolTitle", default)]
+            m19: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "command",
+            "execve",
+            "writeStdin",
+            "applyPatch",
+            "networkAccess",
+            "mcpToolCall",
+            "requestPermissions",
+        ];
+        fn build(m: Members<'_>) -> Option<GuardianApprovalReviewAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => GuardianApprovalReviewAction::Command {
+                    command: m.m2?,
+                    cwd: m.m5.as_ref()?.decode::<AbsolutePathBuf>().ok()?,
+                    source: m.m15?,
+                },
+                1 => GuardianApprovalReviewAction::Execve {
+                    argv: m.m1?,
+                    cwd: m.m5.as_ref()?.decode::<AbsolutePathBuf>().ok()?,
+                    program: m.m11?,
+                    source: m.m15?,
+                },
+                2 => GuardianApprovalReviewAction::WriteStdin {
+                    approval_id: m.m0?,
+                    cwd: m.m5.as_ref()?.decode::<LegacyAppPathString>().ok()?,
+                    process_id: m.m10?,
+                    stdin: m.m16?,
+                },
+                3 => GuardianApprovalReviewAction::ApplyPatch {
+                    cwd: m.m5.as_ref()?.decode::<AbsolutePathBuf>().ok()?,
+                    files: m.m6?,
+                },
+                4 => GuardianApprovalReviewAction::NetworkAccess {
+                    host: m.m7?,
+                    port: m.m9?,
+                    protocol: m.m12?,
+                    target: m.m17?,
+                },
+                5 => GuardianApprovalReviewAction::McpToolCall {
+                    connector_id: m.m3,
+                    connector_name: m.m4,
+                    server: m.m14?,
+                    tool_name: m.m18?,
+                    tool_title: m.m19,
+                },
+                6 => GuardianApprovalReviewAction::RequestPermissions {
+                    permissions: m.m8?,
+                    reason: m.m13,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -3243,6 +3798,9 @@ pub enum ImageGenerationFailure {
 
 impl<'de> Deserialize<'de> for ImageGenerationFailure {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -3273,6 +3831,34 @@ impl ImageGenerationFailure {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ImageGenerationFailure {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "limitId", default)]
+            m0: Option<String>,
+            #[serde(rename = "resetsAt", default)]
+            m1: Option<i64>,
+        }
+        const TAGS: &[&str] = &["usageLimitExceeded"];
+        fn build(m: Members<'_>) -> Option<ImageGenerationFailure> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ImageGenerationFailure::UsageLimitExceeded {
+                    limit_id: m.m0?,
+                    resets_at: m.m1,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -3483,6 +4069,9 @@ pub enum LocalShellAction {
 
 impl<'de> Deserialize<'de> for LocalShellAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -3520,6 +4109,43 @@ impl LocalShellAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl LocalShellAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "command", default)]
+            m0: Option<Vec<String>>,
+            #[serde(rename = "env", default)]
+            m1: Option<BTreeMap<String, String>>,
+            #[serde(rename = "timeout_ms", default)]
+            m2: Option<u64>,
+            #[serde(rename = "user", default)]
+            m3: Option<String>,
+            #[serde(rename = "working_directory", default)]
+            m4: Option<String>,
+        }
+        const TAGS: &[&str] = &["exec"];
+        fn build(m: Members<'_>) -> Option<LocalShellAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => LocalShellAction::Exec {
+                    command: m.m0?,
+                    env: m.m1,
+                    timeout_ms: m.m2,
+                    user: m.m3,
+                    working_directory: m.m4,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -3928,6 +4554,9 @@ pub struct McpServerElicitationRequestParams {
 
 impl<'de> Deserialize<'de> for McpServerElicitationRequestParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &["form", "openai/form", "url"];
         let known = match raw.tag("mode", TAGS) {
@@ -4040,6 +4669,73 @@ impl<'de> Deserialize<'de> for McpServerElicitationRequestParams {
     }
 }
 
+impl McpServerElicitationRequestParams {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "_meta", default)]
+            m0: Option<Value>,
+            #[serde(rename = "elicitationId", default)]
+            m1: Option<String>,
+            #[serde(rename = "message", default)]
+            m2: Option<String>,
+            #[serde(rename = "requestedSchema", default, borrow)]
+            m3: Option<tagged::Raw<'a>>,
+            #[serde(rename = "serverName", default)]
+            m4: Option<String>,
+            #[serde(rename = "threadId", default)]
+            m5: Option<String>,
+            #[serde(rename = "turnId", default)]
+            m6: Option<String>,
+            #[serde(rename = "url", default)]
+            m7: Option<String>,
+        }
+        const TAGS: &[&str] = &["form", "openai/form", "url"];
+        fn build(m: Members<'_>) -> Option<McpServerElicitationRequestParams> {
+            Some(match m.tag.of(TAGS)? {
+                0 => McpServerElicitationRequestParams {
+                    server_name: m.m4?,
+                    thread_id: m.m5?,
+                    turn_id: m.m6,
+                    kind: McpServerElicitationRequestParamsKind::Form {
+                        meta: m.m0,
+                        message: m.m2?,
+                        requested_schema: m.m3.as_ref()?.decode::<McpElicitationSchema>().ok()?,
+                    },
+                },
+                1 => McpServerElicitationRequestParams {
+                    server_name: m.m4?,
+                    thread_id: m.m5?,
+                    turn_id: m.m6,
+                    kind: McpServerElicitationRequestParamsKind::OpenaiForm {
+                        meta: m.m0,
+                        message: m.m2?,
+                        requested_schema: m.m3.as_ref()?.decode::<Value>().ok()?,
+                    },
+                },
+                2 => McpServerElicitationRequestParams {
+                    server_name: m.m4?,
+                    thread_id: m.m5?,
+                    turn_id: m.m6,
+                    kind: McpServerElicitationRequestParamsKind::Url {
+                        meta: m.m0,
+                        elicitation_id: m.m1?,
+                        message: m.m2?,
+                        url: m.m7?,
+                    },
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`McpServerElicitationRequestParams`].
 ///
 /// The `mode`-tagged part of [`McpServerElicitationRequestParams`], flattened into it on the wire.
@@ -4094,6 +4790,9 @@ pub enum McpServerElicitationRequestParamsKind {
 
 impl<'de> Deserialize<'de> for McpServerElicitationRequestParamsKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4157,6 +4856,52 @@ impl McpServerElicitationRequestParamsKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl McpServerElicitationRequestParamsKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "mode", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "_meta", default)]
+            m0: Option<Value>,
+            #[serde(rename = "elicitationId", default)]
+            m1: Option<String>,
+            #[serde(rename = "message", default)]
+            m2: Option<String>,
+            #[serde(rename = "requestedSchema", default, borrow)]
+            m3: Option<tagged::Raw<'a>>,
+            #[serde(rename = "url", default)]
+            m4: Option<String>,
+        }
+        const TAGS: &[&str] = &["form", "openai/form", "url"];
+        fn build(m: Members<'_>) -> Option<McpServerElicitationRequestParamsKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => McpServerElicitationRequestParamsKind::Form {
+                    meta: m.m0,
+                    message: m.m2?,
+                    requested_schema: m.m3.as_ref()?.decode::<McpElicitationSchema>().ok()?,
+                },
+                1 => McpServerElicitationRequestParamsKind::OpenaiForm {
+                    meta: m.m0,
+                    message: m.m2?,
+                    requested_schema: m.m3.as_ref()?.decode::<Value>().ok()?,
+                },
+                2 => McpServerElicitationRequestParamsKind::Url {
+                    meta: m.m0,
+                    elicitation_id: m.m1?,
+                    message: m.m2?,
+                    url: m.m4?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -4497,11 +5242,19 @@ impl<'de> Deserialize<'de> for MultiAgentMode {
             #[serde(rename = "custom")]
             Custom(String),
         }
+        fn known(known: Known) -> MultiAgentMode {
+            match known {
+                Known::ExplicitRequestOnly => MultiAgentMode::ExplicitRequestOnly,
+                Known::Proactive => MultiAgentMode::Proactive,
+                Known::Custom(value) => MultiAgentMode::Custom(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::ExplicitRequestOnly) => Self::ExplicitRequestOnly,
-            Some(Known::Proactive) => Self::Proactive,
-            Some(Known::Custom(value)) => Self::Custom(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -4628,6 +5381,9 @@ pub enum ParsedCommand {
 
 impl<'de> Deserialize<'de> for ParsedCommand {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4695,6 +5451,49 @@ impl ParsedCommand {
     }
 }
 
+impl ParsedCommand {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "cmd", default)]
+            m0: Option<String>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default)]
+            m2: Option<String>,
+            #[serde(rename = "query", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["read", "list_files", "search", "unknown"];
+        fn build(m: Members<'_>) -> Option<ParsedCommand> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ParsedCommand::Read {
+                    cmd: m.m0?,
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                1 => ParsedCommand::ListFiles {
+                    cmd: m.m0?,
+                    path: m.m2,
+                },
+                2 => ParsedCommand::Search {
+                    cmd: m.m0?,
+                    path: m.m2,
+                    query: m.m3,
+                },
+                3 => ParsedCommand::UnknownValue { cmd: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 string_enum! {
     /// Used by [`ThreadItem`].
     ///
@@ -4738,6 +5537,9 @@ pub enum PatchChangeKind {
 
 impl<'de> Deserialize<'de> for PatchChangeKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -4766,6 +5568,31 @@ impl PatchChangeKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl PatchChangeKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "move_path", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["add", "delete", "update"];
+        fn build(m: Members<'_>) -> Option<PatchChangeKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => PatchChangeKind::Add,
+                1 => PatchChangeKind::Delete,
+                2 => PatchChangeKind::Update { move_path: m.m0 },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -5113,6 +5940,9 @@ pub enum ReasoningItemContent {
 
 impl<'de> Deserialize<'de> for ReasoningItemContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -5148,6 +5978,30 @@ impl ReasoningItemContent {
     }
 }
 
+impl ReasoningItemContent {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "text", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["reasoning_text", "text"];
+        fn build(m: Members<'_>) -> Option<ReasoningItemContent> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ReasoningItemContent::ReasoningText { text: m.m0? },
+                1 => ReasoningItemContent::Text { text: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -5168,6 +6022,9 @@ pub enum ReasoningItemReasoningSummary {
 
 impl<'de> Deserialize<'de> for ReasoningItemReasoningSummary {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -5192,6 +6049,29 @@ impl ReasoningItemReasoningSummary {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ReasoningItemReasoningSummary {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "text", default)]
+            m0: Option<String>,
+        }
+        const TAGS: &[&str] = &["summary_text"];
+        fn build(m: Members<'_>) -> Option<ReasoningItemReasoningSummary> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ReasoningItemReasoningSummary::SummaryText { text: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -5658,6 +6538,9 @@ pub enum ResponseItem {
 
 impl<'de> Deserialize<'de> for ResponseItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -6021,6 +6904,212 @@ impl ResponseItem {
     }
 }
 
+impl ResponseItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "action", default, borrow)]
+            m0: Option<tagged::Raw<'a>>,
+            #[serde(rename = "arguments", default, borrow)]
+            m1: Option<tagged::Raw<'a>>,
+            #[serde(rename = "author", default)]
+            m2: Option<String>,
+            #[serde(rename = "call_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "content", default, borrow)]
+            m4: Option<tagged::Raw<'a>>,
+            #[serde(rename = "encrypted_content", default)]
+            m5: Option<String>,
+            #[serde(rename = "encrypted_function_args", default)]
+            m6: Option<Vec<String>>,
+            #[serde(rename = "execution", default)]
+            m7: Option<String>,
+            #[serde(rename = "id", default)]
+            m8: Option<String>,
+            #[serde(rename = "input", default)]
+            m9: Option<String>,
+            #[serde(
+                rename = "internal_chat_message_metadata_passthrough",
+                default,
+                deserialize_with = "lenient"
+            )]
+            m10: Option<InternalChatMessageMetadataPassthrough>,
+            #[serde(rename = "name", default)]
+            m11: Option<String>,
+            #[serde(rename = "namespace", default)]
+            m12: Option<String>,
+            #[serde(rename = "output", default)]
+            m13: Option<FunctionCallOutputBody>,
+            #[serde(rename = "phase", default)]
+            m14: Option<MessagePhase>,
+            #[serde(rename = "recipient", default)]
+            m15: Option<String>,
+            #[serde(rename = "result", default)]
+            m16: Option<String>,
+            #[serde(rename = "revised_prompt", default)]
+            m17: Option<String>,
+            #[serde(rename = "role", default)]
+            m18: Option<String>,
+            #[serde(rename = "status", default, borrow)]
+            m19: Option<tagged::Raw<'a>>,
+            #[serde(rename = "summary", default)]
+            m20: Option<Vec<ReasoningItemReasoningSummary>>,
+            #[serde(rename = "tools", default)]
+            m21: Option<Vec<Value>>,
+        }
+        const TAGS: &[&str] = &[
+            "message",
+            "agent_message",
+            "reasoning",
+            "local_shell_call",
+            "function_call",
+            "tool_search_call",
+            "function_call_output",
+            "custom_tool_call",
+            "custom_tool_call_output",
+            "tool_search_output",
+            "web_search_call",
+            "image_generation_call",
+            "compaction",
+            "compaction_trigger",
+            "context_compaction",
+            "other",
+        ];
+        fn build(m: Members<'_>) -> Option<ResponseItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ResponseItem::Message {
+                    content: m.m4.as_ref()?.decode::<Vec<ContentItem>>().ok()?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    phase: m.m14,
+                    role: m.m18?,
+                },
+                1 => ResponseItem::AgentMessage {
+                    author: m.m2?,
+                    content: m
+                        .m4
+                        .as_ref()?
+                        .decode::<Vec<AgentMessageInputContent>>()
+                        .ok()?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    recipient: m.m15?,
+                },
+                2 => ResponseItem::Reasoning {
+                    content: match &m.m4 {
+                        Some(raw) => raw.decode::<Option<Vec<ReasoningItemContent>>>().ok()?,
+                        None => None,
+                    },
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    summary: m.m20?,
+                },
+                3 => ResponseItem::LocalShellCall {
+                    action: m.m0.as_ref()?.decode::<LocalShellAction>().ok()?,
+                    call_id: m.m3,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: m.m19.as_ref()?.decode::<LocalShellStatus>().ok()?,
+                },
+                4 => ResponseItem::FunctionCall {
+                    arguments: m.m1.as_ref()?.decode::<String>().ok()?,
+                    call_id: m.m3?,
+                    encrypted_function_args: m.m6,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11?,
+                    namespace: m.m12,
+                },
+                5 => ResponseItem::ToolSearchCall {
+                    arguments: m.m1.as_ref()?.decode::<Value>().ok()?,
+                    call_id: m.m3,
+                    execution: m.m7?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: match &m.m19 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                6 => ResponseItem::FunctionCallOutput {
+                    call_id: m.m3,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11,
+                    namespace: m.m12,
+                    output: m.m13?,
+                },
+                7 => ResponseItem::CustomToolCall {
+                    call_id: m.m3?,
+                    id: m.m8,
+                    input: m.m9?,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11?,
+                    namespace: m.m12,
+                    status: match &m.m19 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                8 => ResponseItem::CustomToolCallOutput {
+                    call_id: m.m3?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    name: m.m11,
+                    output: m.m13?,
+                },
+                9 => ResponseItem::ToolSearchOutput {
+                    call_id: m.m3,
+                    execution: m.m7?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: m.m19.as_ref()?.decode::<String>().ok()?,
+                    tools: m.m21?,
+                },
+                10 => ResponseItem::WebSearchCall {
+                    action: match &m.m0 {
+                        Some(raw) => raw.decode::<Option<ResponsesApiWebSearchAction>>().ok()?,
+                        None => None,
+                    },
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    status: match &m.m19 {
+                        Some(raw) => raw.decode::<Option<String>>().ok()?,
+                        None => None,
+                    },
+                },
+                11 => ResponseItem::ImageGenerationCall {
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                    result: m.m16?,
+                    revised_prompt: m.m17,
+                    status: m.m19.as_ref()?.decode::<String>().ok()?,
+                },
+                12 => ResponseItem::Compaction {
+                    encrypted_content: m.m5?,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                },
+                13 => ResponseItem::CompactionTrigger,
+                14 => ResponseItem::ContextCompaction {
+                    encrypted_content: m.m5,
+                    id: m.m8,
+                    internal_chat_message_metadata_passthrough: m.m10,
+                },
+                15 => ResponseItem::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Used by [`ResponseItem`].
 ///
 /// Tagged by its `type` member. An unknown tag, or a known tag whose payload this version cannot read, decodes as `Unknown` with the raw JSON.
@@ -6065,6 +7154,9 @@ pub enum ResponsesApiWebSearchAction {
 
 impl<'de> Deserialize<'de> for ResponsesApiWebSearchAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -6117,6 +7209,44 @@ impl ResponsesApiWebSearchAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ResponsesApiWebSearchAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "pattern", default)]
+            m0: Option<String>,
+            #[serde(rename = "queries", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "query", default)]
+            m2: Option<String>,
+            #[serde(rename = "url", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["search", "open_page", "find_in_page", "other"];
+        fn build(m: Members<'_>) -> Option<ResponsesApiWebSearchAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ResponsesApiWebSearchAction::Search {
+                    queries: m.m1,
+                    query: m.m2,
+                },
+                1 => ResponsesApiWebSearchAction::OpenPage { url: m.m3 },
+                2 => ResponsesApiWebSearchAction::FindInPage {
+                    pattern: m.m0,
+                    url: m.m3,
+                },
+                3 => ResponsesApiWebSearchAction::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -6189,24 +7319,32 @@ impl<'de> Deserialize<'de> for ReviewDecision {
             #[serde(rename = "abort")]
             Abort,
         }
+        fn known(known: Known) -> ReviewDecision {
+            match known {
+                Known::Approved => ReviewDecision::Approved,
+                Known::ApprovedExecpolicyAmendment {
+                    proposed_execpolicy_amendment,
+                } => ReviewDecision::ApprovedExecpolicyAmendment {
+                    proposed_execpolicy_amendment,
+                },
+                Known::ApprovedForSession => ReviewDecision::ApprovedForSession,
+                Known::ApprovedMcpPolicyAmendment => ReviewDecision::ApprovedMcpPolicyAmendment,
+                Known::NetworkPolicyAmendment {
+                    network_policy_amendment,
+                } => ReviewDecision::NetworkPolicyAmendment {
+                    network_policy_amendment,
+                },
+                Known::Denied { rejection } => ReviewDecision::Denied { rejection },
+                Known::TimedOut => ReviewDecision::TimedOut,
+                Known::Abort => ReviewDecision::Abort,
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Approved) => Self::Approved,
-            Some(Known::ApprovedExecpolicyAmendment {
-                proposed_execpolicy_amendment,
-            }) => Self::ApprovedExecpolicyAmendment {
-                proposed_execpolicy_amendment,
-            },
-            Some(Known::ApprovedForSession) => Self::ApprovedForSession,
-            Some(Known::ApprovedMcpPolicyAmendment) => Self::ApprovedMcpPolicyAmendment,
-            Some(Known::NetworkPolicyAmendment {
-                network_policy_amendment,
-            }) => Self::NetworkPolicyAmendment {
-                network_policy_amendment,
-            },
-            Some(Known::Denied { rejection }) => Self::Denied { rejection },
-            Some(Known::TimedOut) => Self::TimedOut,
-            Some(Known::Abort) => Self::Abort,
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -6297,6 +7435,9 @@ pub enum SandboxPolicy {
 
 impl<'de> Deserialize<'de> for SandboxPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -6360,6 +7501,61 @@ impl SandboxPolicy {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl SandboxPolicy {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "excludeSlashTmp", default)]
+            m0: Option<bool>,
+            #[serde(rename = "excludeTmpdirEnvVar", default)]
+            m1: Option<bool>,
+            #[serde(rename = "networkAccess", default, borrow)]
+            m2: Option<tagged::Raw<'a>>,
+            #[serde(rename = "writableRoots", default)]
+            m3: Option<Vec<AbsolutePathBuf>>,
+        }
+        const TAGS: &[&str] = &[
+            "dangerFullAccess",
+            "readOnly",
+            "externalSandbox",
+            "workspaceWrite",
+        ];
+        fn build(m: Members<'_>) -> Option<SandboxPolicy> {
+            Some(match m.tag.of(TAGS)? {
+                0 => SandboxPolicy::DangerFullAccess,
+                1 => SandboxPolicy::ReadOnly {
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<bool>>().ok()?,
+                        None => None,
+                    },
+                },
+                2 => SandboxPolicy::ExternalSandbox {
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<NetworkAccess>>().ok()?,
+                        None => None,
+                    },
+                },
+                3 => SandboxPolicy::WorkspaceWrite {
+                    exclude_slash_tmp: m.m0,
+                    exclude_tmpdir_env_var: m.m1,
+                    network_access: match &m.m2 {
+                        Some(raw) => raw.decode::<Option<bool>>().ok()?,
+                        None => None,
+                    },
+                    writable_roots: m.m3,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -6434,15 +7630,23 @@ impl<'de> Deserialize<'de> for SessionSource {
             #[serde(rename = "subAgent")]
             SubAgent(SubAgentSource),
         }
+        fn known(known: Known) -> SessionSource {
+            match known {
+                Known::Cli => SessionSource::Cli,
+                Known::Vscode => SessionSource::Vscode,
+                Known::Exec => SessionSource::Exec,
+                Known::AppServer => SessionSource::AppServer,
+                Known::UnknownValue => SessionSource::UnknownValue,
+                Known::Custom(value) => SessionSource::Custom(value),
+                Known::SubAgent(value) => SessionSource::SubAgent(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Cli) => Self::Cli,
-            Some(Known::Vscode) => Self::Vscode,
-            Some(Known::Exec) => Self::Exec,
-            Some(Known::AppServer) => Self::AppServer,
-            Some(Known::UnknownValue) => Self::UnknownValue,
-            Some(Known::Custom(value)) => Self::Custom(value),
-            Some(Known::SubAgent(value)) => Self::SubAgent(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -6588,25 +7792,33 @@ impl<'de> Deserialize<'de> for SubAgentSource {
             #[serde(rename = "other")]
             Other(String),
         }
+        fn known(known: Known) -> SubAgentSource {
+            match known {
+                Known::Review => SubAgentSource::Review,
+                Known::Compact => SubAgentSource::Compact,
+                Known::MemoryConsolidation => SubAgentSource::MemoryConsolidation,
+                Known::ThreadSpawn {
+                    agent_nickname,
+                    agent_path,
+                    agent_role,
+                    depth,
+                    parent_thread_id,
+                } => SubAgentSource::ThreadSpawn {
+                    agent_nickname,
+                    agent_path,
+                    agent_role,
+                    depth,
+                    parent_thread_id,
+                },
+                Known::Other(value) => SubAgentSource::Other(value),
+            }
+        }
+        if tagged::one_pass() {
+            return tagged::known(deserializer).map(known);
+        }
         let raw = tagged::capture(deserializer)?;
         Ok(match raw.payload::<Known>() {
-            Some(Known::Review) => Self::Review,
-            Some(Known::Compact) => Self::Compact,
-            Some(Known::MemoryConsolidation) => Self::MemoryConsolidation,
-            Some(Known::ThreadSpawn {
-                agent_nickname,
-                agent_path,
-                agent_role,
-                depth,
-                parent_thread_id,
-            }) => Self::ThreadSpawn {
-                agent_nickname,
-                agent_path,
-                agent_role,
-                depth,
-                parent_thread_id,
-            },
-            Some(Known::Other(value)) => Self::Other(value),
+            Some(read) => known(read),
             None => Self::Unknown(raw.to_value(&[]).map_err(serde::de::Error::custom)?),
         })
     }
@@ -7451,6 +8663,9 @@ pub enum ThreadItem {
 
 impl<'de> Deserialize<'de> for ThreadItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -7828,6 +9043,277 @@ impl ThreadItem {
 }
 
 impl ThreadItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "action", default)]
+            m0: Option<WebSearchAction>,
+            #[serde(rename = "agentPath", default)]
+            m1: Option<String>,
+            #[serde(rename = "agentThreadId", default)]
+            m2: Option<String>,
+            #[serde(rename = "agentsStates", default)]
+            m3: Option<BTreeMap<String, CollabAgentState>>,
+            #[serde(rename = "aggregatedOutput", default)]
+            m4: Option<String>,
+            #[serde(rename = "appContext", default, deserialize_with = "lenient")]
+            m5: Option<McpToolCallAppContext>,
+            #[serde(rename = "arguments", default)]
+            m6: Option<Value>,
+            #[serde(rename = "changes", default)]
+            m7: Option<Vec<FileUpdateChange>>,
+            #[serde(rename = "clientId", default)]
+            m8: Option<String>,
+            #[serde(rename = "command", default)]
+            m9: Option<String>,
+            #[serde(rename = "commandActions", default)]
+            m10: Option<Vec<CommandAction>>,
+            #[serde(rename = "content", default, borrow)]
+            m11: Option<tagged::Raw<'a>>,
+            #[serde(rename = "contentItems", default)]
+            m12: Option<Vec<DynamicToolCallOutputContentItem>>,
+            #[serde(rename = "cwd", default)]
+            m13: Option<LegacyAppPathString>,
+            #[serde(rename = "delivery", default)]
+            m14: Option<AgentMessageDelivery>,
+            #[serde(rename = "durationMs", default, borrow)]
+            m15: Option<tagged::Raw<'a>>,
+            #[serde(rename = "error", default, deserialize_with = "lenient")]
+            m16: Option<McpToolCallError>,
+            #[serde(rename = "exitCode", default)]
+            m17: Option<i32>,
+            #[serde(rename = "failure", default)]
+            m18: Option<ImageGenerationFailure>,
+            #[serde(rename = "fragments", default)]
+            m19: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "id", default)]
+            m20: Option<String>,
+            #[serde(rename = "kind", default)]
+            m21: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m22: Option<String>,
+            #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
+            m23: Option<MemoryCitation>,
+            #[serde(rename = "model", default)]
+            m24: Option<String>,
+            #[serde(rename = "namespace", default)]
+            m25: Option<String>,
+            #[serde(rename = "path", default)]
+            m26: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m27: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m28: Option<String>,
+            #[serde(rename = "processId", default)]
+            m29: Option<String>,
+            #[serde(rename = "prompt", default)]
+            m30: Option<String>,
+            #[serde(rename = "query", default)]
+            m31: Option<String>,
+            #[serde(rename = "readOnlyHint", default)]
+            m32: Option<bool>,
+            #[serde(rename = "reasoningEffort", default)]
+            m33: Option<ReasoningEffort>,
+            #[serde(rename = "receiverThreadIds", default)]
+            m34: Option<Vec<String>>,
+            #[serde(rename = "result", default, borrow)]
+            m35: Option<tagged::Raw<'a>>,
+            #[serde(rename = "results", default)]
+            m36: Option<Vec<Value>>,
+            #[serde(rename = "review", default)]
+            m37: Option<String>,
+            #[serde(rename = "revisedPrompt", default)]
+            m38: Option<String>,
+            #[serde(rename = "savedPath", default)]
+            m39: Option<AbsolutePathBuf>,
+            #[serde(rename = "scriptPath", default)]
+            m40: Option<String>,
+            #[serde(rename = "senderThreadId", default)]
+            m41: Option<String>,
+            #[serde(rename = "server", default)]
+            m42: Option<String>,
+            #[serde(rename = "source", default)]
+            m43: Option<CommandExecutionSource>,
+            #[serde(rename = "status", default, borrow)]
+            m44: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m45: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m46: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m47: Option<String>,
+            #[serde(rename = "tool", default, borrow)]
+            m48: Option<tagged::Raw<'a>>,
+            #[serde(rename = "transparentBackground", default)]
+            m49: Option<bool>,
+        }
+        const TAGS: &[&str] = &[
+            "userMessage",
+            "hookPrompt",
+            "agentMessage",
+            "plan",
+            "reasoning",
+            "commandExecution",
+            "fileChange",
+            "mcpToolCall",
+            "dynamicToolCall",
+            "collabAgentToolCall",
+            "subAgentActivity",
+            "webSearch",
+            "imageView",
+            "sleep",
+            "imageGeneration",
+            "enteredReviewMode",
+            "exitedReviewMode",
+            "contextCompaction",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadItem::UserMessage {
+                    client_id: m.m8,
+                    content: m.m11.as_ref()?.decode::<Vec<UserInput>>().ok()?,
+                    id: m.m20?,
+                },
+                1 => ThreadItem::HookPrompt {
+                    fragments: m.m19?,
+                    id: m.m20?,
+                },
+                2 => ThreadItem::AgentMessage {
+                    delivery: m.m14,
+                    id: m.m20?,
+                    memory_citation: m.m23,
+                    phase: m.m27,
+                    text: m.m47?,
+                },
+                3 => ThreadItem::Plan {
+                    id: m.m20?,
+                    text: m.m47?,
+                },
+                4 => ThreadItem::Reasoning {
+                    content: match &m.m11 {
+                        Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
+                        None => None,
+                    },
+                    id: m.m20?,
+                    summary: m.m46,
+                },
+                5 => ThreadItem::CommandExecution {
+                    aggregated_output: m.m4,
+                    command: m.m9?,
+                    command_actions: m.m10?,
+                    cwd: m.m13?,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    exit_code: m.m17,
+                    id: m.m20?,
+                    plugin_id: m.m28,
+                    process_id: m.m29,
+                    script_path: m.m40,
+                    source: m.m43,
+                    status: m.m44.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                },
+                6 => ThreadItem::FileChange {
+                    changes: m.m7?,
+                    id: m.m20?,
+                    status: m.m44.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                },
+                7 => ThreadItem::McpToolCall {
+                    app_context: m.m5,
+                    arguments: m.m6?,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    error: m.m16,
+                    id: m.m20?,
+                    mcp_app_resource_uri: m.m22,
+                    plugin_id: m.m28,
+                    read_only_hint: m.m32,
+                    result: match &m.m35 {
+                        Some(raw) => raw.lenient::<McpToolCallResult>().ok()?,
+                        None => None,
+                    },
+                    server: m.m42?,
+                    status: m.m44.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                    tool: m.m48.as_ref()?.decode::<String>().ok()?,
+                },
+                8 => ThreadItem::DynamicToolCall {
+                    arguments: m.m6?,
+                    content_items: m.m12,
+                    duration_ms: match &m.m15 {
+                        Some(raw) => raw.decode::<Option<i64>>().ok()?,
+                        None => None,
+                    },
+                    id: m.m20?,
+                    namespace: m.m25,
+                    status: m.m44.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                    success: m.m45,
+                    tool: m.m48.as_ref()?.decode::<String>().ok()?,
+                },
+                9 => ThreadItem::CollabAgentToolCall {
+                    agents_states: m.m3?,
+                    id: m.m20?,
+                    model: m.m24,
+                    prompt: m.m30,
+                    reasoning_effort: m.m33,
+                    receiver_thread_ids: m.m34?,
+                    sender_thread_id: m.m41?,
+                    status: m.m44.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                    tool: m.m48.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                },
+                10 => ThreadItem::SubAgentActivity {
+                    agent_path: m.m1?,
+                    agent_thread_id: m.m2?,
+                    id: m.m20?,
+                    kind: m.m21?,
+                },
+                11 => ThreadItem::WebSearch {
+                    action: m.m0,
+                    id: m.m20?,
+                    query: m.m31?,
+                    results: m.m36,
+                },
+                12 => ThreadItem::ImageView {
+                    id: m.m20?,
+                    path: m.m26?,
+                },
+                13 => ThreadItem::Sleep {
+                    duration_ms: m.m15.as_ref()?.decode::<u64>().ok()?,
+                    id: m.m20?,
+                },
+                14 => ThreadItem::ImageGeneration {
+                    failure: m.m18,
+                    id: m.m20?,
+                    result: m.m35.as_ref()?.decode::<String>().ok()?,
+                    revised_prompt: m.m38,
+                    saved_path: m.m39,
+                    status: m.m44.as_ref()?.decode::<String>().ok()?,
+                    transparent_background: m.m49,
+                },
+                15 => ThreadItem::EnteredReviewMode {
+                    id: m.m20?,
+                    review: m.m37?,
+                },
+                16 => ThreadItem::ExitedReviewMode {
+                    id: m.m20?,
+                    review: m.m37?,
+                },
+                17 => ThreadItem::ContextCompaction { id: m.m20? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
+impl ThreadItem {
     /// The `id` every variant carries; for [`ThreadItem::Unknown`], its `id`
     /// member when that is a string.
     pub fn id(&self) -> Option<&str> {
@@ -7960,6 +9446,9 @@ pub enum ThreadRealtimeBemItemPresentation {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeBemItemPresentation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -7988,6 +9477,31 @@ impl ThreadRealtimeBemItemPresentation {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadRealtimeBemItemPresentation {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "index", default)]
+            m0: Option<u32>,
+        }
+        const TAGS: &[&str] = &["wholeItem", "inlineMarkdown", "inlineVisualization"];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeBemItemPresentation> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeBemItemPresentation::WholeItem,
+                1 => ThreadRealtimeBemItemPresentation::InlineMarkdown,
+                2 => ThreadRealtimeBemItemPresentation::InlineVisualization { index: m.m0? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -8027,6 +9541,9 @@ pub struct ThreadRealtimeItem {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         let raw = tagged::capture(deserializer)?;
         const TAGS: &[&str] = &[
             "realtimeSessionStarted",
@@ -8124,6 +9641,74 @@ impl<'de> Deserialize<'de> for ThreadRealtimeItem {
     }
 }
 
+impl ThreadRealtimeItem {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "id", default)]
+            m0: Option<String>,
+            #[serde(rename = "item_id", default)]
+            m1: Option<String>,
+            #[serde(rename = "outcome", default)]
+            m2: Option<ThreadRealtimeSessionOutcome>,
+            #[serde(rename = "presentation", default)]
+            m3: Option<ThreadRealtimeBemItemPresentation>,
+            #[serde(rename = "realtimeSessionId", default)]
+            m4: Option<String>,
+            #[serde(rename = "role", default)]
+            m5: Option<ThreadRealtimeTranscriptRole>,
+            #[serde(rename = "text", default)]
+            m6: Option<String>,
+            #[serde(rename = "turn_id", default)]
+            m7: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeItem> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeItem {
+                    id: m.m0?,
+                    realtime_session_id: m.m4?,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionStarted,
+                },
+                1 => ThreadRealtimeItem {
+                    id: m.m0?,
+                    realtime_session_id: m.m4?,
+                    kind: ThreadRealtimeItemKind::TranscriptSegment {
+                        role: m.m5?,
+                        text: m.m6?,
+                    },
+                },
+                2 => ThreadRealtimeItem {
+                    id: m.m0?,
+                    realtime_session_id: m.m4?,
+                    kind: ThreadRealtimeItemKind::BemItemPromoted {
+                        item_id: m.m1?,
+                        presentation: m.m3?,
+                        turn_id: m.m7?,
+                    },
+                },
+                3 => ThreadRealtimeItem {
+                    id: m.m0?,
+                    realtime_session_id: m.m4?,
+                    kind: ThreadRealtimeItemKind::RealtimeSessionClosed { outcome: m.m2? },
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Params of the `thread/realtime/itemAdded` notification.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadRealtimeItemAddedNotification {
@@ -8187,6 +9772,9 @@ pub enum ThreadRealtimeItemKind {
 
 impl<'de> Deserialize<'de> for ThreadRealtimeItemKind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -8245,6 +9833,54 @@ impl ThreadRealtimeItemKind {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadRealtimeItemKind {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "item_id", default)]
+            m0: Option<String>,
+            #[serde(rename = "outcome", default)]
+            m1: Option<ThreadRealtimeSessionOutcome>,
+            #[serde(rename = "presentation", default)]
+            m2: Option<ThreadRealtimeBemItemPresentation>,
+            #[serde(rename = "role", default)]
+            m3: Option<ThreadRealtimeTranscriptRole>,
+            #[serde(rename = "text", default)]
+            m4: Option<String>,
+            #[serde(rename = "turn_id", default)]
+            m5: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "realtimeSessionStarted",
+            "transcriptSegment",
+            "bemItemPromoted",
+            "realtimeSessionClosed",
+        ];
+        fn build(m: Members<'_>) -> Option<ThreadRealtimeItemKind> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadRealtimeItemKind::RealtimeSessionStarted,
+                1 => ThreadRealtimeItemKind::TranscriptSegment {
+                    role: m.m3?,
+                    text: m.m4?,
+                },
+                2 => ThreadRealtimeItemKind::BemItemPromoted {
+                    item_id: m.m0?,
+                    presentation: m.m2?,
+                    turn_id: m.m5?,
+                },
+                3 => ThreadRealtimeItemKind::RealtimeSessionClosed { outcome: m.m1? },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -8933,6 +10569,9 @@ pub enum ThreadStatus {
 
 impl<'de> Deserialize<'de> for ThreadStatus {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -8962,6 +10601,34 @@ impl ThreadStatus {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl ThreadStatus {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "activeFlags", default)]
+            m0: Option<Vec<ThreadActiveFlag>>,
+        }
+        const TAGS: &[&str] = &["notLoaded", "idle", "systemError", "active"];
+        fn build(m: Members<'_>) -> Option<ThreadStatus> {
+            Some(match m.tag.of(TAGS)? {
+                0 => ThreadStatus::NotLoaded,
+                1 => ThreadStatus::Idle,
+                2 => ThreadStatus::SystemError,
+                3 => ThreadStatus::Active {
+                    active_flags: m.m0?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 
@@ -9579,6 +11246,9 @@ pub enum UserInput {
 
 impl<'de> Deserialize<'de> for UserInput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -9680,6 +11350,68 @@ impl UserInput {
     }
 }
 
+impl UserInput {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "detail", default)]
+            m0: Option<ImageDetail>,
+            #[serde(rename = "name", default)]
+            m1: Option<String>,
+            #[serde(rename = "path", default)]
+            m2: Option<String>,
+            #[serde(rename = "text", default)]
+            m3: Option<String>,
+            #[serde(rename = "text_elements", default, deserialize_with = "lenient")]
+            m4: Option<Vec<TextElement>>,
+            #[serde(rename = "url", default)]
+            m5: Option<String>,
+        }
+        const TAGS: &[&str] = &[
+            "text",
+            "image",
+            "localImage",
+            "audio",
+            "localAudio",
+            "skill",
+            "mention",
+        ];
+        fn build(m: Members<'_>) -> Option<UserInput> {
+            Some(match m.tag.of(TAGS)? {
+                0 => UserInput::Text {
+                    text: m.m3?,
+                    text_elements: m.m4,
+                },
+                1 => UserInput::Image {
+                    detail: m.m0,
+                    url: m.m5?,
+                },
+                2 => UserInput::LocalImage {
+                    detail: m.m0,
+                    path: m.m2?,
+                },
+                3 => UserInput::Audio { url: m.m5? },
+                4 => UserInput::LocalAudio { path: m.m2? },
+                5 => UserInput::Skill {
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                6 => UserInput::Mention {
+                    name: m.m1?,
+                    path: m.m2?,
+                },
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
+    }
+}
+
 /// Params of the `warning` notification.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WarningNotification {
@@ -9734,6 +11466,9 @@ pub enum WebSearchAction {
 
 impl<'de> Deserialize<'de> for WebSearchAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if tagged::one_pass() {
+            return Self::read_in_one_pass(deserializer);
+        }
         Self::from_raw(&tagged::capture(deserializer)?, &[]).map_err(serde::de::Error::custom)
     }
 }
@@ -9786,6 +11521,44 @@ impl WebSearchAction {
             Some(known) => Ok(known),
             None => raw.to_value(parent).map(Self::Unknown),
         }
+    }
+}
+
+impl WebSearchAction {
+    /// Reads the value in one pass, or falls back (see the `tagged` module).
+    fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Members<'a> {
+            #[serde(rename = "type", borrow)]
+            tag: tagged::Tag<'a>,
+            #[serde(rename = "pattern", default)]
+            m0: Option<String>,
+            #[serde(rename = "queries", default)]
+            m1: Option<Vec<String>>,
+            #[serde(rename = "query", default)]
+            m2: Option<String>,
+            #[serde(rename = "url", default)]
+            m3: Option<String>,
+        }
+        const TAGS: &[&str] = &["search", "openPage", "findInPage", "other"];
+        fn build(m: Members<'_>) -> Option<WebSearchAction> {
+            Some(match m.tag.of(TAGS)? {
+                0 => WebSearchAction::Search {
+                    queries: m.m1,
+                    query: m.m2,
+                },
+                1 => WebSearchAction::OpenPage { url: m.m3 },
+                2 => WebSearchAction::FindInPage {
+                    pattern: m.m0,
+                    url: m.m3,
+                },
+                3 => WebSearchAction::Other,
+                _ => return None,
+            })
+        }
+        build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)
     }
 }
 

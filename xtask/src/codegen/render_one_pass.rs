@@ -1,0 +1,204 @@
+//! The one-pass read of a tagged union (see the protocol crate's
+//! `tagged::one_pass` module): a struct that takes the members of every
+//! variant it can build as they come, and a function that builds the
+//! variant its tag names from them, or gives up so that the union is read
+//! captured.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::model::{Field, Payload, Presence, Variant};
+
+/// How the one-pass struct holds one member.
+struct Slot {
+    /// Read as its type, which is the same, read the same way, in every
+    /// variant that has the member; otherwise kept as text.
+    typed: bool,
+    /// The type and leniency of its first declaration.
+    first: (String, bool),
+}
+
+/// One union (with the members of the struct it is flattened into, if
+/// that is what is read) as the one-pass read sees it.
+pub(super) struct OnePass<'a> {
+    target: &'a str,
+    tag: &'a str,
+    /// The tags of all variants, in order.
+    tags: String,
+    /// Every variant, `None` where it cannot be built in one pass: then its
+    /// tag makes the read fall back.
+    variants: Vec<Option<&'a Variant>>,
+    own: &'a [&'a Field],
+    /// By wire name; `m{index}` in the struct.
+    slots: BTreeMap<&'a str, Slot>,
+}
+
+impl<'a> OnePass<'a> {
+    /// The one-pass read of `target`: the union itself (`own` empty), or a
+    /// struct of the members `own` and the union flattened. `None` when no
+    /// variant can be built in one pass, or the struct's own members cannot
+    /// be read so.
+    pub(super) fn of(
+        target: &'a str,
+        tag: &'a str,
+        tags: String,
+        variants: &'a [Variant],
+        own: &'a [&'a Field],
+        parent_members: &[String],
+    ) -> Option<OnePass<'a>> {
+        if !own.iter().all(|field| plain(field, tag)) {
+            return None;
+        }
+        let variants: Vec<Option<&Variant>> = variants
+            .iter()
+            .map(|variant| match &variant.payload {
+                Payload::Unit => Some(variant),
+                Payload::Struct(fields)
+                    if fields.iter().all(|field| {
+                        plain(field, tag) && !parent_members.contains(&field.wire)
+                    }) =>
+                {
+                    Some(variant)
+                }
+                Payload::Struct(_) | Payload::Newtype(_) => None,
+            })
+            .collect();
+        if variants.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut slots: BTreeMap<&str, Slot> = BTreeMap::new();
+        let fields = variants
+            .iter()
+            .flatten()
+            .flat_map(|variant| match &variant.payload {
+                Payload::Struct(fields) => fields.as_slice(),
+                Payload::Unit | Payload::Newtype(_) => &[],
+            });
+        for field in own.iter().copied().chain(fields) {
+            let declared = (field.ty.rust(), field.lenient);
+            slots
+                .entry(&field.wire)
+                .and_modify(|slot| slot.typed &= slot.first == declared)
+                .or_insert(Slot {
+                    typed: true,
+                    first: declared,
+                });
+        }
+        Some(OnePass {
+            target,
+            tag,
+            tags,
+            variants,
+            own,
+            slots,
+        })
+    }
+
+    /// `read_in_one_pass`, in an `impl` block of the target. `value` writes
+    /// the target for a variant, given the variant's path and its members
+    /// (`{ a: …, b: … }`, or empty for a unit).
+    pub(super) fn render(&self, out: &mut String, value: impl Fn(&Variant, &str) -> String) {
+        let target = self.target;
+        let _ = writeln!(
+            out,
+            "\nimpl {target} {{\n\
+             \x20   /// Reads the value in one pass, or falls back (see the `tagged` module).\n\
+             \x20   fn read_in_one_pass<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+             \x20       #[derive(Deserialize)]\n\
+             \x20       struct Members<'a> {{\n\
+             \x20           #[serde(rename = {:?}, borrow)]\n\
+             \x20           tag: tagged::Tag<'a>,",
+            self.tag
+        );
+        for (index, (wire, slot)) in self.slots.iter().enumerate() {
+            let (ty, lenient) = &slot.first;
+            let (attrs, ty) = match (slot.typed, lenient) {
+                (true, true) => (
+                    ", default, deserialize_with = \"lenient\"",
+                    format!("Option<{ty}>"),
+                ),
+                (true, false) => (", default", format!("Option<{ty}>")),
+                (false, _) => (", default, borrow", "Option<tagged::Raw<'a>>".to_owned()),
+            };
+            let _ = writeln!(
+                out,
+                "            #[serde(rename = {wire:?}{attrs})]\n            m{index}: {ty},"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "        }}\n\
+             \x20       const TAGS: &[&str] = &[{}];\n\
+             \x20       fn build(m: Members<'_>) -> Option<{target}> {{\n\
+             \x20           Some(match m.tag.of(TAGS)? {{",
+            self.tags
+        );
+        for (index, variant) in self.variants.iter().enumerate() {
+            let Some(variant) = variant else { continue };
+            let members = match &variant.payload {
+                Payload::Struct(fields) => format!(" {{ {} }}", self.reads(fields.iter())),
+                Payload::Unit | Payload::Newtype(_) => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "                {index} => {},",
+                value(variant, &members)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "                _ => return None,\n\
+             \x20           }})\n\
+             \x20       }}\n\
+             \x20       build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)\n\
+             \x20   }}\n}}"
+        );
+    }
+
+    /// `name: …, …`: the struct's own members, read from the one-pass
+    /// struct `m`.
+    pub(super) fn own_reads(&self) -> String {
+        self.reads(self.own.iter().copied())
+    }
+
+    fn reads<'f>(&self, fields: impl Iterator<Item = &'f Field>) -> String {
+        let reads: Vec<String> = fields
+            .map(|field| format!("{}: {}", field.rust, self.read(field)))
+            .collect();
+        reads.join(", ")
+    }
+
+    /// The expression that reads `field` from `m`, or returns `None`.
+    fn read(&self, field: &Field) -> String {
+        let index = self
+            .slots
+            .keys()
+            .position(|wire| *wire == field.wire)
+            .unwrap_or_default();
+        let typed = self
+            .slots
+            .get(field.wire.as_str())
+            .is_some_and(|slot| slot.typed);
+        let ty = field.ty.rust();
+        match (typed, &field.presence, field.lenient) {
+            (true, Presence::Required, _) => format!("m.m{index}?"),
+            (true, _, _) => format!("m.m{index}"),
+            (false, Presence::Required, _) => {
+                format!("m.m{index}.as_ref()?.decode::<{ty}>().ok()?")
+            }
+            (false, _, true) => format!(
+                "match &m.m{index} {{ Some(raw) => raw.lenient::<{ty}>().ok()?, None => None }}"
+            ),
+            (false, _, false) => format!(
+                "match &m.m{index} {{ Some(raw) => raw.decode::<Option<{ty}>>().ok()?, None => None }}"
+            ),
+        }
+    }
+}
+
+/// Whether a member can be read into the one-pass struct: not flattened,
+/// not named as the tag, and not a lenient member that is required (a
+/// lenient member is an `Option`).
+fn plain(field: &Field, tag: &str) -> bool {
+    !field.flatten && field.wire != tag && !(field.lenient && field.presence == Presence::Required)
+}
