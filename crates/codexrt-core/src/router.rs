@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use codexrt_protocol::types::RequestId as WireRequestId;
-use codexrt_protocol::{ServerNotification, ServerRequest};
+use codexrt_protocol::{DecodeError, ServerNotification, ServerRequest};
 use codexrt_rpc::{
     ClosedSignal, ErrorObject, InboundHandler, IncomingRequest, MalformedFrame, RequestId,
+    Responder, UncheckedRequest,
 };
 use codexrt_transport::CloseReport;
 use serde_json::value::RawValue;
@@ -299,7 +300,35 @@ impl InboundHandler for Router {
     }
 
     fn request(&mut self, request: IncomingRequest) {
-        route_request(&self.shared, request);
+        let (params, responder) = request.into_parts();
+        let decoded = ServerRequest::decode(responder.method(), params.as_deref());
+        let params = params.as_deref().map(RawValue::get);
+        route_request(&self.shared, responder, decoded, params);
+    }
+
+    /// Every request is decoded here anyway, which checks its params: taken
+    /// unchecked, its frame is read once. One whose params do not decode is
+    /// given back, parsed in full, and then refused in its kind's terms by
+    /// [`request`](InboundHandler::request), as before.
+    fn unchecked_request<'a>(
+        &mut self,
+        request: UncheckedRequest<'a>,
+    ) -> Option<UncheckedRequest<'a>> {
+        let Ok(params) = std::str::from_utf8(request.params()) else {
+            return Some(request);
+        };
+        match ServerRequest::decode_text(request.method(), Some(params)) {
+            Ok(decoded) => {
+                route_request(
+                    &self.shared,
+                    request.into_responder(),
+                    Ok(decoded),
+                    Some(params),
+                );
+                None
+            }
+            Err(_) => Some(request),
+        }
     }
 
     fn idle(&mut self) {
@@ -340,8 +369,13 @@ fn rpc_id(id: &WireRequestId) -> Option<RequestId> {
     }
 }
 
-fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
-    let (params, responder) = request.into_parts();
+/// Routes a server request, `decoded` from its `params`.
+fn route_request(
+    shared: &Arc<RouterShared>,
+    responder: Responder,
+    decoded: Result<ServerRequest, DecodeError>,
+    params: Option<&str>,
+) {
     // A second request with the id of one still waiting cannot be answered
     // apart from the first: the server would take its reply for the first
     // one's answer, or get two. So it is dropped, once, and the first keeps
@@ -356,7 +390,7 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         responder.abandon();
         return;
     }
-    let decoded = match ServerRequest::decode(responder.method(), params.as_deref()) {
+    let decoded = match decoded {
         Ok(decoded) => decoded,
         Err(error) => {
             // A known kind whose params do not decode is still refused in its
@@ -376,7 +410,7 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
         responder.respond_error(error);
         return;
     }
-    let span = request_span(shared, &responder, params.as_deref());
+    let span = request_span(shared, &responder, params);
     let slot = Slot::new(responder, span);
     let Some(pending) = typed(decoded, Arc::clone(&slot)) else {
         // A kind the protocol crate added after this runtime was written:
@@ -428,7 +462,7 @@ fn route_request(shared: &Arc<RouterShared>, request: IncomingRequest) {
 fn request_span(
     shared: &RouterShared,
     responder: &codexrt_rpc::Responder,
-    params: Option<&RawValue>,
+    params: Option<&str>,
 ) -> tracing::Span {
     if !tracing::level_enabled!(tracing::Level::INFO) {
         return tracing::Span::none();
@@ -440,7 +474,7 @@ fn request_span(
         turn_id: Option<String>,
     }
     let turn = params
-        .and_then(|params| serde_json::from_str::<TurnOf>(params.get()).ok())
+        .and_then(|params| serde_json::from_str::<TurnOf>(params).ok())
         .and_then(|ids| {
             shared
                 .turns

@@ -18,7 +18,10 @@ use crate::pending::{Delivery, Outcome, Pending};
 use crate::responder::Replies;
 use crate::stats::bump;
 use crate::sync::oneshot;
-use crate::{ErrorObject, InboundHandler, Incoming, MalformedFrame, Notification, RequestId};
+use crate::{
+    ErrorObject, InboundHandler, Incoming, MalformedFrame, Notification, RequestId,
+    UncheckedRequest,
+};
 
 /// How long the loop waits for the transport's close report once the peer is
 /// gone, before it makes do with what it has: pending calls must fail
@@ -201,10 +204,29 @@ impl Driver {
             }
         };
         if let Sink::Handler(handler) = &mut self.sink
-            && let Some(unchecked) = envelope::unchecked_notification(&frame)
-            && handler.unchecked_notification(unchecked.method, unchecked.params)
+            && let Some(unchecked) = envelope::unchecked(&frame)
         {
-            return;
+            match unchecked.id {
+                None => {
+                    if handler.unchecked_notification(unchecked.method, unchecked.params) {
+                        return;
+                    }
+                }
+                // Refused here (too many unanswered), it is refused again,
+                // and counted, on the usual way.
+                Some(id) => {
+                    if let Ok(responder) = self.replies.responder(id, unchecked.method.to_owned()) {
+                        let request = UncheckedRequest {
+                            params: unchecked.params,
+                            responder,
+                        };
+                        match handler.unchecked_request(request) {
+                            None => return,
+                            Some(declined) => declined.responder.abandon(),
+                        }
+                    }
+                }
+            }
         }
         match envelope::parse(&frame) {
             Ok(Message::Response { id, outcome }) => {

@@ -151,10 +151,12 @@ pub(crate) fn parse(frame: &[u8]) -> Result<Message<'_>, Rejected> {
     classify(envelope).map_err(|(problem, answer_to)| reject(problem, answer_to))
 }
 
-/// A notification read from its frame without its params: see
-/// [`unchecked_notification`].
+/// A notification or a request read from its frame without its params:
+/// see [`unchecked`].
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct UncheckedNotification<'a> {
+pub(crate) struct Unchecked<'a> {
+    /// Present for a request.
+    pub(crate) id: Option<RequestId>,
     pub(crate) method: &'a str,
     /// From the params member's value to the object's closing brace,
     /// whitespace trimmed, checked neither as UTF-8 nor as JSON: that value
@@ -163,19 +165,20 @@ pub(crate) struct UncheckedNotification<'a> {
     pub(crate) params: &'a [u8],
 }
 
-/// Reads a notification framed as codex frames them, up to its params:
-/// `{"method":"…","params":…}`, where the members before `params` are
-/// plain strings (no escapes), numbers or literals, and none is an `id`, a
-/// `result`, an `error` or a second `method`. The params are not read: a
-/// handler that decodes them reads them once rather than after this
-/// layer. Everything before them is checked as strictly as [`parse`]
-/// would, so a frame whose params then decode as one JSON value is one
-/// [`parse`] reads as this very notification. `None` for any other shape
-/// (then [`parse`] reads the frame), and for params that are `null`.
-/// Nothing of the params is looked at beyond their ends: whoever decodes
-/// them checks them, UTF-8 included, and may decline a frame without
-/// reading them (a large one, say).
-pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotification<'_>> {
+/// Reads a notification or a request framed as codex frames them, up to
+/// its params: `{"method":"…","params":…}` or
+/// `{"id":…,"method":"…","params":…}`, where the members before `params`
+/// are plain strings (no escapes), numbers or literals, the id (if any) is
+/// an integer or a plain string, and none is a `result`, an `error`, or a
+/// second `method` or `id`. The params are not read: a handler that
+/// decodes them reads them once rather than after this layer. Everything
+/// before them is checked as strictly as [`parse`] would, so a frame whose
+/// params then decode as one JSON value is one [`parse`] reads as this very
+/// message. `None` for any other shape (then [`parse`] reads the frame),
+/// and for params that are `null`. Nothing of the params is looked at
+/// beyond their ends: whoever decodes them checks them, UTF-8 included,
+/// and may decline a frame without reading them (a large one, say).
+pub(crate) fn unchecked(frame: &[u8]) -> Option<Unchecked<'_>> {
     let frame = frame.strip_prefix(BOM).unwrap_or(frame);
     let end = frame.iter().rposition(|byte| !is_space(*byte))?;
     if frame.get(end) != Some(&b'}') {
@@ -188,6 +191,7 @@ pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotificati
     scan.space();
     scan.byte(b'{')?;
     let mut method = None;
+    let mut id = None;
     loop {
         scan.space();
         let key = scan.plain_string()?;
@@ -203,9 +207,10 @@ pub(crate) fn unchecked_notification(frame: &[u8]) -> Option<UncheckedNotificati
                 if params == b"null" {
                     return None;
                 }
-                return Some(UncheckedNotification { method, params });
+                return Some(Unchecked { id, method, params });
             }
             "method" if method.is_none() => method = Some(scan.plain_string()?),
+            "id" if id.is_none() => id = Some(scan.id()?),
             "method" | "id" | "result" | "error" => return None,
             _ => scan.simple_value()?,
         }
@@ -218,7 +223,7 @@ fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// A cursor over the start of a frame, for [`unchecked_notification`].
+/// A cursor over the start of a frame, for [`unchecked`].
 struct Scan<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -261,6 +266,30 @@ impl<'a> Scan<'a> {
         }
         self.at += len + 1;
         std::str::from_utf8(rest.get(..len)?).ok()
+    }
+
+    /// An id: a plain string, or an integer without a fraction or an
+    /// exponent that fits an `i64` (and is not `-0`).
+    fn id(&mut self) -> Option<RequestId> {
+        if self.peek()? == b'"' {
+            return self.plain_string().map(RequestId::from);
+        }
+        let start = self.at;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = self.bytes.get(self.at..)?;
+        let len = self.digits();
+        let first = *digits.first()?;
+        if len == 0 || (first == b'0' && (len > 1 || negative)) {
+            return None;
+        }
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let text = std::str::from_utf8(self.bytes.get(start..self.at)?).ok()?;
+        text.parse().ok().map(RequestId::Integer)
     }
 
     /// A plain string, a number or a literal.

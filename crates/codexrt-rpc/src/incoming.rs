@@ -54,6 +54,28 @@ pub trait InboundHandler: Send + 'static {
     /// (dropping it unanswered sends an internal error).
     fn request(&mut self, request: IncomingRequest);
 
+    /// A request offered before its frame is parsed in full, as
+    /// [`unchecked_notification`](InboundHandler::unchecked_notification)
+    /// offers a notification: framed `{"id":…,"method":"…","params":…}`,
+    /// with an integer or plain string id, plain members before the params
+    /// and nothing after them, and [`UncheckedRequest::params`] the rest of
+    /// the frame, trimmed, checked neither as UTF-8 nor as JSON.
+    ///
+    /// Take it (return `None`) only once the params were read as exactly
+    /// one JSON value, in UTF-8, and the request handled as
+    /// [`request`](InboundHandler::request) would have handled it: its
+    /// responder, from [`UncheckedRequest::into_responder`], is then this
+    /// request's one answer. Otherwise give it back unanswered, having done
+    /// nothing else: the loop lets its responder go without a reply, parses
+    /// the frame in full, and the request goes its usual way (or the frame
+    /// is reported as malformed). The default gives every request back.
+    fn unchecked_request<'a>(
+        &mut self,
+        request: UncheckedRequest<'a>,
+    ) -> Option<UncheckedRequest<'a>> {
+        Some(request)
+    }
+
     /// A frame that is not a valid message, or one the transport skipped.
     fn malformed(&mut self, frame: MalformedFrame);
 
@@ -122,6 +144,38 @@ impl IncomingRequest {
     /// the method and the id.
     pub fn into_parts(self) -> (Option<Box<RawValue>>, Responder) {
         (self.params, self.responder)
+    }
+}
+
+/// A request whose params are not read yet: see
+/// [`InboundHandler::unchecked_request`].
+#[derive(Debug)]
+pub struct UncheckedRequest<'a> {
+    pub(crate) params: &'a [u8],
+    pub(crate) responder: Responder,
+}
+
+impl<'a> UncheckedRequest<'a> {
+    /// The method name, as sent.
+    pub fn method(&self) -> &str {
+        self.responder.method()
+    }
+
+    /// The request id, as sent.
+    pub fn id(&self) -> &RequestId {
+        self.responder.id()
+    }
+
+    /// The rest of the frame from the params' value, trimmed: in a valid
+    /// frame the params' JSON text, and otherwise not one JSON value (or
+    /// not UTF-8).
+    pub fn params(&self) -> &'a [u8] {
+        self.params
+    }
+
+    /// The responder that answers the request, once it is taken.
+    pub fn into_responder(self) -> Responder {
+        self.responder
     }
 }
 

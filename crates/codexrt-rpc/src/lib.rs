@@ -46,9 +46,10 @@
 //! frame invalid, as in JSON. Each frame is parsed once; `params`, `result` and error `data` stay raw JSON
 //! ([`RawValue`](serde_json::value::RawValue)) for the layer above to decode.
 //! An [`InboundHandler`] that decodes params anyway may take notifications
-//! with their params not yet checked, and check them as it decodes
-//! ([`InboundHandler::unchecked_notification`]): then even the params are
-//! read once. This crate knows no method names.
+//! and requests with their params not yet checked, and check them as it
+//! decodes ([`InboundHandler::unchecked_notification`],
+//! [`InboundHandler::unchecked_request`]): then even the params are read
+//! once. This crate knows no method names.
 //!
 //! Outbound frames never contain a newline byte, so that line-framed media
 //! can carry them; params and results that serialize to `null` are written as
@@ -181,7 +182,9 @@ pub use config::{CallOptions, JsonRpcField, RpcConfig};
 pub use envelope::{Malformation, MalformedFrame};
 pub use error::{ErrorObject, RpcError, TimeoutCause};
 pub use id::RequestId;
-pub use incoming::{InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification};
+pub use incoming::{
+    InboundHandler, Incoming, IncomingReceiver, IncomingRequest, Notification, UncheckedRequest,
+};
 pub use pending::OnAnswer;
 pub use responder::Responder;
 pub use stats::RpcStats;

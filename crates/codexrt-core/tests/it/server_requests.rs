@@ -201,6 +201,51 @@ fn settled(result: Result<(), CoreError>) -> Settled {
     }
 }
 
+/// A server request is the same whether its frame is read unchecked
+/// (framed as codex frames it) or in full (params not last), and one whose
+/// params do not decode gets its kind's safe answer once, either way.
+#[tokio::test]
+async fn a_server_request_is_the_same_whichever_way_its_frame_is_read() {
+    let params = command_params();
+    let bad = json!({"itemId": 5, "startedAtMs": 0, "threadId": "t", "turnId": "u"});
+    let in_full = |id: i64, params: &Value| Step::Garbage {
+        line: format!(
+            r#"{{"id":{id},"method":"{COMMAND_APPROVAL}","params":{params},"jsonrpc":"2.0"}}"#
+        ),
+    };
+    let script = FakeScript::new()
+        .handshake(Handshake::new())
+        .step(Step::respond_to("account/logout", json!({})))
+        .step(Step::request(1, COMMAND_APPROVAL, params.clone()))
+        .step(in_full(2, &params))
+        .step(Step::request(3, COMMAND_APPROVAL, bad.clone()))
+        .step(in_full(4, &bad))
+        .step(Step::expect_response(3))
+        .step(Step::expect_response(4))
+        .step(Step::expect_response(1))
+        .step(Step::expect_response(2))
+        .step(Step::expect_close());
+    let (runtime, mut requests, fake) = connect_taken(script, config()).await;
+    let unchecked = first_command_approval(&mut requests).await;
+    let in_full = first_command_approval(&mut requests).await;
+    assert_eq!(unchecked.params(), in_full.params());
+    assert_eq!(serde_json::to_value(unchecked.params()).unwrap(), params);
+    // Both undecodable requests were answered safely on the loop.
+    fake.wait_received(5).await;
+    unchecked.respond(accept()).unwrap();
+    in_full.respond(accept()).unwrap();
+    fake.wait_received(7).await;
+    let log = finish(runtime, fake).await;
+    for (id, answer) in [(1, "accept"), (2, "accept"), (3, "decline"), (4, "decline")] {
+        assert_eq!(
+            answers(&log, id),
+            [json!({"result": {"decision": answer}})],
+            "{id}"
+        );
+    }
+    assert!(requests.recv().await.is_none());
+}
+
 /// A second request with the id of one still waiting is dropped: the user
 /// sees it once and the wire carries one answer for it. Once answered, the
 /// id may come again, as a new request.

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use codexrt_transport::FrameError;
 
-use super::{Malformation, MalformedFrame, Message, Rejected, parse, unchecked_notification};
+use super::{Malformation, MalformedFrame, Message, Rejected, parse, unchecked};
 use crate::{ErrorObject, RequestId};
 
 /// A comparable summary of a parse: raw JSON as its exact text.
@@ -543,8 +543,11 @@ fn a_method_is_borrowed_from_the_frame_unless_it_holds_an_escape() {
     );
 }
 
-fn unchecked(frame: &[u8]) -> Option<(&str, &[u8])> {
-    unchecked_notification(frame).map(|read| (read.method, read.params))
+/// A notification read unchecked: its method and params.
+fn unchecked_notification(frame: &[u8]) -> Option<(&str, &[u8])> {
+    unchecked(frame)
+        .filter(|read| read.id.is_none())
+        .map(|read| (read.method, read.params))
 }
 
 #[test]
@@ -576,17 +579,33 @@ fn notifications_framed_as_codex_frames_them_are_read_up_to_their_params() {
     ];
     for (frame, (method, params)) in read {
         let expected = Some((method, params.as_bytes()));
-        assert_eq!(unchecked(frame.as_bytes()), expected, "{frame}");
+        assert_eq!(
+            unchecked_notification(frame.as_bytes()),
+            expected,
+            "{frame}"
+        );
     }
     // The params' bytes are handed on as they are: whoever decodes them
     // finds that they are not UTF-8.
     let not_utf8 = b"{\"method\":\"m\",\"params\":\"\xff\"}";
-    assert_eq!(unchecked(not_utf8), Some(("m", b"\"\xff\"".as_slice())));
-    let not_read: [&[u8]; 17] = [
+    assert_eq!(
+        unchecked_notification(not_utf8),
+        Some(("m", b"\"\xff\"".as_slice()))
+    );
+    let not_read: [&[u8]; 26] = [
         br#"{"method":"m"}"#,
         br#"{"params":{},"method":"m"}"#,
-        br#"{"id":1,"method":"m","params":{}}"#,
         br#"{"result":1,"method":"m","params":{}}"#,
+        br#"{"id":1,"result":1,"method":"m","params":{}}"#,
+        br#"{"id":null,"method":"m","params":{}}"#,
+        br#"{"id":1.5,"method":"m","params":{}}"#,
+        br#"{"id":1e3,"method":"m","params":{}}"#,
+        br#"{"id":01,"method":"m","params":{}}"#,
+        br#"{"id":-0,"method":"m","params":{}}"#,
+        br#"{"id":9223372036854775808,"method":"m","params":{}}"#,
+        br#"{"id":"a\u0062","method":"m","params":{}}"#,
+        br#"{"id":1,"id":2,"method":"m","params":{}}"#,
+        br#"{"id":1,"params":{}}"#,
         br#"{"method":"m","method":"n","params":{}}"#,
         br#"{"method":"m","params":null}"#,
         br#"{"method":"m","params": }"#,
@@ -603,6 +622,29 @@ fn notifications_framed_as_codex_frames_them_are_read_up_to_their_params() {
     ];
     for frame in not_read {
         assert_eq!(unchecked(frame), None, "{}", String::from_utf8_lossy(frame));
+    }
+}
+
+#[test]
+fn requests_framed_as_codex_frames_them_are_read_up_to_their_params() {
+    let read = [
+        (
+            r#"{"id":0,"method":"item/tool/call","params":{"a":1}}"#,
+            RequestId::Integer(0),
+        ),
+        (
+            r#"{"method":"m","id":-9223372036854775808,"params":{"a":1}}"#,
+            RequestId::Integer(i64::MIN),
+        ),
+        (
+            r#"{ "jsonrpc":"2.0", "id" : "req-é" , "method":"m","params":{"a":1} }"#,
+            RequestId::String("req-é".to_owned()),
+        ),
+    ];
+    for (frame, id) in read {
+        let read = unchecked(frame.as_bytes()).unwrap();
+        assert_eq!(read.id, Some(id), "{frame}");
+        assert_eq!(read.params, br#"{"a":1}"#, "{frame}");
     }
 }
 
@@ -628,7 +670,13 @@ mod unchecked_props {
             r#""params":{"a":1"#,
             r#""params":1 2"#,
             r#""id":3"#,
+            r#""id":-12"#,
+            r#""id":"r-1""#,
             r#""id":null"#,
+            r#""id":1.5"#,
+            r#""id":-0"#,
+            r#""id":9223372036854775808"#,
+            r#""id":"a\u0062""#,
             r#""result":{}"#,
             r#""jsonrpc":"2.0""#,
             r#""emittedAtMs":1796396718290"#,
@@ -678,18 +726,20 @@ mod unchecked_props {
         #![proptest_config(ProptestConfig::with_cases(4096))]
 
         /// Whenever the params handed on unchecked are one JSON value, the
-        /// frame is, in full, a notification of that method with exactly
-        /// those params.
+        /// frame is, in full, a notification (or, with an id, a request)
+        /// of that method with exactly those params (and that id).
         #[test]
-        fn unchecked_params_that_are_json_mean_the_frame_is_that_notification(frame in frame()) {
+        fn unchecked_params_that_are_json_mean_the_frame_is_that_message(frame in frame()) {
             let parsed = summarize(&frame);
             match unchecked(&frame) {
-                Some((method, params)) if one_value(params) => {
-                    let params = String::from_utf8_lossy(params).into_owned();
-                    prop_assert_eq!(
-                        parsed,
-                        Parsed::Notification(method.to_owned(), Some(params))
-                    );
+                Some(read) if one_value(read.params) => {
+                    let params = String::from_utf8_lossy(read.params).into_owned();
+                    let method = read.method.to_owned();
+                    let expected = match read.id {
+                        Some(id) => Parsed::Request(id, method, Some(params)),
+                        None => Parsed::Notification(method, Some(params)),
+                    };
+                    prop_assert_eq!(parsed, expected);
                 }
                 // Not one value: whoever decodes it fails, and the frame
                 // then goes the way of the full parse, whatever that says.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use codexrt_rpc::{
     InboundHandler, Incoming, IncomingRequest, Malformation, MalformedFrame, RpcClient, RpcConfig,
-    RpcError, RpcStats,
+    RpcError, RpcStats, UncheckedRequest,
 };
 use codexrt_transport::{CloseReport, memory};
 use codexrt_transport::{Connection, FrameError};
@@ -224,9 +224,10 @@ async fn a_handler_takes_everything_in_order_and_answers_are_never_held_back() {
     );
 }
 
-/// A [`Keeper`] that also takes notifications unchecked, as a handler
-/// that decodes their params does: only those of the method `take` whose
-/// params are one JSON value.
+/// A [`Keeper`] that also takes notifications and requests unchecked, as
+/// a handler that decodes their params does: only those of the method
+/// `take` whose params are one JSON value. It answers the requests it
+/// takes with `"taken"`.
 #[derive(Clone, Default)]
 struct Decoder(Keeper);
 
@@ -242,6 +243,27 @@ impl InboundHandler for Decoder {
             .unwrap()
             .push(format!("unchecked {method} {params} {taken}"));
         taken
+    }
+
+    fn unchecked_request<'a>(
+        &mut self,
+        request: UncheckedRequest<'a>,
+    ) -> Option<UncheckedRequest<'a>> {
+        let params = request.params();
+        let one_value = std::str::from_utf8(params)
+            .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok());
+        let taken = request.method() == "take" && one_value;
+        self.0.seen.lock().unwrap().push(format!(
+            "unchecked request {} {} {} {taken}",
+            request.id(),
+            request.method(),
+            String::from_utf8_lossy(params)
+        ));
+        if !taken {
+            return Some(request);
+        }
+        request.into_responder().respond("taken").unwrap();
+        None
     }
 
     fn notification(&mut self, method: &str, params: Option<&RawValue>) {
@@ -262,21 +284,42 @@ impl InboundHandler for Decoder {
 }
 
 #[tokio::test]
-async fn a_notification_not_taken_unchecked_goes_the_usual_way() {
+async fn a_message_not_taken_unchecked_goes_the_usual_way() {
     let (client_side, server_side) = memory::pair(64);
     let decoder = Decoder::default();
     let client = RpcClient::start_with_handler(client_side, RpcConfig::new(), decoder.clone());
-    let server = Server::new(server_side);
+    let mut server = Server::new(server_side);
     for frame in [
         r#"{"method":"take","params":{"a":1}}"#,
         r#"{"method":"leave","params":{"a":2}}"#,
         r#"{"method":"take","params":{"a":3},"jsonrpc":"2.0"}"#,
         r#"{"method":"take","params":{"a":4}}}"#,
         r#"{"id":5,"method":"take","params":{"a":5}}"#,
+        r#"{"id":"six","method":"leave","params":{"a":6}}"#,
+        r#"{"id":7,"method":"take","params":{"a":7}}}"#,
+        r#"{"id":8.5,"method":"take","params":{"a":8}}"#,
         r#"{"method":"take","params":null}"#,
     ] {
         server.send(frame).await;
     }
+    // The request taken unchecked is answered by its one responder; the
+    // one given back goes the usual way, and its responder sends nothing:
+    // the next reply is the one the test sends for it.
+    assert_eq!(
+        server.recv_json().await,
+        json!({"id": 5, "result": "taken"})
+    );
+    eventually("the request given back is handed over", || {
+        !decoder.0.requests.lock().unwrap().is_empty()
+    })
+    .await;
+    let six = decoder.0.requests.lock().unwrap().remove(0);
+    assert_eq!(six.params().map(RawValue::get), Some(r#"{"a":6}"#));
+    six.into_parts().1.respond("usual").unwrap();
+    assert_eq!(
+        server.recv_json().await,
+        json!({"id": "six", "result": "usual"})
+    );
     drop(server);
     eventually("the handler hears of the close", || {
         let seen = decoder.0.seen.lock().unwrap();
@@ -292,7 +335,13 @@ async fn a_notification_not_taken_unchecked_goes_the_usual_way() {
         r#"take {"a":3}"#,
         r#"unchecked take {"a":4}} false"#,
         "malformed 35",
-        "request take",
+        r#"unchecked request 5 take {"a":5} true"#,
+        r#"unchecked request "six" leave {"a":6} false"#,
+        "request leave",
+        r#"unchecked request 7 take {"a":7}} false"#,
+        "malformed 42",
+        // An id that is no integer: parsed in full, and refused there.
+        "malformed 43",
         "take ",
     ];
     assert_eq!(seen[..expected.len()], expected[..]);
@@ -300,7 +349,7 @@ async fn a_notification_not_taken_unchecked_goes_the_usual_way() {
     assert_eq!(
         client.stats(),
         with!(RpcStats {
-            malformed_frames: 1
+            malformed_frames: 3
         })
     );
 }
