@@ -169,9 +169,7 @@ fn last_member_string(text: &str) -> Option<(&str, &str)> {
 
 /// Runs a decode of a nested payload, or fails it when too many are
 /// already running on this thread.
-fn nested<T>(
-    decode: impl FnOnce() -> Result<T, serde_json::Error>,
-) -> Result<T, serde_json::Error> {
+fn nested<T, E: de::Error>(decode: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     let depth = NESTED_PAYLOADS.with(Cell::get);
     if depth >= MAX_NESTED_PAYLOADS {
         return Err(de::Error::custom("tagged unions nested too deeply"));

@@ -268,27 +268,20 @@ impl<'a> Scan<'a> {
         std::str::from_utf8(rest.get(..len)?).ok()
     }
 
-    /// An id: a plain string, or an integer without a fraction or an
+    /// An id: a plain string, or a number without a fraction or an
     /// exponent that fits an `i64` (and is not `-0`).
     fn id(&mut self) -> Option<RequestId> {
         if self.peek()? == b'"' {
             return self.plain_string().map(RequestId::from);
         }
         let start = self.at;
-        let negative = self.peek() == Some(b'-');
-        if negative {
-            self.at += 1;
-        }
-        let digits = self.bytes.get(self.at..)?;
-        let len = self.digits();
-        let first = *digits.first()?;
-        if len == 0 || (first == b'0' && (len > 1 || negative)) {
-            return None;
-        }
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
+        self.number()?;
         let text = std::str::from_utf8(self.bytes.get(start..self.at)?).ok()?;
+        // A fraction or an exponent does not parse as an `i64`; `-0` does,
+        // but serde_json reads it as a float, which is no id.
+        if text == "-0" {
+            return None;
+        }
         text.parse().ok().map(RequestId::Integer)
     }
 

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 
-use super::{MAX_NESTED_PAYLOADS, NESTED_PAYLOADS, Raw, Repr, nested};
+use super::{Raw, Repr, nested};
 
 thread_local! {
     /// Whether the unions decoded on this thread now are read in one pass.
@@ -110,18 +110,10 @@ where
     counted(|| T::deserialize(deserializer))
 }
 
+/// `read` counted as a nested payload, as the captured read counts it;
+/// any failure (too deep, among others) falls back.
 fn counted<T, E: de::Error>(read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let depth = NESTED_PAYLOADS.with(Cell::get);
-    if depth >= MAX_NESTED_PAYLOADS {
-        return Err(fall_back());
-    }
-    NESTED_PAYLOADS.with(|nested| nested.set(depth + 1));
-    let read = read();
-    NESTED_PAYLOADS.with(|nested| nested.set(depth));
-    if read.is_err() {
-        FELL_BACK.with(|fell_back| fell_back.set(true));
-    }
-    read
+    nested(read).inspect_err(|_| FELL_BACK.with(|fell_back| fell_back.set(true)))
 }
 
 /// Sets the mode of this thread, and puts back the one before when
