@@ -3,11 +3,63 @@
 //! variant it can build as they come, and a function that builds the
 //! variant its tag names from them, or gives up so that the union is read
 //! captured.
+//!
+//! A variant that flattens a part of its own (`source`, the alternative
+//! members of an image or an audio input) is read in one pass when every
+//! alternative is a set of required scalar members: their members join
+//! the struct, and the first alternative whose members are all there is
+//! built, as serde's untagged derive tries them in order. When none is
+//! there, the part is `Unknown` in the captured read, and the read falls
+//! back.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{Field, Payload, Presence, Variant};
+use super::model::{Field, Item, Payload, Presence, Shape, Ty, Variant};
+
+/// The untagged unions whose alternatives one pass can tell apart, by
+/// name: each alternative a struct of required members of scalar types,
+/// which a member's absence or `null` rules out exactly as it rules out
+/// the alternative in serde's untagged read.
+pub(super) type Alternatives = BTreeMap<String, Vec<Variant>>;
+
+/// The [`Alternatives`] among `items`.
+pub(super) fn alternatives<'a>(items: impl Iterator<Item = &'a Item>) -> Alternatives {
+    items
+        .filter_map(|item| match &item.shape {
+            Shape::Untagged { variants, .. } if variants.iter().all(scalar_members) => {
+                Some((item.name.clone(), variants.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `variant` is a struct of required, non-lenient members of
+/// scalar types: none reads `null` as a value.
+fn scalar_members(variant: &Variant) -> bool {
+    let Payload::Struct(fields) = &variant.payload else {
+        return false;
+    };
+    !fields.is_empty()
+        && fields.iter().all(|field| {
+            field.presence == Presence::Required
+                && !field.lenient
+                && !field.flatten
+                && matches!(
+                    field.ty,
+                    Ty::String
+                        | Ty::Bool
+                        | Ty::I64
+                        | Ty::U64
+                        | Ty::U32
+                        | Ty::U16
+                        | Ty::U8
+                        | Ty::I32
+                        | Ty::F64
+                )
+        })
+}
 
 /// How the one-pass struct holds one member.
 struct Slot {
@@ -31,6 +83,7 @@ pub(super) struct OnePass<'a> {
     own: &'a [&'a Field],
     /// By wire name; `m{index}` in the struct.
     slots: BTreeMap<&'a str, Slot>,
+    alternatives: &'a Alternatives,
 }
 
 impl<'a> OnePass<'a> {
@@ -45,6 +98,7 @@ impl<'a> OnePass<'a> {
         variants: &'a [Variant],
         own: &'a [&'a Field],
         parent_members: &[String],
+        alternatives: &'a Alternatives,
     ) -> Option<OnePass<'a>> {
         if !own.iter().all(|field| plain(field, tag)) {
             return None;
@@ -54,8 +108,10 @@ impl<'a> OnePass<'a> {
             .map(|variant| match &variant.payload {
                 Payload::Unit => Some(variant),
                 Payload::Struct(fields)
-                    if fields.iter().all(|field| {
-                        plain(field, tag) && !parent_members.contains(&field.wire)
+                    if members(fields, alternatives).is_some_and(|members| {
+                        members
+                            .iter()
+                            .all(|field| plain(field, tag) && !parent_members.contains(&field.wire))
                     }) =>
                 {
                     Some(variant)
@@ -71,8 +127,8 @@ impl<'a> OnePass<'a> {
             .iter()
             .flatten()
             .flat_map(|variant| match &variant.payload {
-                Payload::Struct(fields) => fields.as_slice(),
-                Payload::Unit | Payload::Newtype(_) => &[],
+                Payload::Struct(fields) => members(fields, alternatives).unwrap_or_default(),
+                Payload::Unit | Payload::Newtype(_) => Vec::new(),
             });
         for field in own.iter().copied().chain(fields) {
             let declared = (field.ty.rust(), field.lenient);
@@ -91,6 +147,7 @@ impl<'a> OnePass<'a> {
             variants,
             own,
             slots,
+            alternatives,
         })
     }
 
@@ -163,18 +220,65 @@ impl<'a> OnePass<'a> {
 
     fn reads<'f>(&self, fields: impl Iterator<Item = &'f Field>) -> String {
         let reads: Vec<String> = fields
-            .map(|field| format!("{}: {}", field.rust, self.read(field)))
+            .map(|field| {
+                let read = match self.flattened(field) {
+                    Some((part, alternatives)) => self.choice(part, alternatives),
+                    None => self.read(field),
+                };
+                format!("{}: {read}", field.rust)
+            })
             .collect();
         reads.join(", ")
     }
 
-    /// The expression that reads `field` from `m`, or returns `None`.
-    fn read(&self, field: &Field) -> String {
-        let index = self
-            .slots
+    /// For a flattened member, the name of its part and the part's
+    /// alternatives.
+    fn flattened<'f>(&self, field: &'f Field) -> Option<(&'f str, &'a [Variant])> {
+        match &field.ty {
+            Ty::Named(part) if field.flatten => self
+                .alternatives
+                .get(part)
+                .map(|alternatives| (part.as_str(), alternatives.as_slice())),
+            _ => None,
+        }
+    }
+
+    /// The expression that builds the first of `alternatives` whose
+    /// members are all there, or returns `None`: `if m.m3.is_some() {
+    /// Part::Url { url: m.m3? } } else if … else { return None }`.
+    fn choice(&self, part: &str, alternatives: &[Variant]) -> String {
+        let mut choice = String::new();
+        for variant in alternatives {
+            let Payload::Struct(fields) = &variant.payload else {
+                continue;
+            };
+            let present: Vec<String> = fields
+                .iter()
+                .map(|field| format!("m.m{}.is_some()", self.index(field)))
+                .collect();
+            let _ = write!(
+                choice,
+                "if {} {{ {part}::{} {{ {} }} }} else ",
+                present.join(" && "),
+                variant.rust,
+                self.reads(fields.iter())
+            );
+        }
+        choice.push_str("{ return None }");
+        choice
+    }
+
+    /// The index of `field`'s slot: `m{index}` in the struct.
+    fn index(&self, field: &Field) -> usize {
+        self.slots
             .keys()
             .position(|wire| *wire == field.wire)
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The expression that reads `field` from `m`, or returns `None`.
+    fn read(&self, field: &Field) -> String {
+        let index = self.index(field);
         let typed = self
             .slots
             .get(field.wire.as_str())
@@ -194,6 +298,42 @@ impl<'a> OnePass<'a> {
             ),
         }
     }
+}
+
+/// The members of a variant's `fields` as the one-pass struct takes them:
+/// each plain member, and for a flattened part, the members of all its
+/// alternatives (a member several alternatives have, once for each).
+/// `None` when a part is not among `alternatives`, the variant flattens
+/// more than one, or a part's member is named like one of the variant's
+/// own: the part sees only the members the variant leaves.
+fn members<'a>(fields: &'a [Field], alternatives: &'a Alternatives) -> Option<Vec<&'a Field>> {
+    let (parts, mut members): (Vec<&Field>, Vec<&Field>) =
+        fields.iter().partition(|field| field.flatten);
+    match parts.as_slice() {
+        [] => {}
+        [part] if part.presence == Presence::Required => {
+            let Ty::Named(name) = &part.ty else {
+                return None;
+            };
+            let own = members.len();
+            for variant in alternatives.get(name)? {
+                let Payload::Struct(fields) = &variant.payload else {
+                    return None;
+                };
+                for field in fields {
+                    if members[..own]
+                        .iter()
+                        .any(|member| member.wire == field.wire)
+                    {
+                        return None;
+                    }
+                    members.push(field);
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(members)
 }
 
 /// Whether a member can be read into the one-pass struct: not flattened,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::lower::Lowered;
 use super::model::{EnumValue, Field, Item, Notes, Payload, Presence, Relaxed, Shape, Ty, Variant};
-use super::render_one_pass::OnePass;
+use super::render_one_pass::{Alternatives, OnePass, alternatives};
 
 /// The module doc: where the types come from and the mapping rules a user
 /// needs to read them.
@@ -85,6 +85,8 @@ pub(crate) fn render(lowered: &Lowered, pinned: &str, versions: &[&str], support
 #[derive(Default)]
 pub(super) struct Unions {
     fast: BTreeMap<String, FastUnion>,
+    /// The flattened parts one pass can read.
+    alternatives: Alternatives,
 }
 
 struct FastUnion {
@@ -110,7 +112,7 @@ impl Unions {
                 _ => None,
             })
             .collect();
-        for item in items {
+        for item in items.clone() {
             let Some((members, union)) = flattened_union(item, &fast) else {
                 continue;
             };
@@ -119,7 +121,10 @@ impl Unions {
                 union.parent_members.extend(wires);
             }
         }
-        Unions { fast }
+        Unions {
+            fast,
+            alternatives: alternatives(items),
+        }
     }
 }
 
@@ -251,7 +256,7 @@ fn render_item_with(out: &mut String, item: &Item, unions: &Unions) {
             if let Some((members, union)) = parent
                 && let Some(fast) = unions.fast.get(&union)
             {
-                render_flattening_impl(out, name, fields, &members, &union, fast);
+                render_flattening_impl(out, name, fields, &members, &union, fast, unions);
             }
         }
         Shape::EmptyStruct => {
@@ -299,7 +304,7 @@ fn render_item_with(out: &mut String, item: &Item, unions: &Unions) {
             unknown_variant(out, true);
             let _ = writeln!(out, "}}");
             if let Some(fast) = fast {
-                render_tagged_impl(out, name, tag, variants, &fast.parent_members);
+                render_tagged_impl(out, name, tag, variants, fast, unions);
             }
             render_id_accessor(out, name, variants);
         }
@@ -542,9 +547,19 @@ fn render_tagged_impl(
     name: &str,
     tag: &str,
     variants: &[Variant],
-    parent_members: &[String],
+    fast: &FastUnion,
+    unions: &Unions,
 ) {
-    let one_pass = OnePass::of(name, tag, tag_list(variants), variants, &[], parent_members);
+    let parent_members = &fast.parent_members;
+    let one_pass = OnePass::of(
+        name,
+        tag,
+        tag_list(variants),
+        variants,
+        &[],
+        parent_members,
+        &unions.alternatives,
+    );
     let _ = writeln!(
         out,
         "\nimpl<'de> Deserialize<'de> for {name} {{\n\
@@ -630,6 +645,7 @@ fn render_flattening_impl(
     members: &[&Field],
     union: &str,
     fast: &FastUnion,
+    unions: &Unions,
 ) {
     let own = moved(members);
     let own_then = if own.is_empty() { own } else { own + ", " };
@@ -648,6 +664,7 @@ fn render_flattening_impl(
         &fast.variants,
         members,
         &fast.parent_members,
+        &unions.alternatives,
     );
     let _ = writeln!(
         out,

@@ -10,7 +10,7 @@ use super::lower::{Lowered, lower};
 use super::model::{Presence, Relaxed, Shape, Ty};
 use super::naming::{constant, field_name, pascal};
 use super::render_api::{method_infos, render_versions};
-use super::render_types::render_item;
+use super::render_types::{render, render_item};
 
 #[test]
 fn names() {
@@ -148,6 +148,22 @@ fn version(version: &str, stable: Value, experimental: Value, methods: Value) ->
         experimental: defs(experimental),
         manifest: parse_manifest(&methods).unwrap(),
     }
+}
+
+/// `defs` lowered as version 1.0.0, with one client request, `method`,
+/// whose params and response are the named definitions.
+fn lower_one_request(defs: Value, method: &str, params: &str, response: &str) -> Lowered {
+    let methods = json!({
+        "clientRequests": [{"method": method, "params": params, "paramsPresence": "required",
+                            "response": response, "experimental": false}],
+        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
+    });
+    let versions = [version("1.0.0", defs.clone(), defs, methods)];
+    let history = History {
+        versions: &versions,
+        pinned: &versions[0],
+    };
+    lower(&history).unwrap()
 }
 
 fn manifest() -> Value {
@@ -300,17 +316,7 @@ fn untagged_members_are_ordered_and_discriminators_are_strict() {
             "required": ["kind", "sides"]},
         "PlainKind": {"type": "string", "enum": ["plain"]}
     });
-    let methods = json!({
-        "clientRequests": [{"method": "shape/set", "params": "ShapeParams", "paramsPresence": "required",
-                            "response": "ShapeResponse", "experimental": false}],
-        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
-    });
-    let versions = [version("1.0.0", defs.clone(), defs, methods)];
-    let history = History {
-        versions: &versions,
-        pinned: &versions[0],
-    };
-    let lowered = lower(&history).unwrap();
+    let lowered = lower_one_request(defs, "shape/set", "ShapeParams", "ShapeResponse");
     let mut text = String::new();
     render_item(&mut text, &lowered.items["AnyShape"]);
     render_item(&mut text, &lowered.items["PlainKind"]);
@@ -569,17 +575,7 @@ fn optional_parts_that_can_fail_to_decode_are_lenient() {
             {"type": "object", "properties": {"type": {"type": "string", "enum": ["b"]}}, "required": ["type"]}
         ]}
     });
-    let methods = json!({
-        "clientRequests": [{"method": "item/get", "params": "ItemParams", "paramsPresence": "required",
-                            "response": "ItemResponse", "experimental": false}],
-        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
-    });
-    let versions = [version("1.0.0", defs.clone(), defs, methods)];
-    let history = History {
-        versions: &versions,
-        pinned: &versions[0],
-    };
-    let lowered = lower(&history).unwrap();
+    let lowered = lower_one_request(defs, "item/get", "ItemParams", "ItemResponse");
     let Shape::Struct { fields, .. } = &lowered.items["ItemParams"].shape else {
         panic!("ItemParams is not a struct");
     };
@@ -633,17 +629,7 @@ fn a_member_whose_type_depends_on_the_tag_is_read_in_one_pass_as_text() {
             {"type": "object", "properties": {"type": {"type": "string", "enum": ["none"]}}, "required": ["type"]}
         ]}
     });
-    let methods = json!({
-        "clientRequests": [{"method": "thing/set", "params": "ThingParams", "paramsPresence": "required",
-                            "response": "ThingResponse", "experimental": false}],
-        "clientNotifications": [], "serverNotifications": [], "serverRequests": []
-    });
-    let versions = [version("1.0.0", defs.clone(), defs, methods)];
-    let history = History {
-        versions: &versions,
-        pinned: &versions[0],
-    };
-    let lowered = lower(&history).unwrap();
+    let lowered = lower_one_request(defs, "thing/set", "ThingParams", "ThingResponse");
     let mut text = String::new();
     render_item(&mut text, &lowered.items["Thing"]);
     let one_pass = &text[text.find("fn read_in_one_pass").unwrap()..];
@@ -661,5 +647,43 @@ fn a_member_whose_type_depends_on_the_tag_is_read_in_one_pass_as_text() {
         "build(tagged::members(deserializer)?).ok_or_else(tagged::fall_back)",
     ] {
         assert!(text.contains(expected), "{expected}\nnot in:\n{one_pass}");
+    }
+}
+
+#[test]
+fn the_alternatives_of_a_flattened_part_are_read_in_one_pass_in_order() {
+    let defs = json!({
+        "MediaParams": {"type": "object", "properties": {"media": {"$ref": "#/definitions/Media"}}, "required": ["media"]},
+        "MediaResponse": {"type": "object"},
+        "Media": {"oneOf": [
+            {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["image"]},
+                "detail": {"type": "string"}
+            }, "required": ["type"], "anyOf": [
+                {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
+                {"type": "object", "properties": {"fileId": {"type": "string"}}, "required": ["fileId"]}
+            ]},
+            {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["text"]},
+                "text": {"type": "string"}
+            }, "required": ["type", "text"]}
+        ]}
+    });
+    let lowered = lower_one_request(defs, "media/set", "MediaParams", "MediaResponse");
+    let text = render(&lowered, "1.0.0", &["1.0.0"], "crate::__private");
+    let one_pass = &text[text.find("fn read_in_one_pass").unwrap()..];
+    // The alternatives' members join the struct; the first alternative
+    // whose members are all there is built, and none there falls back.
+    for expected in [
+        "#[serde(rename = \"fileId\", default)]\n            m1: Option<String>,",
+        "#[serde(rename = \"url\", default)]\n            m3: Option<String>,",
+        "0 => Media::Image { detail: m.m0, source: if m.m3.is_some() { MediaImage::Url { url: m.m3? } } \
+         else if m.m1.is_some() { MediaImage::FileId { file_id: m.m1? } } else { return None } },",
+        "1 => Media::Text { text: m.m2? },",
+    ] {
+        assert!(
+            one_pass.contains(expected),
+            "{expected}\nnot in:\n{one_pass}"
+        );
     }
 }

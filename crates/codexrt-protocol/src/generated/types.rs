@@ -4833,19 +4833,46 @@ impl ContentItem {
             tag: tagged::Tag<'a>,
             #[serde(rename = "annotations", default)]
             m0: Option<Vec<Value>>,
+            #[serde(rename = "audio_url", default)]
+            m1: Option<String>,
+            #[serde(rename = "detail", default)]
+            m2: Option<ImageDetail>,
+            #[serde(rename = "file_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m4: Option<String>,
             #[serde(rename = "logprobs", default)]
-            m1: Option<Vec<Value>>,
+            m5: Option<Vec<Value>>,
             #[serde(rename = "text", default)]
-            m2: Option<String>,
+            m6: Option<String>,
         }
         const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
         fn build(m: Members<'_>) -> Option<ContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => ContentItem::InputText { text: m.m2? },
+                0 => ContentItem::InputText { text: m.m6? },
+                1 => ContentItem::InputImage {
+                    detail: m.m2,
+                    source: if m.m4.is_some() {
+                        ContentItemInputImage::ImageUrl { image_url: m.m4? }
+                    } else if m.m3.is_some() {
+                        ContentItemInputImage::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
+                2 => ContentItem::InputAudio {
+                    source: if m.m1.is_some() {
+                        ContentItemInputAudio::AudioUrl { audio_url: m.m1? }
+                    } else if m.m3.is_some() {
+                        ContentItemInputAudio::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
                 3 => ContentItem::OutputText {
                     annotations: m.m0,
-                    logprobs: m.m1,
-                    text: m.m2?,
+                    logprobs: m.m5,
+                    text: m.m6?,
                 },
                 _ => return None,
             })
@@ -6932,10 +6959,18 @@ impl FunctionCallOutputContentItem {
         struct Members<'a> {
             #[serde(rename = "type", borrow)]
             tag: tagged::Tag<'a>,
-            #[serde(rename = "encrypted_content", default)]
+            #[serde(rename = "audio_url", default)]
             m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
+            #[serde(rename = "encrypted_content", default)]
+            m2: Option<String>,
+            #[serde(rename = "file_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m4: Option<String>,
             #[serde(rename = "text", default)]
-            m1: Option<String>,
+            m5: Option<String>,
         }
         const TAGS: &[&str] = &[
             "input_text",
@@ -6945,9 +6980,28 @@ impl FunctionCallOutputContentItem {
         ];
         fn build(m: Members<'_>) -> Option<FunctionCallOutputContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => FunctionCallOutputContentItem::InputText { text: m.m1? },
+                0 => FunctionCallOutputContentItem::InputText { text: m.m5? },
+                1 => FunctionCallOutputContentItem::InputImage {
+                    detail: m.m1,
+                    source: if m.m4.is_some() {
+                        FunctionCallOutputContentItemInputImage::ImageUrl { image_url: m.m4? }
+                    } else if m.m3.is_some() {
+                        FunctionCallOutputContentItemInputImage::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
+                2 => FunctionCallOutputContentItem::InputAudio {
+                    source: if m.m0.is_some() {
+                        FunctionCallOutputContentItemInputAudio::AudioUrl { audio_url: m.m0? }
+                    } else if m.m3.is_some() {
+                        FunctionCallOutputContentItemInputAudio::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
                 3 => FunctionCallOutputContentItem::EncryptedContent {
-                    encrypted_content: m.m0?,
+                    encrypted_content: m.m2?,
                 },
                 _ => return None,
             })
@@ -20381,74 +20435,88 @@ impl ThreadItem {
             m18: Option<McpToolCallError>,
             #[serde(rename = "exitCode", default)]
             m19: Option<i32>,
-            #[serde(rename = "fragments", default)]
-            m20: Option<Vec<HookPromptFragment>>,
-            #[serde(rename = "id", default)]
+            #[serde(rename = "failure", default)]
+            m20: Option<ImageGenerationFailure>,
+            #[serde(rename = "fileId", default)]
             m21: Option<String>,
-            #[serde(rename = "kind", default)]
-            m22: Option<SubAgentActivityKind>,
-            #[serde(rename = "mcpAppResourceUri", default)]
+            #[serde(rename = "fragments", default)]
+            m22: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "generationId", default)]
             m23: Option<String>,
+            #[serde(rename = "id", default)]
+            m24: Option<String>,
+            #[serde(rename = "inputImages", default, deserialize_with = "lenient")]
+            m25: Option<Vec<ImageGenerationInputImage>>,
+            #[serde(rename = "kind", default)]
+            m26: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m27: Option<String>,
             #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
-            m24: Option<McpAppUi>,
+            m28: Option<McpAppUi>,
             #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
-            m25: Option<MemoryCitation>,
+            m29: Option<MemoryCitation>,
             #[serde(rename = "model", default)]
-            m26: Option<String>,
+            m30: Option<String>,
             #[serde(rename = "moderation", default, deserialize_with = "lenient")]
-            m27: Option<AgentMessageModeration>,
+            m31: Option<AgentMessageModeration>,
             #[serde(rename = "name", default)]
-            m28: Option<String>,
+            m32: Option<String>,
             #[serde(rename = "namespace", default)]
-            m29: Option<String>,
-            #[serde(rename = "output", default)]
-            m30: Option<FunctionCallOutputBody>,
-            #[serde(rename = "path", default)]
-            m31: Option<LegacyAppPathString>,
-            #[serde(rename = "phase", default)]
-            m32: Option<MessagePhase>,
-            #[serde(rename = "pluginId", default)]
             m33: Option<String>,
+            #[serde(rename = "output", default)]
+            m34: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m35: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m36: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m37: Option<String>,
             #[serde(rename = "processId", default)]
-            m34: Option<String>,
+            m38: Option<String>,
             #[serde(rename = "prompt", default)]
-            m35: Option<String>,
+            m39: Option<String>,
             #[serde(rename = "query", default)]
-            m36: Option<String>,
+            m40: Option<String>,
             #[serde(rename = "questions", default, deserialize_with = "lenient")]
-            m37: Option<Vec<AsyncUserInputQuestion>>,
+            m41: Option<Vec<AsyncUserInputQuestion>>,
             #[serde(rename = "readOnlyHint", default)]
-            m38: Option<bool>,
+            m42: Option<bool>,
             #[serde(rename = "reasoningEffort", default)]
-            m39: Option<ReasoningEffort>,
+            m43: Option<ReasoningEffort>,
             #[serde(rename = "receiverThreadIds", default)]
-            m40: Option<Vec<String>>,
-            #[serde(rename = "result", default, deserialize_with = "lenient")]
-            m41: Option<McpToolCallResult>,
+            m44: Option<Vec<String>>,
+            #[serde(rename = "result", default, borrow)]
+            m45: Option<tagged::Raw<'a>>,
             #[serde(rename = "results", default)]
-            m42: Option<Vec<Value>>,
+            m46: Option<Vec<Value>>,
             #[serde(rename = "review", default)]
-            m43: Option<String>,
+            m47: Option<String>,
+            #[serde(rename = "revisedPrompt", default)]
+            m48: Option<String>,
+            #[serde(rename = "savedPath", default)]
+            m49: Option<AbsolutePathBuf>,
             #[serde(rename = "scriptPath", default)]
-            m44: Option<String>,
+            m50: Option<String>,
             #[serde(rename = "senderThreadId", default)]
-            m45: Option<String>,
+            m51: Option<String>,
             #[serde(rename = "server", default)]
-            m46: Option<String>,
-            #[serde(rename = "source", default)]
-            m47: Option<CommandExecutionSource>,
-            #[serde(rename = "startedAtMs", default)]
-            m48: Option<i64>,
-            #[serde(rename = "status", default, borrow)]
-            m49: Option<tagged::Raw<'a>>,
-            #[serde(rename = "success", default)]
-            m50: Option<bool>,
-            #[serde(rename = "summary", default)]
-            m51: Option<Vec<String>>,
-            #[serde(rename = "text", default)]
             m52: Option<String>,
+            #[serde(rename = "source", default)]
+            m53: Option<CommandExecutionSource>,
+            #[serde(rename = "startedAtMs", default)]
+            m54: Option<i64>,
+            #[serde(rename = "status", default, borrow)]
+            m55: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m56: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m57: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m58: Option<String>,
             #[serde(rename = "tool", default, borrow)]
-            m53: Option<tagged::Raw<'a>>,
+            m59: Option<tagged::Raw<'a>>,
+            #[serde(rename = "transparentBackground", default)]
+            m60: Option<bool>,
         }
         const TAGS: &[&str] = &[
             "userMessage",
@@ -20475,67 +20543,67 @@ impl ThreadItem {
             Some(match m.tag.of(TAGS)? {
                 0 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::UserMessage {
                         client_id: m.m8,
                         content: m.m12.as_ref()?.decode::<Vec<UserInput>>().ok()?,
-                        id: m.m21?,
+                        id: m.m24?,
                     },
                 },
                 1 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::HookPrompt {
-                        fragments: m.m20?,
-                        id: m.m21?,
+                        fragments: m.m22?,
+                        id: m.m24?,
                     },
                 },
                 2 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::AgentMessage {
                         delivery: m.m15,
-                        id: m.m21?,
-                        memory_citation: m.m25,
-                        moderation: m.m27,
-                        phase: m.m32,
-                        questions: m.m37,
-                        text: m.m52?,
+                        id: m.m24?,
+                        memory_citation: m.m29,
+                        moderation: m.m31,
+                        phase: m.m36,
+                        questions: m.m41,
+                        text: m.m58?,
                     },
                 },
                 3 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::FunctionCallOutput {
-                        id: m.m21?,
-                        name: m.m28?,
-                        namespace: m.m29,
-                        output: m.m30?,
+                        id: m.m24?,
+                        name: m.m32?,
+                        namespace: m.m33,
+                        output: m.m34?,
                     },
                 },
                 4 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::Plan {
-                        id: m.m21?,
-                        text: m.m52?,
+                        id: m.m24?,
+                        text: m.m58?,
                     },
                 },
                 5 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::Reasoning {
                         content: match &m.m12 {
                             Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
                             None => None,
                         },
-                        id: m.m21?,
-                        summary: m.m51,
+                        id: m.m24?,
+                        summary: m.m57,
                     },
                 },
                 6 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::CommandExecution {
                         aggregated_output: m.m4,
                         command: m.m9?,
@@ -20546,26 +20614,26 @@ impl ThreadItem {
                             None => None,
                         },
                         exit_code: m.m19,
-                        id: m.m21?,
-                        plugin_id: m.m33,
-                        process_id: m.m34,
-                        script_path: m.m44,
-                        source: m.m47,
-                        status: m.m49.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                        id: m.m24?,
+                        plugin_id: m.m37,
+                        process_id: m.m38,
+                        script_path: m.m50,
+                        source: m.m53,
+                        status: m.m55.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
                     },
                 },
                 7 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::FileChange {
                         changes: m.m7?,
-                        id: m.m21?,
-                        status: m.m49.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                        id: m.m24?,
+                        status: m.m55.as_ref()?.decode::<PatchApplyStatus>().ok()?,
                     },
                 },
                 8 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::McpToolCall {
                         app_context: m.m5,
                         arguments: m.m6?,
@@ -20575,20 +20643,23 @@ impl ThreadItem {
                         },
                         environment_id: m.m17,
                         error: m.m18,
-                        id: m.m21?,
-                        mcp_app_resource_uri: m.m23,
-                        mcp_app_ui: m.m24,
-                        plugin_id: m.m33,
-                        read_only_hint: m.m38,
-                        result: m.m41,
-                        server: m.m46?,
-                        status: m.m49.as_ref()?.decode::<McpToolCallStatus>().ok()?,
-                        tool: m.m53.as_ref()?.decode::<String>().ok()?,
+                        id: m.m24?,
+                        mcp_app_resource_uri: m.m27,
+                        mcp_app_ui: m.m28,
+                        plugin_id: m.m37,
+                        read_only_hint: m.m42,
+                        result: match &m.m45 {
+                            Some(raw) => raw.lenient::<McpToolCallResult>().ok()?,
+                            None => None,
+                        },
+                        server: m.m52?,
+                        status: m.m55.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                        tool: m.m59.as_ref()?.decode::<String>().ok()?,
                     },
                 },
                 9 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::DynamicToolCall {
                         arguments: m.m6?,
                         content_items: m.m13,
@@ -20596,86 +20667,109 @@ impl ThreadItem {
                             Some(raw) => raw.decode::<Option<i64>>().ok()?,
                             None => None,
                         },
-                        id: m.m21?,
-                        namespace: m.m29,
-                        status: m.m49.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
-                        success: m.m50,
-                        tool: m.m53.as_ref()?.decode::<String>().ok()?,
+                        id: m.m24?,
+                        namespace: m.m33,
+                        status: m.m55.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                        success: m.m56,
+                        tool: m.m59.as_ref()?.decode::<String>().ok()?,
                     },
                 },
                 10 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::CollabAgentToolCall {
                         agents_states: m.m3?,
-                        id: m.m21?,
-                        model: m.m26,
-                        prompt: m.m35,
-                        reasoning_effort: m.m39,
-                        receiver_thread_ids: m.m40?,
-                        sender_thread_id: m.m45?,
-                        status: m.m49.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
-                        tool: m.m53.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                        id: m.m24?,
+                        model: m.m30,
+                        prompt: m.m39,
+                        reasoning_effort: m.m43,
+                        receiver_thread_ids: m.m44?,
+                        sender_thread_id: m.m51?,
+                        status: m.m55.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                        tool: m.m59.as_ref()?.decode::<CollabAgentTool>().ok()?,
                     },
                 },
                 11 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::SubAgentActivity {
                         agent_path: m.m1?,
                         agent_thread_id: m.m2?,
-                        id: m.m21?,
-                        kind: m.m22?,
-                        model: m.m26,
-                        reasoning_effort: m.m39,
+                        id: m.m24?,
+                        kind: m.m26?,
+                        model: m.m30,
+                        reasoning_effort: m.m43,
                     },
                 },
                 12 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::WebSearch {
                         action: m.m0,
-                        id: m.m21?,
-                        query: m.m36?,
-                        results: m.m42,
+                        id: m.m24?,
+                        query: m.m40?,
+                        results: m.m46,
                     },
                 },
                 13 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::ImageView {
-                        id: m.m21?,
-                        path: m.m31?,
+                        id: m.m24?,
+                        path: m.m35?,
                     },
                 },
                 14 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::Sleep {
                         duration_ms: m.m16.as_ref()?.decode::<u64>().ok()?,
-                        id: m.m21?,
+                        id: m.m24?,
+                    },
+                },
+                15 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m54,
+                    kind: ThreadItemKind::ImageGeneration {
+                        failure: m.m20,
+                        generation_id: m.m23,
+                        id: m.m24?,
+                        input_images: m.m25,
+                        revised_prompt: m.m48,
+                        saved_path: m.m49,
+                        status: m.m55.as_ref()?.decode::<String>().ok()?,
+                        transparent_background: m.m60,
+                        source: if m.m21.is_some() {
+                            ThreadItemImageGeneration::FileId { file_id: m.m21? }
+                        } else if m.m45.is_some() {
+                            ThreadItemImageGeneration::Result {
+                                result: m.m45.as_ref()?.decode::<String>().ok()?,
+                            }
+                        } else {
+                            return None;
+                        },
                     },
                 },
                 16 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::EnteredReviewMode {
-                        id: m.m21?,
-                        review: m.m43?,
+                        id: m.m24?,
+                        review: m.m47?,
                     },
                 },
                 17 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
+                    started_at_ms: m.m54,
                     kind: ThreadItemKind::ExitedReviewMode {
-                        id: m.m21?,
-                        review: m.m43?,
+                        id: m.m24?,
+                        review: m.m47?,
                     },
                 },
                 18 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m48,
-                    kind: ThreadItemKind::ContextCompaction { id: m.m21? },
+                    started_at_ms: m.m54,
+                    kind: ThreadItemKind::ContextCompaction { id: m.m24? },
                 },
                 _ => return None,
             })
@@ -21632,72 +21726,86 @@ impl ThreadItemKind {
             m17: Option<McpToolCallError>,
             #[serde(rename = "exitCode", default)]
             m18: Option<i32>,
-            #[serde(rename = "fragments", default)]
-            m19: Option<Vec<HookPromptFragment>>,
-            #[serde(rename = "id", default)]
+            #[serde(rename = "failure", default)]
+            m19: Option<ImageGenerationFailure>,
+            #[serde(rename = "fileId", default)]
             m20: Option<String>,
-            #[serde(rename = "kind", default)]
-            m21: Option<SubAgentActivityKind>,
-            #[serde(rename = "mcpAppResourceUri", default)]
+            #[serde(rename = "fragments", default)]
+            m21: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "generationId", default)]
             m22: Option<String>,
+            #[serde(rename = "id", default)]
+            m23: Option<String>,
+            #[serde(rename = "inputImages", default, deserialize_with = "lenient")]
+            m24: Option<Vec<ImageGenerationInputImage>>,
+            #[serde(rename = "kind", default)]
+            m25: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m26: Option<String>,
             #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
-            m23: Option<McpAppUi>,
+            m27: Option<McpAppUi>,
             #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
-            m24: Option<MemoryCitation>,
+            m28: Option<MemoryCitation>,
             #[serde(rename = "model", default)]
-            m25: Option<String>,
+            m29: Option<String>,
             #[serde(rename = "moderation", default, deserialize_with = "lenient")]
-            m26: Option<AgentMessageModeration>,
+            m30: Option<AgentMessageModeration>,
             #[serde(rename = "name", default)]
-            m27: Option<String>,
+            m31: Option<String>,
             #[serde(rename = "namespace", default)]
-            m28: Option<String>,
-            #[serde(rename = "output", default)]
-            m29: Option<FunctionCallOutputBody>,
-            #[serde(rename = "path", default)]
-            m30: Option<LegacyAppPathString>,
-            #[serde(rename = "phase", default)]
-            m31: Option<MessagePhase>,
-            #[serde(rename = "pluginId", default)]
             m32: Option<String>,
+            #[serde(rename = "output", default)]
+            m33: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m34: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m35: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m36: Option<String>,
             #[serde(rename = "processId", default)]
-            m33: Option<String>,
+            m37: Option<String>,
             #[serde(rename = "prompt", default)]
-            m34: Option<String>,
+            m38: Option<String>,
             #[serde(rename = "query", default)]
-            m35: Option<String>,
+            m39: Option<String>,
             #[serde(rename = "questions", default, deserialize_with = "lenient")]
-            m36: Option<Vec<AsyncUserInputQuestion>>,
+            m40: Option<Vec<AsyncUserInputQuestion>>,
             #[serde(rename = "readOnlyHint", default)]
-            m37: Option<bool>,
+            m41: Option<bool>,
             #[serde(rename = "reasoningEffort", default)]
-            m38: Option<ReasoningEffort>,
+            m42: Option<ReasoningEffort>,
             #[serde(rename = "receiverThreadIds", default)]
-            m39: Option<Vec<String>>,
-            #[serde(rename = "result", default, deserialize_with = "lenient")]
-            m40: Option<McpToolCallResult>,
+            m43: Option<Vec<String>>,
+            #[serde(rename = "result", default, borrow)]
+            m44: Option<tagged::Raw<'a>>,
             #[serde(rename = "results", default)]
-            m41: Option<Vec<Value>>,
+            m45: Option<Vec<Value>>,
             #[serde(rename = "review", default)]
-            m42: Option<String>,
+            m46: Option<String>,
+            #[serde(rename = "revisedPrompt", default)]
+            m47: Option<String>,
+            #[serde(rename = "savedPath", default)]
+            m48: Option<AbsolutePathBuf>,
             #[serde(rename = "scriptPath", default)]
-            m43: Option<String>,
+            m49: Option<String>,
             #[serde(rename = "senderThreadId", default)]
-            m44: Option<String>,
-            #[serde(rename = "server", default)]
-            m45: Option<String>,
-            #[serde(rename = "source", default)]
-            m46: Option<CommandExecutionSource>,
-            #[serde(rename = "status", default, borrow)]
-            m47: Option<tagged::Raw<'a>>,
-            #[serde(rename = "success", default)]
-            m48: Option<bool>,
-            #[serde(rename = "summary", default)]
-            m49: Option<Vec<String>>,
-            #[serde(rename = "text", default)]
             m50: Option<String>,
+            #[serde(rename = "server", default)]
+            m51: Option<String>,
+            #[serde(rename = "source", default)]
+            m52: Option<CommandExecutionSource>,
+            #[serde(rename = "status", default, borrow)]
+            m53: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m54: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m55: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m56: Option<String>,
             #[serde(rename = "tool", default, borrow)]
-            m51: Option<tagged::Raw<'a>>,
+            m57: Option<tagged::Raw<'a>>,
+            #[serde(rename = "transparentBackground", default)]
+            m58: Option<bool>,
         }
         const TAGS: &[&str] = &[
             "userMessage",
@@ -21725,38 +21833,38 @@ impl ThreadItemKind {
                 0 => ThreadItemKind::UserMessage {
                     client_id: m.m8,
                     content: m.m11.as_ref()?.decode::<Vec<UserInput>>().ok()?,
-                    id: m.m20?,
+                    id: m.m23?,
                 },
                 1 => ThreadItemKind::HookPrompt {
-                    fragments: m.m19?,
-                    id: m.m20?,
+                    fragments: m.m21?,
+                    id: m.m23?,
                 },
                 2 => ThreadItemKind::AgentMessage {
                     delivery: m.m14,
-                    id: m.m20?,
-                    memory_citation: m.m24,
-                    moderation: m.m26,
-                    phase: m.m31,
-                    questions: m.m36,
-                    text: m.m50?,
+                    id: m.m23?,
+                    memory_citation: m.m28,
+                    moderation: m.m30,
+                    phase: m.m35,
+                    questions: m.m40,
+                    text: m.m56?,
                 },
                 3 => ThreadItemKind::FunctionCallOutput {
-                    id: m.m20?,
-                    name: m.m27?,
-                    namespace: m.m28,
-                    output: m.m29?,
+                    id: m.m23?,
+                    name: m.m31?,
+                    namespace: m.m32,
+                    output: m.m33?,
                 },
                 4 => ThreadItemKind::Plan {
-                    id: m.m20?,
-                    text: m.m50?,
+                    id: m.m23?,
+                    text: m.m56?,
                 },
                 5 => ThreadItemKind::Reasoning {
                     content: match &m.m11 {
                         Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
                         None => None,
                     },
-                    id: m.m20?,
-                    summary: m.m49,
+                    id: m.m23?,
+                    summary: m.m55,
                 },
                 6 => ThreadItemKind::CommandExecution {
                     aggregated_output: m.m4,
@@ -21768,17 +21876,17 @@ impl ThreadItemKind {
                         None => None,
                     },
                     exit_code: m.m18,
-                    id: m.m20?,
-                    plugin_id: m.m32,
-                    process_id: m.m33,
-                    script_path: m.m43,
-                    source: m.m46,
-                    status: m.m47.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                    id: m.m23?,
+                    plugin_id: m.m36,
+                    process_id: m.m37,
+                    script_path: m.m49,
+                    source: m.m52,
+                    status: m.m53.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
                 },
                 7 => ThreadItemKind::FileChange {
                     changes: m.m7?,
-                    id: m.m20?,
-                    status: m.m47.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                    id: m.m23?,
+                    status: m.m53.as_ref()?.decode::<PatchApplyStatus>().ok()?,
                 },
                 8 => ThreadItemKind::McpToolCall {
                     app_context: m.m5,
@@ -21789,15 +21897,18 @@ impl ThreadItemKind {
                     },
                     environment_id: m.m16,
                     error: m.m17,
-                    id: m.m20?,
-                    mcp_app_resource_uri: m.m22,
-                    mcp_app_ui: m.m23,
-                    plugin_id: m.m32,
-                    read_only_hint: m.m37,
-                    result: m.m40,
-                    server: m.m45?,
-                    status: m.m47.as_ref()?.decode::<McpToolCallStatus>().ok()?,
-                    tool: m.m51.as_ref()?.decode::<String>().ok()?,
+                    id: m.m23?,
+                    mcp_app_resource_uri: m.m26,
+                    mcp_app_ui: m.m27,
+                    plugin_id: m.m36,
+                    read_only_hint: m.m41,
+                    result: match &m.m44 {
+                        Some(raw) => raw.lenient::<McpToolCallResult>().ok()?,
+                        None => None,
+                    },
+                    server: m.m51?,
+                    status: m.m53.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                    tool: m.m57.as_ref()?.decode::<String>().ok()?,
                 },
                 9 => ThreadItemKind::DynamicToolCall {
                     arguments: m.m6?,
@@ -21806,54 +21917,73 @@ impl ThreadItemKind {
                         Some(raw) => raw.decode::<Option<i64>>().ok()?,
                         None => None,
                     },
-                    id: m.m20?,
-                    namespace: m.m28,
-                    status: m.m47.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
-                    success: m.m48,
-                    tool: m.m51.as_ref()?.decode::<String>().ok()?,
+                    id: m.m23?,
+                    namespace: m.m32,
+                    status: m.m53.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                    success: m.m54,
+                    tool: m.m57.as_ref()?.decode::<String>().ok()?,
                 },
                 10 => ThreadItemKind::CollabAgentToolCall {
                     agents_states: m.m3?,
-                    id: m.m20?,
-                    model: m.m25,
-                    prompt: m.m34,
-                    reasoning_effort: m.m38,
-                    receiver_thread_ids: m.m39?,
-                    sender_thread_id: m.m44?,
-                    status: m.m47.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
-                    tool: m.m51.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                    id: m.m23?,
+                    model: m.m29,
+                    prompt: m.m38,
+                    reasoning_effort: m.m42,
+                    receiver_thread_ids: m.m43?,
+                    sender_thread_id: m.m50?,
+                    status: m.m53.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                    tool: m.m57.as_ref()?.decode::<CollabAgentTool>().ok()?,
                 },
                 11 => ThreadItemKind::SubAgentActivity {
                     agent_path: m.m1?,
                     agent_thread_id: m.m2?,
-                    id: m.m20?,
-                    kind: m.m21?,
-                    model: m.m25,
-                    reasoning_effort: m.m38,
+                    id: m.m23?,
+                    kind: m.m25?,
+                    model: m.m29,
+                    reasoning_effort: m.m42,
                 },
                 12 => ThreadItemKind::WebSearch {
                     action: m.m0,
-                    id: m.m20?,
-                    query: m.m35?,
-                    results: m.m41,
+                    id: m.m23?,
+                    query: m.m39?,
+                    results: m.m45,
                 },
                 13 => ThreadItemKind::ImageView {
-                    id: m.m20?,
-                    path: m.m30?,
+                    id: m.m23?,
+                    path: m.m34?,
                 },
                 14 => ThreadItemKind::Sleep {
                     duration_ms: m.m15.as_ref()?.decode::<u64>().ok()?,
-                    id: m.m20?,
+                    id: m.m23?,
+                },
+                15 => ThreadItemKind::ImageGeneration {
+                    failure: m.m19,
+                    generation_id: m.m22,
+                    id: m.m23?,
+                    input_images: m.m24,
+                    revised_prompt: m.m47,
+                    saved_path: m.m48,
+                    status: m.m53.as_ref()?.decode::<String>().ok()?,
+                    transparent_background: m.m58,
+                    source: if m.m20.is_some() {
+                        ThreadItemImageGeneration::FileId { file_id: m.m20? }
+                    } else if m.m44.is_some() {
+                        ThreadItemImageGeneration::Result {
+                            result: m.m44.as_ref()?.decode::<String>().ok()?,
+                        }
+                    } else {
+                        return None;
+                    },
                 },
                 16 => ThreadItemKind::EnteredReviewMode {
-                    id: m.m20?,
-                    review: m.m42?,
+                    id: m.m23?,
+                    review: m.m46?,
                 },
                 17 => ThreadItemKind::ExitedReviewMode {
-                    id: m.m20?,
-                    review: m.m42?,
+                    id: m.m23?,
+                    review: m.m46?,
                 },
-                18 => ThreadItemKind::ContextCompaction { id: m.m20? },
+                18 => ThreadItemKind::ContextCompaction { id: m.m23? },
                 _ => return None,
             })
         }
@@ -27106,14 +27236,18 @@ impl UserInput {
             tag: tagged::Tag<'a>,
             #[serde(rename = "detail", default)]
             m0: Option<ImageDetail>,
-            #[serde(rename = "name", default)]
+            #[serde(rename = "fileId", default)]
             m1: Option<String>,
-            #[serde(rename = "path", default)]
+            #[serde(rename = "name", default)]
             m2: Option<String>,
-            #[serde(rename = "text", default)]
+            #[serde(rename = "path", default)]
             m3: Option<String>,
+            #[serde(rename = "text", default)]
+            m4: Option<String>,
             #[serde(rename = "text_elements", default, deserialize_with = "lenient")]
-            m4: Option<Vec<TextElement>>,
+            m5: Option<Vec<TextElement>>,
+            #[serde(rename = "url", default)]
+            m6: Option<String>,
         }
         const TAGS: &[&str] = &[
             "text",
@@ -27127,21 +27261,40 @@ impl UserInput {
         fn build(m: Members<'_>) -> Option<UserInput> {
             Some(match m.tag.of(TAGS)? {
                 0 => UserInput::Text {
-                    text: m.m3?,
-                    text_elements: m.m4,
+                    text: m.m4?,
+                    text_elements: m.m5,
+                },
+                1 => UserInput::Image {
+                    detail: m.m0,
+                    source: if m.m6.is_some() {
+                        UserInputImage::Url { url: m.m6? }
+                    } else if m.m1.is_some() {
+                        UserInputImage::FileId { file_id: m.m1? }
+                    } else {
+                        return None;
+                    },
                 },
                 2 => UserInput::LocalImage {
                     detail: m.m0,
-                    path: m.m2?,
+                    path: m.m3?,
                 },
-                4 => UserInput::LocalAudio { path: m.m2? },
+                3 => UserInput::Audio {
+                    source: if m.m6.is_some() {
+                        UserInputAudio::Url { url: m.m6? }
+                    } else if m.m1.is_some() {
+                        UserInputAudio::FileId { file_id: m.m1? }
+                    } else {
+                        return None;
+                    },
+                },
+                4 => UserInput::LocalAudio { path: m.m3? },
                 5 => UserInput::Skill {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 6 => UserInput::Mention {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 _ => return None,
             })

@@ -1740,15 +1740,31 @@ impl ContentItem {
             tag: tagged::Tag<'a>,
             #[serde(rename = "audio_url", default)]
             m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
+            #[serde(rename = "file_id", default)]
+            m2: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m3: Option<String>,
             #[serde(rename = "text", default)]
-            m1: Option<String>,
+            m4: Option<String>,
         }
         const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
         fn build(m: Members<'_>) -> Option<ContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => ContentItem::InputText { text: m.m1? },
+                0 => ContentItem::InputText { text: m.m4? },
+                1 => ContentItem::InputImage {
+                    detail: m.m1,
+                    source: if m.m3.is_some() {
+                        ContentItemInputImage::ImageUrl { image_url: m.m3? }
+                    } else if m.m2.is_some() {
+                        ContentItemInputImage::FileId { file_id: m.m2? }
+                    } else {
+                        return None;
+                    },
+                },
                 2 => ContentItem::InputAudio { audio_url: m.m0? },
-                3 => ContentItem::OutputText { text: m.m1? },
+                3 => ContentItem::OutputText { text: m.m4? },
                 _ => return None,
             })
         }
@@ -3050,10 +3066,16 @@ impl FunctionCallOutputContentItem {
             tag: tagged::Tag<'a>,
             #[serde(rename = "audio_url", default)]
             m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
             #[serde(rename = "encrypted_content", default)]
-            m1: Option<String>,
-            #[serde(rename = "text", default)]
             m2: Option<String>,
+            #[serde(rename = "file_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m4: Option<String>,
+            #[serde(rename = "text", default)]
+            m5: Option<String>,
         }
         const TAGS: &[&str] = &[
             "input_text",
@@ -3063,10 +3085,20 @@ impl FunctionCallOutputContentItem {
         ];
         fn build(m: Members<'_>) -> Option<FunctionCallOutputContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => FunctionCallOutputContentItem::InputText { text: m.m2? },
+                0 => FunctionCallOutputContentItem::InputText { text: m.m5? },
+                1 => FunctionCallOutputContentItem::InputImage {
+                    detail: m.m1,
+                    source: if m.m4.is_some() {
+                        FunctionCallOutputContentItemInputImage::ImageUrl { image_url: m.m4? }
+                    } else if m.m3.is_some() {
+                        FunctionCallOutputContentItemInputImage::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
                 2 => FunctionCallOutputContentItem::InputAudio { audio_url: m.m0? },
                 3 => FunctionCallOutputContentItem::EncryptedContent {
-                    encrypted_content: m.m1?,
+                    encrypted_content: m.m2?,
                 },
                 _ => return None,
             })
@@ -12020,16 +12052,18 @@ impl UserInput {
             tag: tagged::Tag<'a>,
             #[serde(rename = "detail", default)]
             m0: Option<ImageDetail>,
-            #[serde(rename = "name", default)]
+            #[serde(rename = "fileId", default)]
             m1: Option<String>,
-            #[serde(rename = "path", default)]
+            #[serde(rename = "name", default)]
             m2: Option<String>,
-            #[serde(rename = "text", default)]
+            #[serde(rename = "path", default)]
             m3: Option<String>,
+            #[serde(rename = "text", default)]
+            m4: Option<String>,
             #[serde(rename = "text_elements", default, deserialize_with = "lenient")]
-            m4: Option<Vec<TextElement>>,
+            m5: Option<Vec<TextElement>>,
             #[serde(rename = "url", default)]
-            m5: Option<String>,
+            m6: Option<String>,
         }
         const TAGS: &[&str] = &[
             "text",
@@ -12043,22 +12077,32 @@ impl UserInput {
         fn build(m: Members<'_>) -> Option<UserInput> {
             Some(match m.tag.of(TAGS)? {
                 0 => UserInput::Text {
-                    text: m.m3?,
-                    text_elements: m.m4,
+                    text: m.m4?,
+                    text_elements: m.m5,
+                },
+                1 => UserInput::Image {
+                    detail: m.m0,
+                    source: if m.m6.is_some() {
+                        UserInputImage::Url { url: m.m6? }
+                    } else if m.m1.is_some() {
+                        UserInputImage::FileId { file_id: m.m1? }
+                    } else {
+                        return None;
+                    },
                 },
                 2 => UserInput::LocalImage {
                     detail: m.m0,
-                    path: m.m2?,
+                    path: m.m3?,
                 },
-                3 => UserInput::Audio { url: m.m5? },
-                4 => UserInput::LocalAudio { path: m.m2? },
+                3 => UserInput::Audio { url: m.m6? },
+                4 => UserInput::LocalAudio { path: m.m3? },
                 5 => UserInput::Skill {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 6 => UserInput::Mention {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 _ => return None,
             })

@@ -1817,19 +1817,46 @@ impl ContentItem {
             tag: tagged::Tag<'a>,
             #[serde(rename = "annotations", default)]
             m0: Option<Vec<Value>>,
+            #[serde(rename = "audio_url", default)]
+            m1: Option<String>,
+            #[serde(rename = "detail", default)]
+            m2: Option<ImageDetail>,
+            #[serde(rename = "file_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m4: Option<String>,
             #[serde(rename = "logprobs", default)]
-            m1: Option<Vec<Value>>,
+            m5: Option<Vec<Value>>,
             #[serde(rename = "text", default)]
-            m2: Option<String>,
+            m6: Option<String>,
         }
         const TAGS: &[&str] = &["input_text", "input_image", "input_audio", "output_text"];
         fn build(m: Members<'_>) -> Option<ContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => ContentItem::InputText { text: m.m2? },
+                0 => ContentItem::InputText { text: m.m6? },
+                1 => ContentItem::InputImage {
+                    detail: m.m2,
+                    source: if m.m4.is_some() {
+                        ContentItemInputImage::ImageUrl { image_url: m.m4? }
+                    } else if m.m3.is_some() {
+                        ContentItemInputImage::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
+                2 => ContentItem::InputAudio {
+                    source: if m.m1.is_some() {
+                        ContentItemInputAudio::AudioUrl { audio_url: m.m1? }
+                    } else if m.m3.is_some() {
+                        ContentItemInputAudio::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
                 3 => ContentItem::OutputText {
                     annotations: m.m0,
-                    logprobs: m.m1,
-                    text: m.m2?,
+                    logprobs: m.m5,
+                    text: m.m6?,
                 },
                 _ => return None,
             })
@@ -3156,10 +3183,18 @@ impl FunctionCallOutputContentItem {
         struct Members<'a> {
             #[serde(rename = "type", borrow)]
             tag: tagged::Tag<'a>,
-            #[serde(rename = "encrypted_content", default)]
+            #[serde(rename = "audio_url", default)]
             m0: Option<String>,
+            #[serde(rename = "detail", default)]
+            m1: Option<ImageDetail>,
+            #[serde(rename = "encrypted_content", default)]
+            m2: Option<String>,
+            #[serde(rename = "file_id", default)]
+            m3: Option<String>,
+            #[serde(rename = "image_url", default)]
+            m4: Option<String>,
             #[serde(rename = "text", default)]
-            m1: Option<String>,
+            m5: Option<String>,
         }
         const TAGS: &[&str] = &[
             "input_text",
@@ -3169,9 +3204,28 @@ impl FunctionCallOutputContentItem {
         ];
         fn build(m: Members<'_>) -> Option<FunctionCallOutputContentItem> {
             Some(match m.tag.of(TAGS)? {
-                0 => FunctionCallOutputContentItem::InputText { text: m.m1? },
+                0 => FunctionCallOutputContentItem::InputText { text: m.m5? },
+                1 => FunctionCallOutputContentItem::InputImage {
+                    detail: m.m1,
+                    source: if m.m4.is_some() {
+                        FunctionCallOutputContentItemInputImage::ImageUrl { image_url: m.m4? }
+                    } else if m.m3.is_some() {
+                        FunctionCallOutputContentItemInputImage::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
+                2 => FunctionCallOutputContentItem::InputAudio {
+                    source: if m.m0.is_some() {
+                        FunctionCallOutputContentItemInputAudio::AudioUrl { audio_url: m.m0? }
+                    } else if m.m3.is_some() {
+                        FunctionCallOutputContentItemInputAudio::FileId { file_id: m.m3? }
+                    } else {
+                        return None;
+                    },
+                },
                 3 => FunctionCallOutputContentItem::EncryptedContent {
-                    encrypted_content: m.m0?,
+                    encrypted_content: m.m2?,
                 },
                 _ => return None,
             })
@@ -9715,74 +9769,88 @@ impl ThreadItem {
             m17: Option<McpToolCallError>,
             #[serde(rename = "exitCode", default)]
             m18: Option<i32>,
-            #[serde(rename = "fragments", default)]
-            m19: Option<Vec<HookPromptFragment>>,
-            #[serde(rename = "id", default)]
+            #[serde(rename = "failure", default)]
+            m19: Option<ImageGenerationFailure>,
+            #[serde(rename = "fileId", default)]
             m20: Option<String>,
-            #[serde(rename = "kind", default)]
-            m21: Option<SubAgentActivityKind>,
-            #[serde(rename = "mcpAppResourceUri", default)]
+            #[serde(rename = "fragments", default)]
+            m21: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "generationId", default)]
             m22: Option<String>,
+            #[serde(rename = "id", default)]
+            m23: Option<String>,
+            #[serde(rename = "inputImages", default, deserialize_with = "lenient")]
+            m24: Option<Vec<ImageGenerationInputImage>>,
+            #[serde(rename = "kind", default)]
+            m25: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m26: Option<String>,
             #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
-            m23: Option<McpAppUi>,
+            m27: Option<McpAppUi>,
             #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
-            m24: Option<MemoryCitation>,
+            m28: Option<MemoryCitation>,
             #[serde(rename = "model", default)]
-            m25: Option<String>,
+            m29: Option<String>,
             #[serde(rename = "moderation", default, deserialize_with = "lenient")]
-            m26: Option<AgentMessageModeration>,
+            m30: Option<AgentMessageModeration>,
             #[serde(rename = "name", default)]
-            m27: Option<String>,
+            m31: Option<String>,
             #[serde(rename = "namespace", default)]
-            m28: Option<String>,
-            #[serde(rename = "output", default)]
-            m29: Option<FunctionCallOutputBody>,
-            #[serde(rename = "path", default)]
-            m30: Option<LegacyAppPathString>,
-            #[serde(rename = "phase", default)]
-            m31: Option<MessagePhase>,
-            #[serde(rename = "pluginId", default)]
             m32: Option<String>,
+            #[serde(rename = "output", default)]
+            m33: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m34: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m35: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m36: Option<String>,
             #[serde(rename = "processId", default)]
-            m33: Option<String>,
+            m37: Option<String>,
             #[serde(rename = "prompt", default)]
-            m34: Option<String>,
+            m38: Option<String>,
             #[serde(rename = "query", default)]
-            m35: Option<String>,
+            m39: Option<String>,
             #[serde(rename = "questions", default, deserialize_with = "lenient")]
-            m36: Option<Vec<AsyncUserInputQuestion>>,
+            m40: Option<Vec<AsyncUserInputQuestion>>,
             #[serde(rename = "readOnlyHint", default)]
-            m37: Option<bool>,
+            m41: Option<bool>,
             #[serde(rename = "reasoningEffort", default)]
-            m38: Option<ReasoningEffort>,
+            m42: Option<ReasoningEffort>,
             #[serde(rename = "receiverThreadIds", default)]
-            m39: Option<Vec<String>>,
-            #[serde(rename = "result", default, deserialize_with = "lenient")]
-            m40: Option<McpToolCallResult>,
+            m43: Option<Vec<String>>,
+            #[serde(rename = "result", default, borrow)]
+            m44: Option<tagged::Raw<'a>>,
             #[serde(rename = "results", default)]
-            m41: Option<Vec<Value>>,
+            m45: Option<Vec<Value>>,
             #[serde(rename = "review", default)]
-            m42: Option<String>,
+            m46: Option<String>,
+            #[serde(rename = "revisedPrompt", default)]
+            m47: Option<String>,
+            #[serde(rename = "savedPath", default)]
+            m48: Option<AbsolutePathBuf>,
             #[serde(rename = "scriptPath", default)]
-            m43: Option<String>,
+            m49: Option<String>,
             #[serde(rename = "senderThreadId", default)]
-            m44: Option<String>,
+            m50: Option<String>,
             #[serde(rename = "server", default)]
-            m45: Option<String>,
-            #[serde(rename = "source", default)]
-            m46: Option<CommandExecutionSource>,
-            #[serde(rename = "startedAtMs", default)]
-            m47: Option<i64>,
-            #[serde(rename = "status", default, borrow)]
-            m48: Option<tagged::Raw<'a>>,
-            #[serde(rename = "success", default)]
-            m49: Option<bool>,
-            #[serde(rename = "summary", default)]
-            m50: Option<Vec<String>>,
-            #[serde(rename = "text", default)]
             m51: Option<String>,
+            #[serde(rename = "source", default)]
+            m52: Option<CommandExecutionSource>,
+            #[serde(rename = "startedAtMs", default)]
+            m53: Option<i64>,
+            #[serde(rename = "status", default, borrow)]
+            m54: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m55: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m56: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m57: Option<String>,
             #[serde(rename = "tool", default, borrow)]
-            m52: Option<tagged::Raw<'a>>,
+            m58: Option<tagged::Raw<'a>>,
+            #[serde(rename = "transparentBackground", default)]
+            m59: Option<bool>,
         }
         const TAGS: &[&str] = &[
             "userMessage",
@@ -9809,67 +9877,67 @@ impl ThreadItem {
             Some(match m.tag.of(TAGS)? {
                 0 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::UserMessage {
                         client_id: m.m8,
                         content: m.m12.as_ref()?.decode::<Vec<UserInput>>().ok()?,
-                        id: m.m20?,
+                        id: m.m23?,
                     },
                 },
                 1 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::HookPrompt {
-                        fragments: m.m19?,
-                        id: m.m20?,
+                        fragments: m.m21?,
+                        id: m.m23?,
                     },
                 },
                 2 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::AgentMessage {
                         delivery: m.m15,
-                        id: m.m20?,
-                        memory_citation: m.m24,
-                        moderation: m.m26,
-                        phase: m.m31,
-                        questions: m.m36,
-                        text: m.m51?,
+                        id: m.m23?,
+                        memory_citation: m.m28,
+                        moderation: m.m30,
+                        phase: m.m35,
+                        questions: m.m40,
+                        text: m.m57?,
                     },
                 },
                 3 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::FunctionCallOutput {
-                        id: m.m20?,
-                        name: m.m27?,
-                        namespace: m.m28,
-                        output: m.m29?,
+                        id: m.m23?,
+                        name: m.m31?,
+                        namespace: m.m32,
+                        output: m.m33?,
                     },
                 },
                 4 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::Plan {
-                        id: m.m20?,
-                        text: m.m51?,
+                        id: m.m23?,
+                        text: m.m57?,
                     },
                 },
                 5 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::Reasoning {
                         content: match &m.m12 {
                             Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
                             None => None,
                         },
-                        id: m.m20?,
-                        summary: m.m50,
+                        id: m.m23?,
+                        summary: m.m56,
                     },
                 },
                 6 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::CommandExecution {
                         aggregated_output: m.m4,
                         command: m.m9?,
@@ -9880,26 +9948,26 @@ impl ThreadItem {
                             None => None,
                         },
                         exit_code: m.m18,
-                        id: m.m20?,
-                        plugin_id: m.m32,
-                        process_id: m.m33,
-                        script_path: m.m43,
-                        source: m.m46,
-                        status: m.m48.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                        id: m.m23?,
+                        plugin_id: m.m36,
+                        process_id: m.m37,
+                        script_path: m.m49,
+                        source: m.m52,
+                        status: m.m54.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
                     },
                 },
                 7 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::FileChange {
                         changes: m.m7?,
-                        id: m.m20?,
-                        status: m.m48.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                        id: m.m23?,
+                        status: m.m54.as_ref()?.decode::<PatchApplyStatus>().ok()?,
                     },
                 },
                 8 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::McpToolCall {
                         app_context: m.m5,
                         arguments: m.m6?,
@@ -9908,20 +9976,23 @@ impl ThreadItem {
                             None => None,
                         },
                         error: m.m17,
-                        id: m.m20?,
-                        mcp_app_resource_uri: m.m22,
-                        mcp_app_ui: m.m23,
-                        plugin_id: m.m32,
-                        read_only_hint: m.m37,
-                        result: m.m40,
-                        server: m.m45?,
-                        status: m.m48.as_ref()?.decode::<McpToolCallStatus>().ok()?,
-                        tool: m.m52.as_ref()?.decode::<String>().ok()?,
+                        id: m.m23?,
+                        mcp_app_resource_uri: m.m26,
+                        mcp_app_ui: m.m27,
+                        plugin_id: m.m36,
+                        read_only_hint: m.m41,
+                        result: match &m.m44 {
+                            Some(raw) => raw.lenient::<McpToolCallResult>().ok()?,
+                            None => None,
+                        },
+                        server: m.m51?,
+                        status: m.m54.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                        tool: m.m58.as_ref()?.decode::<String>().ok()?,
                     },
                 },
                 9 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::DynamicToolCall {
                         arguments: m.m6?,
                         content_items: m.m13,
@@ -9929,86 +10000,109 @@ impl ThreadItem {
                             Some(raw) => raw.decode::<Option<i64>>().ok()?,
                             None => None,
                         },
-                        id: m.m20?,
-                        namespace: m.m28,
-                        status: m.m48.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
-                        success: m.m49,
-                        tool: m.m52.as_ref()?.decode::<String>().ok()?,
+                        id: m.m23?,
+                        namespace: m.m32,
+                        status: m.m54.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                        success: m.m55,
+                        tool: m.m58.as_ref()?.decode::<String>().ok()?,
                     },
                 },
                 10 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::CollabAgentToolCall {
                         agents_states: m.m3?,
-                        id: m.m20?,
-                        model: m.m25,
-                        prompt: m.m34,
-                        reasoning_effort: m.m38,
-                        receiver_thread_ids: m.m39?,
-                        sender_thread_id: m.m44?,
-                        status: m.m48.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
-                        tool: m.m52.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                        id: m.m23?,
+                        model: m.m29,
+                        prompt: m.m38,
+                        reasoning_effort: m.m42,
+                        receiver_thread_ids: m.m43?,
+                        sender_thread_id: m.m50?,
+                        status: m.m54.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                        tool: m.m58.as_ref()?.decode::<CollabAgentTool>().ok()?,
                     },
                 },
                 11 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::SubAgentActivity {
                         agent_path: m.m1?,
                         agent_thread_id: m.m2?,
-                        id: m.m20?,
-                        kind: m.m21?,
-                        model: m.m25,
-                        reasoning_effort: m.m38,
+                        id: m.m23?,
+                        kind: m.m25?,
+                        model: m.m29,
+                        reasoning_effort: m.m42,
                     },
                 },
                 12 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::WebSearch {
                         action: m.m0,
-                        id: m.m20?,
-                        query: m.m35?,
-                        results: m.m41,
+                        id: m.m23?,
+                        query: m.m39?,
+                        results: m.m45,
                     },
                 },
                 13 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::ImageView {
-                        id: m.m20?,
-                        path: m.m30?,
+                        id: m.m23?,
+                        path: m.m34?,
                     },
                 },
                 14 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::Sleep {
                         duration_ms: m.m16.as_ref()?.decode::<u64>().ok()?,
-                        id: m.m20?,
+                        id: m.m23?,
+                    },
+                },
+                15 => ThreadItem {
+                    completed_at_ms: m.m11,
+                    started_at_ms: m.m53,
+                    kind: ThreadItemKind::ImageGeneration {
+                        failure: m.m19,
+                        generation_id: m.m22,
+                        id: m.m23?,
+                        input_images: m.m24,
+                        revised_prompt: m.m47,
+                        saved_path: m.m48,
+                        status: m.m54.as_ref()?.decode::<String>().ok()?,
+                        transparent_background: m.m59,
+                        source: if m.m20.is_some() {
+                            ThreadItemImageGeneration::FileId { file_id: m.m20? }
+                        } else if m.m44.is_some() {
+                            ThreadItemImageGeneration::Result {
+                                result: m.m44.as_ref()?.decode::<String>().ok()?,
+                            }
+                        } else {
+                            return None;
+                        },
                     },
                 },
                 16 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::EnteredReviewMode {
-                        id: m.m20?,
-                        review: m.m42?,
+                        id: m.m23?,
+                        review: m.m46?,
                     },
                 },
                 17 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
+                    started_at_ms: m.m53,
                     kind: ThreadItemKind::ExitedReviewMode {
-                        id: m.m20?,
-                        review: m.m42?,
+                        id: m.m23?,
+                        review: m.m46?,
                     },
                 },
                 18 => ThreadItem {
                     completed_at_ms: m.m11,
-                    started_at_ms: m.m47,
-                    kind: ThreadItemKind::ContextCompaction { id: m.m20? },
+                    started_at_ms: m.m53,
+                    kind: ThreadItemKind::ContextCompaction { id: m.m23? },
                 },
                 _ => return None,
             })
@@ -10922,72 +11016,86 @@ impl ThreadItemKind {
             m16: Option<McpToolCallError>,
             #[serde(rename = "exitCode", default)]
             m17: Option<i32>,
-            #[serde(rename = "fragments", default)]
-            m18: Option<Vec<HookPromptFragment>>,
-            #[serde(rename = "id", default)]
+            #[serde(rename = "failure", default)]
+            m18: Option<ImageGenerationFailure>,
+            #[serde(rename = "fileId", default)]
             m19: Option<String>,
-            #[serde(rename = "kind", default)]
-            m20: Option<SubAgentActivityKind>,
-            #[serde(rename = "mcpAppResourceUri", default)]
+            #[serde(rename = "fragments", default)]
+            m20: Option<Vec<HookPromptFragment>>,
+            #[serde(rename = "generationId", default)]
             m21: Option<String>,
+            #[serde(rename = "id", default)]
+            m22: Option<String>,
+            #[serde(rename = "inputImages", default, deserialize_with = "lenient")]
+            m23: Option<Vec<ImageGenerationInputImage>>,
+            #[serde(rename = "kind", default)]
+            m24: Option<SubAgentActivityKind>,
+            #[serde(rename = "mcpAppResourceUri", default)]
+            m25: Option<String>,
             #[serde(rename = "mcpAppUi", default, deserialize_with = "lenient")]
-            m22: Option<McpAppUi>,
+            m26: Option<McpAppUi>,
             #[serde(rename = "memoryCitation", default, deserialize_with = "lenient")]
-            m23: Option<MemoryCitation>,
+            m27: Option<MemoryCitation>,
             #[serde(rename = "model", default)]
-            m24: Option<String>,
+            m28: Option<String>,
             #[serde(rename = "moderation", default, deserialize_with = "lenient")]
-            m25: Option<AgentMessageModeration>,
+            m29: Option<AgentMessageModeration>,
             #[serde(rename = "name", default)]
-            m26: Option<String>,
+            m30: Option<String>,
             #[serde(rename = "namespace", default)]
-            m27: Option<String>,
-            #[serde(rename = "output", default)]
-            m28: Option<FunctionCallOutputBody>,
-            #[serde(rename = "path", default)]
-            m29: Option<LegacyAppPathString>,
-            #[serde(rename = "phase", default)]
-            m30: Option<MessagePhase>,
-            #[serde(rename = "pluginId", default)]
             m31: Option<String>,
+            #[serde(rename = "output", default)]
+            m32: Option<FunctionCallOutputBody>,
+            #[serde(rename = "path", default)]
+            m33: Option<LegacyAppPathString>,
+            #[serde(rename = "phase", default)]
+            m34: Option<MessagePhase>,
+            #[serde(rename = "pluginId", default)]
+            m35: Option<String>,
             #[serde(rename = "processId", default)]
-            m32: Option<String>,
+            m36: Option<String>,
             #[serde(rename = "prompt", default)]
-            m33: Option<String>,
+            m37: Option<String>,
             #[serde(rename = "query", default)]
-            m34: Option<String>,
+            m38: Option<String>,
             #[serde(rename = "questions", default, deserialize_with = "lenient")]
-            m35: Option<Vec<AsyncUserInputQuestion>>,
+            m39: Option<Vec<AsyncUserInputQuestion>>,
             #[serde(rename = "readOnlyHint", default)]
-            m36: Option<bool>,
+            m40: Option<bool>,
             #[serde(rename = "reasoningEffort", default)]
-            m37: Option<ReasoningEffort>,
+            m41: Option<ReasoningEffort>,
             #[serde(rename = "receiverThreadIds", default)]
-            m38: Option<Vec<String>>,
-            #[serde(rename = "result", default, deserialize_with = "lenient")]
-            m39: Option<McpToolCallResult>,
+            m42: Option<Vec<String>>,
+            #[serde(rename = "result", default, borrow)]
+            m43: Option<tagged::Raw<'a>>,
             #[serde(rename = "results", default)]
-            m40: Option<Vec<Value>>,
+            m44: Option<Vec<Value>>,
             #[serde(rename = "review", default)]
-            m41: Option<String>,
+            m45: Option<String>,
+            #[serde(rename = "revisedPrompt", default)]
+            m46: Option<String>,
+            #[serde(rename = "savedPath", default)]
+            m47: Option<AbsolutePathBuf>,
             #[serde(rename = "scriptPath", default)]
-            m42: Option<String>,
+            m48: Option<String>,
             #[serde(rename = "senderThreadId", default)]
-            m43: Option<String>,
-            #[serde(rename = "server", default)]
-            m44: Option<String>,
-            #[serde(rename = "source", default)]
-            m45: Option<CommandExecutionSource>,
-            #[serde(rename = "status", default, borrow)]
-            m46: Option<tagged::Raw<'a>>,
-            #[serde(rename = "success", default)]
-            m47: Option<bool>,
-            #[serde(rename = "summary", default)]
-            m48: Option<Vec<String>>,
-            #[serde(rename = "text", default)]
             m49: Option<String>,
+            #[serde(rename = "server", default)]
+            m50: Option<String>,
+            #[serde(rename = "source", default)]
+            m51: Option<CommandExecutionSource>,
+            #[serde(rename = "status", default, borrow)]
+            m52: Option<tagged::Raw<'a>>,
+            #[serde(rename = "success", default)]
+            m53: Option<bool>,
+            #[serde(rename = "summary", default)]
+            m54: Option<Vec<String>>,
+            #[serde(rename = "text", default)]
+            m55: Option<String>,
             #[serde(rename = "tool", default, borrow)]
-            m50: Option<tagged::Raw<'a>>,
+            m56: Option<tagged::Raw<'a>>,
+            #[serde(rename = "transparentBackground", default)]
+            m57: Option<bool>,
         }
         const TAGS: &[&str] = &[
             "userMessage",
@@ -11015,38 +11123,38 @@ impl ThreadItemKind {
                 0 => ThreadItemKind::UserMessage {
                     client_id: m.m8,
                     content: m.m11.as_ref()?.decode::<Vec<UserInput>>().ok()?,
-                    id: m.m19?,
+                    id: m.m22?,
                 },
                 1 => ThreadItemKind::HookPrompt {
-                    fragments: m.m18?,
-                    id: m.m19?,
+                    fragments: m.m20?,
+                    id: m.m22?,
                 },
                 2 => ThreadItemKind::AgentMessage {
                     delivery: m.m14,
-                    id: m.m19?,
-                    memory_citation: m.m23,
-                    moderation: m.m25,
-                    phase: m.m30,
-                    questions: m.m35,
-                    text: m.m49?,
+                    id: m.m22?,
+                    memory_citation: m.m27,
+                    moderation: m.m29,
+                    phase: m.m34,
+                    questions: m.m39,
+                    text: m.m55?,
                 },
                 3 => ThreadItemKind::FunctionCallOutput {
-                    id: m.m19?,
-                    name: m.m26?,
-                    namespace: m.m27,
-                    output: m.m28?,
+                    id: m.m22?,
+                    name: m.m30?,
+                    namespace: m.m31,
+                    output: m.m32?,
                 },
                 4 => ThreadItemKind::Plan {
-                    id: m.m19?,
-                    text: m.m49?,
+                    id: m.m22?,
+                    text: m.m55?,
                 },
                 5 => ThreadItemKind::Reasoning {
                     content: match &m.m11 {
                         Some(raw) => raw.decode::<Option<Vec<String>>>().ok()?,
                         None => None,
                     },
-                    id: m.m19?,
-                    summary: m.m48,
+                    id: m.m22?,
+                    summary: m.m54,
                 },
                 6 => ThreadItemKind::CommandExecution {
                     aggregated_output: m.m4,
@@ -11058,17 +11166,17 @@ impl ThreadItemKind {
                         None => None,
                     },
                     exit_code: m.m17,
-                    id: m.m19?,
-                    plugin_id: m.m31,
-                    process_id: m.m32,
-                    script_path: m.m42,
-                    source: m.m45,
-                    status: m.m46.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
+                    id: m.m22?,
+                    plugin_id: m.m35,
+                    process_id: m.m36,
+                    script_path: m.m48,
+                    source: m.m51,
+                    status: m.m52.as_ref()?.decode::<CommandExecutionStatus>().ok()?,
                 },
                 7 => ThreadItemKind::FileChange {
                     changes: m.m7?,
-                    id: m.m19?,
-                    status: m.m46.as_ref()?.decode::<PatchApplyStatus>().ok()?,
+                    id: m.m22?,
+                    status: m.m52.as_ref()?.decode::<PatchApplyStatus>().ok()?,
                 },
                 8 => ThreadItemKind::McpToolCall {
                     app_context: m.m5,
@@ -11078,15 +11186,18 @@ impl ThreadItemKind {
                         None => None,
                     },
                     error: m.m16,
-                    id: m.m19?,
-                    mcp_app_resource_uri: m.m21,
-                    mcp_app_ui: m.m22,
-                    plugin_id: m.m31,
-                    read_only_hint: m.m36,
-                    result: m.m39,
-                    server: m.m44?,
-                    status: m.m46.as_ref()?.decode::<McpToolCallStatus>().ok()?,
-                    tool: m.m50.as_ref()?.decode::<String>().ok()?,
+                    id: m.m22?,
+                    mcp_app_resource_uri: m.m25,
+                    mcp_app_ui: m.m26,
+                    plugin_id: m.m35,
+                    read_only_hint: m.m40,
+                    result: match &m.m43 {
+                        Some(raw) => raw.lenient::<McpToolCallResult>().ok()?,
+                        None => None,
+                    },
+                    server: m.m50?,
+                    status: m.m52.as_ref()?.decode::<McpToolCallStatus>().ok()?,
+                    tool: m.m56.as_ref()?.decode::<String>().ok()?,
                 },
                 9 => ThreadItemKind::DynamicToolCall {
                     arguments: m.m6?,
@@ -11095,54 +11206,73 @@ impl ThreadItemKind {
                         Some(raw) => raw.decode::<Option<i64>>().ok()?,
                         None => None,
                     },
-                    id: m.m19?,
-                    namespace: m.m27,
-                    status: m.m46.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
-                    success: m.m47,
-                    tool: m.m50.as_ref()?.decode::<String>().ok()?,
+                    id: m.m22?,
+                    namespace: m.m31,
+                    status: m.m52.as_ref()?.decode::<DynamicToolCallStatus>().ok()?,
+                    success: m.m53,
+                    tool: m.m56.as_ref()?.decode::<String>().ok()?,
                 },
                 10 => ThreadItemKind::CollabAgentToolCall {
                     agents_states: m.m3?,
-                    id: m.m19?,
-                    model: m.m24,
-                    prompt: m.m33,
-                    reasoning_effort: m.m37,
-                    receiver_thread_ids: m.m38?,
-                    sender_thread_id: m.m43?,
-                    status: m.m46.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
-                    tool: m.m50.as_ref()?.decode::<CollabAgentTool>().ok()?,
+                    id: m.m22?,
+                    model: m.m28,
+                    prompt: m.m37,
+                    reasoning_effort: m.m41,
+                    receiver_thread_ids: m.m42?,
+                    sender_thread_id: m.m49?,
+                    status: m.m52.as_ref()?.decode::<CollabAgentToolCallStatus>().ok()?,
+                    tool: m.m56.as_ref()?.decode::<CollabAgentTool>().ok()?,
                 },
                 11 => ThreadItemKind::SubAgentActivity {
                     agent_path: m.m1?,
                     agent_thread_id: m.m2?,
-                    id: m.m19?,
-                    kind: m.m20?,
-                    model: m.m24,
-                    reasoning_effort: m.m37,
+                    id: m.m22?,
+                    kind: m.m24?,
+                    model: m.m28,
+                    reasoning_effort: m.m41,
                 },
                 12 => ThreadItemKind::WebSearch {
                     action: m.m0,
-                    id: m.m19?,
-                    query: m.m34?,
-                    results: m.m40,
+                    id: m.m22?,
+                    query: m.m38?,
+                    results: m.m44,
                 },
                 13 => ThreadItemKind::ImageView {
-                    id: m.m19?,
-                    path: m.m29?,
+                    id: m.m22?,
+                    path: m.m33?,
                 },
                 14 => ThreadItemKind::Sleep {
                     duration_ms: m.m15.as_ref()?.decode::<u64>().ok()?,
-                    id: m.m19?,
+                    id: m.m22?,
+                },
+                15 => ThreadItemKind::ImageGeneration {
+                    failure: m.m18,
+                    generation_id: m.m21,
+                    id: m.m22?,
+                    input_images: m.m23,
+                    revised_prompt: m.m46,
+                    saved_path: m.m47,
+                    status: m.m52.as_ref()?.decode::<String>().ok()?,
+                    transparent_background: m.m57,
+                    source: if m.m19.is_some() {
+                        ThreadItemImageGeneration::FileId { file_id: m.m19? }
+                    } else if m.m43.is_some() {
+                        ThreadItemImageGeneration::Result {
+                            result: m.m43.as_ref()?.decode::<String>().ok()?,
+                        }
+                    } else {
+                        return None;
+                    },
                 },
                 16 => ThreadItemKind::EnteredReviewMode {
-                    id: m.m19?,
-                    review: m.m41?,
+                    id: m.m22?,
+                    review: m.m45?,
                 },
                 17 => ThreadItemKind::ExitedReviewMode {
-                    id: m.m19?,
-                    review: m.m41?,
+                    id: m.m22?,
+                    review: m.m45?,
                 },
-                18 => ThreadItemKind::ContextCompaction { id: m.m19? },
+                18 => ThreadItemKind::ContextCompaction { id: m.m22? },
                 _ => return None,
             })
         }
@@ -13560,14 +13690,18 @@ impl UserInput {
             tag: tagged::Tag<'a>,
             #[serde(rename = "detail", default)]
             m0: Option<ImageDetail>,
-            #[serde(rename = "name", default)]
+            #[serde(rename = "fileId", default)]
             m1: Option<String>,
-            #[serde(rename = "path", default)]
+            #[serde(rename = "name", default)]
             m2: Option<String>,
-            #[serde(rename = "text", default)]
+            #[serde(rename = "path", default)]
             m3: Option<String>,
+            #[serde(rename = "text", default)]
+            m4: Option<String>,
             #[serde(rename = "text_elements", default, deserialize_with = "lenient")]
-            m4: Option<Vec<TextElement>>,
+            m5: Option<Vec<TextElement>>,
+            #[serde(rename = "url", default)]
+            m6: Option<String>,
         }
         const TAGS: &[&str] = &[
             "text",
@@ -13581,21 +13715,40 @@ impl UserInput {
         fn build(m: Members<'_>) -> Option<UserInput> {
             Some(match m.tag.of(TAGS)? {
                 0 => UserInput::Text {
-                    text: m.m3?,
-                    text_elements: m.m4,
+                    text: m.m4?,
+                    text_elements: m.m5,
+                },
+                1 => UserInput::Image {
+                    detail: m.m0,
+                    source: if m.m6.is_some() {
+                        UserInputImage::Url { url: m.m6? }
+                    } else if m.m1.is_some() {
+                        UserInputImage::FileId { file_id: m.m1? }
+                    } else {
+                        return None;
+                    },
                 },
                 2 => UserInput::LocalImage {
                     detail: m.m0,
-                    path: m.m2?,
+                    path: m.m3?,
                 },
-                4 => UserInput::LocalAudio { path: m.m2? },
+                3 => UserInput::Audio {
+                    source: if m.m6.is_some() {
+                        UserInputAudio::Url { url: m.m6? }
+                    } else if m.m1.is_some() {
+                        UserInputAudio::FileId { file_id: m.m1? }
+                    } else {
+                        return None;
+                    },
+                },
+                4 => UserInput::LocalAudio { path: m.m3? },
                 5 => UserInput::Skill {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 6 => UserInput::Mention {
-                    name: m.m1?,
-                    path: m.m2?,
+                    name: m.m2?,
+                    path: m.m3?,
                 },
                 _ => return None,
             })
