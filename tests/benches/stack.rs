@@ -1,6 +1,7 @@
-//! `cargo xtask bench`: throughput of the transport and rpc layers, reported
-//! as ratios against baselines measured in the same run, so that the numbers
-//! mean the same on a fast and a slow machine.
+//! `cargo xtask bench`: throughput of the transport and rpc layers, and of
+//! the protocol's typed decode, reported as ratios against baselines
+//! measured in the same run, so that the numbers mean the same on a fast
+//! and a slow machine.
 
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
 
@@ -8,6 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use codexrt_protocol::ServerNotification;
 use codexrt_rpc::{Incoming, RpcClient, RpcConfig};
 use codexrt_transport::framing::LineDecoder;
 use codexrt_transport::memory;
@@ -24,6 +26,7 @@ fn main() {
     framing_against_a_bare_newline_split();
     runtime.block_on(rpc_calls_against_raw_frames());
     runtime.block_on(notifications_against_a_plain_parse());
+    typed_decode_against_a_plain_parse();
 }
 
 /// The best of five runs of `run`, which returns how long its measured part took.
@@ -280,4 +283,65 @@ async fn notifications_against_a_plain_parse() {
         "  ratio: {:.2}",
         routed.as_secs_f64() / parsed.as_secs_f64()
     );
+}
+
+/// The params of an `item/completed` as codex 0.171.0 writes them, holding
+/// `item`.
+fn item_completed(item: &str) -> String {
+    format!(
+        r#"{{"completedAtMs":0,"contentTokenCount":null,"item":{item},"threadId":"thr-1","turnId":"turn-1"}}"#
+    )
+}
+
+/// `ServerNotification::decode_text` against a `serde_json::Value` parse of
+/// the same params: a command's completion, and a user message with an
+/// image, given by a URL and by a 1 MiB data URL (a variant whose part has
+/// alternative members, read in one pass like the others).
+fn typed_decode_against_a_plain_parse() {
+    let command = item_completed(
+        r#"{"aggregatedOutput":null,"command":"/bin/bash -lc 'touch approved.txt'","commandActions":[{"command":"touch approved.txt","type":"unknown"}],"completedAtMs":0,"cwd":"/work","durationMs":0,"exitCode":0,"id":"call-0","pluginId":null,"processId":"41","scriptPath":null,"source":"unifiedExecStartup","startedAtMs":0,"status":"completed","type":"commandExecution"}"#,
+    );
+    let image = |url: &str| {
+        item_completed(&format!(
+            r#"{{"clientId":null,"completedAtMs":0,"content":[{{"text":"what is in this picture?","text_elements":[],"type":"text"}},{{"type":"image","url":"{url}"}}],"id":"item-1","startedAtMs":0,"type":"userMessage"}}"#
+        ))
+    };
+    let data_url = format!("data:image/png;base64,{}", "QUJD".repeat(256 * 1024));
+    let cases = [
+        ("a command's completion", command, 100_000),
+        (
+            "a user message, image URL",
+            image("https://example.com/a.png"),
+            100_000,
+        ),
+        ("a user message, 1 MiB data URL", image(&data_url), 100),
+    ];
+    println!("typed decode of `item/completed` params, against a serde_json::Value parse:");
+    for (what, params, count) in cases {
+        let typed = best(|| {
+            let started = Instant::now();
+            for _ in 0..count {
+                let decoded = ServerNotification::decode_text("item/completed", Some(&params));
+                assert!(
+                    matches!(decoded, Ok(ServerNotification::ItemCompleted(_))),
+                    "{what} did not decode"
+                );
+                black_box(decoded.ok());
+            }
+            started.elapsed()
+        });
+        let parsed = best(|| {
+            let started = Instant::now();
+            for _ in 0..count {
+                black_box(serde_json::from_str::<Value>(&params).expect("json"));
+            }
+            started.elapsed()
+        });
+        println!(
+            "  {what:<32} typed {:>10.0} ns, Value {:>10.0} ns, ratio {:.2}",
+            per(typed, count),
+            per(parsed, count),
+            typed.as_secs_f64() / parsed.as_secs_f64()
+        );
+    }
 }
