@@ -103,33 +103,30 @@ impl<'a> OnePass<'a> {
         if !own.iter().all(|field| plain(field, tag)) {
             return None;
         }
-        let variants: Vec<Option<&Variant>> = variants
+        // Each variant that can be built in one pass, with the members the
+        // one-pass struct takes for it.
+        let accepted: Vec<Option<(&Variant, Vec<&Field>)>> = variants
             .iter()
             .map(|variant| match &variant.payload {
-                Payload::Unit => Some(variant),
-                Payload::Struct(fields)
-                    if members(fields, alternatives).is_some_and(|members| {
+                Payload::Unit => Some((variant, Vec::new())),
+                Payload::Struct(fields) => members(fields, alternatives)
+                    .filter(|members| {
                         members
                             .iter()
                             .all(|field| plain(field, tag) && !parent_members.contains(&field.wire))
-                    }) =>
-                {
-                    Some(variant)
-                }
-                Payload::Struct(_) | Payload::Newtype(_) => None,
+                    })
+                    .map(|members| (variant, members)),
+                Payload::Newtype(_) => None,
             })
             .collect();
-        if variants.iter().all(Option::is_none) {
+        if accepted.iter().all(Option::is_none) {
             return None;
         }
         let mut slots: BTreeMap<&str, Slot> = BTreeMap::new();
-        let fields = variants
+        let fields = accepted
             .iter()
             .flatten()
-            .flat_map(|variant| match &variant.payload {
-                Payload::Struct(fields) => members(fields, alternatives).unwrap_or_default(),
-                Payload::Unit | Payload::Newtype(_) => Vec::new(),
-            });
+            .flat_map(|(_, members)| members.iter().copied());
         for field in own.iter().copied().chain(fields) {
             let declared = (field.ty.rust(), field.lenient);
             slots
@@ -140,6 +137,10 @@ impl<'a> OnePass<'a> {
                     first: declared,
                 });
         }
+        let variants = accepted
+            .iter()
+            .map(|accepted| accepted.as_ref().map(|(variant, _)| *variant))
+            .collect();
         Some(OnePass {
             target,
             tag,
@@ -231,16 +232,9 @@ impl<'a> OnePass<'a> {
         reads.join(", ")
     }
 
-    /// For a flattened member, the name of its part and the part's
-    /// alternatives.
+    /// For a flattened member one pass reads, its part: see [`part`].
     fn flattened<'f>(&self, field: &'f Field) -> Option<(&'f str, &'a [Variant])> {
-        match &field.ty {
-            Ty::Named(part) if field.flatten => self
-                .alternatives
-                .get(part)
-                .map(|alternatives| (part.as_str(), alternatives.as_slice())),
-            _ => None,
-        }
+        part(field, self.alternatives)
     }
 
     /// The expression that builds the first of `alternatives` whose
@@ -311,12 +305,10 @@ fn members<'a>(fields: &'a [Field], alternatives: &'a Alternatives) -> Option<Ve
         fields.iter().partition(|field| field.flatten);
     match parts.as_slice() {
         [] => {}
-        [part] if part.presence == Presence::Required => {
-            let Ty::Named(name) = &part.ty else {
-                return None;
-            };
+        [field] if field.presence == Presence::Required => {
+            let (_, alternatives) = part(field, alternatives)?;
             let own = members.len();
-            for variant in alternatives.get(name)? {
+            for variant in alternatives {
                 let Payload::Struct(fields) = &variant.payload else {
                     return None;
                 };
@@ -334,6 +326,20 @@ fn members<'a>(fields: &'a [Field], alternatives: &'a Alternatives) -> Option<Ve
         _ => return None,
     }
     Some(members)
+}
+
+/// For a flattened member whose part is among `alternatives`, the part's
+/// name and its alternatives.
+fn part<'f, 'a>(
+    field: &'f Field,
+    alternatives: &'a Alternatives,
+) -> Option<(&'f str, &'a [Variant])> {
+    match &field.ty {
+        Ty::Named(name) if field.flatten => alternatives
+            .get(name)
+            .map(|alternatives| (name.as_str(), alternatives.as_slice())),
+        _ => None,
+    }
 }
 
 /// Whether a member can be read into the one-pass struct: not flattened,
